@@ -1,0 +1,60 @@
+package cloud
+
+import (
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/applicationautoscaling"
+	"github.com/aws/aws-sdk-go-v2/service/appmesh"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	cwschemas "github.com/aws/aws-sdk-go-v2/service/cloudwatch/schemas"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/ecr"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/servicediscovery"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/smithy-go/transport/http/protocol/awsquery"
+)
+
+// Clients holds one client per AWS service tapctl talks to.
+type Clients struct {
+	EC2         *ec2.Client
+	ECS         *ecs.Client
+	ECR         *ecr.Client
+	ELB         *elbv2.Client
+	IAM         *iam.Client
+	KMS         *kms.Client
+	Logs        *cloudwatchlogs.Client
+	CloudWatch  *cloudwatch.Client
+	Secrets     *secretsmanager.Client
+	ServiceDisc *servicediscovery.Client
+	AutoScaling *applicationautoscaling.Client
+	AppMesh     *appmesh.Client
+	STS         *sts.Client
+}
+
+// NewClients builds every client from one configuration.
+func NewClients(cfg aws.Config) *Clients {
+	return &Clients{
+		EC2:  ec2.NewFromConfig(cfg),
+		ECS:  ecs.NewFromConfig(cfg),
+		ECR:  ecr.NewFromConfig(cfg),
+		ELB:  elbv2.NewFromConfig(cfg),
+		IAM:  iam.NewFromConfig(cfg),
+		KMS:  kms.NewFromConfig(cfg),
+		Logs: cloudwatchlogs.NewFromConfig(cfg),
+		CloudWatch: cloudwatch.NewFromConfig(cfg, func(o *cloudwatch.Options) {
+			// CloudWatch serves both CBOR and the query protocol; emulators serve only query,
+			// so query is the choice that is right everywhere.
+			o.Protocol = awsquery.New(cwschemas.GraniteServiceVersion20100801)
+		}),
+		Secrets:     secretsmanager.NewFromConfig(cfg),
+		ServiceDisc: servicediscovery.NewFromConfig(cfg),
+		AutoScaling: applicationautoscaling.NewFromConfig(cfg),
+		AppMesh:     appmesh.NewFromConfig(cfg),
+		STS:         sts.NewFromConfig(cfg),
+	}
+}

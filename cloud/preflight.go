@@ -1,0 +1,68 @@
+package cloud
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+)
+
+// Identity is who tapctl acts as.
+type Identity struct {
+	Account string
+	ARN     string
+}
+
+// Preflight checks credentials and reachability with one read call, turning the SDK's long
+// errors into one line that names the problem and what to do.
+func Preflight(ctx context.Context, cfg aws.Config, client *sts.Client) (Identity, error) {
+	credCtx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	if cfg.Credentials == nil {
+		return Identity{}, errNoCredentials(nil)
+	}
+	if _, err := cfg.Credentials.Retrieve(credCtx); err != nil {
+		return Identity{}, errNoCredentials(err)
+	}
+	out, err := client.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}, func(o *sts.Options) {
+		o.RetryMaxAttempts = 2 // an unreachable endpoint should be reported in seconds, not minutes
+	})
+	if err != nil {
+		var netErr net.Error
+		var dnsErr *net.DNSError
+		var urlErr *url.Error
+		switch {
+		case errors.As(err, &dnsErr):
+			return Identity{}, fmt.Errorf("cannot reach AWS: host %s not found; check --region %s and --endpoint/AWS_ENDPOINT_URL", dnsErr.Name, cfg.Region)
+		case errors.As(err, &netErr), errors.As(err, &urlErr):
+			return Identity{}, fmt.Errorf("cannot reach the AWS endpoint (%v); check --endpoint/AWS_ENDPOINT_URL and your network", rootCause(err))
+		case ErrorCode(err) == "InvalidClientTokenId" || ErrorCode(err) == "SignatureDoesNotMatch" || ErrorCode(err) == "ExpiredToken":
+			return Identity{}, fmt.Errorf("AWS rejected the credentials (%s); refresh them (aws sso login, or new access keys)", ErrorCode(err))
+		}
+		return Identity{}, fmt.Errorf("checking AWS credentials with sts:GetCallerIdentity: %w", err)
+	}
+	return Identity{Account: aws.ToString(out.Account), ARN: aws.ToString(out.Arn)}, nil
+}
+
+func errNoCredentials(cause error) error {
+	msg := "no AWS credentials found: set AWS_PROFILE (or run aws sso login), or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+	if cause != nil {
+		msg += fmt.Sprintf(" (%v)", rootCause(cause))
+	}
+	return errors.New(msg)
+}
+
+func rootCause(err error) error {
+	for {
+		next := errors.Unwrap(err)
+		if next == nil {
+			return err
+		}
+		err = next
+	}
+}

@@ -1,0 +1,36 @@
+package cmd
+
+import (
+	"io"
+	"os"
+	"time"
+
+	"github.com/mattn/go-isatty"
+	"github.com/rs/zerolog"
+)
+
+// newLogger writes console lines (coloured on a terminal) or JSON lines to w.
+func newLogger(w io.Writer, format string, verbose bool) (zerolog.Logger, error) {
+	terminal := false
+	if f, ok := w.(*os.File); ok {
+		terminal = isatty.IsTerminal(f.Fd())
+	}
+	if format == "" {
+		format = "json"
+		if terminal {
+			format = "console"
+		}
+	}
+	level := zerolog.InfoLevel
+	if verbose {
+		level = zerolog.DebugLevel
+	}
+	switch format {
+	case "json":
+		return zerolog.New(w).Level(level).With().Timestamp().Logger(), nil
+	case "console":
+		cw := zerolog.ConsoleWriter{Out: w, NoColor: !terminal, TimeFormat: time.TimeOnly}
+		return zerolog.New(cw).Level(level).With().Timestamp().Logger(), nil
+	}
+	return zerolog.Logger{}, usagef("invalid --log-format %q: use console or json", format)
+}

@@ -1,0 +1,110 @@
+package cmd
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/aws/smithy-go/middleware"
+	"github.com/rs/zerolog"
+	"github.com/urfave/cli/v2"
+
+	"github.com/tapctl/tapctl/catalog"
+	"github.com/tapctl/tapctl/cloud"
+	"github.com/tapctl/tapctl/naming"
+	"github.com/tapctl/tapctl/provision"
+	"github.com/tapctl/tapctl/state"
+)
+
+// session is one command's hold on an environment: its lock, state, clients and call counter.
+type session struct {
+	env     *provision.Env
+	lock    *state.Lock
+	calls   *cloud.CallCounter
+	log     zerolog.Logger
+	started time.Time
+}
+
+func (s *session) close() {
+	if s.lock != nil {
+		_ = s.lock.Release()
+	}
+}
+
+// checkInputs validates everything the user typed; it makes no AWS call and touches no file.
+func checkInputs(c *cli.Context, services []catalog.Service) error {
+	var names []string
+	for _, s := range services {
+		names = append(names, s.Name)
+	}
+	if err := naming.ValidateEnv(c.String("env"), names); err != nil {
+		return usageError{err}
+	}
+	if err := cloud.ValidateRegion(c.String("region")); err != nil {
+		return usageError{err}
+	}
+	if c.String("state-dir") == "" {
+		return usagef("--state-dir must not be empty")
+	}
+	return nil
+}
+
+// openSession checks the inputs, takes the environment's lock (when the command changes
+// anything), opens the state file, and checks credentials with one read call.
+func openSession(c *cli.Context, opts Options, exclusive bool) (*session, error) {
+	services := catalog.Default()
+	log, err := newLogger(opts.Stderr, c.String("log-format"), c.Bool("verbose"))
+	if err != nil {
+		return nil, err
+	}
+	if err := checkInputs(c, services); err != nil {
+		return nil, err
+	}
+	envName, dir := c.String("env"), c.String("state-dir")
+	s := &session{log: log.With().Str("env", envName).Logger(), calls: cloud.NewCallCounter(), started: time.Now()}
+	if exclusive {
+		if s.lock, err = state.Acquire(dir, envName); err != nil {
+			return nil, err
+		}
+	}
+	st, err := state.Open(dir, envName)
+	if err != nil {
+		s.close()
+		return nil, err
+	}
+	cfg, err := cloud.Load(c.Context, cloud.Options{
+		Region:     c.String("region"),
+		Endpoint:   c.String("endpoint"),
+		APIOptions: append([]func(*middleware.Stack) error{s.calls.Middleware}, opts.APIOptions...),
+	})
+	if err != nil {
+		s.close()
+		return nil, err
+	}
+	if recorded := st.Setting("region"); recorded != "" && recorded != cfg.Region {
+		s.close()
+		return nil, usagef("environment %s was created in %s, but this run targets %s; pass --region %s", envName, recorded, cfg.Region, recorded)
+	}
+	clients := cloud.NewClients(cfg)
+	id, err := cloud.Preflight(c.Context, cfg, clients.STS)
+	if err != nil {
+		s.close()
+		return nil, err
+	}
+	e := provision.NewEnv(envName)
+	e.Region, e.Account, e.AWS, e.State, e.Catalog, e.Log = cfg.Region, id.Account, clients, st, services, s.log
+	s.env = e
+	s.log.Debug().Str("region", cfg.Region).Str("account", id.Account).Str("state", st.Path()).Msg("session ready")
+	return s, nil
+}
+
+// finish logs what the run did: changes, API calls and wall time.
+func (s *session) finish(verb string) {
+	sum := s.env.Summary()
+	mutating, reads := s.calls.Totals()
+	s.log.Info().
+		Int("created", len(sum.Created)).Int("updated", len(sum.Updated)).
+		Int("deleted", len(sum.Deleted)).Int("unchanged", len(sum.Unchanged)).
+		Int("mutatingCalls", mutating).Int("readCalls", reads).
+		Str("elapsed", time.Since(s.started).Round(time.Millisecond).String()).
+		Msg(fmt.Sprintf("%s finished", verb))
+}

@@ -1,0 +1,115 @@
+package localstack
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+)
+
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+)
+
+// binary builds the real tapctl once per test run.
+func binary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		root, err := RepoRoot()
+		if err != nil {
+			buildErr = err
+			return
+		}
+		dir, err := os.MkdirTemp("", "tapctl-bin-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "tapctl")
+		out, err := exec.Command("go", "build", "-C", root, "-o", binPath, ".").CombinedOutput()
+		if err != nil {
+			buildErr = &buildFailure{string(out), err}
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return binPath
+}
+
+type buildFailure struct {
+	out string
+	err error
+}
+
+func (b *buildFailure) Error() string { return "go build: " + b.err.Error() + "\n" + b.out }
+
+// runBinary runs tapctl with a controlled environment: only what env lists, plus PATH and HOME.
+func runBinary(t *testing.T, env []string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	c := exec.Command(binary(t), args...)
+	c.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}, env...)
+	var out, errb bytes.Buffer
+	c.Stdout, c.Stderr = &out, &errb
+	err := c.Run()
+	if ee, ok := err.(*exec.ExitError); ok {
+		return ee.ExitCode(), out.String(), errb.String()
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return 0, out.String(), errb.String()
+}
+
+func oneLineError(t *testing.T, code int, stderr, want string) {
+	t.Helper()
+	msg := strings.TrimSpace(stderr)
+	if code == 0 || strings.Contains(msg, "\n") || !strings.Contains(msg, want) {
+		t.Errorf("exit %d, stderr %q: want a non-zero exit and one line containing %q", code, msg, want)
+	}
+}
+
+func noProfile(t *testing.T) []string {
+	missing := filepath.Join(t.TempDir(), "missing")
+	return []string{"AWS_CONFIG_FILE=" + missing, "AWS_SHARED_CREDENTIALS_FILE=" + missing, "AWS_EC2_METADATA_DISABLED=true"}
+}
+
+func TestBinaryMissingCredentials(t *testing.T) {
+	code, _, stderr := runBinary(t, noProfile(t), "--endpoint", Endpoint(t), "--state-dir", t.TempDir(), "up", "--env", "pr1")
+	oneLineError(t, code, stderr, "no AWS credentials found")
+}
+
+func TestBinaryUnreachableEndpoint(t *testing.T) {
+	env := append(noProfile(t), "AWS_ACCESS_KEY_ID=testing", "AWS_SECRET_ACCESS_KEY=testing")
+	code, _, stderr := runBinary(t, env, "--endpoint", "http://127.0.0.1:1", "--state-dir", t.TempDir(), "up", "--env", "pr1")
+	oneLineError(t, code, stderr, "cannot reach")
+}
+
+func TestBinaryBadEnv(t *testing.T) {
+	dir := t.TempDir()
+	code, _, stderr := runBinary(t, noProfile(t), "--state-dir", dir, "up", "--env", "Bad_Env")
+	oneLineError(t, code, stderr, "invalid --env")
+	if code != 2 {
+		t.Errorf("exit %d, want 2", code)
+	}
+}
+
+func TestBinaryHelpHasExamples(t *testing.T) {
+	for _, command := range []string{"up", "down", "status"} {
+		code, stdout, _ := runBinary(t, nil, command, "--help")
+		if code != 0 || !strings.Contains(stdout, "Examples") || !strings.Contains(stdout, "--env") {
+			t.Errorf("%s --help: exit %d, output %q", command, code, stdout)
+		}
+	}
+	code, stdout, _ := runBinary(t, nil, "--help")
+	for _, flag := range []string{"--region", "--endpoint", "--state-dir", "--log-format", "--verbose"} {
+		if code != 0 || !strings.Contains(stdout, flag) {
+			t.Errorf("tapctl --help lacks %s", flag)
+		}
+	}
+}

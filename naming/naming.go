@@ -1,0 +1,138 @@
+// Package naming checks an environment name and derives every AWS name tapctl generates from it,
+// so that a name AWS would reject is refused before the first API call.
+package naming
+
+import (
+	"fmt"
+	"regexp"
+)
+
+var envPattern = regexp.MustCompile(`^[a-z][a-z0-9-]*$`)
+
+// Names derives resource names for one environment.
+type Names struct{ Env string }
+
+func (n Names) VPC() string { return "microservices-vpc-" + n.Env }
+func (n Names) Subnet(kind string, az int) string {
+	return fmt.Sprintf("microservices-%s-%d-%s", kind, az+1, n.Env)
+}
+func (n Names) InternetGateway() string { return "microservices-igw-" + n.Env }
+func (n Names) NATGateway() string      { return "microservices-nat-" + n.Env }
+func (n Names) ElasticIP() string       { return "microservices-nat-eip-" + n.Env }
+func (n Names) RouteTable(kind string) string {
+	return fmt.Sprintf("microservices-%s-rt-%s", kind, n.Env)
+}
+func (n Names) Secret() string           { return "db-credentials-" + n.Env }
+func (n Names) KeyAlias() string         { return "alias/microservices-logs-" + n.Env }
+func (n Names) Cluster() string          { return "microservices-cluster-" + n.Env }
+func (n Names) Namespace() string        { return n.Env + ".local" }
+func (n Names) Mesh() string             { return "microservices-mesh-" + n.Env }
+func (n Names) ALB() string              { return "microservices-alb-" + n.Env }
+func (n Names) ALBSecurityGroup() string { return "microservices-alb-sg-" + n.Env }
+func (n Names) TaskSecurityGroup() string {
+	return "microservices-task-sg-" + n.Env
+}
+func (n Names) Dashboard() string { return "microservices-dashboard-" + n.Env }
+
+// Per-service names.
+func (n Names) Repository(svc string) string    { return svc + "-service-" + n.Env }
+func (n Names) ExecutionRole(svc string) string { return svc + "-execution-role-" + n.Env }
+func (n Names) TaskRole(svc string) string      { return svc + "-task-role-" + n.Env }
+func (n Names) LogGroup(svc string) string      { return "/ecs/" + svc + "-service-" + n.Env }
+func (n Names) TaskFamily(svc string) string    { return svc + "-" + n.Env }
+func (n Names) Container(svc string) string     { return svc + "-container" }
+func (n Names) TargetGroup(svc string) string   { return svc + "-tg-" + n.Env }
+func (n Names) AltTargetGroup(svc string) string {
+	return svc + "-tg2-" + n.Env
+}
+func (n Names) Service(svc string) string        { return svc + "-service-" + n.Env }
+func (n Names) VirtualNode(svc string) string    { return svc + "-node-" + n.Env }
+func (n Names) VirtualService(svc string) string { return svc + ".local" }
+func (n Names) InfrastructureRole(svc string) string {
+	return svc + "-ecs-infra-role-" + n.Env
+}
+func (n Names) Bucket(svc string) string { return svc + "-bucket-" + n.Env }
+func (n Names) Table(svc string) string  { return svc + "-table-" + n.Env }
+
+// limit is one AWS naming rule that a generated name must satisfy.
+type limit struct {
+	kind string
+	max  int
+	name func(n Names, svc string) string
+}
+
+// Limits from the AWS API references: ELBv2 load balancer and target group names 32,
+// IAM role names 64, ECR repository names 256, ECS cluster/service/family names 255,
+// Secrets Manager names 512, CloudWatch dashboard names 255, log group names 512,
+// Cloud Map namespace names 1024 (DNS labels 63), App Mesh names 255.
+var envLimits = []limit{
+	{"load balancer name", 32, func(n Names, _ string) string { return n.ALB() }},
+	{"VPC name tag", 255, func(n Names, _ string) string { return n.VPC() }},
+	{"ECS cluster name", 255, func(n Names, _ string) string { return n.Cluster() }},
+	{"dashboard name", 255, func(n Names, _ string) string { return n.Dashboard() }},
+	{"security group name", 255, func(n Names, _ string) string { return n.TaskSecurityGroup() }},
+	{"Cloud Map namespace label", 63, func(n Names, _ string) string { return n.Env }},
+	{"App Mesh mesh name", 255, func(n Names, _ string) string { return n.Mesh() }},
+}
+
+var serviceLimits = []limit{
+	{"target group name", 32, func(n Names, s string) string { return n.TargetGroup(s) }},
+	{"target group name", 32, func(n Names, s string) string { return n.AltTargetGroup(s) }},
+	{"IAM role name", 64, func(n Names, s string) string { return n.ExecutionRole(s) }},
+	{"IAM role name", 64, func(n Names, s string) string { return n.TaskRole(s) }},
+	{"IAM role name", 64, func(n Names, s string) string { return n.InfrastructureRole(s) }},
+	{"ECR repository name", 256, func(n Names, s string) string { return n.Repository(s) }},
+	{"ECS service name", 255, func(n Names, s string) string { return n.Service(s) }},
+	{"task definition family", 255, func(n Names, s string) string { return n.TaskFamily(s) }},
+	{"S3 bucket name", 63, func(n Names, s string) string { return n.Bucket(s) }},
+	{"App Mesh virtual node name", 255, func(n Names, s string) string { return n.VirtualNode(s) }},
+}
+
+// ValidateEnv checks an environment name against the character rules and every generated
+// name's length limit for the given service names.
+func ValidateEnv(env string, services []string) error {
+	if env == "" {
+		return fmt.Errorf("--env is required (for example --env pr6906)")
+	}
+	if !envPattern.MatchString(env) {
+		return fmt.Errorf("invalid --env %q: it must start with a lowercase letter and hold only lowercase letters, digits and hyphens", env)
+	}
+	if env[len(env)-1] == '-' {
+		return fmt.Errorf("invalid --env %q: it must not end with a hyphen (load balancer and target group names cannot)", env)
+	}
+	n := Names{Env: env}
+	for _, l := range envLimits {
+		if name := l.name(n, ""); len(name) > l.max {
+			return tooLong(env, l, name)
+		}
+	}
+	for _, svc := range services {
+		for _, l := range serviceLimits {
+			if name := l.name(n, svc); len(name) > l.max {
+				return tooLong(env, l, name)
+			}
+		}
+	}
+	return nil
+}
+
+// MaxEnvLength is the longest environment name the given services allow.
+func MaxEnvLength(services []string) int {
+	best := 0
+	for length := 1; length <= 64; length++ {
+		env := "a"
+		for len(env) < length {
+			env += "a"
+		}
+		if ValidateEnv(env, services) != nil {
+			break
+		}
+		best = length
+	}
+	return best
+}
+
+func tooLong(env string, l limit, name string) error {
+	return fmt.Errorf("invalid --env %q: too long, the %s %q would be %d characters and AWS allows %d; use a shorter name",
+		env, l.kind, name, len(name), l.max)
+}

@@ -1,0 +1,47 @@
+package provision
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+)
+
+// ec2TagValue reads one tag from an EC2 tag list.
+func ec2TagValue(tags []ec2types.Tag, key string) string {
+	for _, t := range tags {
+		if aws.ToString(t.Key) == key {
+			return aws.ToString(t.Value)
+		}
+	}
+	return ""
+}
+
+// ensureEC2Tags adds the tags an EC2 resource lacks (for example one adopted by its CIDR or
+// retagged by hand); it makes no call when they are all there.
+func (e *Env) ensureEC2Tags(ctx context.Context, id string, have []ec2types.Tag, name, service string) error {
+	var missing []ec2types.Tag
+	for k, v := range e.Tags(name, service) {
+		if ec2TagValue(have, k) != v {
+			missing = append(missing, ec2types.Tag{Key: aws.String(k), Value: aws.String(v)})
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	if _, err := e.AWS.EC2.CreateTags(ctx, &ec2.CreateTagsInput{Resources: []string{id}, Tags: missing}); err != nil {
+		return fmt.Errorf("tagging %s: %w", id, err)
+	}
+	e.Updated("tags of "+id, id, "tags")
+	return nil
+}
+
+// ec2Owned checks on the answer what the tag filters asked for: some EC2 implementations
+// (moto's DescribeNatGateways) ignore tag filters, and adopting another environment's
+// resource would be far worse than one more comparison.
+func (e *Env) ec2Owned(tags []ec2types.Tag, name string) bool {
+	return ec2TagValue(tags, TagEnvironment) == e.Name && ec2TagValue(tags, TagManagedBy) == ManagedByValue &&
+		(name == "" || ec2TagValue(tags, TagName) == name)
+}

@@ -1,0 +1,127 @@
+// Package provision holds the platform as an ordered graph of idempotent steps. Each step owns
+// one resource (or a small group, like the route tables): it finds it (state ID first, then
+// tags), creates or corrects it, records its ID at once, and knows how to delete it.
+package provision
+
+import (
+	"context"
+	"fmt"
+	"strings"
+)
+
+// Step owns one resource or one small group of resources.
+type Step interface {
+	// Name is unique in the platform, e.g. "vpc" or "payment/ecs-service".
+	Name() string
+	// DependsOn names the steps that must finish before this one starts (and, in
+	// teardown, that must wait until this one is deleted).
+	DependsOn() []string
+	// Up finds, creates or corrects the resource so it matches the SPEC. Idempotent.
+	Up(ctx context.Context, e *Env) error
+	// Down deletes the resource, treating "already gone" as done.
+	Down(ctx context.Context, e *Env) error
+	// Inspect reports what the state file holds and what AWS says now, with read calls only.
+	Inspect(ctx context.Context, e *Env) []Status
+}
+
+// Status is one resource as the state file and AWS see it.
+type Status struct {
+	Step     string `json:"step"`
+	Resource string `json:"resource"`
+	StateID  string `json:"stateId,omitempty"`
+	AWS      string `json:"aws"` // e.g. "available", "missing", "error: ..."
+}
+
+// Order sorts steps so that every step comes after its dependencies, keeping the given order
+// where the graph allows it. It rejects unknown dependencies and cycles.
+func Order(steps []Step) ([]Step, error) {
+	byName := map[string]Step{}
+	for _, s := range steps {
+		if _, dup := byName[s.Name()]; dup {
+			return nil, fmt.Errorf("step %q defined twice", s.Name())
+		}
+		byName[s.Name()] = s
+	}
+	for _, s := range steps {
+		for _, d := range s.DependsOn() {
+			if _, ok := byName[d]; !ok {
+				return nil, fmt.Errorf("step %q depends on unknown step %q", s.Name(), d)
+			}
+		}
+	}
+	const (
+		unvisited = iota
+		visiting
+		done
+	)
+	mark := map[string]int{}
+	var ordered []Step
+	var visit func(s Step, path []string) error
+	visit = func(s Step, path []string) error {
+		switch mark[s.Name()] {
+		case done:
+			return nil
+		case visiting:
+			return fmt.Errorf("step dependency cycle: %s", strings.Join(append(path, s.Name()), " -> "))
+		}
+		mark[s.Name()] = visiting
+		for _, d := range s.DependsOn() {
+			if err := visit(byName[d], append(path, s.Name())); err != nil {
+				return err
+			}
+		}
+		mark[s.Name()] = done
+		ordered = append(ordered, s)
+		return nil
+	}
+	for _, s := range steps {
+		if err := visit(s, nil); err != nil {
+			return nil, err
+		}
+	}
+	return ordered, nil
+}
+
+// Reverse is the teardown order of an ordered list.
+func Reverse(ordered []Step) []Step {
+	out := make([]Step, len(ordered))
+	for i, s := range ordered {
+		out[len(ordered)-1-i] = s
+	}
+	return out
+}
+
+// Apply runs every step's Up in dependency order and stops at the first failure. The state
+// file already holds everything created before it, so running Apply again resumes.
+func Apply(ctx context.Context, e *Env, steps []Step) error {
+	ordered, err := Order(steps)
+	if err != nil {
+		return err
+	}
+	for _, s := range ordered {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		e.Log.Debug().Str("step", s.Name()).Msg("checking")
+		if err := s.Up(ctx, e.ForStep(s.Name())); err != nil {
+			return fmt.Errorf("step %s: %w", s.Name(), err)
+		}
+	}
+	return nil
+}
+
+// Inspect gathers every step's status in dependency order.
+func Inspect(ctx context.Context, e *Env, steps []Step) ([]Status, error) {
+	ordered, err := Order(steps)
+	if err != nil {
+		return nil, err
+	}
+	var out []Status
+	for _, s := range ordered {
+		for _, st := range s.Inspect(ctx, e.ForStep(s.Name())) {
+			st.Step = s.Name()
+			out = append(out, st)
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,107 @@
+package provision
+
+import (
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/tapctl/tapctl/catalog"
+	"github.com/tapctl/tapctl/cloud"
+	"github.com/tapctl/tapctl/naming"
+	"github.com/tapctl/tapctl/state"
+)
+
+// Env is everything a step needs: who and where, the clients, the state, the catalog.
+type Env struct {
+	Name     string
+	Names    naming.Names
+	Region   string
+	Account  string
+	AWS      *cloud.Clients
+	State    *state.Store
+	Catalog  []catalog.Service
+	Log      zerolog.Logger
+	Timeouts Timeouts
+	Wait     bool // wait for ECS services to run their desired count (false with --no-wait)
+
+	summary *Summary
+}
+
+// Timeouts bound every wait on AWS's asynchronous work.
+type Timeouts struct {
+	NATGateway   time.Duration // pending -> available, deleting -> deleted: minutes on AWS
+	Dependencies time.Duration // DependencyViolation while ENIs of deleted owners linger
+	Services     time.Duration // ECS services reaching their desired count (--timeout)
+}
+
+// DefaultTimeouts are generous for AWS; the emulator answers at once.
+func DefaultTimeouts() Timeouts {
+	return Timeouts{NATGateway: 10 * time.Minute, Dependencies: 20 * time.Minute, Services: 20 * time.Minute}
+}
+
+// Summary counts what a run changed.
+type Summary struct {
+	mu                                   sync.Mutex
+	Created, Updated, Deleted, Unchanged []string
+}
+
+func (s *Summary) add(list *[]string, item string) {
+	s.mu.Lock()
+	*list = append(*list, item)
+	s.mu.Unlock()
+}
+
+// NewEnv assembles an Env; the summary starts empty.
+func NewEnv(name string) *Env {
+	return &Env{Name: name, Names: naming.Names{Env: name}, Timeouts: DefaultTimeouts(), summary: &Summary{}, Log: zerolog.Nop()}
+}
+
+// Summary returns what this run changed so far.
+func (e *Env) Summary() *Summary { return e.summary }
+
+// ForStep returns a copy of e whose log lines name the step.
+func (e *Env) ForStep(step string) *Env {
+	c := *e
+	c.Log = e.Log.With().Str("step", step).Logger()
+	return &c
+}
+
+// Created, Updated and Deleted log a change at info level and count it: the user sees
+// exactly what tapctl does to their account.
+func (e *Env) Created(resource, id string) {
+	e.Log.Info().Str("id", id).Msgf("created %s", resource)
+	e.summary.add(&e.summary.Created, resource)
+}
+
+func (e *Env) Updated(resource, id, what string) {
+	e.Log.Info().Str("id", id).Str("change", what).Msgf("updated %s", resource)
+	e.summary.add(&e.summary.Updated, resource)
+}
+
+func (e *Env) Deleted(resource, id string) {
+	e.Log.Info().Str("id", id).Msgf("deleted %s", resource)
+	e.summary.add(&e.summary.Deleted, resource)
+}
+
+func (e *Env) Unchanged(resource, id string) {
+	e.Log.Debug().Str("id", id).Msgf("%s is up to date", resource)
+	e.summary.add(&e.summary.Unchanged, resource)
+}
+
+// Record writes a resource's ID to the state file. Steps call it right after the create call
+// returns, before any other call, so a run killed at any instant is resumed without a duplicate.
+func (e *Env) Record(key string, r state.Resource) error {
+	return e.State.Put(key, r)
+}
+
+// Forget removes a resource from the state file once AWS no longer has it.
+func (e *Env) Forget(key string) error {
+	return e.State.Delete(key)
+}
+
+// StateID is the ID the state file holds for key, or "".
+func (e *Env) StateID(key string) string {
+	r, _ := e.State.Get(key)
+	return r.ID
+}

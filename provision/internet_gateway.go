@@ -1,0 +1,135 @@
+package provision
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+
+	"github.com/tapctl/tapctl/cloud"
+	"github.com/tapctl/tapctl/state"
+)
+
+const keyInternetGateway = "internet-gateway"
+
+type internetGatewayStep struct{}
+
+func (internetGatewayStep) Name() string        { return "internet-gateway" }
+func (internetGatewayStep) DependsOn() []string { return []string{"vpc"} }
+
+func findInternetGateway(ctx context.Context, e *Env) (*ec2types.InternetGateway, error) {
+	if id := e.StateID(keyInternetGateway); id != "" {
+		out, err := e.AWS.EC2.DescribeInternetGateways(ctx, &ec2.DescribeInternetGatewaysInput{InternetGatewayIds: []string{id}})
+		if err != nil && !cloud.IsNotFound(err) {
+			return nil, fmt.Errorf("describing internet gateway %s: %w", id, err)
+		}
+		if err == nil && len(out.InternetGateways) == 1 {
+			return &out.InternetGateways[0], nil
+		}
+	}
+	out, err := e.AWS.EC2.DescribeInternetGateways(ctx, &ec2.DescribeInternetGatewaysInput{Filters: e.ec2OwnedFilters(e.Names.InternetGateway())})
+	if err != nil {
+		return nil, fmt.Errorf("looking up internet gateway %s by tags: %w", e.Names.InternetGateway(), err)
+	}
+	for i := range out.InternetGateways {
+		if g := &out.InternetGateways[i]; e.ec2Owned(g.Tags, e.Names.InternetGateway()) {
+			return g, nil
+		}
+	}
+	return nil, nil
+}
+
+func attachedTo(igw *ec2types.InternetGateway, vpcID string) bool {
+	for _, a := range igw.Attachments {
+		if aws.ToString(a.VpcId) == vpcID && a.State != ec2types.AttachmentStatusDetaching && a.State != ec2types.AttachmentStatusDetached {
+			return true
+		}
+	}
+	return false
+}
+
+func (internetGatewayStep) Up(ctx context.Context, e *Env) error {
+	vpcID, err := e.VPCID()
+	if err != nil {
+		return err
+	}
+	name := e.Names.InternetGateway()
+	igw, err := findInternetGateway(ctx, e)
+	if err != nil {
+		return err
+	}
+	if igw == nil {
+		out, err := e.AWS.EC2.CreateInternetGateway(ctx, &ec2.CreateInternetGatewayInput{
+			TagSpecifications: e.ec2TagSpec(ec2types.ResourceTypeInternetGateway, name, ""),
+		})
+		if err != nil {
+			return fmt.Errorf("creating internet gateway %s: %w", name, err)
+		}
+		igw = out.InternetGateway
+		if err := e.Record(keyInternetGateway, state.Resource{ID: aws.ToString(igw.InternetGatewayId)}); err != nil {
+			return err
+		}
+		e.Created("internet gateway "+name, aws.ToString(igw.InternetGatewayId))
+	} else {
+		if err := e.Record(keyInternetGateway, state.Resource{ID: aws.ToString(igw.InternetGatewayId)}); err != nil {
+			return err
+		}
+		if err := e.ensureEC2Tags(ctx, aws.ToString(igw.InternetGatewayId), igw.Tags, name, ""); err != nil {
+			return err
+		}
+	}
+	id := aws.ToString(igw.InternetGatewayId)
+	if attachedTo(igw, vpcID) {
+		e.Unchanged("internet gateway "+name, id)
+		return nil
+	}
+	err = cloud.Retry(ctx, "attaching internet gateway "+id, e.Timeouts.NATGateway, cloud.RetryOn(cloud.PropagationCodes...), func(ctx context.Context) error {
+		_, err := e.AWS.EC2.AttachInternetGateway(ctx, &ec2.AttachInternetGatewayInput{InternetGatewayId: aws.String(id), VpcId: aws.String(vpcID)})
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("attaching internet gateway %s to VPC %s: %w", id, vpcID, err)
+	}
+	e.Updated("internet gateway "+name, id, "attached to "+vpcID)
+	return nil
+}
+
+func (internetGatewayStep) Down(ctx context.Context, e *Env) error {
+	igw, err := findInternetGateway(ctx, e)
+	if err != nil {
+		return err
+	}
+	if igw != nil {
+		id := aws.ToString(igw.InternetGatewayId)
+		for _, a := range igw.Attachments {
+			// Detaching fails with DependencyViolation while public addresses (NAT, ALB) remain mapped.
+			err := cloud.Retry(ctx, "detaching internet gateway "+id, e.Timeouts.Dependencies, cloud.RetryOn(cloud.DependencyCodes...), func(ctx context.Context) error {
+				_, err := e.AWS.EC2.DetachInternetGateway(ctx, &ec2.DetachInternetGatewayInput{InternetGatewayId: aws.String(id), VpcId: a.VpcId})
+				return err
+			})
+			if err != nil && !cloud.IsNotFound(err) && !cloud.HasCode(err, "Gateway.NotAttached") {
+				return fmt.Errorf("detaching internet gateway %s from %s: %w", id, aws.ToString(a.VpcId), err)
+			}
+		}
+		if _, err := e.AWS.EC2.DeleteInternetGateway(ctx, &ec2.DeleteInternetGatewayInput{InternetGatewayId: aws.String(id)}); err != nil && !cloud.IsNotFound(err) {
+			return fmt.Errorf("deleting internet gateway %s: %w", id, err)
+		}
+		e.Deleted("internet gateway "+e.Names.InternetGateway(), id)
+	}
+	return e.Forget(keyInternetGateway)
+}
+
+func (internetGatewayStep) Inspect(ctx context.Context, e *Env) []Status {
+	igw, err := findInternetGateway(ctx, e)
+	return []Status{{
+		Resource: "internet gateway " + e.Names.InternetGateway(), StateID: e.StateID(keyInternetGateway),
+		AWS: describeState(err, igw != nil, func() string {
+			if len(igw.Attachments) == 0 {
+				return "detached"
+			}
+			return "attached to " + aws.ToString(igw.Attachments[0].VpcId)
+		}),
+	}}
+}

@@ -1,0 +1,268 @@
+package provision
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+
+	"github.com/tapctl/tapctl/cloud"
+	"github.com/tapctl/tapctl/state"
+)
+
+const defaultRoute = "0.0.0.0/0"
+
+// routeTablesStep owns the public and the private route table, their default routes and their
+// subnet associations: one small group that only makes sense together.
+type routeTablesStep struct{}
+
+func (routeTablesStep) Name() string { return "route-tables" }
+func (routeTablesStep) DependsOn() []string {
+	return []string{"subnets", "internet-gateway", "nat-gateway"}
+}
+
+func routeTableKey(kind string) string { return "route-table/" + kind }
+
+// findRouteTables reads every route table of the VPC in one call and picks ours by state ID,
+// then Name tag.
+func findRouteTables(ctx context.Context, e *Env, vpcID string) (map[string]*ec2types.RouteTable, error) {
+	out, err := e.AWS.EC2.DescribeRouteTables(ctx, &ec2.DescribeRouteTablesInput{
+		Filters: []ec2types.Filter{{Name: aws.String("vpc-id"), Values: []string{vpcID}}},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("describing route tables of VPC %s: %w", vpcID, err)
+	}
+	found := map[string]*ec2types.RouteTable{}
+	for _, kind := range []string{Public, Private} {
+		stateID, name := e.StateID(routeTableKey(kind)), e.Names.RouteTable(kind)
+		for i := range out.RouteTables {
+			rt := &out.RouteTables[i]
+			if stateID != "" && aws.ToString(rt.RouteTableId) == stateID {
+				found[kind] = rt
+				break
+			}
+			if ec2TagValue(rt.Tags, TagName) == name && ec2TagValue(rt.Tags, TagEnvironment) == e.Name {
+				found[kind] = rt
+			}
+		}
+	}
+	return found, nil
+}
+
+func (routeTablesStep) Up(ctx context.Context, e *Env) error {
+	vpcID, err := e.VPCID()
+	if err != nil {
+		return err
+	}
+	igwID := e.StateID(keyInternetGateway)
+	natID, err := e.NATGatewayID()
+	if err != nil {
+		return err
+	}
+	found, err := findRouteTables(ctx, e, vpcID)
+	if err != nil {
+		return err
+	}
+	for _, kind := range []string{Public, Private} {
+		subnets, err := e.SubnetIDs(kind)
+		if err != nil {
+			return err
+		}
+		target := ec2types.Route{GatewayId: aws.String(igwID)}
+		if kind == Private {
+			target = ec2types.Route{NatGatewayId: aws.String(natID)}
+		}
+		if err := ensureRouteTable(ctx, e, kind, vpcID, found[kind], target, subnets); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func ensureRouteTable(ctx context.Context, e *Env, kind, vpcID string, rt *ec2types.RouteTable, target ec2types.Route, subnets []string) error {
+	name := e.Names.RouteTable(kind)
+	changed := false
+	if rt == nil {
+		out, err := e.AWS.EC2.CreateRouteTable(ctx, &ec2.CreateRouteTableInput{
+			VpcId:             aws.String(vpcID),
+			TagSpecifications: e.ec2TagSpec(ec2types.ResourceTypeRouteTable, name, ""),
+		})
+		if err != nil {
+			return fmt.Errorf("creating route table %s in %s: %w", name, vpcID, err)
+		}
+		rt = out.RouteTable
+		if err := e.Record(routeTableKey(kind), state.Resource{ID: aws.ToString(rt.RouteTableId)}); err != nil {
+			return err
+		}
+		e.Created("route table "+name, aws.ToString(rt.RouteTableId))
+		changed = true
+	} else {
+		if err := e.Record(routeTableKey(kind), state.Resource{ID: aws.ToString(rt.RouteTableId)}); err != nil {
+			return err
+		}
+		if err := e.ensureEC2Tags(ctx, aws.ToString(rt.RouteTableId), rt.Tags, name, ""); err != nil {
+			return err
+		}
+	}
+	id := aws.ToString(rt.RouteTableId)
+
+	routeChanged, err := ensureDefaultRoute(ctx, e, rt, target)
+	if err != nil {
+		return err
+	}
+	assocChanged, err := ensureAssociations(ctx, e, rt, subnets)
+	if err != nil {
+		return err
+	}
+	if !changed && !routeChanged && !assocChanged {
+		e.Unchanged("route table "+name, id)
+	}
+	return nil
+}
+
+// ensureDefaultRoute makes 0.0.0.0/0 point at the target: created when missing (for example
+// deleted by hand), replaced when it points elsewhere or is blackholed.
+func ensureDefaultRoute(ctx context.Context, e *Env, rt *ec2types.RouteTable, target ec2types.Route) (bool, error) {
+	id := aws.ToString(rt.RouteTableId)
+	var current *ec2types.Route
+	for i := range rt.Routes {
+		if aws.ToString(rt.Routes[i].DestinationCidrBlock) == defaultRoute {
+			current = &rt.Routes[i]
+		}
+	}
+	wantTarget := aws.ToString(target.GatewayId) + aws.ToString(target.NatGatewayId)
+	if current != nil && current.State != ec2types.RouteStateBlackhole &&
+		aws.ToString(current.GatewayId)+aws.ToString(current.NatGatewayId) == wantTarget {
+		return false, nil
+	}
+	if current == nil {
+		_, err := e.AWS.EC2.CreateRoute(ctx, &ec2.CreateRouteInput{
+			RouteTableId: aws.String(id), DestinationCidrBlock: aws.String(defaultRoute),
+			GatewayId: target.GatewayId, NatGatewayId: target.NatGatewayId,
+		})
+		if err != nil {
+			return false, fmt.Errorf("creating route %s -> %s in %s: %w", defaultRoute, wantTarget, id, err)
+		}
+		e.Updated("route table "+id, id, "added route "+defaultRoute+" -> "+wantTarget)
+		return true, nil
+	}
+	_, err := e.AWS.EC2.ReplaceRoute(ctx, &ec2.ReplaceRouteInput{
+		RouteTableId: aws.String(id), DestinationCidrBlock: aws.String(defaultRoute),
+		GatewayId: target.GatewayId, NatGatewayId: target.NatGatewayId,
+	})
+	if err != nil {
+		return false, fmt.Errorf("replacing route %s -> %s in %s: %w", defaultRoute, wantTarget, id, err)
+	}
+	e.Updated("route table "+id, id, "route "+defaultRoute+" now -> "+wantTarget)
+	return true, nil
+}
+
+// ensureAssociations associates each subnet with the table. A subnet explicitly associated with
+// another table is moved with ReplaceRouteTableAssociation, which needs that association's ID.
+func ensureAssociations(ctx context.Context, e *Env, rt *ec2types.RouteTable, subnets []string) (bool, error) {
+	id := aws.ToString(rt.RouteTableId)
+	have := map[string]bool{}
+	for _, a := range rt.Associations {
+		if a.SubnetId != nil {
+			have[aws.ToString(a.SubnetId)] = true
+		}
+	}
+	changed := false
+	for _, subnet := range subnets {
+		if have[subnet] {
+			continue
+		}
+		_, err := e.AWS.EC2.AssociateRouteTable(ctx, &ec2.AssociateRouteTableInput{RouteTableId: aws.String(id), SubnetId: aws.String(subnet)})
+		if cloud.HasCode(err, "Resource.AlreadyAssociated") {
+			err = moveAssociation(ctx, e, id, subnet)
+		}
+		if err != nil {
+			return changed, fmt.Errorf("associating subnet %s with route table %s: %w", subnet, id, err)
+		}
+		e.Updated("route table "+id, id, "associated "+subnet)
+		changed = true
+	}
+	return changed, nil
+}
+
+func moveAssociation(ctx context.Context, e *Env, routeTableID, subnet string) error {
+	out, err := e.AWS.EC2.DescribeRouteTables(ctx, &ec2.DescribeRouteTablesInput{
+		Filters: []ec2types.Filter{{Name: aws.String("association.subnet-id"), Values: []string{subnet}}},
+	})
+	if err != nil {
+		return err
+	}
+	for _, other := range out.RouteTables {
+		for _, a := range other.Associations {
+			if aws.ToString(a.SubnetId) == subnet {
+				_, err := e.AWS.EC2.ReplaceRouteTableAssociation(ctx, &ec2.ReplaceRouteTableAssociationInput{
+					AssociationId: a.RouteTableAssociationId, RouteTableId: aws.String(routeTableID),
+				})
+				return err
+			}
+		}
+	}
+	return fmt.Errorf("subnet %s is associated elsewhere but the association was not found", subnet)
+}
+
+func (routeTablesStep) Down(ctx context.Context, e *Env) error {
+	vpc, err := findVPC(ctx, e)
+	if err != nil {
+		return err
+	}
+	if vpc != nil {
+		found, err := findRouteTables(ctx, e, aws.ToString(vpc.VpcId))
+		if err != nil {
+			return err
+		}
+		for _, kind := range []string{Private, Public} {
+			rt := found[kind]
+			if rt == nil {
+				continue
+			}
+			id := aws.ToString(rt.RouteTableId)
+			for _, a := range rt.Associations {
+				if aws.ToBool(a.Main) {
+					continue
+				}
+				if _, err := e.AWS.EC2.DisassociateRouteTable(ctx, &ec2.DisassociateRouteTableInput{AssociationId: a.RouteTableAssociationId}); err != nil && !cloud.IsNotFound(err) {
+					return fmt.Errorf("disassociating %s from route table %s: %w", aws.ToString(a.SubnetId), id, err)
+				}
+			}
+			if _, err := e.AWS.EC2.DeleteRouteTable(ctx, &ec2.DeleteRouteTableInput{RouteTableId: aws.String(id)}); err != nil && !cloud.IsNotFound(err) {
+				return fmt.Errorf("deleting route table %s: %w", id, err)
+			}
+			e.Deleted("route table "+e.Names.RouteTable(kind), id)
+			if err := e.Forget(routeTableKey(kind)); err != nil {
+				return err
+			}
+		}
+	}
+	for _, kind := range []string{Private, Public} {
+		if err := e.Forget(routeTableKey(kind)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (routeTablesStep) Inspect(ctx context.Context, e *Env) []Status {
+	var found map[string]*ec2types.RouteTable
+	var err error
+	if vpcID := e.StateID(keyVPC); vpcID != "" {
+		found, err = findRouteTables(ctx, e, vpcID)
+	}
+	var out []Status
+	for _, kind := range []string{Public, Private} {
+		rt := found[kind]
+		out = append(out, Status{
+			Resource: "route table " + e.Names.RouteTable(kind), StateID: e.StateID(routeTableKey(kind)),
+			AWS: describeState(err, rt != nil, func() string {
+				return fmt.Sprintf("%d routes, %d associations", len(rt.Routes), len(rt.Associations))
+			}),
+		})
+	}
+	return out
+}

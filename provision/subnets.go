@@ -1,0 +1,249 @@
+package provision
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+
+	"github.com/tapctl/tapctl/cloud"
+	"github.com/tapctl/tapctl/state"
+)
+
+// AZCount is how many availability zones the platform spans (SPEC row 2).
+const AZCount = 3
+
+// Subnet kinds.
+const (
+	Public  = "public"
+	Private = "private"
+)
+
+// subnetSpec is one of the six subnets: public ones take 10.0.0-2.0/24, private 10.0.3-5.0/24,
+// the order in which CDK allocates them for the source design.
+type subnetSpec struct {
+	kind string
+	az   int
+}
+
+func (s subnetSpec) key() string { return fmt.Sprintf("subnet/%s/%d", s.kind, s.az) }
+func (s subnetSpec) cidr() string {
+	third := s.az
+	if s.kind == Private {
+		third += AZCount
+	}
+	return fmt.Sprintf("10.0.%d.0/24", third)
+}
+
+func allSubnets() []subnetSpec {
+	var out []subnetSpec
+	for _, kind := range []string{Public, Private} {
+		for az := 0; az < AZCount; az++ {
+			out = append(out, subnetSpec{kind, az})
+		}
+	}
+	return out
+}
+
+// SubnetIDs lists the recorded subnets of one kind, in AZ order.
+func (e *Env) SubnetIDs(kind string) ([]string, error) {
+	var ids []string
+	for az := 0; az < AZCount; az++ {
+		id := e.StateID(subnetSpec{kind, az}.key())
+		if id == "" {
+			return nil, fmt.Errorf("the %s subnets of %s are not in the state file; run up", kind, e.Name)
+		}
+		ids = append(ids, id)
+	}
+	return ids, nil
+}
+
+type subnetsStep struct{}
+
+func (subnetsStep) Name() string        { return "subnets" }
+func (subnetsStep) DependsOn() []string { return []string{"vpc"} }
+
+// findSubnets reads every subnet of the VPC in one call and matches each spec by state ID,
+// then Name tag, then CIDR (a CIDR can be held by one subnet of a VPC only).
+func findSubnets(ctx context.Context, e *Env, vpcID string) (map[subnetSpec]*ec2types.Subnet, error) {
+	out, err := e.AWS.EC2.DescribeSubnets(ctx, &ec2.DescribeSubnetsInput{
+		Filters: []ec2types.Filter{{Name: aws.String("vpc-id"), Values: []string{vpcID}}},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("describing subnets of VPC %s: %w", vpcID, err)
+	}
+	found := map[subnetSpec]*ec2types.Subnet{}
+	for _, spec := range allSubnets() {
+		stateID, name := e.StateID(spec.key()), e.Names.Subnet(spec.kind, spec.az)
+		var byName, byCIDR *ec2types.Subnet
+		for i := range out.Subnets {
+			sn := &out.Subnets[i]
+			switch {
+			case stateID != "" && aws.ToString(sn.SubnetId) == stateID:
+				found[spec] = sn
+			case ec2TagValue(sn.Tags, TagName) == name:
+				byName = sn
+			case aws.ToString(sn.CidrBlock) == spec.cidr():
+				byCIDR = sn
+			}
+		}
+		if found[spec] == nil && byName != nil {
+			found[spec] = byName
+		} else if found[spec] == nil && byCIDR != nil {
+			found[spec] = byCIDR
+		}
+	}
+	return found, nil
+}
+
+// availabilityZones picks the first three available zones (by name), as CDK's max_azs=3 does.
+func availabilityZones(ctx context.Context, e *Env) ([]string, error) {
+	out, err := e.AWS.EC2.DescribeAvailabilityZones(ctx, &ec2.DescribeAvailabilityZonesInput{
+		Filters: []ec2types.Filter{
+			{Name: aws.String("state"), Values: []string{"available"}},
+			{Name: aws.String("zone-type"), Values: []string{"availability-zone"}},
+		},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("listing availability zones of %s: %w", e.Region, err)
+	}
+	var zones []string
+	for _, z := range out.AvailabilityZones {
+		zones = append(zones, aws.ToString(z.ZoneName))
+	}
+	sort.Strings(zones)
+	if len(zones) < AZCount {
+		return nil, fmt.Errorf("region %s has %d available zones; the platform needs %d", e.Region, len(zones), AZCount)
+	}
+	return zones[:AZCount], nil
+}
+
+func (subnetsStep) Up(ctx context.Context, e *Env) error {
+	vpcID, err := e.VPCID()
+	if err != nil {
+		return err
+	}
+	found, err := findSubnets(ctx, e, vpcID)
+	if err != nil {
+		return err
+	}
+	var zones []string
+	for _, spec := range allSubnets() {
+		name := e.Names.Subnet(spec.kind, spec.az)
+		sn := found[spec]
+		if sn == nil {
+			if zones == nil {
+				if zones, err = availabilityZones(ctx, e); err != nil {
+					return err
+				}
+			}
+			out, err := e.AWS.EC2.CreateSubnet(ctx, &ec2.CreateSubnetInput{
+				VpcId:             aws.String(vpcID),
+				CidrBlock:         aws.String(spec.cidr()),
+				AvailabilityZone:  aws.String(zones[spec.az]),
+				TagSpecifications: e.ec2TagSpec(ec2types.ResourceTypeSubnet, name, ""),
+			})
+			if err != nil {
+				return fmt.Errorf("creating subnet %s (%s in %s): %w", name, spec.cidr(), zones[spec.az], err)
+			}
+			sn = out.Subnet
+			if err := e.Record(spec.key(), subnetRecord(sn)); err != nil {
+				return err
+			}
+			e.Created("subnet "+name, aws.ToString(sn.SubnetId))
+		} else {
+			if err := e.Record(spec.key(), subnetRecord(sn)); err != nil {
+				return err
+			}
+			if err := e.ensureEC2Tags(ctx, aws.ToString(sn.SubnetId), sn.Tags, name, ""); err != nil {
+				return err
+			}
+		}
+		if err := ensureMapPublicIP(ctx, e, sn, spec.kind == Public); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func subnetRecord(sn *ec2types.Subnet) state.Resource {
+	return state.Resource{ID: aws.ToString(sn.SubnetId), Attrs: map[string]string{"az": aws.ToString(sn.AvailabilityZone), "cidr": aws.ToString(sn.CidrBlock)}}
+}
+
+// ensureMapPublicIP sets "map public IP on launch" on public subnets and clears it on private ones.
+func ensureMapPublicIP(ctx context.Context, e *Env, sn *ec2types.Subnet, want bool) error {
+	id := aws.ToString(sn.SubnetId)
+	if aws.ToBool(sn.MapPublicIpOnLaunch) == want {
+		return nil
+	}
+	err := cloud.Retry(ctx, "setting map-public-ip on subnet "+id, 2*time.Minute, cloud.RetryOn(cloud.PropagationCodes...), func(ctx context.Context) error {
+		_, err := e.AWS.EC2.ModifySubnetAttribute(ctx, &ec2.ModifySubnetAttributeInput{
+			SubnetId: aws.String(id), MapPublicIpOnLaunch: &ec2types.AttributeBooleanValue{Value: aws.Bool(want)},
+		})
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("setting map-public-ip-on-launch=%t on subnet %s: %w", want, id, err)
+	}
+	e.Updated("subnet "+id, id, fmt.Sprintf("mapPublicIpOnLaunch=%t", want))
+	return nil
+}
+
+func (subnetsStep) Down(ctx context.Context, e *Env) error {
+	vpc, err := findVPC(ctx, e)
+	if err != nil {
+		return err
+	}
+	if vpc != nil {
+		found, err := findSubnets(ctx, e, aws.ToString(vpc.VpcId))
+		if err != nil {
+			return err
+		}
+		for _, spec := range allSubnets() {
+			sn := found[spec]
+			if sn == nil {
+				continue
+			}
+			id := aws.ToString(sn.SubnetId)
+			// Fargate task, load balancer and NAT network interfaces outlive their owners for minutes.
+			err := cloud.Retry(ctx, "deleting subnet "+id, e.Timeouts.Dependencies, cloud.RetryOn(cloud.DependencyCodes...), func(ctx context.Context) error {
+				_, err := e.AWS.EC2.DeleteSubnet(ctx, &ec2.DeleteSubnetInput{SubnetId: aws.String(id)})
+				return err
+			})
+			if err != nil && !cloud.IsNotFound(err) {
+				return fmt.Errorf("deleting subnet %s: %w", id, err)
+			}
+			e.Deleted("subnet "+e.Names.Subnet(spec.kind, spec.az), id)
+			if err := e.Forget(spec.key()); err != nil {
+				return err
+			}
+		}
+	}
+	for _, spec := range allSubnets() {
+		if err := e.Forget(spec.key()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (subnetsStep) Inspect(ctx context.Context, e *Env) []Status {
+	var found map[subnetSpec]*ec2types.Subnet
+	var err error
+	if vpcID := e.StateID(keyVPC); vpcID != "" {
+		found, err = findSubnets(ctx, e, vpcID)
+	}
+	var out []Status
+	for _, spec := range allSubnets() {
+		sn := found[spec]
+		out = append(out, Status{
+			Resource: "subnet " + e.Names.Subnet(spec.kind, spec.az), StateID: e.StateID(spec.key()),
+			AWS: describeState(err, sn != nil, func() string { return string(sn.State) + " " + aws.ToString(sn.CidrBlock) }),
+		})
+	}
+	return out
+}

@@ -1,0 +1,76 @@
+package provision
+
+import (
+	"sort"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	sdtypes "github.com/aws/aws-sdk-go-v2/service/servicediscovery/types"
+)
+
+// Tag keys by which tapctl finds its own resources again.
+const (
+	TagEnvironment = "Environment"
+	TagManagedBy   = "ManagedBy"
+	TagName        = "Name"
+	TagService     = "Service"
+	ManagedByValue = "tapctl"
+)
+
+// Tags are the tags of one resource: the environment's, its Name, and Service where it belongs to one.
+func (e *Env) Tags(name, service string) map[string]string {
+	t := map[string]string{TagEnvironment: e.Name, TagManagedBy: ManagedByValue, TagName: name}
+	if service != "" {
+		t[TagService] = service
+	}
+	return t
+}
+
+// ec2TagSpec tags an EC2 resource in its create call, so it is never untagged, even for an instant.
+func (e *Env) ec2TagSpec(resourceType ec2types.ResourceType, name, service string) []ec2types.TagSpecification {
+	var tags []ec2types.Tag
+	for _, k := range sortedKeys(e.Tags(name, service)) {
+		tags = append(tags, ec2types.Tag{Key: aws.String(k), Value: aws.String(e.Tags(name, service)[k])})
+	}
+	return []ec2types.TagSpecification{{ResourceType: resourceType, Tags: tags}}
+}
+
+// ec2OwnedFilters finds the EC2 resources of this environment with the given Name tag.
+func (e *Env) ec2OwnedFilters(name string) []ec2types.Filter {
+	f := []ec2types.Filter{
+		{Name: aws.String("tag:" + TagEnvironment), Values: []string{e.Name}},
+		{Name: aws.String("tag:" + TagManagedBy), Values: []string{ManagedByValue}},
+	}
+	if name != "" {
+		f = append(f, ec2types.Filter{Name: aws.String("tag:" + TagName), Values: []string{name}})
+	}
+	return f
+}
+
+// ecsTags are the tags of an ECS cluster, task definition or service.
+func (e *Env) ecsTags(name, service string) []ecstypes.Tag {
+	var out []ecstypes.Tag
+	for _, k := range sortedKeys(e.Tags(name, service)) {
+		out = append(out, ecstypes.Tag{Key: aws.String(k), Value: aws.String(e.Tags(name, service)[k])})
+	}
+	return out
+}
+
+// serviceDiscoveryTags are the tags of a Cloud Map namespace or service.
+func (e *Env) serviceDiscoveryTags(name, service string) []sdtypes.Tag {
+	var out []sdtypes.Tag
+	for _, k := range sortedKeys(e.Tags(name, service)) {
+		out = append(out, sdtypes.Tag{Key: aws.String(k), Value: aws.String(e.Tags(name, service)[k])})
+	}
+	return out
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

@@ -1,0 +1,183 @@
+package provision
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+
+	"github.com/tapctl/tapctl/cloud"
+	"github.com/tapctl/tapctl/state"
+)
+
+// VPCCIDR is the address range of every environment's VPC (SPEC row 1).
+const VPCCIDR = "10.0.0.0/16"
+
+const keyVPC = "vpc"
+
+type vpcStep struct{}
+
+func (vpcStep) Name() string        { return "vpc" }
+func (vpcStep) DependsOn() []string { return nil }
+
+// findVPC looks the VPC up by the state file's ID, then by its tags. nil means none exists.
+func findVPC(ctx context.Context, e *Env) (*ec2types.Vpc, error) {
+	if id := e.StateID(keyVPC); id != "" {
+		out, err := e.AWS.EC2.DescribeVpcs(ctx, &ec2.DescribeVpcsInput{VpcIds: []string{id}})
+		if err != nil && !cloud.IsNotFound(err) {
+			return nil, fmt.Errorf("describing VPC %s: %w", id, err)
+		}
+		if err == nil && len(out.Vpcs) == 1 {
+			return &out.Vpcs[0], nil
+		}
+	}
+	out, err := e.AWS.EC2.DescribeVpcs(ctx, &ec2.DescribeVpcsInput{Filters: e.ec2OwnedFilters(e.Names.VPC())})
+	if err != nil {
+		return nil, fmt.Errorf("looking up VPC %s by tags: %w", e.Names.VPC(), err)
+	}
+	var owned []*ec2types.Vpc
+	for i := range out.Vpcs {
+		if e.ec2Owned(out.Vpcs[i].Tags, e.Names.VPC()) {
+			owned = append(owned, &out.Vpcs[i])
+		}
+	}
+	if len(owned) > 1 {
+		return nil, fmt.Errorf("found %d VPCs tagged %s; remove the extra ones by hand", len(owned), e.Names.VPC())
+	}
+	if len(owned) == 1 {
+		return owned[0], nil
+	}
+	return nil, nil
+}
+
+// VPCID is the environment's VPC, as later steps need it. It fails when the VPC step has not run.
+func (e *Env) VPCID() (string, error) {
+	id := e.StateID(keyVPC)
+	if id == "" {
+		return "", fmt.Errorf("the VPC of %s is not in the state file; run up", e.Name)
+	}
+	return id, nil
+}
+
+func (vpcStep) Up(ctx context.Context, e *Env) error {
+	vpc, err := findVPC(ctx, e)
+	if err != nil {
+		return err
+	}
+	created := false
+	if vpc == nil {
+		out, err := e.AWS.EC2.CreateVpc(ctx, &ec2.CreateVpcInput{
+			CidrBlock:         aws.String(VPCCIDR),
+			TagSpecifications: e.ec2TagSpec(ec2types.ResourceTypeVpc, e.Names.VPC(), ""),
+		})
+		if err != nil {
+			return fmt.Errorf("creating VPC %s: %w", e.Names.VPC(), err)
+		}
+		vpc = out.Vpc
+		if err := e.Record(keyVPC, state.Resource{ID: aws.ToString(vpc.VpcId)}); err != nil {
+			return err
+		}
+		e.Created("VPC "+e.Names.VPC(), aws.ToString(vpc.VpcId))
+		created = true
+	} else {
+		if err := e.Record(keyVPC, state.Resource{ID: aws.ToString(vpc.VpcId)}); err != nil {
+			return err
+		}
+		if got := aws.ToString(vpc.CidrBlock); got != VPCCIDR {
+			return fmt.Errorf("VPC %s has CIDR %s, not %s; a VPC's CIDR cannot change: delete it or choose another --env", aws.ToString(vpc.VpcId), got, VPCCIDR)
+		}
+		if err := e.ensureEC2Tags(ctx, aws.ToString(vpc.VpcId), vpc.Tags, e.Names.VPC(), ""); err != nil {
+			return err
+		}
+	}
+	id := aws.ToString(vpc.VpcId)
+	changed, err := ensureVPCDNS(ctx, e, id, created)
+	if err != nil {
+		return err
+	}
+	if !created && !changed {
+		e.Unchanged("VPC "+e.Names.VPC(), id)
+	}
+	return nil
+}
+
+// ensureVPCDNS turns DNS support and DNS hostnames on. A fresh VPC has hostnames off, so it is
+// set without reading; an existing one is read first so a converged run makes no change.
+func ensureVPCDNS(ctx context.Context, e *Env, id string, fresh bool) (bool, error) {
+	changed := false
+	for _, attr := range []ec2types.VpcAttributeName{ec2types.VpcAttributeNameEnableDnsSupport, ec2types.VpcAttributeNameEnableDnsHostnames} {
+		if !fresh {
+			out, err := e.AWS.EC2.DescribeVpcAttribute(ctx, &ec2.DescribeVpcAttributeInput{VpcId: aws.String(id), Attribute: attr})
+			if err != nil {
+				return changed, fmt.Errorf("reading %s of VPC %s: %w", attr, id, err)
+			}
+			on := out.EnableDnsSupport
+			if attr == ec2types.VpcAttributeNameEnableDnsHostnames {
+				on = out.EnableDnsHostnames
+			}
+			if on != nil && aws.ToBool(on.Value) {
+				continue
+			}
+		}
+		in := &ec2.ModifyVpcAttributeInput{VpcId: aws.String(id)}
+		if attr == ec2types.VpcAttributeNameEnableDnsSupport {
+			in.EnableDnsSupport = &ec2types.AttributeBooleanValue{Value: aws.Bool(true)}
+		} else {
+			in.EnableDnsHostnames = &ec2types.AttributeBooleanValue{Value: aws.Bool(true)}
+		}
+		// A VPC just created may not be visible to every EC2 endpoint yet.
+		err := cloud.Retry(ctx, "enabling "+string(attr)+" on VPC "+id, 2*time.Minute, cloud.RetryOn(cloud.PropagationCodes...), func(ctx context.Context) error {
+			_, err := e.AWS.EC2.ModifyVpcAttribute(ctx, in)
+			return err
+		})
+		if err != nil {
+			return changed, fmt.Errorf("enabling %s on VPC %s: %w", attr, id, err)
+		}
+		if !fresh {
+			e.Updated("VPC "+e.Names.VPC(), id, string(attr)+"=true")
+		}
+		changed = true
+	}
+	return changed, nil
+}
+
+func (vpcStep) Down(ctx context.Context, e *Env) error {
+	vpc, err := findVPC(ctx, e)
+	if err != nil {
+		return err
+	}
+	if vpc != nil {
+		id := aws.ToString(vpc.VpcId)
+		// ENIs of a deleted NAT gateway, load balancer or task linger for minutes on AWS.
+		err := cloud.Retry(ctx, "deleting VPC "+id, e.Timeouts.Dependencies, cloud.RetryOn(cloud.DependencyCodes...), func(ctx context.Context) error {
+			_, err := e.AWS.EC2.DeleteVpc(ctx, &ec2.DeleteVpcInput{VpcId: aws.String(id)})
+			return err
+		})
+		if err != nil && !cloud.IsNotFound(err) {
+			return fmt.Errorf("deleting VPC %s: %w", id, err)
+		}
+		e.Deleted("VPC "+e.Names.VPC(), id)
+	}
+	return e.Forget(keyVPC)
+}
+
+func (vpcStep) Inspect(ctx context.Context, e *Env) []Status {
+	st := Status{Resource: "VPC " + e.Names.VPC(), StateID: e.StateID(keyVPC)}
+	vpc, err := findVPC(ctx, e)
+	st.AWS = describeState(err, vpc != nil, func() string { return string(vpc.State) })
+	return []Status{st}
+}
+
+// describeState renders what AWS says of a resource for status.
+func describeState(err error, found bool, state func() string) string {
+	switch {
+	case err != nil:
+		return "error: " + err.Error()
+	case !found:
+		return "missing"
+	}
+	return state()
+}
