@@ -1,6 +1,7 @@
 package provision
 
 import (
+	"fmt"
 	"sync"
 	"time"
 
@@ -104,4 +105,13 @@ func (e *Env) Forget(key string) error {
 func (e *Env) StateID(key string) string {
 	r, _ := e.State.Get(key)
 	return r.ID
+}
+
+// Require returns the recorded resource a step depends on, or says which step must run first.
+func (e *Env) Require(key string) (state.Resource, error) {
+	r, ok := e.State.Get(key)
+	if !ok {
+		return state.Resource{}, fmt.Errorf("%s of environment %s is not in the state file; run up", key, e.Name)
+	}
+	return r, nil
 }
