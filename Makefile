@@ -1,0 +1,24 @@
+# The README's two commands: `make demo` and `make test`.
+GO ?= go
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT  ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo none)
+LDFLAGS := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
+
+.PHONY: build test demo emulator-install vet
+
+build:
+	$(GO) build -ldflags "$(LDFLAGS)" -o bin/tapctl .
+
+vet:
+	$(GO) vet ./...
+
+# Every test, including the integration tests against moto (installed into .venv-moto on first use).
+test: vet
+	$(GO) test -count=1 -timeout 30m ./...
+
+# Start moto, run tapctl up against it, show status, tear it down, stop moto.
+demo: build
+	$(GO) run ./localstack/demo --tapctl bin/tapctl
+
+emulator-install:
+	$(GO) test -count=1 -run TestEmulatorAnswers ./localstack/
