@@ -79,6 +79,7 @@ func newApp(opts Options) *cli.App {
 			upCommand(opts, envFlag),
 			downCommand(opts, envFlag),
 			statusCommand(opts, envFlag),
+			outputsCommand(opts, envFlag),
 		},
 		OnUsageError: func(_ *cli.Context, err error, _ bool) error { return usageError{err} },
 	}

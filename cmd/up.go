@@ -38,7 +38,7 @@ func upCommand(opts Options, envFlag cli.Flag) *cli.Command {
 				return err
 			}
 			s.finish("up")
-			return nil
+			return printOutputs(opts.Stdout, provision.Outputs(s.env.State, s.env.Catalog), false)
 		},
 	}
 }

@@ -51,8 +51,10 @@ func (n Names) VirtualService(svc string) string { return svc + ".local" }
 func (n Names) InfrastructureRole(svc string) string {
 	return svc + "-ecs-infra-role-" + n.Env
 }
-func (n Names) Bucket(svc string) string { return svc + "-bucket-" + n.Env }
-func (n Names) Table(svc string) string  { return svc + "-table-" + n.Env }
+func (n Names) ScalingPolicy(svc string) string    { return svc + "-cpu-scaling-" + n.Env }
+func (n Names) DiscoveryService(svc string) string { return svc }
+func (n Names) Bucket(svc string) string           { return svc + "-bucket-" + n.Env }
+func (n Names) Table(svc string) string            { return svc + "-table-" + n.Env }
 
 // limit is one AWS naming rule that a generated name must satisfy.
 type limit struct {

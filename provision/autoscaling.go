@@ -1,0 +1,169 @@
+package provision
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	aas "github.com/aws/aws-sdk-go-v2/service/applicationautoscaling"
+	aastypes "github.com/aws/aws-sdk-go-v2/service/applicationautoscaling/types"
+
+	"github.com/tapctl/tapctl/catalog"
+	"github.com/tapctl/tapctl/cloud"
+	"github.com/tapctl/tapctl/state"
+)
+
+// scalingCooldown is SPEC row 22's scale-in and scale-out cooldown, in seconds.
+const scalingCooldown = 60
+
+// autoScalingStep owns a service's scalable target and its CPU target-tracking policy.
+type autoScalingStep struct{ svc catalog.Service }
+
+func (s autoScalingStep) Name() string        { return s.svc.Name + "/scaling" }
+func (s autoScalingStep) DependsOn() []string { return []string{s.svc.Name + "/ecs-service"} }
+func (s autoScalingStep) key() string         { return s.Name() }
+
+func (s autoScalingStep) resourceID(e *Env) string {
+	return "service/" + e.Names.Cluster() + "/" + e.Names.Service(s.svc.Name)
+}
+
+func (s autoScalingStep) findTarget(ctx context.Context, e *Env) (*aastypes.ScalableTarget, error) {
+	out, err := e.AWS.AutoScaling.DescribeScalableTargets(ctx, &aas.DescribeScalableTargetsInput{
+		ServiceNamespace: aastypes.ServiceNamespaceEcs, ResourceIds: []string{s.resourceID(e)},
+		ScalableDimension: aastypes.ScalableDimensionECSServiceDesiredCount,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("describing scalable target %s: %w", s.resourceID(e), err)
+	}
+	if len(out.ScalableTargets) == 0 {
+		return nil, nil
+	}
+	return &out.ScalableTargets[0], nil
+}
+
+func (s autoScalingStep) findPolicy(ctx context.Context, e *Env) (*aastypes.ScalingPolicy, error) {
+	out, err := e.AWS.AutoScaling.DescribeScalingPolicies(ctx, &aas.DescribeScalingPoliciesInput{
+		ServiceNamespace: aastypes.ServiceNamespaceEcs, ResourceId: aws.String(s.resourceID(e)),
+		ScalableDimension: aastypes.ScalableDimensionECSServiceDesiredCount,
+		PolicyNames:       []string{e.Names.ScalingPolicy(s.svc.Name)},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("describing scaling policy %s: %w", e.Names.ScalingPolicy(s.svc.Name), err)
+	}
+	if len(out.ScalingPolicies) == 0 {
+		return nil, nil
+	}
+	return &out.ScalingPolicies[0], nil
+}
+
+func (s autoScalingStep) desiredPolicy() *aastypes.TargetTrackingScalingPolicyConfiguration {
+	return &aastypes.TargetTrackingScalingPolicyConfiguration{
+		TargetValue: aws.Float64(s.svc.CPUTarget),
+		PredefinedMetricSpecification: &aastypes.PredefinedMetricSpecification{
+			PredefinedMetricType: aastypes.MetricTypeECSServiceAverageCPUUtilization,
+		},
+		ScaleInCooldown:  aws.Int32(scalingCooldown),
+		ScaleOutCooldown: aws.Int32(scalingCooldown),
+	}
+}
+
+func samePolicy(got, want *aastypes.TargetTrackingScalingPolicyConfiguration) bool {
+	return got != nil && got.PredefinedMetricSpecification != nil &&
+		got.PredefinedMetricSpecification.PredefinedMetricType == want.PredefinedMetricSpecification.PredefinedMetricType &&
+		aws.ToFloat64(got.TargetValue) == aws.ToFloat64(want.TargetValue) &&
+		aws.ToInt32(got.ScaleInCooldown) == aws.ToInt32(want.ScaleInCooldown) &&
+		aws.ToInt32(got.ScaleOutCooldown) == aws.ToInt32(want.ScaleOutCooldown) &&
+		!aws.ToBool(got.DisableScaleIn)
+}
+
+func (s autoScalingStep) Up(ctx context.Context, e *Env) error {
+	resourceID := s.resourceID(e)
+	target, err := s.findTarget(ctx, e)
+	if err != nil {
+		return err
+	}
+	if target == nil || aws.ToInt32(target.MinCapacity) != s.svc.MinCount || aws.ToInt32(target.MaxCapacity) != s.svc.MaxCount {
+		// RegisterScalableTarget creates or updates: one call either way.
+		out, err := e.AWS.AutoScaling.RegisterScalableTarget(ctx, &aas.RegisterScalableTargetInput{
+			ServiceNamespace: aastypes.ServiceNamespaceEcs, ResourceId: aws.String(resourceID),
+			ScalableDimension: aastypes.ScalableDimensionECSServiceDesiredCount,
+			MinCapacity:       aws.Int32(s.svc.MinCount), MaxCapacity: aws.Int32(s.svc.MaxCount),
+			Tags: e.Tags(resourceID, s.svc.Name),
+		})
+		if err != nil {
+			return fmt.Errorf("registering scalable target %s: %w", resourceID, err)
+		}
+		if err := e.Record(s.key(), state.Resource{ID: resourceID, ARN: aws.ToString(out.ScalableTargetARN)}); err != nil {
+			return err
+		}
+		if target == nil {
+			e.Created("scalable target "+resourceID, resourceID)
+		} else {
+			e.Updated("scalable target "+resourceID, resourceID, fmt.Sprintf("capacity %d..%d", s.svc.MinCount, s.svc.MaxCount))
+		}
+	} else if err := e.Record(s.key(), state.Resource{ID: resourceID, ARN: aws.ToString(target.ScalableTargetARN)}); err != nil {
+		return err
+	}
+
+	policy, err := s.findPolicy(ctx, e)
+	if err != nil {
+		return err
+	}
+	if policy != nil && samePolicy(policy.TargetTrackingScalingPolicyConfiguration, s.desiredPolicy()) {
+		e.Unchanged("scaling policy "+e.Names.ScalingPolicy(s.svc.Name), aws.ToString(policy.PolicyARN))
+		return nil
+	}
+	// PutScalingPolicy creates or replaces the policy by name.
+	_, err = e.AWS.AutoScaling.PutScalingPolicy(ctx, &aas.PutScalingPolicyInput{
+		PolicyName: aws.String(e.Names.ScalingPolicy(s.svc.Name)), PolicyType: aastypes.PolicyTypeTargetTrackingScaling,
+		ServiceNamespace: aastypes.ServiceNamespaceEcs, ResourceId: aws.String(resourceID),
+		ScalableDimension:                        aastypes.ScalableDimensionECSServiceDesiredCount,
+		TargetTrackingScalingPolicyConfiguration: s.desiredPolicy(),
+	})
+	if err != nil {
+		return fmt.Errorf("putting scaling policy %s: %w", e.Names.ScalingPolicy(s.svc.Name), err)
+	}
+	if policy == nil {
+		e.Created("scaling policy "+e.Names.ScalingPolicy(s.svc.Name), resourceID)
+	} else {
+		e.Updated("scaling policy "+e.Names.ScalingPolicy(s.svc.Name), resourceID, fmt.Sprintf("CPU target %.0f%%, cooldowns %ds", s.svc.CPUTarget, scalingCooldown))
+	}
+	return nil
+}
+
+func (s autoScalingStep) Down(ctx context.Context, e *Env) error {
+	resourceID := s.resourceID(e)
+	target, err := s.findTarget(ctx, e)
+	if err != nil {
+		return err
+	}
+	if target == nil {
+		return e.Forget(s.key())
+	}
+	_, err = e.AWS.AutoScaling.DeleteScalingPolicy(ctx, &aas.DeleteScalingPolicyInput{
+		PolicyName: aws.String(e.Names.ScalingPolicy(s.svc.Name)), ServiceNamespace: aastypes.ServiceNamespaceEcs,
+		ResourceId: aws.String(resourceID), ScalableDimension: aastypes.ScalableDimensionECSServiceDesiredCount,
+	})
+	if err != nil && !cloud.IsNotFound(err) {
+		return fmt.Errorf("deleting scaling policy %s: %w", e.Names.ScalingPolicy(s.svc.Name), err)
+	}
+	_, err = e.AWS.AutoScaling.DeregisterScalableTarget(ctx, &aas.DeregisterScalableTargetInput{
+		ServiceNamespace: aastypes.ServiceNamespaceEcs, ResourceId: aws.String(resourceID),
+		ScalableDimension: aastypes.ScalableDimensionECSServiceDesiredCount,
+	})
+	if err != nil && !cloud.IsNotFound(err) {
+		return fmt.Errorf("deregistering scalable target %s: %w", resourceID, err)
+	}
+	if err == nil {
+		e.Deleted("scalable target "+resourceID, resourceID)
+	}
+	return e.Forget(s.key())
+}
+
+func (s autoScalingStep) Inspect(ctx context.Context, e *Env) []Status {
+	target, err := s.findTarget(ctx, e)
+	return []Status{{Resource: "scalable target " + s.resourceID(e), StateID: e.StateID(s.key()),
+		AWS: describeState(err, target != nil, func() string {
+			return fmt.Sprintf("%d..%d tasks", aws.ToInt32(target.MinCapacity), aws.ToInt32(target.MaxCapacity))
+		})}}
+}

@@ -1,0 +1,154 @@
+package provision
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+
+	"github.com/tapctl/tapctl/cloud"
+	"github.com/tapctl/tapctl/state"
+)
+
+// dashboardStep owns the CloudWatch dashboard of SPEC row 23.
+type dashboardStep struct{}
+
+func (dashboardStep) Name() string        { return "dashboard" }
+func (dashboardStep) DependsOn() []string { return []string{"cluster", "alb"} }
+
+const keyDashboard = "dashboard"
+
+// The dashboard body format: https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/CloudWatch-Dashboard-Body-Structure.html
+type dashboardBody struct {
+	Widgets []dashboardWidget `json:"widgets"`
+}
+
+type dashboardWidget struct {
+	Type       string           `json:"type"`
+	X          int              `json:"x"`
+	Y          int              `json:"y"`
+	Width      int              `json:"width"`
+	Height     int              `json:"height"`
+	Properties widgetProperties `json:"properties"`
+}
+
+type widgetProperties struct {
+	Title   string     `json:"title"`
+	Region  string     `json:"region"`
+	Stat    string     `json:"stat"`
+	Period  int        `json:"period"`
+	View    string     `json:"view"`
+	Metrics [][]string `json:"metrics"`
+}
+
+// body builds the dashboard: cluster CPU and memory, each service's CPU and memory, and the
+// load balancer's request count, response time, 4XX and 5XX.
+func (dashboardStep) body(e *Env) (string, error) {
+	alb, err := e.Require("alb")
+	if err != nil {
+		return "", err
+	}
+	// Load balancer metrics use the ARN's suffix, "app/<name>/<id>".
+	lbDimension := alb.ID
+	if i := strings.Index(lbDimension, ":loadbalancer/"); i >= 0 {
+		lbDimension = lbDimension[i+len(":loadbalancer/"):]
+	}
+	cluster := e.Names.Cluster()
+	widget := func(i int, title, stat string, metrics ...[]string) dashboardWidget {
+		return dashboardWidget{
+			Type: "metric", X: (i % 2) * 12, Y: (i / 2) * 6, Width: 12, Height: 6,
+			Properties: widgetProperties{Title: title, Region: e.Region, Stat: stat, Period: 300, View: "timeSeries", Metrics: metrics},
+		}
+	}
+	var widgets []dashboardWidget
+	add := func(title, stat string, metrics ...[]string) {
+		widgets = append(widgets, widget(len(widgets), title, stat, metrics...))
+	}
+	add("Cluster CPU utilization", "Average", []string{"AWS/ECS", "CPUUtilization", "ClusterName", cluster})
+	add("Cluster memory utilization", "Average", []string{"AWS/ECS", "MemoryUtilization", "ClusterName", cluster})
+	for _, svc := range e.Catalog {
+		name := e.Names.Service(svc.Name)
+		add(svc.Name+" CPU and memory", "Average",
+			[]string{"AWS/ECS", "CPUUtilization", "ClusterName", cluster, "ServiceName", name},
+			[]string{"AWS/ECS", "MemoryUtilization", "ClusterName", cluster, "ServiceName", name})
+	}
+	add("ALB request count", "Sum", []string{"AWS/ApplicationELB", "RequestCount", "LoadBalancer", lbDimension})
+	add("ALB target response time", "Average", []string{"AWS/ApplicationELB", "TargetResponseTime", "LoadBalancer", lbDimension})
+	add("ALB target 4XX and 5XX", "Sum",
+		[]string{"AWS/ApplicationELB", "HTTPCode_Target_4XX_Count", "LoadBalancer", lbDimension},
+		[]string{"AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", "LoadBalancer", lbDimension})
+	raw, err := json.Marshal(dashboardBody{Widgets: widgets})
+	return string(raw), err
+}
+
+func (dashboardStep) find(ctx context.Context, e *Env) (string, bool, error) {
+	out, err := e.AWS.CloudWatch.GetDashboard(ctx, &cloudwatch.GetDashboardInput{DashboardName: aws.String(e.Names.Dashboard())})
+	if cloud.IsNotFound(err) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, fmt.Errorf("reading dashboard %s: %w", e.Names.Dashboard(), err)
+	}
+	return aws.ToString(out.DashboardBody), true, nil
+}
+
+func sameJSON(a, b string) bool {
+	var x, y any
+	if json.Unmarshal([]byte(a), &x) != nil || json.Unmarshal([]byte(b), &y) != nil {
+		return false
+	}
+	return reflect.DeepEqual(x, y)
+}
+
+func (d dashboardStep) Up(ctx context.Context, e *Env) error {
+	want, err := d.body(e)
+	if err != nil {
+		return err
+	}
+	name := e.Names.Dashboard()
+	have, exists, err := d.find(ctx, e)
+	if err != nil {
+		return err
+	}
+	if exists && sameJSON(have, want) {
+		e.Unchanged("dashboard "+name, name)
+		return e.Record(keyDashboard, state.Resource{ID: name})
+	}
+	if _, err := e.AWS.CloudWatch.PutDashboard(ctx, &cloudwatch.PutDashboardInput{DashboardName: aws.String(name), DashboardBody: aws.String(want)}); err != nil {
+		return fmt.Errorf("putting dashboard %s: %w", name, err)
+	}
+	if err := e.Record(keyDashboard, state.Resource{ID: name}); err != nil {
+		return err
+	}
+	if exists {
+		e.Updated("dashboard "+name, name, "widgets")
+	} else {
+		e.Created("dashboard "+name, name)
+	}
+	return nil
+}
+
+func (d dashboardStep) Down(ctx context.Context, e *Env) error {
+	name := e.Names.Dashboard()
+	_, exists, err := d.find(ctx, e)
+	if err != nil {
+		return err
+	}
+	if exists {
+		if _, err := e.AWS.CloudWatch.DeleteDashboards(ctx, &cloudwatch.DeleteDashboardsInput{DashboardNames: []string{name}}); err != nil && !cloud.IsNotFound(err) {
+			return fmt.Errorf("deleting dashboard %s: %w", name, err)
+		}
+		e.Deleted("dashboard "+name, name)
+	}
+	return e.Forget(keyDashboard)
+}
+
+func (d dashboardStep) Inspect(ctx context.Context, e *Env) []Status {
+	_, exists, err := d.find(ctx, e)
+	return []Status{{Resource: "dashboard " + e.Names.Dashboard(), StateID: e.StateID(keyDashboard),
+		AWS: describeState(err, exists, func() string { return "present" })}}
+}

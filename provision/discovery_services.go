@@ -1,0 +1,145 @@
+package provision
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	sd "github.com/aws/aws-sdk-go-v2/service/servicediscovery"
+	sdtypes "github.com/aws/aws-sdk-go-v2/service/servicediscovery/types"
+
+	"github.com/tapctl/tapctl/catalog"
+	"github.com/tapctl/tapctl/cloud"
+	"github.com/tapctl/tapctl/state"
+)
+
+// discoveryServiceStep owns the Cloud Map service through which ECS registers a service's
+// tasks as {svc}.{env}.local (SPEC row 21: "registered in Cloud Map as {svc}").
+type discoveryServiceStep struct{ svc catalog.Service }
+
+func (s discoveryServiceStep) Name() string        { return s.svc.Name + "/discovery-service" }
+func (s discoveryServiceStep) DependsOn() []string { return []string{"namespace"} }
+func (s discoveryServiceStep) key() string         { return s.Name() }
+
+// The A-record settings CDK's cloudMapOptions use for awsvpc tasks.
+const discoveryTTL = 60
+
+func (s discoveryServiceStep) find(ctx context.Context, e *Env, namespaceID string) (*sdtypes.Service, error) {
+	if id := e.StateID(s.key()); id != "" {
+		out, err := e.AWS.ServiceDisc.GetService(ctx, &sd.GetServiceInput{Id: aws.String(id)})
+		if err != nil && !cloud.IsNotFound(err) {
+			return nil, fmt.Errorf("describing Cloud Map service %s: %w", id, err)
+		}
+		if err == nil {
+			return out.Service, nil
+		}
+	}
+	if namespaceID == "" {
+		return nil, nil
+	}
+	p := sd.NewListServicesPaginator(e.AWS.ServiceDisc, &sd.ListServicesInput{Filters: []sdtypes.ServiceFilter{{
+		Name: sdtypes.ServiceFilterNameNamespaceId, Values: []string{namespaceID}, Condition: sdtypes.FilterConditionEq,
+	}}})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("listing Cloud Map services of %s: %w", namespaceID, err)
+		}
+		for _, summary := range page.Services {
+			if aws.ToString(summary.Name) == e.Names.DiscoveryService(s.svc.Name) {
+				out, err := e.AWS.ServiceDisc.GetService(ctx, &sd.GetServiceInput{Id: summary.Id})
+				if err != nil {
+					return nil, fmt.Errorf("describing Cloud Map service %s: %w", aws.ToString(summary.Id), err)
+				}
+				return out.Service, nil
+			}
+		}
+	}
+	return nil, nil
+}
+
+func (s discoveryServiceStep) desiredDNS() *sdtypes.DnsConfig {
+	return &sdtypes.DnsConfig{
+		RoutingPolicy: sdtypes.RoutingPolicyMultivalue,
+		DnsRecords:    []sdtypes.DnsRecord{{Type: sdtypes.RecordTypeA, TTL: aws.Int64(discoveryTTL)}},
+	}
+}
+
+func (s discoveryServiceStep) Up(ctx context.Context, e *Env) error {
+	ns, err := e.Require("namespace")
+	if err != nil {
+		return err
+	}
+	name := e.Names.DiscoveryService(s.svc.Name)
+	svc, err := s.find(ctx, e, ns.ID)
+	if err != nil {
+		return err
+	}
+	if svc == nil {
+		out, err := e.AWS.ServiceDisc.CreateService(ctx, &sd.CreateServiceInput{
+			Name:                    aws.String(name),
+			NamespaceId:             aws.String(ns.ID),
+			CreatorRequestId:        aws.String(requestToken(e.Name, s.Name(), ns.ID)),
+			DnsConfig:               s.desiredDNS(),
+			HealthCheckCustomConfig: &sdtypes.HealthCheckCustomConfig{FailureThreshold: aws.Int32(1)},
+			Tags:                    e.serviceDiscoveryTags(name, s.svc.Name),
+		})
+		if err != nil {
+			return fmt.Errorf("creating Cloud Map service %s in %s: %w", name, ns.ID, err)
+		}
+		if err := e.Record(s.key(), state.Resource{ID: aws.ToString(out.Service.Id), ARN: aws.ToString(out.Service.Arn)}); err != nil {
+			return err
+		}
+		e.Created("Cloud Map service "+name, aws.ToString(out.Service.Id))
+		return nil
+	}
+	id := aws.ToString(svc.Id)
+	if err := e.Record(s.key(), state.Resource{ID: id, ARN: aws.ToString(svc.Arn)}); err != nil {
+		return err
+	}
+	if ttl := dnsTTL(svc.DnsConfig); ttl != discoveryTTL {
+		_, err := e.AWS.ServiceDisc.UpdateService(ctx, &sd.UpdateServiceInput{Id: aws.String(id), Service: &sdtypes.ServiceChange{
+			DnsConfig: &sdtypes.DnsConfigChange{DnsRecords: s.desiredDNS().DnsRecords},
+		}})
+		if err != nil {
+			return fmt.Errorf("updating DNS TTL of Cloud Map service %s: %w", id, err)
+		}
+		e.Updated("Cloud Map service "+name, id, fmt.Sprintf("A record TTL %d -> %d", ttl, discoveryTTL))
+		return nil
+	}
+	e.Unchanged("Cloud Map service "+name, id)
+	return nil
+}
+
+func dnsTTL(c *sdtypes.DnsConfig) int64 {
+	if c == nil || len(c.DnsRecords) == 0 {
+		return -1
+	}
+	return aws.ToInt64(c.DnsRecords[0].TTL)
+}
+
+func (s discoveryServiceStep) Down(ctx context.Context, e *Env) error {
+	svc, err := s.find(ctx, e, e.StateID("namespace"))
+	if err != nil {
+		return err
+	}
+	if svc != nil {
+		id := aws.ToString(svc.Id)
+		// Instances deregister when ECS stops the tasks; until then AWS answers ResourceInUse.
+		err := cloud.Retry(ctx, "deleting Cloud Map service "+id, e.Timeouts.Dependencies, cloud.RetryOn(cloud.DependencyCodes...), func(ctx context.Context) error {
+			_, err := e.AWS.ServiceDisc.DeleteService(ctx, &sd.DeleteServiceInput{Id: aws.String(id)})
+			return err
+		})
+		if err != nil && !cloud.IsNotFound(err) {
+			return fmt.Errorf("deleting Cloud Map service %s: %w", id, err)
+		}
+		e.Deleted("Cloud Map service "+e.Names.DiscoveryService(s.svc.Name), id)
+	}
+	return e.Forget(s.key())
+}
+
+func (s discoveryServiceStep) Inspect(ctx context.Context, e *Env) []Status {
+	svc, err := s.find(ctx, e, e.StateID("namespace"))
+	return []Status{{Resource: "Cloud Map service " + s.svc.Name + "." + e.Names.Namespace(), StateID: e.StateID(s.key()),
+		AWS: describeState(err, svc != nil, func() string { return "registered" })}}
+}

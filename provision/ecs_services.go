@@ -1,0 +1,300 @@
+package provision
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+
+	"github.com/tapctl/tapctl/catalog"
+	"github.com/tapctl/tapctl/cloud"
+	"github.com/tapctl/tapctl/state"
+)
+
+// ECS service settings of SPEC row 21 and its corrections.
+const (
+	spotBase              = 2
+	spotWeight            = 1
+	minimumHealthyPercent = 0
+	maximumPercent        = 200
+	// CDK's default when a load balancer is attached: tasks get a minute before health checks count.
+	healthCheckGracePeriod = 60
+)
+
+type ecsServiceStep struct{ svc catalog.Service }
+
+func (s ecsServiceStep) Name() string { return s.svc.Name + "/ecs-service" }
+func (s ecsServiceStep) DependsOn() []string {
+	n := s.svc.Name
+	// The listener rule must exist first: ECS refuses a target group no load balancer uses.
+	// The private route to the NAT gateway must exist for tasks to pull images.
+	return []string{"cluster", n + "/task-definition", n + "/listener-rule", n + "/discovery-service", "task-security-group", "route-tables"}
+}
+func (s ecsServiceStep) key() string { return s.Name() }
+
+// ecsServiceSpec is what the service should be, gathered from the steps it depends on.
+type ecsServiceSpec struct {
+	cluster, name, taskDefinition, targetGroup, registry string
+	subnets, securityGroups                              []string
+}
+
+func (s ecsServiceStep) spec(e *Env) (ecsServiceSpec, error) {
+	n := s.svc.Name
+	sp := ecsServiceSpec{cluster: e.Names.Cluster(), name: e.Names.Service(n)}
+	for key, dst := range map[string]*string{
+		n + "/task-definition": &sp.taskDefinition, n + "/target-group": &sp.targetGroup,
+	} {
+		r, err := e.Require(key)
+		if err != nil {
+			return sp, err
+		}
+		*dst = r.ID
+	}
+	reg, err := e.Require(n + "/discovery-service")
+	if err != nil {
+		return sp, err
+	}
+	sp.registry = reg.ARN
+	sg, err := e.Require("task-security-group")
+	if err != nil {
+		return sp, err
+	}
+	sp.securityGroups = []string{sg.ID}
+	if sp.subnets, err = e.SubnetIDs(Private); err != nil {
+		return sp, err
+	}
+	return sp, nil
+}
+
+func (sp ecsServiceSpec) capacityProviderStrategy() []ecstypes.CapacityProviderStrategyItem {
+	return []ecstypes.CapacityProviderStrategyItem{{CapacityProvider: aws.String("FARGATE_SPOT"), Weight: spotWeight, Base: spotBase}}
+}
+
+func (sp ecsServiceSpec) deploymentConfiguration() *ecstypes.DeploymentConfiguration {
+	return &ecstypes.DeploymentConfiguration{
+		DeploymentCircuitBreaker: &ecstypes.DeploymentCircuitBreaker{Enable: true, Rollback: true},
+		MinimumHealthyPercent:    aws.Int32(minimumHealthyPercent),
+		MaximumPercent:           aws.Int32(maximumPercent),
+	}
+}
+
+func (sp ecsServiceSpec) networkConfiguration() *ecstypes.NetworkConfiguration {
+	return &ecstypes.NetworkConfiguration{AwsvpcConfiguration: &ecstypes.AwsVpcConfiguration{
+		Subnets: sp.subnets, SecurityGroups: sp.securityGroups, AssignPublicIp: ecstypes.AssignPublicIpDisabled,
+	}}
+}
+
+func (sp ecsServiceSpec) loadBalancers(svc catalog.Service, container string) []ecstypes.LoadBalancer {
+	return []ecstypes.LoadBalancer{{TargetGroupArn: aws.String(sp.targetGroup), ContainerName: aws.String(container), ContainerPort: aws.Int32(svc.Port)}}
+}
+
+func (sp ecsServiceSpec) serviceRegistries() []ecstypes.ServiceRegistry {
+	return []ecstypes.ServiceRegistry{{RegistryArn: aws.String(sp.registry)}}
+}
+
+func (s ecsServiceStep) find(ctx context.Context, e *Env) (*ecstypes.Service, error) {
+	out, err := e.AWS.ECS.DescribeServices(ctx, &ecs.DescribeServicesInput{
+		Cluster: aws.String(e.Names.Cluster()), Services: []string{e.Names.Service(s.svc.Name)},
+		Include: []ecstypes.ServiceField{ecstypes.ServiceFieldTags},
+	})
+	if cloud.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("describing ECS service %s: %w", e.Names.Service(s.svc.Name), err)
+	}
+	for i := range out.Services {
+		if aws.ToString(out.Services[i].Status) != "INACTIVE" {
+			return &out.Services[i], nil
+		}
+	}
+	return nil, nil
+}
+
+func (s ecsServiceStep) Up(ctx context.Context, e *Env) error {
+	sp, err := s.spec(e)
+	if err != nil {
+		return err
+	}
+	svc, err := s.find(ctx, e)
+	if err != nil {
+		return err
+	}
+	if svc != nil && aws.ToString(svc.Status) == "DRAINING" {
+		// A service being deleted keeps its name until it is INACTIVE.
+		if err := s.waitInactive(ctx, e, aws.ToString(svc.ServiceArn)); err != nil {
+			return err
+		}
+		svc = nil
+	}
+	if svc == nil {
+		out, err := e.AWS.ECS.CreateService(ctx, &ecs.CreateServiceInput{
+			ServiceName:                   aws.String(sp.name),
+			Cluster:                       aws.String(sp.cluster),
+			TaskDefinition:                aws.String(sp.taskDefinition),
+			DesiredCount:                  aws.Int32(s.svc.Desired),
+			CapacityProviderStrategy:      sp.capacityProviderStrategy(),
+			DeploymentConfiguration:       sp.deploymentConfiguration(),
+			NetworkConfiguration:          sp.networkConfiguration(),
+			LoadBalancers:                 sp.loadBalancers(s.svc, e.Names.Container(s.svc.Name)),
+			ServiceRegistries:             sp.serviceRegistries(),
+			HealthCheckGracePeriodSeconds: aws.Int32(healthCheckGracePeriod),
+			EnableExecuteCommand:          true,
+			PropagateTags:                 ecstypes.PropagateTagsService,
+			EnableECSManagedTags:          true,
+			Tags:                          e.ecsTags(sp.name, s.svc.Name),
+			ClientToken:                   aws.String(requestToken(e.Name, s.Name(), sp.taskDefinition, sp.targetGroup)),
+		})
+		if err != nil {
+			return fmt.Errorf("creating ECS service %s in %s: %w", sp.name, sp.cluster, err)
+		}
+		svc = out.Service
+		if err := e.Record(s.key(), state.Resource{ID: aws.ToString(svc.ServiceArn), Attrs: map[string]string{"name": sp.name}}); err != nil {
+			return err
+		}
+		e.Created("ECS service "+sp.name, aws.ToString(svc.ServiceArn))
+		// Read back what the create answer holds: a field AWS (or an emulator) did not take is
+		// corrected now, so the next run finds nothing to change.
+		return s.correct(ctx, e, sp, svc, true)
+	}
+	if err := e.Record(s.key(), state.Resource{ID: aws.ToString(svc.ServiceArn), Attrs: map[string]string{"name": sp.name}}); err != nil {
+		return err
+	}
+	return s.correct(ctx, e, sp, svc, false)
+}
+
+// correct updates the service where it differs from the spec. The desired count is not
+// compared: once the service exists it belongs to auto scaling.
+func (s ecsServiceStep) correct(ctx context.Context, e *Env, sp ecsServiceSpec, svc *ecstypes.Service, fresh bool) error {
+	in := &ecs.UpdateServiceInput{Cluster: aws.String(sp.cluster), Service: aws.String(sp.name)}
+	var changed []string
+	if aws.ToString(svc.TaskDefinition) != sp.taskDefinition {
+		in.TaskDefinition = aws.String(sp.taskDefinition)
+		changed = append(changed, "task definition")
+	}
+	if !sameStrategy(svc.CapacityProviderStrategy, sp.capacityProviderStrategy()) {
+		in.CapacityProviderStrategy = sp.capacityProviderStrategy()
+		// Moving from a launch type to a capacity provider strategy needs a new deployment.
+		in.ForceNewDeployment = !fresh
+		changed = append(changed, "capacity provider strategy")
+	}
+	if !sameDeployment(svc.DeploymentConfiguration, sp.deploymentConfiguration()) {
+		in.DeploymentConfiguration = sp.deploymentConfiguration()
+		changed = append(changed, "deployment configuration")
+	}
+	if !sameNetwork(svc.NetworkConfiguration, sp.networkConfiguration()) {
+		in.NetworkConfiguration = sp.networkConfiguration()
+		changed = append(changed, "network configuration")
+	}
+	want := sp.loadBalancers(s.svc, e.Names.Container(s.svc.Name))
+	if len(svc.LoadBalancers) != 1 || aws.ToString(svc.LoadBalancers[0].TargetGroupArn) != sp.targetGroup ||
+		aws.ToString(svc.LoadBalancers[0].ContainerName) != aws.ToString(want[0].ContainerName) ||
+		aws.ToInt32(svc.LoadBalancers[0].ContainerPort) != s.svc.Port {
+		in.LoadBalancers = want
+		changed = append(changed, "load balancers")
+	}
+	if len(svc.ServiceRegistries) != 1 || aws.ToString(svc.ServiceRegistries[0].RegistryArn) != sp.registry {
+		in.ServiceRegistries = sp.serviceRegistries()
+		changed = append(changed, "service registries")
+	}
+	if !svc.EnableExecuteCommand {
+		in.EnableExecuteCommand = aws.Bool(true)
+		changed = append(changed, "execute command")
+	}
+	if aws.ToInt32(svc.HealthCheckGracePeriodSeconds) != healthCheckGracePeriod {
+		in.HealthCheckGracePeriodSeconds = aws.Int32(healthCheckGracePeriod)
+		changed = append(changed, "health check grace period")
+	}
+	id := aws.ToString(svc.ServiceArn)
+	if len(changed) == 0 {
+		if !fresh {
+			e.Unchanged("ECS service "+sp.name, id)
+		}
+		return nil
+	}
+	if _, err := e.AWS.ECS.UpdateService(ctx, in); err != nil {
+		return fmt.Errorf("updating ECS service %s (%v): %w", sp.name, changed, err)
+	}
+	e.Updated("ECS service "+sp.name, id, fmt.Sprint(changed))
+	return nil
+}
+
+func sameStrategy(got, want []ecstypes.CapacityProviderStrategyItem) bool {
+	return slices.EqualFunc(got, want, func(a, b ecstypes.CapacityProviderStrategyItem) bool {
+		return aws.ToString(a.CapacityProvider) == aws.ToString(b.CapacityProvider) && a.Weight == b.Weight && a.Base == b.Base
+	})
+}
+
+func sameDeployment(got, want *ecstypes.DeploymentConfiguration) bool {
+	if got == nil || got.DeploymentCircuitBreaker == nil {
+		return false
+	}
+	return got.DeploymentCircuitBreaker.Enable == want.DeploymentCircuitBreaker.Enable &&
+		got.DeploymentCircuitBreaker.Rollback == want.DeploymentCircuitBreaker.Rollback &&
+		aws.ToInt32(got.MinimumHealthyPercent) == aws.ToInt32(want.MinimumHealthyPercent) &&
+		aws.ToInt32(got.MaximumPercent) == aws.ToInt32(want.MaximumPercent)
+}
+
+func sameNetwork(got, want *ecstypes.NetworkConfiguration) bool {
+	if got == nil || got.AwsvpcConfiguration == nil {
+		return false
+	}
+	g, w := got.AwsvpcConfiguration, want.AwsvpcConfiguration
+	return sameSet(g.Subnets, w.Subnets) && sameSet(g.SecurityGroups, w.SecurityGroups) && g.AssignPublicIp == w.AssignPublicIp
+}
+
+func sameSet(a, b []string) bool {
+	a, b = slices.Clone(a), slices.Clone(b)
+	slices.Sort(a)
+	slices.Sort(b)
+	return slices.Equal(a, b)
+}
+
+func (s ecsServiceStep) waitInactive(ctx context.Context, e *Env, arn string) error {
+	e.Log.Info().Str("id", arn).Msg("waiting for ECS service to drain")
+	w := ecs.NewServicesInactiveWaiter(e.AWS.ECS, func(o *ecs.ServicesInactiveWaiterOptions) {
+		o.MinDelay, o.MaxDelay = 2*time.Second, 15*time.Second
+	})
+	err := w.Wait(ctx, &ecs.DescribeServicesInput{Cluster: aws.String(e.Names.Cluster()), Services: []string{arn}}, e.Timeouts.Services)
+	if err != nil {
+		return fmt.Errorf("waiting for ECS service %s to become inactive: %w", arn, err)
+	}
+	return nil
+}
+
+func (s ecsServiceStep) Down(ctx context.Context, e *Env) error {
+	svc, err := s.find(ctx, e)
+	if err != nil {
+		return err
+	}
+	if svc != nil {
+		arn, name := aws.ToString(svc.ServiceArn), aws.ToString(svc.ServiceName)
+		if aws.ToString(svc.Status) == "ACTIVE" {
+			if svc.DesiredCount != 0 {
+				if _, err := e.AWS.ECS.UpdateService(ctx, &ecs.UpdateServiceInput{Cluster: aws.String(e.Names.Cluster()), Service: aws.String(name), DesiredCount: aws.Int32(0)}); err != nil && !cloud.IsNotFound(err) {
+					return fmt.Errorf("scaling ECS service %s to 0: %w", name, err)
+				}
+			}
+			if _, err := e.AWS.ECS.DeleteService(ctx, &ecs.DeleteServiceInput{Cluster: aws.String(e.Names.Cluster()), Service: aws.String(name)}); err != nil && !cloud.IsNotFound(err) {
+				return fmt.Errorf("deleting ECS service %s: %w", name, err)
+			}
+		}
+		if err := s.waitInactive(ctx, e, arn); err != nil {
+			return err
+		}
+		e.Deleted("ECS service "+name, arn)
+	}
+	return e.Forget(s.key())
+}
+
+func (s ecsServiceStep) Inspect(ctx context.Context, e *Env) []Status {
+	svc, err := s.find(ctx, e)
+	return []Status{{Resource: "ECS service " + e.Names.Service(s.svc.Name), StateID: e.StateID(s.key()),
+		AWS: describeState(err, svc != nil, func() string {
+			return fmt.Sprintf("%s, %d/%d running", aws.ToString(svc.Status), svc.RunningCount, svc.DesiredCount)
+		})}}
+}
