@@ -14,6 +14,7 @@ import (
 
 	"github.com/tapctl/tapctl/cloud"
 	"github.com/tapctl/tapctl/cmd"
+	"github.com/tapctl/tapctl/state"
 )
 
 // result is one in-process run of the real command line.
@@ -82,4 +83,18 @@ func tagMap[T any](tags []T, kv func(T) (*string, *string)) map[string]string {
 		out[aws.ToString(k)] = aws.ToString(v)
 	}
 	return out
+}
+
+// stateResource reads one resource from an environment's state file.
+func stateResource(t testing.TB, dir, env, key string) state.Resource {
+	t.Helper()
+	st, err := state.Open(dir, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, ok := st.Get(key)
+	if !ok {
+		t.Fatalf("state of %s has no %s", env, key)
+	}
+	return r
 }

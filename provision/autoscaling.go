@@ -67,7 +67,7 @@ func (s autoScalingStep) desiredPolicy() *aastypes.TargetTrackingScalingPolicyCo
 	}
 }
 
-func samePolicy(got, want *aastypes.TargetTrackingScalingPolicyConfiguration) bool {
+func sameTargetTracking(got, want *aastypes.TargetTrackingScalingPolicyConfiguration) bool {
 	return got != nil && got.PredefinedMetricSpecification != nil &&
 		got.PredefinedMetricSpecification.PredefinedMetricType == want.PredefinedMetricSpecification.PredefinedMetricType &&
 		aws.ToFloat64(got.TargetValue) == aws.ToFloat64(want.TargetValue) &&
@@ -109,7 +109,7 @@ func (s autoScalingStep) Up(ctx context.Context, e *Env) error {
 	if err != nil {
 		return err
 	}
-	if policy != nil && samePolicy(policy.TargetTrackingScalingPolicyConfiguration, s.desiredPolicy()) {
+	if policy != nil && sameTargetTracking(policy.TargetTrackingScalingPolicyConfiguration, s.desiredPolicy()) {
 		e.Unchanged("scaling policy "+e.Names.ScalingPolicy(s.svc.Name), aws.ToString(policy.PolicyARN))
 		return nil
 	}

@@ -51,7 +51,10 @@ func (s discoveryServiceStep) find(ctx context.Context, e *Env, namespaceID stri
 				if err != nil {
 					return nil, fmt.Errorf("describing Cloud Map service %s: %w", aws.ToString(summary.Id), err)
 				}
-				return out.Service, nil
+				// Checked here too: some implementations (moto) ignore the namespace filter.
+				if aws.ToString(out.Service.NamespaceId) == namespaceID {
+					return out.Service, nil
+				}
 			}
 		}
 	}
@@ -66,7 +69,7 @@ func (s discoveryServiceStep) desiredDNS() *sdtypes.DnsConfig {
 }
 
 func (s discoveryServiceStep) Up(ctx context.Context, e *Env) error {
-	ns, err := e.Require("namespace")
+	ns, err := e.Require(keyNamespace)
 	if err != nil {
 		return err
 	}
@@ -119,7 +122,7 @@ func dnsTTL(c *sdtypes.DnsConfig) int64 {
 }
 
 func (s discoveryServiceStep) Down(ctx context.Context, e *Env) error {
-	svc, err := s.find(ctx, e, e.StateID("namespace"))
+	svc, err := s.find(ctx, e, e.StateID(keyNamespace))
 	if err != nil {
 		return err
 	}
@@ -139,7 +142,7 @@ func (s discoveryServiceStep) Down(ctx context.Context, e *Env) error {
 }
 
 func (s discoveryServiceStep) Inspect(ctx context.Context, e *Env) []Status {
-	svc, err := s.find(ctx, e, e.StateID("namespace"))
+	svc, err := s.find(ctx, e, e.StateID(keyNamespace))
 	return []Status{{Resource: "Cloud Map service " + s.svc.Name + "." + e.Names.Namespace(), StateID: e.StateID(s.key()),
 		AWS: describeState(err, svc != nil, func() string { return "registered" })}}
 }

@@ -2,6 +2,7 @@ package provision
 
 import (
 	"context"
+	"github.com/tapctl/tapctl/catalog"
 	"strings"
 	"testing"
 )
@@ -78,7 +79,7 @@ func TestOrderRejectsCyclesAndUnknownDependencies(t *testing.T) {
 }
 
 func TestPlatformGraphIsValid(t *testing.T) {
-	if _, err := Order(Platform(nil)); err != nil {
+	if _, err := Order(Platform(catalog.Default())); err != nil {
 		t.Fatal(err)
 	}
 }

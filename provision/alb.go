@@ -1,0 +1,163 @@
+package provision
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
+
+	"github.com/tapctl/tapctl/cloud"
+	"github.com/tapctl/tapctl/state"
+)
+
+const keyALB = "alb"
+
+// albStep owns the internet-facing application load balancer (SPEC row 13).
+type albStep struct{}
+
+func (albStep) Name() string { return "alb" }
+func (albStep) DependsOn() []string {
+	return []string{"subnets", "internet-gateway", "alb-security-group"}
+}
+
+func (e *Env) elbTags(name, service string) []elbtypes.Tag {
+	var tags []elbtypes.Tag
+	for _, k := range sortedKeys(e.Tags(name, service)) {
+		tags = append(tags, elbtypes.Tag{Key: aws.String(k), Value: aws.String(e.Tags(name, service)[k])})
+	}
+	return tags
+}
+
+// findALB looks the load balancer up by its unique name; it must run before any create, since
+// a repeated CreateLoadBalancer makes a second one on some emulators.
+func findALB(ctx context.Context, e *Env) (*elbtypes.LoadBalancer, error) {
+	out, err := e.AWS.ELB.DescribeLoadBalancers(ctx, &elbv2.DescribeLoadBalancersInput{Names: []string{e.Names.ALB()}})
+	if cloud.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("describing load balancer %s: %w", e.Names.ALB(), err)
+	}
+	if len(out.LoadBalancers) == 0 {
+		return nil, nil
+	}
+	return &out.LoadBalancers[0], nil
+}
+
+func albRecord(lb *elbtypes.LoadBalancer) state.Resource {
+	return state.Resource{ID: aws.ToString(lb.LoadBalancerArn), ARN: aws.ToString(lb.LoadBalancerArn), Attrs: map[string]string{"dns": aws.ToString(lb.DNSName)}}
+}
+
+func (albStep) Up(ctx context.Context, e *Env) error {
+	subnets, err := e.SubnetIDs(Public)
+	if err != nil {
+		return err
+	}
+	sg, err := e.Require("alb-security-group")
+	if err != nil {
+		return err
+	}
+	name := e.Names.ALB()
+	lb, err := findALB(ctx, e)
+	if err != nil {
+		return err
+	}
+	if lb == nil {
+		out, err := e.AWS.ELB.CreateLoadBalancer(ctx, &elbv2.CreateLoadBalancerInput{
+			Name: aws.String(name), Type: elbtypes.LoadBalancerTypeEnumApplication,
+			Scheme: elbtypes.LoadBalancerSchemeEnumInternetFacing, IpAddressType: elbtypes.IpAddressTypeIpv4,
+			Subnets: subnets, SecurityGroups: []string{sg.ID}, Tags: e.elbTags(name, ""),
+		})
+		if err != nil {
+			return fmt.Errorf("creating load balancer %s: %w", name, err)
+		}
+		lb = &out.LoadBalancers[0]
+		if err := e.Record(keyALB, albRecord(lb)); err != nil {
+			return err
+		}
+		e.Created("load balancer "+name, aws.ToString(lb.LoadBalancerArn))
+	} else {
+		if err := e.Record(keyALB, albRecord(lb)); err != nil {
+			return err
+		}
+		if err := correctALB(ctx, e, lb, subnets, sg.ID); err != nil {
+			return err
+		}
+	}
+	if lb.State == nil || lb.State.Code != elbtypes.LoadBalancerStateEnumActive {
+		// provisioning -> active takes a few minutes on AWS.
+		e.Log.Info().Str("id", aws.ToString(lb.LoadBalancerArn)).Msg("waiting for load balancer to become active")
+		w := elbv2.NewLoadBalancerAvailableWaiter(e.AWS.ELB, func(o *elbv2.LoadBalancerAvailableWaiterOptions) {
+			o.MinDelay, o.MaxDelay = 2*time.Second, 15*time.Second
+		})
+		if err := w.Wait(ctx, &elbv2.DescribeLoadBalancersInput{LoadBalancerArns: []string{aws.ToString(lb.LoadBalancerArn)}}, e.Timeouts.NATGateway); err != nil {
+			return fmt.Errorf("waiting for load balancer %s to become active: %w", name, err)
+		}
+	}
+	return nil
+}
+
+func correctALB(ctx context.Context, e *Env, lb *elbtypes.LoadBalancer, subnets []string, sgID string) error {
+	arn, name := aws.ToString(lb.LoadBalancerArn), e.Names.ALB()
+	if lb.Scheme != elbtypes.LoadBalancerSchemeEnumInternetFacing {
+		return fmt.Errorf("load balancer %s is %s, not internet-facing; the scheme cannot change: delete it to recreate it", name, lb.Scheme)
+	}
+	changed := false
+	if !sameSet(lb.SecurityGroups, []string{sgID}) {
+		if _, err := e.AWS.ELB.SetSecurityGroups(ctx, &elbv2.SetSecurityGroupsInput{LoadBalancerArn: aws.String(arn), SecurityGroups: []string{sgID}}); err != nil {
+			return fmt.Errorf("setting the security groups of load balancer %s: %w", name, err)
+		}
+		e.Updated("load balancer "+name, arn, "security groups")
+		changed = true
+	}
+	var have []string
+	for _, az := range lb.AvailabilityZones {
+		have = append(have, aws.ToString(az.SubnetId))
+	}
+	if !sameSet(have, subnets) {
+		if _, err := e.AWS.ELB.SetSubnets(ctx, &elbv2.SetSubnetsInput{LoadBalancerArn: aws.String(arn), Subnets: subnets}); err != nil {
+			return fmt.Errorf("setting the subnets of load balancer %s: %w", name, err)
+		}
+		e.Updated("load balancer "+name, arn, "subnets")
+		changed = true
+	}
+	if !changed {
+		e.Unchanged("load balancer "+name, arn)
+	}
+	return nil
+}
+
+func (albStep) Down(ctx context.Context, e *Env) error {
+	lb, err := findALB(ctx, e)
+	if err != nil {
+		return err
+	}
+	if lb != nil {
+		arn := aws.ToString(lb.LoadBalancerArn)
+		if _, err := e.AWS.ELB.DeleteLoadBalancer(ctx, &elbv2.DeleteLoadBalancerInput{LoadBalancerArn: aws.String(arn)}); err != nil && !cloud.IsNotFound(err) {
+			return fmt.Errorf("deleting load balancer %s: %w", arn, err)
+		}
+		w := elbv2.NewLoadBalancersDeletedWaiter(e.AWS.ELB, func(o *elbv2.LoadBalancersDeletedWaiterOptions) {
+			o.MinDelay, o.MaxDelay = 2*time.Second, 15*time.Second
+		})
+		if err := w.Wait(ctx, &elbv2.DescribeLoadBalancersInput{LoadBalancerArns: []string{arn}}, e.Timeouts.NATGateway); err != nil && !cloud.IsNotFound(err) {
+			return fmt.Errorf("waiting for load balancer %s to be deleted: %w", arn, err)
+		}
+		e.Deleted("load balancer "+e.Names.ALB(), arn)
+	}
+	return e.Forget(keyALB)
+}
+
+func (albStep) Inspect(ctx context.Context, e *Env) []Status {
+	lb, err := findALB(ctx, e)
+	return []Status{{Resource: "load balancer " + e.Names.ALB(), StateID: e.StateID(keyALB),
+		AWS: describeState(err, lb != nil, func() string {
+			if lb.State == nil {
+				return "unknown"
+			}
+			return string(lb.State.Code) + " " + aws.ToString(lb.DNSName)
+		})}}
+}

@@ -1,0 +1,131 @@
+package provision
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+
+	"github.com/tapctl/tapctl/cloud"
+	"github.com/tapctl/tapctl/state"
+)
+
+const keyCluster = "cluster"
+
+var clusterCapacityProviders = []string{"FARGATE", "FARGATE_SPOT"}
+
+// clusterStep owns the ECS cluster (SPEC row 8).
+type clusterStep struct{}
+
+func (clusterStep) Name() string        { return "cluster" }
+func (clusterStep) DependsOn() []string { return nil }
+
+// findCluster must run before any create: a repeated CreateCluster resets the cluster on some
+// emulators, and an INACTIVE cluster (deleted) counts as absent.
+func findCluster(ctx context.Context, e *Env) (*ecstypes.Cluster, error) {
+	out, err := e.AWS.ECS.DescribeClusters(ctx, &ecs.DescribeClustersInput{
+		Clusters: []string{e.Names.Cluster()},
+		Include:  []ecstypes.ClusterField{ecstypes.ClusterFieldSettings, ecstypes.ClusterFieldTags},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("describing ECS cluster %s: %w", e.Names.Cluster(), err)
+	}
+	for i := range out.Clusters {
+		if aws.ToString(out.Clusters[i].Status) != "INACTIVE" {
+			return &out.Clusters[i], nil
+		}
+	}
+	return nil, nil
+}
+
+func containerInsightsOn(c *ecstypes.Cluster) bool {
+	for _, s := range c.Settings {
+		if s.Name == ecstypes.ClusterSettingNameContainerInsights {
+			return aws.ToString(s.Value) == "enabled"
+		}
+	}
+	return false
+}
+
+func (clusterStep) Up(ctx context.Context, e *Env) error {
+	name := e.Names.Cluster()
+	cluster, err := findCluster(ctx, e)
+	if err != nil {
+		return err
+	}
+	if cluster == nil {
+		out, err := e.AWS.ECS.CreateCluster(ctx, &ecs.CreateClusterInput{
+			ClusterName:       aws.String(name),
+			Settings:          []ecstypes.ClusterSetting{{Name: ecstypes.ClusterSettingNameContainerInsights, Value: aws.String("enabled")}},
+			CapacityProviders: clusterCapacityProviders,
+			Tags:              e.ecsTags(name, ""),
+		})
+		if err != nil {
+			return fmt.Errorf("creating ECS cluster %s: %w", name, err)
+		}
+		if err := e.Record(keyCluster, state.Resource{ID: name, ARN: aws.ToString(out.Cluster.ClusterArn)}); err != nil {
+			return err
+		}
+		e.Created("ECS cluster "+name, name)
+		return nil
+	}
+	if err := e.Record(keyCluster, state.Resource{ID: name, ARN: aws.ToString(cluster.ClusterArn)}); err != nil {
+		return err
+	}
+	changed := false
+	if !containerInsightsOn(cluster) {
+		if _, err := e.AWS.ECS.UpdateClusterSettings(ctx, &ecs.UpdateClusterSettingsInput{
+			Cluster: aws.String(name), Settings: []ecstypes.ClusterSetting{{Name: ecstypes.ClusterSettingNameContainerInsights, Value: aws.String("enabled")}},
+		}); err != nil {
+			return fmt.Errorf("enabling Container Insights on %s: %w", name, err)
+		}
+		e.Updated("ECS cluster "+name, name, "Container Insights enabled")
+		changed = true
+	}
+	if !sameSet(cluster.CapacityProviders, clusterCapacityProviders) {
+		if _, err := e.AWS.ECS.PutClusterCapacityProviders(ctx, &ecs.PutClusterCapacityProvidersInput{
+			Cluster: aws.String(name), CapacityProviders: clusterCapacityProviders,
+			DefaultCapacityProviderStrategy: cluster.DefaultCapacityProviderStrategy,
+		}); err != nil {
+			return fmt.Errorf("setting the capacity providers of %s: %w", name, err)
+		}
+		e.Updated("ECS cluster "+name, name, fmt.Sprintf("capacity providers %v", clusterCapacityProviders))
+		changed = true
+	}
+	if !changed {
+		e.Unchanged("ECS cluster "+name, name)
+	}
+	return nil
+}
+
+func (clusterStep) Down(ctx context.Context, e *Env) error {
+	cluster, err := findCluster(ctx, e)
+	if err != nil {
+		return err
+	}
+	if cluster != nil {
+		name := aws.ToString(cluster.ClusterName)
+		// Services deleted a moment ago may still drain their tasks.
+		err := cloud.Retry(ctx, "deleting ECS cluster "+name, e.Timeouts.Dependencies,
+			cloud.RetryOn("ClusterContainsServicesException", "ClusterContainsTasksException", "UpdateInProgressException"),
+			func(ctx context.Context) error {
+				_, err := e.AWS.ECS.DeleteCluster(ctx, &ecs.DeleteClusterInput{Cluster: aws.String(name)})
+				return err
+			})
+		if err != nil && !cloud.IsNotFound(err) {
+			return fmt.Errorf("deleting ECS cluster %s: %w", name, err)
+		}
+		e.Deleted("ECS cluster "+name, name)
+	}
+	return e.Forget(keyCluster)
+}
+
+func (clusterStep) Inspect(ctx context.Context, e *Env) []Status {
+	c, err := findCluster(ctx, e)
+	return []Status{{Resource: "ECS cluster " + e.Names.Cluster(), StateID: e.StateID(keyCluster),
+		AWS: describeState(err, c != nil, func() string {
+			return fmt.Sprintf("%s, %d services", aws.ToString(c.Status), c.ActiveServicesCount)
+		})}}
+}

@@ -1,0 +1,159 @@
+package provision
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecr"
+	ecrtypes "github.com/aws/aws-sdk-go-v2/service/ecr/types"
+
+	"github.com/tapctl/tapctl/catalog"
+	"github.com/tapctl/tapctl/cloud"
+	"github.com/tapctl/tapctl/state"
+)
+
+// ecrRepositoryStep owns a service's image repository (SPEC row 11).
+type ecrRepositoryStep struct{ svc catalog.Service }
+
+func (s ecrRepositoryStep) Name() string        { return s.svc.Name + "/ecr-repository" }
+func (s ecrRepositoryStep) DependsOn() []string { return nil }
+func (s ecrRepositoryStep) key() string         { return s.Name() }
+
+// keepLastImages is the lifecycle rule "keep only the last 10 images".
+const keepLastImages = 10
+
+type lifecyclePolicy struct {
+	Rules []lifecycleRule `json:"rules"`
+}
+
+type lifecycleRule struct {
+	RulePriority int                `json:"rulePriority"`
+	Description  string             `json:"description"`
+	Selection    lifecycleSelection `json:"selection"`
+	Action       lifecycleAction    `json:"action"`
+}
+
+type lifecycleSelection struct {
+	TagStatus   string `json:"tagStatus"`
+	CountType   string `json:"countType"`
+	CountNumber int    `json:"countNumber"`
+}
+
+type lifecycleAction struct {
+	Type string `json:"type"`
+}
+
+func repositoryLifecyclePolicy() string {
+	raw, _ := json.Marshal(lifecyclePolicy{Rules: []lifecycleRule{{
+		RulePriority: 1, Description: fmt.Sprintf("Keep only the last %d images", keepLastImages),
+		Selection: lifecycleSelection{TagStatus: "any", CountType: "imageCountMoreThan", CountNumber: keepLastImages},
+		Action:    lifecycleAction{Type: "expire"},
+	}}})
+	return string(raw)
+}
+
+func (s ecrRepositoryStep) find(ctx context.Context, e *Env) (*ecrtypes.Repository, error) {
+	name := e.Names.Repository(s.svc.Name)
+	out, err := e.AWS.ECR.DescribeRepositories(ctx, &ecr.DescribeRepositoriesInput{RepositoryNames: []string{name}})
+	if cloud.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("describing ECR repository %s: %w", name, err)
+	}
+	if len(out.Repositories) == 0 {
+		return nil, nil
+	}
+	return &out.Repositories[0], nil
+}
+
+func repoRecord(r *ecrtypes.Repository) state.Resource {
+	return state.Resource{ID: aws.ToString(r.RepositoryName), ARN: aws.ToString(r.RepositoryArn), Attrs: map[string]string{"uri": aws.ToString(r.RepositoryUri)}}
+}
+
+func (s ecrRepositoryStep) Up(ctx context.Context, e *Env) error {
+	name := e.Names.Repository(s.svc.Name)
+	repo, err := s.find(ctx, e)
+	if err != nil {
+		return err
+	}
+	policy := repositoryLifecyclePolicy()
+	if repo == nil {
+		var tags []ecrtypes.Tag
+		for _, k := range sortedKeys(e.Tags(name, s.svc.Name)) {
+			tags = append(tags, ecrtypes.Tag{Key: aws.String(k), Value: aws.String(e.Tags(name, s.svc.Name)[k])})
+		}
+		out, err := e.AWS.ECR.CreateRepository(ctx, &ecr.CreateRepositoryInput{
+			RepositoryName:             aws.String(name),
+			ImageScanningConfiguration: &ecrtypes.ImageScanningConfiguration{ScanOnPush: true},
+			EncryptionConfiguration:    &ecrtypes.EncryptionConfiguration{EncryptionType: ecrtypes.EncryptionTypeAes256},
+			Tags:                       tags,
+		})
+		if err != nil {
+			return fmt.Errorf("creating ECR repository %s: %w", name, err)
+		}
+		if err := e.Record(s.key(), repoRecord(out.Repository)); err != nil {
+			return err
+		}
+		e.Created("ECR repository "+name, name)
+		if _, err := e.AWS.ECR.PutLifecyclePolicy(ctx, &ecr.PutLifecyclePolicyInput{RepositoryName: aws.String(name), LifecyclePolicyText: aws.String(policy)}); err != nil {
+			return fmt.Errorf("putting the lifecycle policy of %s: %w", name, err)
+		}
+		return nil
+	}
+	if err := e.Record(s.key(), repoRecord(repo)); err != nil {
+		return err
+	}
+	if repo.EncryptionConfiguration != nil && repo.EncryptionConfiguration.EncryptionType != ecrtypes.EncryptionTypeAes256 {
+		return fmt.Errorf("ECR repository %s is encrypted with %s, not AES256; encryption cannot change: delete the repository to recreate it", name, repo.EncryptionConfiguration.EncryptionType)
+	}
+	changed := false
+	if repo.ImageScanningConfiguration == nil || !repo.ImageScanningConfiguration.ScanOnPush {
+		if _, err := e.AWS.ECR.PutImageScanningConfiguration(ctx, &ecr.PutImageScanningConfigurationInput{
+			RepositoryName: aws.String(name), ImageScanningConfiguration: &ecrtypes.ImageScanningConfiguration{ScanOnPush: true},
+		}); err != nil {
+			return fmt.Errorf("turning on scan-on-push for %s: %w", name, err)
+		}
+		e.Updated("ECR repository "+name, name, "scan on push")
+		changed = true
+	}
+	lp, err := e.AWS.ECR.GetLifecyclePolicy(ctx, &ecr.GetLifecyclePolicyInput{RepositoryName: aws.String(name)})
+	if err != nil && !cloud.IsNotFound(err) {
+		return fmt.Errorf("reading the lifecycle policy of %s: %w", name, err)
+	}
+	if err != nil || !sameJSON(aws.ToString(lp.LifecyclePolicyText), policy) {
+		if _, err := e.AWS.ECR.PutLifecyclePolicy(ctx, &ecr.PutLifecyclePolicyInput{RepositoryName: aws.String(name), LifecyclePolicyText: aws.String(policy)}); err != nil {
+			return fmt.Errorf("putting the lifecycle policy of %s: %w", name, err)
+		}
+		e.Updated("ECR repository "+name, name, "lifecycle policy")
+		changed = true
+	}
+	if !changed {
+		e.Unchanged("ECR repository "+name, name)
+	}
+	return nil
+}
+
+func (s ecrRepositoryStep) Down(ctx context.Context, e *Env) error {
+	repo, err := s.find(ctx, e)
+	if err != nil {
+		return err
+	}
+	if repo != nil {
+		name := aws.ToString(repo.RepositoryName)
+		// Force: the images go with the repository, as SPEC row 11 asks.
+		if _, err := e.AWS.ECR.DeleteRepository(ctx, &ecr.DeleteRepositoryInput{RepositoryName: aws.String(name), Force: true}); err != nil && !cloud.IsNotFound(err) {
+			return fmt.Errorf("deleting ECR repository %s: %w", name, err)
+		}
+		e.Deleted("ECR repository "+name, name)
+	}
+	return e.Forget(s.key())
+}
+
+func (s ecrRepositoryStep) Inspect(ctx context.Context, e *Env) []Status {
+	repo, err := s.find(ctx, e)
+	return []Status{{Resource: "ECR repository " + e.Names.Repository(s.svc.Name), StateID: e.StateID(s.key()),
+		AWS: describeState(err, repo != nil, func() string { return aws.ToString(repo.RepositoryUri) })}}
+}

@@ -1,0 +1,228 @@
+package provision
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+	kmstypes "github.com/aws/aws-sdk-go-v2/service/kms/types"
+
+	"github.com/tapctl/tapctl/cloud"
+	"github.com/tapctl/tapctl/state"
+)
+
+const keyLogKey = "log-key"
+
+// logKeyStep owns the KMS key that encrypts the services' log groups, its policy, rotation and alias.
+type logKeyStep struct{}
+
+func (logKeyStep) Name() string        { return "log-key" }
+func (logKeyStep) DependsOn() []string { return nil }
+
+// keyPolicy is SPEC row 7's policy. Key policies must name Resource "*" (it means "this key"),
+// and the account root's kms:* is AWS's own default statement that keeps the key manageable.
+func keyPolicy(e *Env) policyDocument {
+	root := policyStatement{
+		Sid: "AccountRootFullAccess", Effect: "Allow",
+		Principal: &policyPrincipal{AWS: "arn:aws:iam::" + e.Account + ":root"},
+		Action:    []string{"kms:*"}, Resource: []string{"*"},
+	}
+	logs := policyStatement{
+		Sid: "CloudWatchLogsUse", Effect: "Allow",
+		Principal: &policyPrincipal{Service: "logs." + e.Region + ".amazonaws.com"},
+		Action:    []string{"kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:CreateGrant", "kms:DescribeKey"},
+		Resource:  []string{"*"},
+		Condition: map[string]map[string]string{"ArnLike": {
+			"kms:EncryptionContext:aws:logs:arn": "arn:aws:logs:" + e.Region + ":" + e.Account + ":log-group:*",
+		}},
+	}
+	return newPolicy(root, logs)
+}
+
+// findLogKey looks the key up through its alias (one call that also proves the alias), then the
+// state file's ID, then its tags: after a teardown the alias is gone and the key pending deletion.
+func findLogKey(ctx context.Context, e *Env) (key *kmstypes.KeyMetadata, aliasOK bool, err error) {
+	out, err := e.AWS.KMS.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: aws.String(e.Names.KeyAlias())})
+	if err != nil && !cloud.IsNotFound(err) {
+		return nil, false, fmt.Errorf("describing key %s: %w", e.Names.KeyAlias(), err)
+	}
+	stateID := e.StateID(keyLogKey)
+	if err == nil && (stateID == "" || aws.ToString(out.KeyMetadata.KeyId) == stateID) {
+		return out.KeyMetadata, true, nil
+	}
+	if stateID != "" {
+		out, err := e.AWS.KMS.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: aws.String(stateID)})
+		if err != nil && !cloud.IsNotFound(err) {
+			return nil, false, fmt.Errorf("describing key %s: %w", stateID, err)
+		}
+		if err == nil {
+			return out.KeyMetadata, false, nil
+		}
+	}
+	return findLogKeyByTags(ctx, e)
+}
+
+func findLogKeyByTags(ctx context.Context, e *Env) (*kmstypes.KeyMetadata, bool, error) {
+	p := kms.NewListKeysPaginator(e.AWS.KMS, &kms.ListKeysInput{})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, false, fmt.Errorf("listing KMS keys: %w", err)
+		}
+		for _, k := range page.Keys {
+			tags, err := e.AWS.KMS.ListResourceTags(ctx, &kms.ListResourceTagsInput{KeyId: k.KeyId})
+			if err != nil {
+				continue // AWS managed keys and keys of other principals may refuse; not ours
+			}
+			have := map[string]string{}
+			for _, t := range tags.Tags {
+				have[aws.ToString(t.TagKey)] = aws.ToString(t.TagValue)
+			}
+			if have[TagEnvironment] != e.Name || have[TagManagedBy] != ManagedByValue || have[TagName] != e.Names.KeyAlias() {
+				continue
+			}
+			out, err := e.AWS.KMS.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: k.KeyId})
+			if err != nil {
+				return nil, false, fmt.Errorf("describing key %s: %w", aws.ToString(k.KeyId), err)
+			}
+			if out.KeyMetadata.KeyState != kmstypes.KeyStatePendingReplicaDeletion {
+				return out.KeyMetadata, false, nil
+			}
+		}
+	}
+	return nil, false, nil
+}
+
+// LogKeyARN is the key the log groups are encrypted with.
+func (e *Env) LogKeyARN() (string, error) {
+	r, err := e.Require(keyLogKey)
+	return r.ARN, err
+}
+
+func (logKeyStep) Up(ctx context.Context, e *Env) error {
+	key, aliasOK, err := findLogKey(ctx, e)
+	if err != nil {
+		return err
+	}
+	policy := keyPolicy(e).String()
+	if key == nil {
+		var tags []kmstypes.Tag
+		for _, k := range sortedKeys(e.Tags(e.Names.KeyAlias(), "")) {
+			tags = append(tags, kmstypes.Tag{TagKey: aws.String(k), TagValue: aws.String(e.Tags(e.Names.KeyAlias(), "")[k])})
+		}
+		// The policy is part of the create call, so it exists before any log group uses the key.
+		out, err := e.AWS.KMS.CreateKey(ctx, &kms.CreateKeyInput{
+			Description: aws.String("tapctl log encryption key of environment " + e.Name),
+			Policy:      aws.String(policy),
+			Tags:        tags,
+		})
+		if err != nil {
+			return fmt.Errorf("creating KMS key for %s: %w", e.Names.KeyAlias(), err)
+		}
+		key = out.KeyMetadata
+		if err := e.Record(keyLogKey, state.Resource{ID: aws.ToString(key.KeyId), ARN: aws.ToString(key.Arn)}); err != nil {
+			return err
+		}
+		e.Created("KMS key "+e.Names.KeyAlias(), aws.ToString(key.KeyId))
+		if _, err := e.AWS.KMS.EnableKeyRotation(ctx, &kms.EnableKeyRotationInput{KeyId: key.KeyId}); err != nil {
+			return fmt.Errorf("enabling rotation of key %s: %w", aws.ToString(key.KeyId), err)
+		}
+		return ensureAlias(ctx, e, aws.ToString(key.KeyId), false)
+	}
+	id := aws.ToString(key.KeyId)
+	if err := e.Record(keyLogKey, state.Resource{ID: id, ARN: aws.ToString(key.Arn)}); err != nil {
+		return err
+	}
+	changed := false
+	if key.KeyState == kmstypes.KeyStatePendingDeletion {
+		// An earlier down scheduled it; keys cannot be deleted at once, so take it back.
+		if _, err := e.AWS.KMS.CancelKeyDeletion(ctx, &kms.CancelKeyDeletionInput{KeyId: aws.String(id)}); err != nil {
+			return fmt.Errorf("cancelling the deletion of key %s: %w", id, err)
+		}
+		key.KeyState = kmstypes.KeyStateDisabled
+		e.Updated("KMS key "+e.Names.KeyAlias(), id, "deletion cancelled")
+		changed = true
+	}
+	if key.KeyState == kmstypes.KeyStateDisabled {
+		if _, err := e.AWS.KMS.EnableKey(ctx, &kms.EnableKeyInput{KeyId: aws.String(id)}); err != nil {
+			return fmt.Errorf("enabling key %s: %w", id, err)
+		}
+		e.Updated("KMS key "+e.Names.KeyAlias(), id, "enabled")
+		changed = true
+	}
+	pol, err := e.AWS.KMS.GetKeyPolicy(ctx, &kms.GetKeyPolicyInput{KeyId: aws.String(id), PolicyName: aws.String("default")})
+	if err != nil {
+		return fmt.Errorf("reading the policy of key %s: %w", id, err)
+	}
+	if !samePolicy(aws.ToString(pol.Policy), policy) {
+		if _, err := e.AWS.KMS.PutKeyPolicy(ctx, &kms.PutKeyPolicyInput{KeyId: aws.String(id), PolicyName: aws.String("default"), Policy: aws.String(policy)}); err != nil {
+			return fmt.Errorf("putting the policy of key %s: %w", id, err)
+		}
+		e.Updated("KMS key "+e.Names.KeyAlias(), id, "key policy")
+		changed = true
+	}
+	rot, err := e.AWS.KMS.GetKeyRotationStatus(ctx, &kms.GetKeyRotationStatusInput{KeyId: aws.String(id)})
+	if err != nil {
+		return fmt.Errorf("reading the rotation of key %s: %w", id, err)
+	}
+	if !rot.KeyRotationEnabled {
+		if _, err := e.AWS.KMS.EnableKeyRotation(ctx, &kms.EnableKeyRotationInput{KeyId: aws.String(id)}); err != nil {
+			return fmt.Errorf("enabling rotation of key %s: %w", id, err)
+		}
+		e.Updated("KMS key "+e.Names.KeyAlias(), id, "rotation enabled")
+		changed = true
+	}
+	if !aliasOK {
+		if err := ensureAlias(ctx, e, id, true); err != nil {
+			return err
+		}
+		changed = true
+	}
+	if !changed {
+		e.Unchanged("KMS key "+e.Names.KeyAlias(), id)
+	}
+	return nil
+}
+
+// ensureAlias points the alias at the key: created when missing, moved when it names another key.
+func ensureAlias(ctx context.Context, e *Env, keyID string, mayExist bool) error {
+	alias := e.Names.KeyAlias()
+	_, err := e.AWS.KMS.CreateAlias(ctx, &kms.CreateAliasInput{AliasName: aws.String(alias), TargetKeyId: aws.String(keyID)})
+	if mayExist && cloud.HasCode(err, "AlreadyExistsException") {
+		_, err = e.AWS.KMS.UpdateAlias(ctx, &kms.UpdateAliasInput{AliasName: aws.String(alias), TargetKeyId: aws.String(keyID)})
+	}
+	if err != nil {
+		return fmt.Errorf("pointing alias %s at key %s: %w", alias, keyID, err)
+	}
+	e.Updated("KMS key "+alias, keyID, "alias")
+	return nil
+}
+
+func (logKeyStep) Down(ctx context.Context, e *Env) error {
+	key, aliasOK, err := findLogKey(ctx, e)
+	if err != nil {
+		return err
+	}
+	if aliasOK {
+		if _, err := e.AWS.KMS.DeleteAlias(ctx, &kms.DeleteAliasInput{AliasName: aws.String(e.Names.KeyAlias())}); err != nil && !cloud.IsNotFound(err) {
+			return fmt.Errorf("deleting alias %s: %w", e.Names.KeyAlias(), err)
+		}
+	}
+	if key != nil && key.KeyState != kmstypes.KeyStatePendingDeletion {
+		id := aws.ToString(key.KeyId)
+		// KMS keys cannot be deleted at once; 7 days is the shortest window. The next up of this
+		// environment cancels the deletion and reuses the key.
+		if _, err := e.AWS.KMS.ScheduleKeyDeletion(ctx, &kms.ScheduleKeyDeletionInput{KeyId: aws.String(id), PendingWindowInDays: aws.Int32(7)}); err != nil && !cloud.IsNotFound(err) {
+			return fmt.Errorf("scheduling deletion of key %s: %w", id, err)
+		}
+		e.Deleted("KMS key "+e.Names.KeyAlias()+" (deletion in 7 days)", id)
+	}
+	return e.Forget(keyLogKey)
+}
+
+func (logKeyStep) Inspect(ctx context.Context, e *Env) []Status {
+	key, _, err := findLogKey(ctx, e)
+	return []Status{{Resource: "KMS key " + e.Names.KeyAlias(), StateID: e.StateID(keyLogKey),
+		AWS: describeState(err, key != nil, func() string { return string(key.KeyState) })}}
+}

@@ -1,0 +1,177 @@
+package provision
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
+
+	"github.com/tapctl/tapctl/catalog"
+	"github.com/tapctl/tapctl/cloud"
+	"github.com/tapctl/tapctl/state"
+)
+
+// listenerRuleStep owns a service's rule: its path pattern, at its priority, to its target group.
+type listenerRuleStep struct{ svc catalog.Service }
+
+func (s listenerRuleStep) Name() string { return s.svc.Name + "/listener-rule" }
+func (s listenerRuleStep) DependsOn() []string {
+	return []string{"listener", s.svc.Name + "/target-group"}
+}
+func (s listenerRuleStep) key() string { return s.Name() }
+
+func (s listenerRuleStep) conditions() []elbtypes.RuleCondition {
+	return []elbtypes.RuleCondition{{
+		Field: aws.String("path-pattern"), PathPatternConfig: &elbtypes.PathPatternConditionConfig{Values: []string{s.svc.PathPattern}},
+	}}
+}
+
+func forwardTo(targetGroup string) []elbtypes.Action {
+	return []elbtypes.Action{{Type: elbtypes.ActionTypeEnumForward, TargetGroupArn: aws.String(targetGroup)}}
+}
+
+func rulePaths(r *elbtypes.Rule) []string {
+	var out []string
+	for _, c := range r.Conditions {
+		if aws.ToString(c.Field) != "path-pattern" {
+			return nil // another kind of condition: not ours as it stands
+		}
+		if c.PathPatternConfig != nil {
+			out = append(out, c.PathPatternConfig.Values...)
+		} else {
+			out = append(out, c.Values...)
+		}
+	}
+	return out
+}
+
+// forwardsTo says whether the rule sends its traffic to the target group. The weights of a
+// weighted forward are not compared, so whoever shifts traffic between groups is not fought.
+func forwardsTo(r *elbtypes.Rule, targetGroup string) bool {
+	if len(r.Actions) != 1 || r.Actions[0].Type != elbtypes.ActionTypeEnumForward {
+		return false
+	}
+	a := r.Actions[0]
+	if aws.ToString(a.TargetGroupArn) == targetGroup {
+		return true
+	}
+	if a.ForwardConfig != nil {
+		for _, tg := range a.ForwardConfig.TargetGroups {
+			if aws.ToString(tg.TargetGroupArn) == targetGroup {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func (s listenerRuleStep) find(ctx context.Context, e *Env) (*elbtypes.Rule, error) {
+	listenerARN := e.StateID(keyListener)
+	if listenerARN == "" {
+		l, err := findListener(ctx, e)
+		if err != nil || l == nil {
+			return nil, err
+		}
+		listenerARN = aws.ToString(l.ListenerArn)
+	}
+	out, err := e.AWS.ELB.DescribeRules(ctx, &elbv2.DescribeRulesInput{ListenerArn: aws.String(listenerARN)})
+	if cloud.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("describing rules of listener %s: %w", listenerARN, err)
+	}
+	stateID, priority := e.StateID(s.key()), strconv.Itoa(int(s.svc.Priority))
+	var byPriority *elbtypes.Rule
+	for i := range out.Rules {
+		r := &out.Rules[i]
+		if aws.ToString(r.RuleArn) == stateID {
+			return r, nil
+		}
+		if aws.ToString(r.Priority) == priority {
+			byPriority = r
+		}
+	}
+	return byPriority, nil
+}
+
+func (s listenerRuleStep) Up(ctx context.Context, e *Env) error {
+	listener, err := e.Require(keyListener)
+	if err != nil {
+		return err
+	}
+	tg, err := e.Require(s.svc.Name + "/target-group")
+	if err != nil {
+		return err
+	}
+	label := fmt.Sprintf("listener rule %s (priority %d)", s.svc.PathPattern, s.svc.Priority)
+	rule, err := s.find(ctx, e)
+	if err != nil {
+		return err
+	}
+	if rule == nil {
+		out, err := e.AWS.ELB.CreateRule(ctx, &elbv2.CreateRuleInput{
+			ListenerArn: aws.String(listener.ID), Priority: aws.Int32(s.svc.Priority),
+			Conditions: s.conditions(), Actions: forwardTo(tg.ID),
+			Tags: e.elbTags(e.Names.TargetGroup(s.svc.Name), s.svc.Name),
+		})
+		if err != nil {
+			return fmt.Errorf("creating %s on %s: %w", label, listener.ID, err)
+		}
+		arn := aws.ToString(out.Rules[0].RuleArn)
+		if err := e.Record(s.key(), state.Resource{ID: arn}); err != nil {
+			return err
+		}
+		e.Created(label, arn)
+		return nil
+	}
+	arn := aws.ToString(rule.RuleArn)
+	if err := e.Record(s.key(), state.Resource{ID: arn}); err != nil {
+		return err
+	}
+	changed := false
+	if paths := rulePaths(rule); len(paths) != 1 || paths[0] != s.svc.PathPattern || !forwardsTo(rule, tg.ID) {
+		if _, err := e.AWS.ELB.ModifyRule(ctx, &elbv2.ModifyRuleInput{RuleArn: aws.String(arn), Conditions: s.conditions(), Actions: forwardTo(tg.ID)}); err != nil {
+			return fmt.Errorf("correcting %s: %w", label, err)
+		}
+		e.Updated(label, arn, "conditions and action")
+		changed = true
+	}
+	if aws.ToString(rule.Priority) != strconv.Itoa(int(s.svc.Priority)) {
+		if _, err := e.AWS.ELB.SetRulePriorities(ctx, &elbv2.SetRulePrioritiesInput{RulePriorities: []elbtypes.RulePriorityPair{{
+			RuleArn: aws.String(arn), Priority: aws.Int32(s.svc.Priority),
+		}}}); err != nil {
+			return fmt.Errorf("setting the priority of %s: %w", label, err)
+		}
+		e.Updated(label, arn, "priority")
+		changed = true
+	}
+	if !changed {
+		e.Unchanged(label, arn)
+	}
+	return nil
+}
+
+func (s listenerRuleStep) Down(ctx context.Context, e *Env) error {
+	rule, err := s.find(ctx, e)
+	if err != nil {
+		return err
+	}
+	if rule != nil && !aws.ToBool(rule.IsDefault) {
+		arn := aws.ToString(rule.RuleArn)
+		if _, err := e.AWS.ELB.DeleteRule(ctx, &elbv2.DeleteRuleInput{RuleArn: aws.String(arn)}); err != nil && !cloud.IsNotFound(err) {
+			return fmt.Errorf("deleting listener rule %s: %w", arn, err)
+		}
+		e.Deleted(fmt.Sprintf("listener rule %s", s.svc.PathPattern), arn)
+	}
+	return e.Forget(s.key())
+}
+
+func (s listenerRuleStep) Inspect(ctx context.Context, e *Env) []Status {
+	rule, err := s.find(ctx, e)
+	return []Status{{Resource: "listener rule " + s.svc.PathPattern, StateID: e.StateID(s.key()),
+		AWS: describeState(err, rule != nil, func() string { return "priority " + aws.ToString(rule.Priority) })}}
+}

@@ -1,0 +1,129 @@
+package provision
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	sm "github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
+
+	"github.com/tapctl/tapctl/cloud"
+	"github.com/tapctl/tapctl/state"
+)
+
+const keySecret = "secret"
+
+// dbUsername is the source design's database user (SPEC row 6).
+const dbUsername = "dbadmin"
+
+// secretStep owns the database credentials. Their value is generated once, by AWS, and goes
+// straight from GetRandomPassword into CreateSecret: never printed, logged or stored locally.
+type secretStep struct{}
+
+func (secretStep) Name() string        { return "secret" }
+func (secretStep) DependsOn() []string { return nil }
+
+func findSecret(ctx context.Context, e *Env) (*sm.DescribeSecretOutput, error) {
+	ids := []string{e.Names.Secret()}
+	if id := e.StateID(keySecret); id != "" {
+		ids = []string{id, e.Names.Secret()}
+	}
+	for _, id := range ids {
+		out, err := e.AWS.Secrets.DescribeSecret(ctx, &sm.DescribeSecretInput{SecretId: aws.String(id)})
+		if cloud.IsNotFound(err) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("describing secret %s: %w", id, err)
+		}
+		return out, nil
+	}
+	return nil, nil
+}
+
+func (secretStep) Up(ctx context.Context, e *Env) error {
+	name := e.Names.Secret()
+	sec, err := findSecret(ctx, e)
+	if err != nil {
+		return err
+	}
+	if sec == nil {
+		pw, err := e.AWS.Secrets.GetRandomPassword(ctx, &sm.GetRandomPasswordInput{
+			PasswordLength: aws.Int64(32), ExcludePunctuation: aws.Bool(true), IncludeSpace: aws.Bool(false),
+		})
+		if err != nil {
+			return fmt.Errorf("generating the password of secret %s: %w", name, err)
+		}
+		value, err := json.Marshal(struct {
+			Username string `json:"username"`
+			Password string `json:"password"`
+		}{dbUsername, aws.ToString(pw.RandomPassword)})
+		if err != nil {
+			return err
+		}
+		var tags []smtypes.Tag
+		for _, k := range sortedKeys(e.Tags(name, "")) {
+			tags = append(tags, smtypes.Tag{Key: aws.String(k), Value: aws.String(e.Tags(name, "")[k])})
+		}
+		out, err := e.AWS.Secrets.CreateSecret(ctx, &sm.CreateSecretInput{
+			Name:         aws.String(name),
+			Description:  aws.String("Database credentials of tapctl environment " + e.Name),
+			SecretString: aws.String(string(value)),
+			// The SDK fills ClientRequestToken, so its own retries of a lost answer stay idempotent;
+			// a later run finds the secret by name instead.
+			Tags: tags,
+		})
+		if err != nil {
+			return fmt.Errorf("creating secret %s: %w", name, err)
+		}
+		if err := e.Record(keySecret, state.Resource{ID: aws.ToString(out.ARN), ARN: aws.ToString(out.ARN)}); err != nil {
+			return err
+		}
+		e.Created("secret "+name, aws.ToString(out.ARN))
+		return nil
+	}
+	arn := aws.ToString(sec.ARN)
+	if err := e.Record(keySecret, state.Resource{ID: arn, ARN: arn}); err != nil {
+		return err
+	}
+	if sec.DeletedDate != nil {
+		// A secret scheduled for deletion keeps its name until the window ends: reuse it.
+		if _, err := e.AWS.Secrets.RestoreSecret(ctx, &sm.RestoreSecretInput{SecretId: aws.String(arn)}); err != nil {
+			return fmt.Errorf("restoring secret %s scheduled for deletion: %w", name, err)
+		}
+		e.Updated("secret "+name, arn, "restored from scheduled deletion")
+		return nil
+	}
+	e.Unchanged("secret "+name, arn)
+	return nil
+}
+
+func (secretStep) Down(ctx context.Context, e *Env) error {
+	sec, err := findSecret(ctx, e)
+	if err != nil {
+		return err
+	}
+	if sec != nil {
+		arn := aws.ToString(sec.ARN)
+		// Without a recovery window the name is free at once for the next up of this environment.
+		_, err := e.AWS.Secrets.DeleteSecret(ctx, &sm.DeleteSecretInput{SecretId: aws.String(arn), ForceDeleteWithoutRecovery: aws.Bool(true)})
+		if err != nil && !cloud.IsNotFound(err) {
+			return fmt.Errorf("deleting secret %s: %w", arn, err)
+		}
+		e.Deleted("secret "+e.Names.Secret(), arn)
+	}
+	return e.Forget(keySecret)
+}
+
+func (secretStep) Inspect(ctx context.Context, e *Env) []Status {
+	sec, err := findSecret(ctx, e)
+	return []Status{{Resource: "secret " + e.Names.Secret(), StateID: e.StateID(keySecret),
+		AWS: describeState(err, sec != nil, func() string {
+			if sec.DeletedDate != nil {
+				return "scheduled for deletion"
+			}
+			return "present"
+		})}}
+}

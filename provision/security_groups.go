@@ -1,0 +1,278 @@
+package provision
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+
+	"github.com/tapctl/tapctl/cloud"
+	"github.com/tapctl/tapctl/state"
+)
+
+// securityGroupStep owns one security group and exactly its rules: the load balancer's (SPEC
+// row 12) or the tasks' (row 14). Rules added by hand are revoked; missing ones are authorized.
+type securityGroupStep struct {
+	kind string // "alb" or "task"
+}
+
+func (s securityGroupStep) Name() string { return s.kind + "-security-group" }
+func (s securityGroupStep) DependsOn() []string {
+	if s.kind == "task" {
+		return []string{"vpc", "alb-security-group"}
+	}
+	return []string{"vpc"}
+}
+func (s securityGroupStep) key() string { return s.Name() }
+
+func (s securityGroupStep) groupName(e *Env) string {
+	if s.kind == "task" {
+		return e.Names.TaskSecurityGroup()
+	}
+	return e.Names.ALBSecurityGroup()
+}
+
+// sgRule is one rule in a comparable form.
+type sgRule struct {
+	egress    bool
+	protocol  string
+	from, to  int32
+	cidr      string
+	peerGroup string
+}
+
+func (r sgRule) String() string {
+	dir := "ingress"
+	if r.egress {
+		dir = "egress"
+	}
+	peer := r.cidr + r.peerGroup
+	if r.protocol == "-1" {
+		return fmt.Sprintf("%s all from %s", dir, peer)
+	}
+	return fmt.Sprintf("%s %s %d-%d from %s", dir, r.protocol, r.from, r.to, peer)
+}
+
+func (r sgRule) permission() ec2types.IpPermission {
+	p := ec2types.IpPermission{IpProtocol: aws.String(r.protocol)}
+	if r.protocol != "-1" {
+		p.FromPort, p.ToPort = aws.Int32(r.from), aws.Int32(r.to)
+	}
+	if r.cidr != "" {
+		p.IpRanges = []ec2types.IpRange{{CidrIp: aws.String(r.cidr)}}
+	} else {
+		p.UserIdGroupPairs = []ec2types.UserIdGroupPair{{GroupId: aws.String(r.peerGroup)}}
+	}
+	return p
+}
+
+func (s securityGroupStep) desiredRules(e *Env, selfID string) ([]sgRule, error) {
+	allEgress := sgRule{egress: true, protocol: "-1", cidr: "0.0.0.0/0"}
+	if s.kind == "alb" {
+		return []sgRule{
+			{protocol: "tcp", from: 80, to: 80, cidr: "0.0.0.0/0"},
+			{protocol: "tcp", from: 443, to: 443, cidr: "0.0.0.0/0"},
+			allEgress,
+		}, nil
+	}
+	alb, err := e.Require("alb-security-group")
+	if err != nil {
+		return nil, err
+	}
+	return []sgRule{
+		{protocol: "tcp", from: 80, to: 80, peerGroup: alb.ID},
+		{protocol: "-1", peerGroup: selfID},
+		allEgress,
+	}, nil
+}
+
+func flattenRules(g *ec2types.SecurityGroup) []sgRule {
+	var out []sgRule
+	add := func(perms []ec2types.IpPermission, egress bool) {
+		for _, p := range perms {
+			base := sgRule{egress: egress, protocol: aws.ToString(p.IpProtocol)}
+			if base.protocol != "-1" {
+				base.from, base.to = aws.ToInt32(p.FromPort), aws.ToInt32(p.ToPort)
+			}
+			for _, r := range p.IpRanges {
+				rule := base
+				rule.cidr = aws.ToString(r.CidrIp)
+				out = append(out, rule)
+			}
+			for _, pair := range p.UserIdGroupPairs {
+				rule := base
+				rule.peerGroup = aws.ToString(pair.GroupId)
+				out = append(out, rule)
+			}
+			for _, r := range p.Ipv6Ranges {
+				rule := base
+				rule.cidr = aws.ToString(r.CidrIpv6)
+				out = append(out, rule)
+			}
+		}
+	}
+	add(g.IpPermissions, false)
+	add(g.IpPermissionsEgress, true)
+	return out
+}
+
+func (s securityGroupStep) find(ctx context.Context, e *Env) (*ec2types.SecurityGroup, error) {
+	if id := e.StateID(s.key()); id != "" {
+		out, err := e.AWS.EC2.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{GroupIds: []string{id}})
+		if err != nil && !cloud.IsNotFound(err) {
+			return nil, fmt.Errorf("describing security group %s: %w", id, err)
+		}
+		if err == nil && len(out.SecurityGroups) == 1 {
+			return &out.SecurityGroups[0], nil
+		}
+	}
+	vpcID := e.StateID(keyVPC)
+	if vpcID == "" {
+		vpc, err := findVPC(ctx, e)
+		if err != nil || vpc == nil {
+			return nil, err
+		}
+		vpcID = aws.ToString(vpc.VpcId)
+	}
+	out, err := e.AWS.EC2.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{Filters: []ec2types.Filter{
+		{Name: aws.String("vpc-id"), Values: []string{vpcID}},
+		{Name: aws.String("group-name"), Values: []string{s.groupName(e)}},
+	}})
+	if err != nil {
+		return nil, fmt.Errorf("looking up security group %s: %w", s.groupName(e), err)
+	}
+	for i := range out.SecurityGroups {
+		if aws.ToString(out.SecurityGroups[i].GroupName) == s.groupName(e) {
+			return &out.SecurityGroups[i], nil
+		}
+	}
+	return nil, nil
+}
+
+func (s securityGroupStep) Up(ctx context.Context, e *Env) error {
+	vpcID, err := e.VPCID()
+	if err != nil {
+		return err
+	}
+	name := s.groupName(e)
+	g, err := s.find(ctx, e)
+	if err != nil {
+		return err
+	}
+	fresh := g == nil
+	if fresh {
+		out, err := e.AWS.EC2.CreateSecurityGroup(ctx, &ec2.CreateSecurityGroupInput{
+			GroupName: aws.String(name), VpcId: aws.String(vpcID),
+			Description:       aws.String(fmt.Sprintf("tapctl %s security group of %s", s.kind, e.Name)),
+			TagSpecifications: e.ec2TagSpec(ec2types.ResourceTypeSecurityGroup, name, ""),
+		})
+		if err != nil {
+			return fmt.Errorf("creating security group %s in %s: %w", name, vpcID, err)
+		}
+		id := aws.ToString(out.GroupId)
+		if err := e.Record(s.key(), state.Resource{ID: id}); err != nil {
+			return err
+		}
+		e.Created("security group "+name, id)
+		// A new group holds AWS's default egress rule (all traffic to 0.0.0.0/0), nothing else.
+		g = &ec2types.SecurityGroup{GroupId: out.GroupId, IpPermissionsEgress: []ec2types.IpPermission{{
+			IpProtocol: aws.String("-1"), IpRanges: []ec2types.IpRange{{CidrIp: aws.String("0.0.0.0/0")}},
+		}}}
+	} else {
+		if err := e.Record(s.key(), state.Resource{ID: aws.ToString(g.GroupId)}); err != nil {
+			return err
+		}
+		if err := e.ensureEC2Tags(ctx, aws.ToString(g.GroupId), g.Tags, name, ""); err != nil {
+			return err
+		}
+	}
+	id := aws.ToString(g.GroupId)
+	want, err := s.desiredRules(e, id)
+	if err != nil {
+		return err
+	}
+	changed, err := s.reconcileRules(ctx, e, id, flattenRules(g), want, fresh)
+	if err != nil {
+		return err
+	}
+	if !fresh && !changed {
+		e.Unchanged("security group "+name, id)
+	}
+	return nil
+}
+
+func (s securityGroupStep) reconcileRules(ctx context.Context, e *Env, id string, have, want []sgRule, fresh bool) (bool, error) {
+	haveSet, wantSet := map[sgRule]bool{}, map[sgRule]bool{}
+	for _, r := range have {
+		haveSet[r] = true
+	}
+	for _, r := range want {
+		wantSet[r] = true
+	}
+	var changes []string
+	for _, r := range want {
+		if haveSet[r] {
+			continue
+		}
+		var err error
+		if r.egress {
+			_, err = e.AWS.EC2.AuthorizeSecurityGroupEgress(ctx, &ec2.AuthorizeSecurityGroupEgressInput{GroupId: aws.String(id), IpPermissions: []ec2types.IpPermission{r.permission()}})
+		} else {
+			_, err = e.AWS.EC2.AuthorizeSecurityGroupIngress(ctx, &ec2.AuthorizeSecurityGroupIngressInput{GroupId: aws.String(id), IpPermissions: []ec2types.IpPermission{r.permission()}})
+		}
+		if err != nil && !cloud.HasCode(err, "InvalidPermission.Duplicate") {
+			return false, fmt.Errorf("authorizing %s on security group %s: %w", r, id, err)
+		}
+		changes = append(changes, "+"+r.String())
+	}
+	for _, r := range have {
+		if wantSet[r] {
+			continue
+		}
+		var err error
+		if r.egress {
+			_, err = e.AWS.EC2.RevokeSecurityGroupEgress(ctx, &ec2.RevokeSecurityGroupEgressInput{GroupId: aws.String(id), IpPermissions: []ec2types.IpPermission{r.permission()}})
+		} else {
+			_, err = e.AWS.EC2.RevokeSecurityGroupIngress(ctx, &ec2.RevokeSecurityGroupIngressInput{GroupId: aws.String(id), IpPermissions: []ec2types.IpPermission{r.permission()}})
+		}
+		if err != nil && !cloud.HasCode(err, "InvalidPermission.NotFound") {
+			return false, fmt.Errorf("revoking %s on security group %s: %w", r, id, err)
+		}
+		changes = append(changes, "-"+r.String())
+	}
+	if len(changes) > 0 && !fresh {
+		sort.Strings(changes)
+		e.Updated("security group "+s.groupName(e), id, strings.Join(changes, ", "))
+	}
+	return len(changes) > 0, nil
+}
+
+func (s securityGroupStep) Down(ctx context.Context, e *Env) error {
+	g, err := s.find(ctx, e)
+	if err != nil {
+		return err
+	}
+	if g != nil {
+		id := aws.ToString(g.GroupId)
+		// Network interfaces of the deleted load balancer and tasks keep the group for minutes.
+		err := cloud.Retry(ctx, "deleting security group "+id, e.Timeouts.Dependencies, cloud.RetryOn(cloud.DependencyCodes...), func(ctx context.Context) error {
+			_, err := e.AWS.EC2.DeleteSecurityGroup(ctx, &ec2.DeleteSecurityGroupInput{GroupId: aws.String(id)})
+			return err
+		})
+		if err != nil && !cloud.IsNotFound(err) {
+			return fmt.Errorf("deleting security group %s: %w", id, err)
+		}
+		e.Deleted("security group "+s.groupName(e), id)
+	}
+	return e.Forget(s.key())
+}
+
+func (s securityGroupStep) Inspect(ctx context.Context, e *Env) []Status {
+	g, err := s.find(ctx, e)
+	return []Status{{Resource: "security group " + s.groupName(e), StateID: e.StateID(s.key()),
+		AWS: describeState(err, g != nil, func() string { return fmt.Sprintf("%d rules", len(flattenRules(g))) })}}
+}

@@ -1,0 +1,157 @@
+package provision
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
+
+	"github.com/tapctl/tapctl/catalog"
+	"github.com/tapctl/tapctl/cloud"
+	"github.com/tapctl/tapctl/state"
+)
+
+// Health check and draining of SPEC row 19.
+const (
+	healthInterval         = 30
+	healthTimeout          = 5
+	healthyThreshold       = 2
+	unhealthyThreshold     = 3
+	deregistrationDelay    = "30"
+	deregistrationDelayKey = "deregistration_delay.timeout_seconds"
+)
+
+// targetGroupStep owns a service's target group: IP targets, HTTP on the service's port.
+type targetGroupStep struct{ svc catalog.Service }
+
+func (s targetGroupStep) Name() string        { return s.svc.Name + "/target-group" }
+func (s targetGroupStep) DependsOn() []string { return []string{"vpc"} }
+func (s targetGroupStep) key() string         { return s.Name() }
+
+func (s targetGroupStep) find(ctx context.Context, e *Env) (*elbtypes.TargetGroup, error) {
+	name := e.Names.TargetGroup(s.svc.Name)
+	out, err := e.AWS.ELB.DescribeTargetGroups(ctx, &elbv2.DescribeTargetGroupsInput{Names: []string{name}})
+	if cloud.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("describing target group %s: %w", name, err)
+	}
+	if len(out.TargetGroups) == 0 {
+		return nil, nil
+	}
+	return &out.TargetGroups[0], nil
+}
+
+func (s targetGroupStep) healthCheckDiffers(tg *elbtypes.TargetGroup) bool {
+	return aws.ToString(tg.HealthCheckPath) != s.svc.HealthPath ||
+		aws.ToInt32(tg.HealthCheckIntervalSeconds) != healthInterval ||
+		aws.ToInt32(tg.HealthCheckTimeoutSeconds) != healthTimeout ||
+		aws.ToInt32(tg.HealthyThresholdCount) != healthyThreshold ||
+		aws.ToInt32(tg.UnhealthyThresholdCount) != unhealthyThreshold ||
+		tg.HealthCheckProtocol != elbtypes.ProtocolEnumHttp
+}
+
+func (s targetGroupStep) Up(ctx context.Context, e *Env) error {
+	vpcID, err := e.VPCID()
+	if err != nil {
+		return err
+	}
+	name := e.Names.TargetGroup(s.svc.Name)
+	tg, err := s.find(ctx, e)
+	if err != nil {
+		return err
+	}
+	fresh := tg == nil
+	if fresh {
+		out, err := e.AWS.ELB.CreateTargetGroup(ctx, &elbv2.CreateTargetGroupInput{
+			Name: aws.String(name), VpcId: aws.String(vpcID), TargetType: elbtypes.TargetTypeEnumIp,
+			Protocol: elbtypes.ProtocolEnumHttp, Port: aws.Int32(s.svc.Port),
+			HealthCheckProtocol: elbtypes.ProtocolEnumHttp, HealthCheckPath: aws.String(s.svc.HealthPath),
+			HealthCheckIntervalSeconds: aws.Int32(healthInterval), HealthCheckTimeoutSeconds: aws.Int32(healthTimeout),
+			HealthyThresholdCount: aws.Int32(healthyThreshold), UnhealthyThresholdCount: aws.Int32(unhealthyThreshold),
+			Tags: e.elbTags(name, s.svc.Name),
+		})
+		if err != nil {
+			return fmt.Errorf("creating target group %s: %w", name, err)
+		}
+		tg = &out.TargetGroups[0]
+		if err := e.Record(s.key(), state.Resource{ID: aws.ToString(tg.TargetGroupArn)}); err != nil {
+			return err
+		}
+		e.Created("target group "+name, aws.ToString(tg.TargetGroupArn))
+	} else if err := e.Record(s.key(), state.Resource{ID: aws.ToString(tg.TargetGroupArn)}); err != nil {
+		return err
+	}
+	arn := aws.ToString(tg.TargetGroupArn)
+	if aws.ToString(tg.VpcId) != vpcID || tg.TargetType != elbtypes.TargetTypeEnumIp || aws.ToInt32(tg.Port) != s.svc.Port {
+		return fmt.Errorf("target group %s has VPC %s, type %s, port %d; these cannot change: delete it to recreate it",
+			name, aws.ToString(tg.VpcId), tg.TargetType, aws.ToInt32(tg.Port))
+	}
+	changed := false
+	if !fresh && s.healthCheckDiffers(tg) {
+		if _, err := e.AWS.ELB.ModifyTargetGroup(ctx, &elbv2.ModifyTargetGroupInput{
+			TargetGroupArn: aws.String(arn), HealthCheckProtocol: elbtypes.ProtocolEnumHttp, HealthCheckPath: aws.String(s.svc.HealthPath),
+			HealthCheckIntervalSeconds: aws.Int32(healthInterval), HealthCheckTimeoutSeconds: aws.Int32(healthTimeout),
+			HealthyThresholdCount: aws.Int32(healthyThreshold), UnhealthyThresholdCount: aws.Int32(unhealthyThreshold),
+		}); err != nil {
+			return fmt.Errorf("correcting the health check of target group %s: %w", name, err)
+		}
+		e.Updated("target group "+name, arn, "health check")
+		changed = true
+	}
+	attrs, err := e.AWS.ELB.DescribeTargetGroupAttributes(ctx, &elbv2.DescribeTargetGroupAttributesInput{TargetGroupArn: aws.String(arn)})
+	if err != nil {
+		return fmt.Errorf("reading attributes of target group %s: %w", name, err)
+	}
+	delay := ""
+	for _, a := range attrs.Attributes {
+		if aws.ToString(a.Key) == deregistrationDelayKey {
+			delay = aws.ToString(a.Value)
+		}
+	}
+	if delay != deregistrationDelay {
+		if _, err := e.AWS.ELB.ModifyTargetGroupAttributes(ctx, &elbv2.ModifyTargetGroupAttributesInput{
+			TargetGroupArn: aws.String(arn),
+			Attributes:     []elbtypes.TargetGroupAttribute{{Key: aws.String(deregistrationDelayKey), Value: aws.String(deregistrationDelay)}},
+		}); err != nil {
+			return fmt.Errorf("setting the deregistration delay of target group %s: %w", name, err)
+		}
+		if !fresh {
+			e.Updated("target group "+name, arn, "deregistration delay "+deregistrationDelay+"s")
+		}
+		changed = true
+	}
+	if !fresh && !changed {
+		e.Unchanged("target group "+name, arn)
+	}
+	return nil
+}
+
+func (s targetGroupStep) Down(ctx context.Context, e *Env) error {
+	tg, err := s.find(ctx, e)
+	if err != nil {
+		return err
+	}
+	if tg != nil {
+		arn := aws.ToString(tg.TargetGroupArn)
+		// A target group stays "in use" until its listener rule and ECS service are gone.
+		err := cloud.Retry(ctx, "deleting target group "+arn, e.Timeouts.Dependencies, cloud.RetryOn(cloud.DependencyCodes...), func(ctx context.Context) error {
+			_, err := e.AWS.ELB.DeleteTargetGroup(ctx, &elbv2.DeleteTargetGroupInput{TargetGroupArn: aws.String(arn)})
+			return err
+		})
+		if err != nil && !cloud.IsNotFound(err) {
+			return fmt.Errorf("deleting target group %s: %w", arn, err)
+		}
+		e.Deleted("target group "+e.Names.TargetGroup(s.svc.Name), arn)
+	}
+	return e.Forget(s.key())
+}
+
+func (s targetGroupStep) Inspect(ctx context.Context, e *Env) []Status {
+	tg, err := s.find(ctx, e)
+	return []Status{{Resource: "target group " + e.Names.TargetGroup(s.svc.Name), StateID: e.StateID(s.key()),
+		AWS: describeState(err, tg != nil, func() string { return "health check " + aws.ToString(tg.HealthCheckPath) })}}
+}

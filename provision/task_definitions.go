@@ -1,0 +1,220 @@
+package provision
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+
+	"github.com/tapctl/tapctl/catalog"
+	"github.com/tapctl/tapctl/cloud"
+	"github.com/tapctl/tapctl/state"
+)
+
+// taskDefinitionStep owns a service's task definition family (SPEC row 18). A new revision is
+// registered only when the latest one differs from the spec in a field tapctl sets.
+type taskDefinitionStep struct{ svc catalog.Service }
+
+func (s taskDefinitionStep) Name() string { return s.svc.Name + "/task-definition" }
+func (s taskDefinitionStep) DependsOn() []string {
+	n := s.svc.Name
+	return []string{n + "/execution-role", n + "/task-role", n + "/log-group", "secret"}
+}
+func (s taskDefinitionStep) key() string { return s.Name() }
+
+// desired is the registration tapctl wants for the service.
+func (s taskDefinitionStep) desired(e *Env) (*ecs.RegisterTaskDefinitionInput, error) {
+	n := s.svc.Name
+	execRole, err := e.Require(n + "/execution-role")
+	if err != nil {
+		return nil, err
+	}
+	taskRole, err := e.Require(n + "/task-role")
+	if err != nil {
+		return nil, err
+	}
+	secret, err := e.Require(keySecret)
+	if err != nil {
+		return nil, err
+	}
+	container := ecstypes.ContainerDefinition{
+		Name:      aws.String(e.Names.Container(n)),
+		Image:     aws.String(s.svc.Image),
+		Essential: aws.Bool(true),
+		PortMappings: []ecstypes.PortMapping{{
+			ContainerPort: aws.Int32(s.svc.Port), Protocol: ecstypes.TransportProtocolTcp,
+		}},
+		LogConfiguration: &ecstypes.LogConfiguration{
+			LogDriver: ecstypes.LogDriverAwslogs,
+			Options: map[string]string{
+				"awslogs-group": e.Names.LogGroup(n), "awslogs-region": e.Region, "awslogs-stream-prefix": n,
+			},
+		},
+		Environment: []ecstypes.KeyValuePair{
+			{Name: aws.String("SERVICE_NAME"), Value: aws.String(n)},
+			{Name: aws.String("ENVIRONMENT"), Value: aws.String(e.Name)},
+			{Name: aws.String("PORT"), Value: aws.String(fmt.Sprint(s.svc.Port))},
+		},
+		// ECS reads the JSON keys of the secret at task start; the value never passes through tapctl.
+		Secrets: []ecstypes.Secret{
+			{Name: aws.String("DB_PASSWORD"), ValueFrom: aws.String(secret.ARN + ":password::")},
+			{Name: aws.String("DB_USERNAME"), ValueFrom: aws.String(secret.ARN + ":username::")},
+		},
+	}
+	return &ecs.RegisterTaskDefinitionInput{
+		Family:                  aws.String(e.Names.TaskFamily(n)),
+		RequiresCompatibilities: []ecstypes.Compatibility{ecstypes.CompatibilityFargate},
+		NetworkMode:             ecstypes.NetworkModeAwsvpc,
+		Cpu:                     aws.String(fmt.Sprint(s.svc.CPU)),
+		Memory:                  aws.String(fmt.Sprint(s.svc.Memory)),
+		ExecutionRoleArn:        aws.String(execRole.ARN),
+		TaskRoleArn:             aws.String(taskRole.ARN),
+		ContainerDefinitions:    []ecstypes.ContainerDefinition{container},
+		Tags:                    e.ecsTags(e.Names.TaskFamily(n), n),
+	}, nil
+}
+
+// sameTaskDefinition compares the fields tapctl sets; ECS adds others of its own.
+func sameTaskDefinition(have *ecstypes.TaskDefinition, want *ecs.RegisterTaskDefinitionInput) bool {
+	if aws.ToString(have.Cpu) != aws.ToString(want.Cpu) || aws.ToString(have.Memory) != aws.ToString(want.Memory) ||
+		have.NetworkMode != want.NetworkMode || !slices.Equal(have.RequiresCompatibilities, want.RequiresCompatibilities) ||
+		aws.ToString(have.ExecutionRoleArn) != aws.ToString(want.ExecutionRoleArn) ||
+		aws.ToString(have.TaskRoleArn) != aws.ToString(want.TaskRoleArn) || len(have.ContainerDefinitions) != 1 {
+		return false
+	}
+	h, w := have.ContainerDefinitions[0], want.ContainerDefinitions[0]
+	if aws.ToString(h.Name) != aws.ToString(w.Name) || aws.ToString(h.Image) != aws.ToString(w.Image) ||
+		aws.ToBool(h.Essential) != aws.ToBool(w.Essential) || len(h.PortMappings) != len(w.PortMappings) ||
+		h.LogConfiguration == nil || h.LogConfiguration.LogDriver != w.LogConfiguration.LogDriver {
+		return false
+	}
+	for i := range w.PortMappings {
+		hp, wp := h.PortMappings[i], w.PortMappings[i]
+		if aws.ToInt32(hp.ContainerPort) != aws.ToInt32(wp.ContainerPort) || hp.Protocol != wp.Protocol ||
+			aws.ToString(hp.Name) != aws.ToString(wp.Name) || hp.AppProtocol != wp.AppProtocol {
+			return false
+		}
+	}
+	for k, v := range w.LogConfiguration.Options {
+		if h.LogConfiguration.Options[k] != v {
+			return false
+		}
+	}
+	pairs := func(kv []ecstypes.KeyValuePair) []string {
+		var out []string
+		for _, p := range kv {
+			out = append(out, aws.ToString(p.Name)+"="+aws.ToString(p.Value))
+		}
+		slices.Sort(out)
+		return out
+	}
+	secrets := func(ss []ecstypes.Secret) []string {
+		var out []string
+		for _, s := range ss {
+			out = append(out, aws.ToString(s.Name)+"="+aws.ToString(s.ValueFrom))
+		}
+		slices.Sort(out)
+		return out
+	}
+	return slices.Equal(pairs(h.Environment), pairs(w.Environment)) && slices.Equal(secrets(h.Secrets), secrets(w.Secrets))
+}
+
+// latest is the family's newest ACTIVE revision, or nil.
+func (s taskDefinitionStep) latest(ctx context.Context, e *Env) (*ecstypes.TaskDefinition, error) {
+	family := e.Names.TaskFamily(s.svc.Name)
+	out, err := e.AWS.ECS.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String(family)})
+	if cloud.IsNotFound(err) || cloud.HasCode(err, "ClientException") {
+		return nil, nil // ECS answers ClientException for a family with no active revision
+	}
+	if err != nil {
+		return nil, fmt.Errorf("describing task definition %s: %w", family, err)
+	}
+	if out.TaskDefinition.Status != ecstypes.TaskDefinitionStatusActive {
+		return nil, nil
+	}
+	return out.TaskDefinition, nil
+}
+
+func (s taskDefinitionStep) Up(ctx context.Context, e *Env) error {
+	want, err := s.desired(e)
+	if err != nil {
+		return err
+	}
+	have, err := s.latest(ctx, e)
+	if err != nil {
+		return err
+	}
+	if have != nil && sameTaskDefinition(have, want) {
+		arn := aws.ToString(have.TaskDefinitionArn)
+		e.Unchanged("task definition "+arn, arn)
+		return e.Record(s.key(), state.Resource{ID: arn, ARN: arn})
+	}
+	out, err := e.AWS.ECS.RegisterTaskDefinition(ctx, want)
+	if err != nil {
+		return fmt.Errorf("registering task definition %s: %w", aws.ToString(want.Family), err)
+	}
+	arn := aws.ToString(out.TaskDefinition.TaskDefinitionArn)
+	if err := e.Record(s.key(), state.Resource{ID: arn, ARN: arn}); err != nil {
+		return err
+	}
+	if have == nil {
+		e.Created("task definition "+arn, arn)
+	} else {
+		e.Updated("task definition "+aws.ToString(want.Family), arn, "new revision")
+	}
+	return nil
+}
+
+// revisions lists every revision ARN of exactly this family (familyPrefix also matches longer names).
+func (s taskDefinitionStep) revisions(ctx context.Context, e *Env, status ecstypes.TaskDefinitionStatus) ([]string, error) {
+	family := e.Names.TaskFamily(s.svc.Name)
+	var arns []string
+	p := ecs.NewListTaskDefinitionsPaginator(e.AWS.ECS, &ecs.ListTaskDefinitionsInput{FamilyPrefix: aws.String(family), Status: status})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("listing task definitions of %s: %w", family, err)
+		}
+		for _, arn := range page.TaskDefinitionArns {
+			if strings.HasSuffix(arn[:strings.LastIndex(arn, ":")], "task-definition/"+family) {
+				arns = append(arns, arn)
+			}
+		}
+	}
+	return arns, nil
+}
+
+func (s taskDefinitionStep) Down(ctx context.Context, e *Env) error {
+	active, err := s.revisions(ctx, e, ecstypes.TaskDefinitionStatusActive)
+	if err != nil {
+		return err
+	}
+	for _, arn := range active {
+		if _, err := e.AWS.ECS.DeregisterTaskDefinition(ctx, &ecs.DeregisterTaskDefinitionInput{TaskDefinition: aws.String(arn)}); err != nil && !cloud.IsNotFound(err) {
+			return fmt.Errorf("deregistering task definition %s: %w", arn, err)
+		}
+		e.Deleted("task definition "+arn, arn)
+	}
+	inactive, err := s.revisions(ctx, e, ecstypes.TaskDefinitionStatusInactive)
+	if err != nil {
+		return err
+	}
+	// Deregistered revisions stay listed (and tagged) until deleted, at most 10 per call.
+	for i := 0; i < len(inactive); i += 10 {
+		batch := inactive[i:min(i+10, len(inactive))]
+		if _, err := e.AWS.ECS.DeleteTaskDefinitions(ctx, &ecs.DeleteTaskDefinitionsInput{TaskDefinitions: batch}); err != nil && !cloud.IsNotFound(err) {
+			return fmt.Errorf("deleting task definitions %v: %w", batch, err)
+		}
+	}
+	return e.Forget(s.key())
+}
+
+func (s taskDefinitionStep) Inspect(ctx context.Context, e *Env) []Status {
+	td, err := s.latest(ctx, e)
+	return []Status{{Resource: "task definition " + e.Names.TaskFamily(s.svc.Name), StateID: e.StateID(s.key()),
+		AWS: describeState(err, td != nil, func() string { return fmt.Sprintf("revision %d active", td.Revision) })}}
+}
