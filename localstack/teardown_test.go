@@ -1,0 +1,170 @@
+package localstack
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	aas "github.com/aws/aws-sdk-go-v2/service/applicationautoscaling"
+	aastypes "github.com/aws/aws-sdk-go-v2/service/applicationautoscaling/types"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/aws/aws-sdk-go-v2/service/ecr"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+	kmstypes "github.com/aws/aws-sdk-go-v2/service/kms/types"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	sd "github.com/aws/aws-sdk-go-v2/service/servicediscovery"
+
+	"github.com/tapctl/tapctl/catalog"
+	"github.com/tapctl/tapctl/cloud"
+	"github.com/tapctl/tapctl/naming"
+)
+
+// leftovers lists everything of the environment that AWS still holds, in every service tapctl
+// uses; a KMS key pending deletion is not a leftover (it cannot be deleted sooner).
+func leftovers(t *testing.T, env string) []string {
+	t.Helper()
+	ctx, c, n := context.Background(), clients(t), naming.Names{Env: env}
+	var left []string
+	gone := func(what string, err error) {
+		if err == nil {
+			left = append(left, what)
+		} else if !cloud.IsNotFound(err) && !cloud.HasCode(err, "ClientException") {
+			t.Fatalf("checking %s: %v", what, err)
+		}
+	}
+	if net := readNetwork(t, env); net.count() != 0 {
+		left = append(left, "network resources")
+	}
+	sgs, err := c.EC2.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{Filters: []ec2types.Filter{{Name: aws.String("tag:Environment"), Values: []string{env}}}})
+	must(t, err)
+	for _, g := range sgs.SecurityGroups {
+		left = append(left, "security group "+aws.ToString(g.GroupName))
+	}
+	_, err = c.ELB.DescribeLoadBalancers(ctx, &elbv2.DescribeLoadBalancersInput{Names: []string{n.ALB()}})
+	gone("load balancer", err)
+	_, err = c.Secrets.DescribeSecret(ctx, &secretsmanager.DescribeSecretInput{SecretId: aws.String(n.Secret())})
+	gone("secret", err)
+	_, err = c.KMS.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: aws.String(n.KeyAlias())})
+	gone("key alias", err)
+	keys, err := c.KMS.ListKeys(ctx, &kms.ListKeysInput{})
+	must(t, err)
+	for _, k := range keys.Keys {
+		tags, err := c.KMS.ListResourceTags(ctx, &kms.ListResourceTagsInput{KeyId: k.KeyId})
+		must(t, err)
+		for _, tag := range tags.Tags {
+			if aws.ToString(tag.TagKey) == "Environment" && aws.ToString(tag.TagValue) == env {
+				d, err := c.KMS.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: k.KeyId})
+				must(t, err)
+				if d.KeyMetadata.KeyState != kmstypes.KeyStatePendingDeletion {
+					left = append(left, "KMS key "+aws.ToString(k.KeyId)+" "+string(d.KeyMetadata.KeyState))
+				}
+			}
+		}
+	}
+	cl, err := c.ECS.DescribeClusters(ctx, &ecs.DescribeClustersInput{Clusters: []string{n.Cluster()}})
+	must(t, err)
+	for _, cluster := range cl.Clusters {
+		if aws.ToString(cluster.Status) != "INACTIVE" {
+			left = append(left, "cluster")
+		}
+	}
+	nss, err := c.ServiceDisc.ListNamespaces(ctx, &sd.ListNamespacesInput{})
+	must(t, err)
+	for _, ns := range nss.Namespaces {
+		if aws.ToString(ns.Name) == n.Namespace() {
+			left = append(left, "namespace "+aws.ToString(ns.Id))
+		}
+	}
+	_, err = c.CloudWatch.GetDashboard(ctx, &cloudwatch.GetDashboardInput{DashboardName: aws.String(n.Dashboard())})
+	gone("dashboard", err)
+	for _, svc := range catalog.Default() {
+		s := svc.Name
+		_, err = c.ECR.DescribeRepositories(ctx, &ecr.DescribeRepositoriesInput{RepositoryNames: []string{n.Repository(s)}})
+		gone("repository "+s, err)
+		for _, role := range []string{n.ExecutionRole(s), n.TaskRole(s)} {
+			_, err = c.IAM.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(role)})
+			gone("role "+role, err)
+		}
+		lgs, err := c.Logs.DescribeLogGroups(ctx, &cloudwatchlogs.DescribeLogGroupsInput{LogGroupNamePrefix: aws.String(n.LogGroup(s))})
+		must(t, err)
+		for _, lg := range lgs.LogGroups {
+			if aws.ToString(lg.LogGroupName) == n.LogGroup(s) {
+				left = append(left, "log group "+n.LogGroup(s))
+			}
+		}
+		_, err = c.ELB.DescribeTargetGroups(ctx, &elbv2.DescribeTargetGroupsInput{Names: []string{n.TargetGroup(s)}})
+		gone("target group "+s, err)
+		tds, err := c.ECS.ListTaskDefinitions(ctx, &ecs.ListTaskDefinitionsInput{FamilyPrefix: aws.String(n.TaskFamily(s))})
+		must(t, err)
+		for _, arn := range tds.TaskDefinitionArns {
+			if strings.Contains(arn, "/"+n.TaskFamily(s)+":") {
+				left = append(left, "task definition "+arn)
+			}
+		}
+		targets, err := c.AutoScaling.DescribeScalableTargets(ctx, &aas.DescribeScalableTargetsInput{ServiceNamespace: aastypes.ServiceNamespaceEcs,
+			ResourceIds: []string{"service/" + n.Cluster() + "/" + n.Service(s)}})
+		must(t, err)
+		if len(targets.ScalableTargets) != 0 {
+			left = append(left, "scalable target "+s)
+		}
+	}
+	return left
+}
+
+func TestDownRemovesThePlatformAndUpReusesThePendingKey(t *testing.T) {
+	env, dir := newEnvName(t), t.TempDir()
+	tapctl(t, dir, "up", "--env", env).mustSucceed(t)
+	keyID := stateResource(t, dir, env, "log-key").ID
+
+	tapctl(t, dir, "down", "--env", env).mustSucceed(t)
+	if left := leftovers(t, env); len(left) != 0 {
+		t.Fatalf("down left: %v", left)
+	}
+	if _, err := os.Stat(filepath.Join(dir, env+".json")); !os.IsNotExist(err) {
+		t.Errorf("state file remains after down")
+	}
+	key, err := clients(t).KMS.DescribeKey(context.Background(), &kms.DescribeKeyInput{KeyId: aws.String(keyID)})
+	must(t, err)
+	if key.KeyMetadata.KeyState != kmstypes.KeyStatePendingDeletion {
+		t.Errorf("key after down is %s, want PendingDeletion", key.KeyMetadata.KeyState)
+	}
+
+	tapctl(t, dir, "up", "--env", env).mustSucceed(t)
+	if again := stateResource(t, dir, env, "log-key").ID; again != keyID {
+		t.Errorf("up after down made key %s instead of reusing %s", again, keyID)
+	}
+	assertNetwork(t, env)
+	assertPlatform(t, dir, env)
+	tapctl(t, dir, "down", "--env", env).mustSucceed(t)
+	if left := leftovers(t, env); len(left) != 0 {
+		t.Fatalf("second down left: %v", left)
+	}
+}
+
+// A secret scheduled for deletion by hand (with a recovery window) keeps its name: up restores it.
+func TestUpRestoresASecretScheduledForDeletion(t *testing.T) {
+	env, dir := newEnvName(t), t.TempDir()
+	tapctl(t, dir, "up", "--env", env, "--no-wait").mustSucceed(t)
+	n := naming.Names{Env: env}
+	_, err := clients(t).Secrets.DeleteSecret(context.Background(), &secretsmanager.DeleteSecretInput{SecretId: aws.String(n.Secret()), RecoveryWindowInDays: aws.Int64(7)})
+	must(t, err)
+	r := tapctl(t, dir, "up", "--env", env, "--no-wait").mustSucceed(t)
+	if got := r.Calls.Mutating(); !equal(got, []string{"Secrets Manager.RestoreSecret"}) {
+		t.Errorf("calls = %v, want one RestoreSecret", got)
+	}
+	d, err := clients(t).Secrets.DescribeSecret(context.Background(), &secretsmanager.DescribeSecretInput{SecretId: aws.String(n.Secret())})
+	must(t, err)
+	if d.DeletedDate != nil {
+		t.Error("secret still scheduled for deletion")
+	}
+	tapctl(t, dir, "down", "--env", env).mustSucceed(t)
+}
