@@ -36,8 +36,8 @@ func crashAfter(k int) func(*middleware.Stack) error {
 	}
 }
 
-// An up interrupted right after any of its mutating calls is finished by the next up, with
-// exactly one of each resource.
+// An up interrupted right after any of its mutating calls (AWS did the work, tapctl never saw
+// the answer) is finished by the next up, with exactly one of each resource.
 func TestInterruptedUpIsFinishedWithoutDuplicates(t *testing.T) {
 	env, dir := newEnvName(t), t.TempDir()
 	full := tapctl(t, t.TempDir(), "up", "--env", env, "--no-wait").mustSucceed(t)
@@ -56,6 +56,7 @@ func TestInterruptedUpIsFinishedWithoutDuplicates(t *testing.T) {
 		}
 		tapctl(t, dir, "up", "--env", env, "--no-wait").mustSucceed(t)
 		assertNetwork(t, env)
+		assertPlatform(t, dir, env)
 		tapctl(t, dir, "down", "--env", env).mustSucceed(t)
 		if n := readNetwork(t, env); n.count() != 0 {
 			t.Fatalf("k=%d: down left %d resources", k, n.count())
