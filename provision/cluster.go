@@ -17,10 +17,28 @@ const keyCluster = "cluster"
 var clusterCapacityProviders = []string{"FARGATE", "FARGATE_SPOT"}
 
 // clusterStep owns the ECS cluster (SPEC row 8).
-type clusterStep struct{}
+type clusterStep struct{ mesh MeshMode }
 
-func (clusterStep) Name() string        { return "cluster" }
-func (clusterStep) DependsOn() []string { return nil }
+func (clusterStep) Name() string { return "cluster" }
+func (c clusterStep) DependsOn() []string {
+	if c.mesh == MeshServiceConnect {
+		return []string{"namespace"} // the namespace is the cluster's Service Connect default
+	}
+	return nil
+}
+
+// serviceConnectDefaults is the cluster's default namespace in Service Connect mode; in the
+// other modes tapctl leaves the cluster's defaults alone.
+func (c clusterStep) serviceConnectDefaults(e *Env) (*ecstypes.ClusterServiceConnectDefaultsRequest, error) {
+	if c.mesh != MeshServiceConnect {
+		return nil, nil
+	}
+	ns, err := e.Require(keyNamespace)
+	if err != nil {
+		return nil, err
+	}
+	return &ecstypes.ClusterServiceConnectDefaultsRequest{Namespace: aws.String(ns.ARN)}, nil
+}
 
 // findCluster must run before any create: a repeated CreateCluster resets the cluster on some
 // emulators, and an INACTIVE cluster (deleted) counts as absent.
@@ -49,18 +67,23 @@ func containerInsightsOn(c *ecstypes.Cluster) bool {
 	return false
 }
 
-func (clusterStep) Up(ctx context.Context, e *Env) error {
+func (c clusterStep) Up(ctx context.Context, e *Env) error {
 	name := e.Names.Cluster()
+	defaults, err := c.serviceConnectDefaults(e)
+	if err != nil {
+		return err
+	}
 	cluster, err := findCluster(ctx, e)
 	if err != nil {
 		return err
 	}
 	if cluster == nil {
 		out, err := e.AWS.ECS.CreateCluster(ctx, &ecs.CreateClusterInput{
-			ClusterName:       aws.String(name),
-			Settings:          []ecstypes.ClusterSetting{{Name: ecstypes.ClusterSettingNameContainerInsights, Value: aws.String("enabled")}},
-			CapacityProviders: clusterCapacityProviders,
-			Tags:              e.ecsTags(name, ""),
+			ClusterName:            aws.String(name),
+			Settings:               []ecstypes.ClusterSetting{{Name: ecstypes.ClusterSettingNameContainerInsights, Value: aws.String("enabled")}},
+			CapacityProviders:      clusterCapacityProviders,
+			Tags:                   e.ecsTags(name, ""),
+			ServiceConnectDefaults: defaults,
 		})
 		if err != nil {
 			return fmt.Errorf("creating ECS cluster %s: %w", name, err)
@@ -82,6 +105,13 @@ func (clusterStep) Up(ctx context.Context, e *Env) error {
 			return fmt.Errorf("enabling Container Insights on %s: %w", name, err)
 		}
 		e.Updated("ECS cluster "+name, name, "Container Insights enabled")
+		changed = true
+	}
+	if defaults != nil && (cluster.ServiceConnectDefaults == nil || aws.ToString(cluster.ServiceConnectDefaults.Namespace) != aws.ToString(defaults.Namespace)) {
+		if _, err := e.AWS.ECS.UpdateCluster(ctx, &ecs.UpdateClusterInput{Cluster: aws.String(name), ServiceConnectDefaults: defaults}); err != nil {
+			return fmt.Errorf("setting the Service Connect namespace of %s: %w", name, err)
+		}
+		e.Updated("ECS cluster "+name, name, "Service Connect default namespace")
 		changed = true
 	}
 	if !sameSet(cluster.CapacityProviders, clusterCapacityProviders) {

@@ -25,7 +25,10 @@ const (
 	healthCheckGracePeriod = 60
 )
 
-type ecsServiceStep struct{ svc catalog.Service }
+type ecsServiceStep struct {
+	svc  catalog.Service
+	mesh MeshMode
+}
 
 func (s ecsServiceStep) Name() string { return s.svc.Name + "/ecs-service" }
 func (s ecsServiceStep) DependsOn() []string {
@@ -40,6 +43,7 @@ func (s ecsServiceStep) key() string { return s.Name() }
 type ecsServiceSpec struct {
 	cluster, name, taskDefinition, targetGroup, registry string
 	subnets, securityGroups                              []string
+	serviceConnect                                       *ecstypes.ServiceConnectConfiguration // nil unless Service Connect
 }
 
 func (s ecsServiceStep) spec(e *Env) (ecsServiceSpec, error) {
@@ -66,6 +70,13 @@ func (s ecsServiceStep) spec(e *Env) (ecsServiceSpec, error) {
 	sp.securityGroups = []string{sg.ID}
 	if sp.subnets, err = e.SubnetIDs(Private); err != nil {
 		return sp, err
+	}
+	if s.mesh == MeshServiceConnect {
+		ns, err := e.Require(keyNamespace)
+		if err != nil {
+			return sp, err
+		}
+		sp.serviceConnect = serviceConnectConfig(e, s.svc, ns.ARN)
 	}
 	return sp, nil
 }
@@ -146,6 +157,7 @@ func (s ecsServiceStep) Up(ctx context.Context, e *Env) error {
 			EnableExecuteCommand:          true,
 			PropagateTags:                 ecstypes.PropagateTagsService,
 			EnableECSManagedTags:          true,
+			ServiceConnectConfiguration:   sp.serviceConnect,
 			Tags:                          e.ecsTags(sp.name, s.svc.Name),
 			ClientToken:                   aws.String(requestToken(e.Name, s.Name(), sp.taskDefinition, sp.targetGroup)),
 		})
@@ -153,7 +165,7 @@ func (s ecsServiceStep) Up(ctx context.Context, e *Env) error {
 			return fmt.Errorf("creating ECS service %s in %s: %w", sp.name, sp.cluster, err)
 		}
 		svc = out.Service
-		if err := e.Record(s.key(), state.Resource{ID: aws.ToString(svc.ServiceArn), Attrs: map[string]string{"name": sp.name}}); err != nil {
+		if err := s.record(e, svc, serviceConnectFingerprint(sp.serviceConnect)); err != nil {
 			return err
 		}
 		e.Created("ECS service "+sp.name, aws.ToString(svc.ServiceArn))
@@ -161,7 +173,8 @@ func (s ecsServiceStep) Up(ctx context.Context, e *Env) error {
 		// corrected now, so the next run finds nothing to change.
 		return s.correct(ctx, e, sp, svc, true)
 	}
-	if err := e.Record(s.key(), state.Resource{ID: aws.ToString(svc.ServiceArn), Attrs: map[string]string{"name": sp.name}}); err != nil {
+	recorded, _ := e.State.Get(s.key())
+	if err := s.record(e, svc, recorded.Attrs[attrServiceConnect]); err != nil {
 		return err
 	}
 	return s.correct(ctx, e, sp, svc, false)
@@ -205,6 +218,16 @@ func (s ecsServiceStep) correct(ctx context.Context, e *Env, sp ecsServiceSpec, 
 		in.EnableExecuteCommand = aws.Bool(true)
 		changed = append(changed, "execute command")
 	}
+	recorded, _ := e.State.Get(s.key())
+	serviceConnectChanged := false
+	if !serviceConnectMatches(reportedServiceConnect(svc), recorded.Attrs[attrServiceConnect], sp.serviceConnect) {
+		in.ServiceConnectConfiguration = sp.serviceConnect
+		if sp.serviceConnect == nil {
+			in.ServiceConnectConfiguration = &ecstypes.ServiceConnectConfiguration{Enabled: false}
+		}
+		serviceConnectChanged = true
+		changed = append(changed, "service connect")
+	}
 	if aws.ToInt32(svc.HealthCheckGracePeriodSeconds) != healthCheckGracePeriod {
 		in.HealthCheckGracePeriodSeconds = aws.Int32(healthCheckGracePeriod)
 		changed = append(changed, "health check grace period")
@@ -218,6 +241,11 @@ func (s ecsServiceStep) correct(ctx context.Context, e *Env, sp ecsServiceSpec, 
 	}
 	if _, err := e.AWS.ECS.UpdateService(ctx, in); err != nil {
 		return fmt.Errorf("updating ECS service %s (%v): %w", sp.name, changed, err)
+	}
+	if serviceConnectChanged {
+		if err := s.record(e, svc, serviceConnectFingerprint(sp.serviceConnect)); err != nil {
+			return err
+		}
 	}
 	e.Updated("ECS service "+sp.name, id, fmt.Sprint(changed))
 	return nil
@@ -297,4 +325,13 @@ func (s ecsServiceStep) Inspect(ctx context.Context, e *Env) []Status {
 		AWS: describeState(err, svc != nil, func() string {
 			return fmt.Sprintf("%s, %d/%d running", aws.ToString(svc.Status), svc.RunningCount, svc.DesiredCount)
 		})}}
+}
+
+// record keeps the service's ARN, name and the Service Connect configuration last applied.
+func (s ecsServiceStep) record(e *Env, svc *ecstypes.Service, serviceConnect string) error {
+	attrs := map[string]string{"name": aws.ToString(svc.ServiceName)}
+	if serviceConnect != "" {
+		attrs[attrServiceConnect] = serviceConnect
+	}
+	return e.Record(s.key(), state.Resource{ID: aws.ToString(svc.ServiceArn), Attrs: attrs})
 }

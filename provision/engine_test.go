@@ -79,7 +79,9 @@ func TestOrderRejectsCyclesAndUnknownDependencies(t *testing.T) {
 }
 
 func TestPlatformGraphIsValid(t *testing.T) {
-	if _, err := Order(Platform(catalog.Default())); err != nil {
-		t.Fatal(err)
+	for _, mode := range []MeshMode{MeshServiceConnect, MeshAppMesh, MeshNone} {
+		if _, err := Order(Platform(catalog.Default(), mode)); err != nil {
+			t.Fatalf("%s: %v", mode, err)
+		}
 	}
 }

@@ -4,7 +4,7 @@ import "github.com/tapctl/tapctl/catalog"
 
 // Platform lists every step of the platform for a catalog. Order here is only the tie-break:
 // the engine derives the run order from each step's dependencies.
-func Platform(services []catalog.Service) []Step {
+func Platform(services []catalog.Service, mesh MeshMode) []Step {
 	steps := []Step{
 		vpcStep{},
 		subnetsStep{},
@@ -13,7 +13,7 @@ func Platform(services []catalog.Service) []Step {
 		routeTablesStep{},
 		secretStep{},
 		logKeyStep{},
-		clusterStep{},
+		clusterStep{mesh: mesh},
 		namespaceStep{},
 		securityGroupStep{kind: "alb"},
 		securityGroupStep{kind: "task"},
@@ -30,9 +30,17 @@ func Platform(services []catalog.Service) []Step {
 			targetGroupStep{svc},
 			listenerRuleStep{svc},
 			discoveryServiceStep{svc},
-			ecsServiceStep{svc},
+			ecsServiceStep{svc: svc, mesh: mesh},
 			autoScalingStep{svc},
 		)
+	}
+	if mesh == MeshAppMesh {
+		steps = append(steps, meshStep{})
+		for _, svc := range services {
+			steps = append(steps, virtualNodeStep{svc}, virtualServiceStep{svc})
+		}
+	} else {
+		steps = append(steps, retiredMeshStep{services: services})
 	}
 	return append(steps, dashboardStep{}, servicesStableStep{services: services})
 }

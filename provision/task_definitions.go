@@ -45,8 +45,10 @@ func (s taskDefinitionStep) desired(e *Env) (*ecs.RegisterTaskDefinitionInput, e
 		Name:      aws.String(e.Names.Container(n)),
 		Image:     aws.String(s.svc.Image),
 		Essential: aws.Bool(true),
+		// Named, with an app protocol, as Service Connect needs; harmless in the other modes.
 		PortMappings: []ecstypes.PortMapping{{
-			ContainerPort: aws.Int32(s.svc.Port), Protocol: ecstypes.TransportProtocolTcp,
+			Name: aws.String(PortName(s.svc)), ContainerPort: aws.Int32(s.svc.Port),
+			Protocol: ecstypes.TransportProtocolTcp, AppProtocol: ecstypes.ApplicationProtocolHttp,
 		}},
 		LogConfiguration: &ecstypes.LogConfiguration{
 			LogDriver: ecstypes.LogDriverAwslogs,

@@ -1,0 +1,133 @@
+package provision
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/appmesh"
+	meshtypes "github.com/aws/aws-sdk-go-v2/service/appmesh/types"
+
+	"github.com/tapctl/tapctl/cloud"
+	"github.com/tapctl/tapctl/state"
+)
+
+const keyMesh = "mesh"
+
+// ErrAppMeshUnavailable is returned when the App Mesh API is not served where tapctl points.
+var ErrAppMeshUnavailable = errors.New("App Mesh is not available here: AWS ended support for App Mesh on 2026-09-30; use --mesh service-connect (the default), its successor")
+
+// Error codes that prove the App Mesh API is served: it understood the call and refused or
+// throttled it. Anything else (an unreachable endpoint, an unknown operation, access or
+// subscription refused) means the API is gone; this is decided from the answer, not a date.
+var appMeshServedCodes = []string{
+	"NotFoundException", "BadRequestException", "ConflictException", "ValidationException",
+	"TooManyRequestsException", "ThrottlingException", "LimitExceededException",
+}
+
+func appMeshServed(err error) bool {
+	return err == nil || cloud.HasCode(err, appMeshServedCodes...)
+}
+
+// CheckAppMesh makes one read call to learn whether the App Mesh API is served, before
+// anything is created for an environment that asks for it.
+func CheckAppMesh(ctx context.Context, e *Env) error {
+	_, err := e.AWS.AppMesh.DescribeMesh(ctx, &appmesh.DescribeMeshInput{MeshName: aws.String(e.Names.Mesh())})
+	if appMeshServed(err) {
+		return nil
+	}
+	e.Log.Debug().Err(err).Msg("App Mesh probe failed")
+	return ErrAppMeshUnavailable
+}
+
+func (e *Env) meshTags(name, service string) []meshtypes.TagRef {
+	var tags []meshtypes.TagRef
+	for _, k := range sortedKeys(e.Tags(name, service)) {
+		tags = append(tags, meshtypes.TagRef{Key: aws.String(k), Value: aws.String(e.Tags(name, service)[k])})
+	}
+	return tags
+}
+
+// meshStep owns the App Mesh mesh of SPEC row 10 (legacy mode).
+type meshStep struct{}
+
+func (meshStep) Name() string        { return "mesh" }
+func (meshStep) DependsOn() []string { return nil }
+
+// findMesh answers nil when the mesh does not exist or App Mesh is not served at all: in both
+// cases there is nothing of it to keep or delete.
+func findMesh(ctx context.Context, e *Env) (*meshtypes.MeshData, error) {
+	out, err := e.AWS.AppMesh.DescribeMesh(ctx, &appmesh.DescribeMeshInput{MeshName: aws.String(e.Names.Mesh())})
+	if cloud.IsNotFound(err) || (err != nil && !appMeshServed(err)) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("describing mesh %s: %w", e.Names.Mesh(), err)
+	}
+	if out.Mesh.Status != nil && out.Mesh.Status.Status == meshtypes.MeshStatusCodeDeleted {
+		return nil, nil
+	}
+	return out.Mesh, nil
+}
+
+func meshSpec() *meshtypes.MeshSpec {
+	return &meshtypes.MeshSpec{EgressFilter: &meshtypes.EgressFilter{Type: meshtypes.EgressFilterTypeAllowAll}}
+}
+
+func (meshStep) Up(ctx context.Context, e *Env) error {
+	name := e.Names.Mesh()
+	mesh, err := findMesh(ctx, e)
+	if err != nil {
+		return err
+	}
+	if mesh == nil {
+		out, err := e.AWS.AppMesh.CreateMesh(ctx, &appmesh.CreateMeshInput{
+			MeshName: aws.String(name), Spec: meshSpec(), Tags: e.meshTags(name, ""),
+		}) // the SDK fills ClientToken, so its retries of a lost answer stay idempotent
+		if err != nil {
+			return fmt.Errorf("creating mesh %s: %w", name, err)
+		}
+		if err := e.Record(keyMesh, state.Resource{ID: name, ARN: aws.ToString(out.Mesh.Metadata.Arn)}); err != nil {
+			return err
+		}
+		e.Created("mesh "+name, name)
+		return nil
+	}
+	if err := e.Record(keyMesh, state.Resource{ID: name, ARN: aws.ToString(mesh.Metadata.Arn)}); err != nil {
+		return err
+	}
+	if mesh.Spec == nil || mesh.Spec.EgressFilter == nil || mesh.Spec.EgressFilter.Type != meshtypes.EgressFilterTypeAllowAll {
+		if _, err := e.AWS.AppMesh.UpdateMesh(ctx, &appmesh.UpdateMeshInput{MeshName: aws.String(name), Spec: meshSpec()}); err != nil {
+			return fmt.Errorf("updating mesh %s: %w", name, err)
+		}
+		e.Updated("mesh "+name, name, "egress filter ALLOW_ALL")
+		return nil
+	}
+	e.Unchanged("mesh "+name, name)
+	return nil
+}
+
+func (meshStep) Down(ctx context.Context, e *Env) error {
+	mesh, err := findMesh(ctx, e)
+	if err != nil {
+		return err
+	}
+	if mesh != nil {
+		err := cloud.Retry(ctx, "deleting mesh "+e.Names.Mesh(), e.Timeouts.Dependencies, cloud.RetryOn(cloud.DependencyCodes...), func(ctx context.Context) error {
+			_, err := e.AWS.AppMesh.DeleteMesh(ctx, &appmesh.DeleteMeshInput{MeshName: aws.String(e.Names.Mesh())})
+			return err
+		})
+		if err != nil && !cloud.IsNotFound(err) {
+			return fmt.Errorf("deleting mesh %s: %w", e.Names.Mesh(), err)
+		}
+		e.Deleted("mesh "+e.Names.Mesh(), e.Names.Mesh())
+	}
+	return e.Forget(keyMesh)
+}
+
+func (meshStep) Inspect(ctx context.Context, e *Env) []Status {
+	mesh, err := findMesh(ctx, e)
+	return []Status{{Resource: "mesh " + e.Names.Mesh(), StateID: e.StateID(keyMesh),
+		AWS: describeState(err, mesh != nil, func() string { return "active" })}}
+}

@@ -1,0 +1,214 @@
+package provision
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/appmesh"
+	meshtypes "github.com/aws/aws-sdk-go-v2/service/appmesh/types"
+
+	"github.com/tapctl/tapctl/catalog"
+	"github.com/tapctl/tapctl/cloud"
+	"github.com/tapctl/tapctl/state"
+)
+
+// virtualNodeStep owns a service's virtual node: DNS discovery of {svc}.{env}.local and the
+// HTTP listener with SPEC row 10's health check.
+type virtualNodeStep struct{ svc catalog.Service }
+
+func (s virtualNodeStep) Name() string        { return s.svc.Name + "/virtual-node" }
+func (s virtualNodeStep) DependsOn() []string { return []string{"mesh"} }
+func (s virtualNodeStep) key() string         { return s.Name() }
+
+func (s virtualNodeStep) spec(e *Env) *meshtypes.VirtualNodeSpec {
+	return &meshtypes.VirtualNodeSpec{
+		Listeners: []meshtypes.Listener{{
+			PortMapping: &meshtypes.PortMapping{Port: aws.Int32(s.svc.Port), Protocol: meshtypes.PortProtocolHttp},
+			HealthCheck: &meshtypes.HealthCheckPolicy{
+				Protocol: meshtypes.PortProtocolHttp, Path: aws.String(s.svc.HealthPath),
+				IntervalMillis: aws.Int64(healthInterval * 1000), TimeoutMillis: aws.Int64(healthTimeout * 1000),
+				HealthyThreshold: aws.Int32(healthyThreshold), UnhealthyThreshold: aws.Int32(unhealthyThreshold),
+			},
+		}},
+		ServiceDiscovery: &meshtypes.ServiceDiscoveryMemberDns{Value: meshtypes.DnsServiceDiscovery{
+			Hostname: aws.String(s.svc.Name + "." + e.Names.Namespace()),
+		}},
+	}
+}
+
+func sameVirtualNode(have, want *meshtypes.VirtualNodeSpec) bool {
+	if have == nil || len(have.Listeners) != 1 {
+		return false
+	}
+	hl, wl := have.Listeners[0], want.Listeners[0]
+	if hl.PortMapping == nil || aws.ToInt32(hl.PortMapping.Port) != aws.ToInt32(wl.PortMapping.Port) || hl.PortMapping.Protocol != wl.PortMapping.Protocol {
+		return false
+	}
+	h, w := hl.HealthCheck, wl.HealthCheck
+	if h == nil || h.Protocol != w.Protocol || aws.ToString(h.Path) != aws.ToString(w.Path) ||
+		aws.ToInt64(h.IntervalMillis) != aws.ToInt64(w.IntervalMillis) || aws.ToInt64(h.TimeoutMillis) != aws.ToInt64(w.TimeoutMillis) ||
+		aws.ToInt32(h.HealthyThreshold) != aws.ToInt32(w.HealthyThreshold) || aws.ToInt32(h.UnhealthyThreshold) != aws.ToInt32(w.UnhealthyThreshold) {
+		return false
+	}
+	dns, ok := have.ServiceDiscovery.(*meshtypes.ServiceDiscoveryMemberDns)
+	return ok && aws.ToString(dns.Value.Hostname) == aws.ToString(want.ServiceDiscovery.(*meshtypes.ServiceDiscoveryMemberDns).Value.Hostname)
+}
+
+func (s virtualNodeStep) find(ctx context.Context, e *Env) (*meshtypes.VirtualNodeData, error) {
+	out, err := e.AWS.AppMesh.DescribeVirtualNode(ctx, &appmesh.DescribeVirtualNodeInput{
+		MeshName: aws.String(e.Names.Mesh()), VirtualNodeName: aws.String(e.Names.VirtualNode(s.svc.Name)),
+	})
+	if cloud.IsNotFound(err) || (err != nil && !appMeshServed(err)) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("describing virtual node %s: %w", e.Names.VirtualNode(s.svc.Name), err)
+	}
+	return out.VirtualNode, nil
+}
+
+func (s virtualNodeStep) Up(ctx context.Context, e *Env) error {
+	name := e.Names.VirtualNode(s.svc.Name)
+	node, err := s.find(ctx, e)
+	if err != nil {
+		return err
+	}
+	if node == nil {
+		if _, err := e.AWS.AppMesh.CreateVirtualNode(ctx, &appmesh.CreateVirtualNodeInput{
+			MeshName: aws.String(e.Names.Mesh()), VirtualNodeName: aws.String(name), Spec: s.spec(e), Tags: e.meshTags(name, s.svc.Name),
+		}); err != nil {
+			return fmt.Errorf("creating virtual node %s: %w", name, err)
+		}
+		if err := e.Record(s.key(), state.Resource{ID: name}); err != nil {
+			return err
+		}
+		e.Created("virtual node "+name, name)
+		return nil
+	}
+	if err := e.Record(s.key(), state.Resource{ID: name}); err != nil {
+		return err
+	}
+	if !sameVirtualNode(node.Spec, s.spec(e)) {
+		if _, err := e.AWS.AppMesh.UpdateVirtualNode(ctx, &appmesh.UpdateVirtualNodeInput{
+			MeshName: aws.String(e.Names.Mesh()), VirtualNodeName: aws.String(name), Spec: s.spec(e),
+		}); err != nil {
+			return fmt.Errorf("updating virtual node %s: %w", name, err)
+		}
+		e.Updated("virtual node "+name, name, "listener, health check, discovery")
+		return nil
+	}
+	e.Unchanged("virtual node "+name, name)
+	return nil
+}
+
+func (s virtualNodeStep) Down(ctx context.Context, e *Env) error {
+	node, err := s.find(ctx, e)
+	if err != nil {
+		return err
+	}
+	if node != nil {
+		name := e.Names.VirtualNode(s.svc.Name)
+		// A node still named by a virtual service is in use until that service is gone.
+		err := cloud.Retry(ctx, "deleting virtual node "+name, e.Timeouts.Dependencies, cloud.RetryOn(cloud.DependencyCodes...), func(ctx context.Context) error {
+			_, err := e.AWS.AppMesh.DeleteVirtualNode(ctx, &appmesh.DeleteVirtualNodeInput{MeshName: aws.String(e.Names.Mesh()), VirtualNodeName: aws.String(name)})
+			return err
+		})
+		if err != nil && !cloud.IsNotFound(err) {
+			return fmt.Errorf("deleting virtual node %s: %w", name, err)
+		}
+		e.Deleted("virtual node "+name, name)
+	}
+	return e.Forget(s.key())
+}
+
+func (s virtualNodeStep) Inspect(ctx context.Context, e *Env) []Status {
+	node, err := s.find(ctx, e)
+	return []Status{{Resource: "virtual node " + e.Names.VirtualNode(s.svc.Name), StateID: e.StateID(s.key()),
+		AWS: describeState(err, node != nil, func() string { return "active" })}}
+}
+
+// virtualServiceStep owns the virtual service {svc}.local, provided by the service's node.
+type virtualServiceStep struct{ svc catalog.Service }
+
+func (s virtualServiceStep) Name() string        { return s.svc.Name + "/virtual-service" }
+func (s virtualServiceStep) DependsOn() []string { return []string{s.svc.Name + "/virtual-node"} }
+func (s virtualServiceStep) key() string         { return s.Name() }
+
+func (s virtualServiceStep) spec(e *Env) *meshtypes.VirtualServiceSpec {
+	return &meshtypes.VirtualServiceSpec{Provider: &meshtypes.VirtualServiceProviderMemberVirtualNode{
+		Value: meshtypes.VirtualNodeServiceProvider{VirtualNodeName: aws.String(e.Names.VirtualNode(s.svc.Name))},
+	}}
+}
+
+func (s virtualServiceStep) find(ctx context.Context, e *Env) (*meshtypes.VirtualServiceData, error) {
+	out, err := e.AWS.AppMesh.DescribeVirtualService(ctx, &appmesh.DescribeVirtualServiceInput{
+		MeshName: aws.String(e.Names.Mesh()), VirtualServiceName: aws.String(e.Names.VirtualService(s.svc.Name)),
+	})
+	if cloud.IsNotFound(err) || (err != nil && !appMeshServed(err)) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("describing virtual service %s: %w", e.Names.VirtualService(s.svc.Name), err)
+	}
+	return out.VirtualService, nil
+}
+
+func (s virtualServiceStep) Up(ctx context.Context, e *Env) error {
+	name := e.Names.VirtualService(s.svc.Name)
+	vs, err := s.find(ctx, e)
+	if err != nil {
+		return err
+	}
+	if vs == nil {
+		if _, err := e.AWS.AppMesh.CreateVirtualService(ctx, &appmesh.CreateVirtualServiceInput{
+			MeshName: aws.String(e.Names.Mesh()), VirtualServiceName: aws.String(name), Spec: s.spec(e), Tags: e.meshTags(name, s.svc.Name),
+		}); err != nil {
+			return fmt.Errorf("creating virtual service %s: %w", name, err)
+		}
+		if err := e.Record(s.key(), state.Resource{ID: name}); err != nil {
+			return err
+		}
+		e.Created("virtual service "+name, name)
+		return nil
+	}
+	if err := e.Record(s.key(), state.Resource{ID: name}); err != nil {
+		return err
+	}
+	var provider *meshtypes.VirtualServiceProviderMemberVirtualNode
+	if vs.Spec != nil {
+		provider, _ = vs.Spec.Provider.(*meshtypes.VirtualServiceProviderMemberVirtualNode)
+	}
+	if provider == nil || aws.ToString(provider.Value.VirtualNodeName) != e.Names.VirtualNode(s.svc.Name) {
+		if _, err := e.AWS.AppMesh.UpdateVirtualService(ctx, &appmesh.UpdateVirtualServiceInput{
+			MeshName: aws.String(e.Names.Mesh()), VirtualServiceName: aws.String(name), Spec: s.spec(e),
+		}); err != nil {
+			return fmt.Errorf("updating virtual service %s: %w", name, err)
+		}
+		e.Updated("virtual service "+name, name, "provider")
+		return nil
+	}
+	e.Unchanged("virtual service "+name, name)
+	return nil
+}
+
+func (s virtualServiceStep) Down(ctx context.Context, e *Env) error {
+	vs, err := s.find(ctx, e)
+	if err != nil {
+		return err
+	}
+	if vs != nil {
+		name := e.Names.VirtualService(s.svc.Name)
+		if _, err := e.AWS.AppMesh.DeleteVirtualService(ctx, &appmesh.DeleteVirtualServiceInput{MeshName: aws.String(e.Names.Mesh()), VirtualServiceName: aws.String(name)}); err != nil && !cloud.IsNotFound(err) {
+			return fmt.Errorf("deleting virtual service %s: %w", name, err)
+		}
+		e.Deleted("virtual service "+name, name)
+	}
+	return e.Forget(s.key())
+}
+
+func (s virtualServiceStep) Inspect(ctx context.Context, e *Env) []Status {
+	vs, err := s.find(ctx, e)
+	return []Status{{Resource: "virtual service " + e.Names.VirtualService(s.svc.Name), StateID: e.StateID(s.key()),
+		AWS: describeState(err, vs != nil, func() string { return "active" })}}
+}
