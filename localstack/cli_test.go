@@ -6,10 +6,12 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/smithy-go/middleware"
 
 	"github.com/tapctl/tapctl/cloud"
@@ -34,9 +36,15 @@ func tapctl(t testing.TB, stateDir string, args ...string) result {
 
 func tapctlWith(t testing.TB, stateDir string, extra []func(*middleware.Stack) error, args ...string) result {
 	t.Helper()
+	return tapctlAt(t, Endpoint(t), stateDir, extra, args...)
+}
+
+// tapctlAt runs tapctl against another endpoint, such as a Proxy in front of the emulator.
+func tapctlAt(t testing.TB, endpoint, stateDir string, extra []func(*middleware.Stack) error, args ...string) result {
+	t.Helper()
 	calls := cloud.NewCallCounter()
 	var stdout, stderr bytes.Buffer
-	full := append([]string{"tapctl", "--endpoint", Endpoint(t), "--state-dir", stateDir, "--log-format", "json"}, args...)
+	full := append([]string{"tapctl", "--endpoint", endpoint, "--state-dir", stateDir, "--log-format", "json"}, args...)
 	start := time.Now()
 	code := cmd.Run(context.Background(), full, cmd.Options{
 		Stdout: &stdout, Stderr: &stderr,
@@ -69,7 +77,12 @@ func newEnvName(t testing.TB) string {
 // clients reads back what AWS holds, with the same configuration tapctl uses.
 func clients(t testing.TB) *cloud.Clients {
 	t.Helper()
-	cfg, err := cloud.Load(context.Background(), cloud.Options{Region: "us-east-1", Endpoint: Endpoint(t)})
+	return clientsAt(t, Endpoint(t))
+}
+
+func clientsAt(t testing.TB, endpoint string) *cloud.Clients {
+	t.Helper()
+	cfg, err := cloud.Load(context.Background(), cloud.Options{Region: "us-east-1", Endpoint: endpoint})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,4 +110,26 @@ func stateResource(t testing.TB, dir, env, key string) state.Resource {
 		t.Fatalf("state of %s has no %s", env, key)
 	}
 	return r
+}
+
+// callOrder records the operations made, in order, for tests of what happens before what.
+type callOrder struct {
+	mu    sync.Mutex
+	calls []string
+}
+
+func (o *callOrder) middleware(stack *middleware.Stack) error {
+	return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("testCallOrder",
+		func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+			o.mu.Lock()
+			o.calls = append(o.calls, awsmiddleware.GetServiceID(ctx)+"."+middleware.GetOperationName(ctx))
+			o.mu.Unlock()
+			return next.HandleInitialize(ctx, in)
+		}), middleware.After)
+}
+
+func (o *callOrder) list() []string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return append([]string(nil), o.calls...)
 }

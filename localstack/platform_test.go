@@ -152,7 +152,7 @@ func assertPlatform(t *testing.T, dir, env string) {
 		// Rows 15 and 16: the roles and their exact policies.
 		assertRole(t, n.ExecutionRole(s), []string{"arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"}, map[string][]string{
 			"secretsmanager:GetSecretValue secretsmanager:DescribeSecret": {aws.ToString(sec.ARN)},
-			"kms:Encrypt kms:Decrypt": {aws.ToString(key.KeyMetadata.Arn)},
+			"kms:Encrypt kms:Decrypt":                                     {aws.ToString(key.KeyMetadata.Arn)},
 		})
 		assertRole(t, n.TaskRole(s), nil, map[string][]string{
 			"s3:GetObject s3:PutObject": {"arn:aws:s3:::" + s + "-bucket-" + env + "/*"},

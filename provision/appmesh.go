@@ -27,7 +27,7 @@ var appMeshServedCodes = []string{
 }
 
 func appMeshServed(err error) bool {
-	return err == nil || cloud.HasCode(err, appMeshServedCodes...)
+	return err == nil || cloud.IsNotFound(err) || cloud.HasCode(err, appMeshServedCodes...)
 }
 
 // CheckAppMesh makes one read call to learn whether the App Mesh API is served, before
