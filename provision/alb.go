@@ -24,11 +24,7 @@ func (albStep) DependsOn() []string {
 }
 
 func (e *Env) elbTags(name, service string) []elbtypes.Tag {
-	var tags []elbtypes.Tag
-	for _, k := range sortedKeys(e.Tags(name, service)) {
-		tags = append(tags, elbtypes.Tag{Key: aws.String(k), Value: aws.String(e.Tags(name, service)[k])})
-	}
-	return tags
+	return tagList(e, name, service, func(k, v string) elbtypes.Tag { return elbtypes.Tag{Key: aws.String(k), Value: aws.String(v)} })
 }
 
 // findALB looks the load balancer up by its unique name; it must run before any create, since

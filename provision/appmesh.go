@@ -42,11 +42,7 @@ func CheckAppMesh(ctx context.Context, e *Env) error {
 }
 
 func (e *Env) meshTags(name, service string) []meshtypes.TagRef {
-	var tags []meshtypes.TagRef
-	for _, k := range sortedKeys(e.Tags(name, service)) {
-		tags = append(tags, meshtypes.TagRef{Key: aws.String(k), Value: aws.String(e.Tags(name, service)[k])})
-	}
-	return tags
+	return tagList(e, name, service, func(k, v string) meshtypes.TagRef { return meshtypes.TagRef{Key: aws.String(k), Value: aws.String(v)} })
 }
 
 // meshStep owns the App Mesh mesh of SPEC row 10 (legacy mode).

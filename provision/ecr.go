@@ -81,10 +81,7 @@ func (s ecrRepositoryStep) Up(ctx context.Context, e *Env) error {
 	}
 	policy := repositoryLifecyclePolicy()
 	if repo == nil {
-		var tags []ecrtypes.Tag
-		for _, k := range sortedKeys(e.Tags(name, s.svc.Name)) {
-			tags = append(tags, ecrtypes.Tag{Key: aws.String(k), Value: aws.String(e.Tags(name, s.svc.Name)[k])})
-		}
+		tags := tagList(e, name, s.svc.Name, func(k, v string) ecrtypes.Tag { return ecrtypes.Tag{Key: aws.String(k), Value: aws.String(v)} })
 		out, err := e.AWS.ECR.CreateRepository(ctx, &ecr.CreateRepositoryInput{
 			RepositoryName:             aws.String(name),
 			ImageScanningConfiguration: &ecrtypes.ImageScanningConfiguration{ScanOnPush: true},

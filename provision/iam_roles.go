@@ -101,10 +101,7 @@ func (s roleStep) Up(ctx context.Context, e *Env) error {
 	}
 	fresh := role == nil
 	if fresh {
-		var tags []iamtypes.Tag
-		for _, k := range sortedKeys(e.Tags(name, s.svc.Name)) {
-			tags = append(tags, iamtypes.Tag{Key: aws.String(k), Value: aws.String(e.Tags(name, s.svc.Name)[k])})
-		}
+		tags := tagList(e, name, s.svc.Name, func(k, v string) iamtypes.Tag { return iamtypes.Tag{Key: aws.String(k), Value: aws.String(v)} })
 		out, err := e.AWS.IAM.CreateRole(ctx, &iam.CreateRoleInput{
 			RoleName: aws.String(name), AssumeRolePolicyDocument: aws.String(ecsTasksTrust().String()), Tags: tags,
 			Description: aws.String(fmt.Sprintf("tapctl %s of %s in %s", s.kind, s.svc.Name, e.Name)),

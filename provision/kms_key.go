@@ -107,10 +107,7 @@ func (logKeyStep) Up(ctx context.Context, e *Env) error {
 	}
 	policy := keyPolicy(e).String()
 	if key == nil {
-		var tags []kmstypes.Tag
-		for _, k := range sortedKeys(e.Tags(e.Names.KeyAlias(), "")) {
-			tags = append(tags, kmstypes.Tag{TagKey: aws.String(k), TagValue: aws.String(e.Tags(e.Names.KeyAlias(), "")[k])})
-		}
+		tags := tagList(e, e.Names.KeyAlias(), "", func(k, v string) kmstypes.Tag { return kmstypes.Tag{TagKey: aws.String(k), TagValue: aws.String(v)} })
 		// The policy is part of the create call, so it exists before any log group uses the key.
 		out, err := e.AWS.KMS.CreateKey(ctx, &kms.CreateKeyInput{
 			Description: aws.String("tapctl log encryption key of environment " + e.Name),

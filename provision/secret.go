@@ -63,10 +63,7 @@ func (secretStep) Up(ctx context.Context, e *Env) error {
 		if err != nil {
 			return err
 		}
-		var tags []smtypes.Tag
-		for _, k := range sortedKeys(e.Tags(name, "")) {
-			tags = append(tags, smtypes.Tag{Key: aws.String(k), Value: aws.String(e.Tags(name, "")[k])})
-		}
+		tags := tagList(e, name, "", func(k, v string) smtypes.Tag { return smtypes.Tag{Key: aws.String(k), Value: aws.String(v)} })
 		out, err := e.AWS.Secrets.CreateSecret(ctx, &sm.CreateSecretInput{
 			Name:         aws.String(name),
 			Description:  aws.String("Database credentials of tapctl environment " + e.Name),

@@ -29,10 +29,7 @@ func (e *Env) Tags(name, service string) map[string]string {
 
 // ec2TagSpec tags an EC2 resource in its create call, so it is never untagged, even for an instant.
 func (e *Env) ec2TagSpec(resourceType ec2types.ResourceType, name, service string) []ec2types.TagSpecification {
-	var tags []ec2types.Tag
-	for _, k := range sortedKeys(e.Tags(name, service)) {
-		tags = append(tags, ec2types.Tag{Key: aws.String(k), Value: aws.String(e.Tags(name, service)[k])})
-	}
+	tags := tagList(e, name, service, func(k, v string) ec2types.Tag { return ec2types.Tag{Key: aws.String(k), Value: aws.String(v)} })
 	return []ec2types.TagSpecification{{ResourceType: resourceType, Tags: tags}}
 }
 
@@ -50,18 +47,20 @@ func (e *Env) ec2OwnedFilters(name string) []ec2types.Filter {
 
 // ecsTags are the tags of an ECS cluster, task definition or service.
 func (e *Env) ecsTags(name, service string) []ecstypes.Tag {
-	var out []ecstypes.Tag
-	for _, k := range sortedKeys(e.Tags(name, service)) {
-		out = append(out, ecstypes.Tag{Key: aws.String(k), Value: aws.String(e.Tags(name, service)[k])})
-	}
-	return out
+	return tagList(e, name, service, func(k, v string) ecstypes.Tag { return ecstypes.Tag{Key: aws.String(k), Value: aws.String(v)} })
 }
 
 // serviceDiscoveryTags are the tags of a Cloud Map namespace or service.
 func (e *Env) serviceDiscoveryTags(name, service string) []sdtypes.Tag {
-	var out []sdtypes.Tag
-	for _, k := range sortedKeys(e.Tags(name, service)) {
-		out = append(out, sdtypes.Tag{Key: aws.String(k), Value: aws.String(e.Tags(name, service)[k])})
+	return tagList(e, name, service, func(k, v string) sdtypes.Tag { return sdtypes.Tag{Key: aws.String(k), Value: aws.String(v)} })
+}
+
+// tagList turns a resource's tags into one service's tag type, in a stable order.
+func tagList[T any](e *Env, name, service string, tag func(k, v string) T) []T {
+	tags := e.Tags(name, service)
+	out := make([]T, 0, len(tags))
+	for _, k := range sortedKeys(tags) {
+		out = append(out, tag(k, tags[k]))
 	}
 	return out
 }
