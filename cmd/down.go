@@ -25,7 +25,7 @@ Examples:
 			}
 			defer s.close()
 			s.log.Info().Str("region", s.env.Region).Msg("tearing environment down")
-			if err := teardown.Run(c.Context, s.env, provision.Platform(s.env.Catalog, meshMode(s, ""))); err != nil {
+			if err := teardown.Run(c.Context, s.env, provision.Platform(s.env.Catalog, rememberedChoices(s))); err != nil {
 				s.finish("down (failed)")
 				return err
 			}

@@ -31,7 +31,7 @@ func statusCommand(opts Options, envFlag cli.Flag) *cli.Command {
 				return err
 			}
 			defer s.close()
-			statuses, err := provision.Inspect(c.Context, s.env, provision.Platform(s.env.Catalog, meshMode(s, "")))
+			statuses, err := provision.Inspect(c.Context, s.env, provision.Platform(s.env.Catalog, rememberedChoices(s)))
 			if err != nil {
 				return err
 			}

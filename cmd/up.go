@@ -21,12 +21,12 @@ func upCommand(opts Options, envFlag cli.Flag) *cli.Command {
 			&cli.DurationFlag{Name: "timeout", Value: 20 * time.Minute, Usage: "how long to wait for the ECS services to run their desired count"},
 			&cli.BoolFlag{Name: "no-wait", Usage: "return without waiting for the ECS services"},
 			&cli.StringFlag{Name: "mesh", Usage: "service-connect, appmesh (legacy) or none (default: the environment's earlier choice, else service-connect)"},
+			&cli.StringFlag{Name: "deploy-strategy", Usage: "blue-green or rolling (default: the environment's earlier choice, else blue-green)"},
+			&cli.DurationFlag{Name: "bake-time", Usage: "blue/green bake time, whole minutes (default: the environment's earlier choice, else 5m)"},
 		},
 		Action: func(c *cli.Context) error {
-			if c.IsSet("mesh") {
-				if _, err := provision.ParseMeshMode(c.String("mesh")); err != nil {
-					return usageError{err}
-				}
+			if err := checkChoiceFlags(c); err != nil {
+				return err
 			}
 			s, err := openSession(c, opts, true)
 			if err != nil {
@@ -35,7 +35,8 @@ func upCommand(opts Options, envFlag cli.Flag) *cli.Command {
 			defer s.close()
 			s.env.Timeouts.Services = c.Duration("timeout")
 			s.env.Wait = !c.Bool("no-wait")
-			mesh := meshMode(s, c.String("mesh"))
+			choices := resolveChoices(s, c)
+			mesh := choices.Mesh
 			if mesh == provision.MeshAppMesh {
 				// Decided by the API's answer before anything is created.
 				if err := provision.CheckAppMesh(c.Context, s.env); err != nil {
@@ -45,11 +46,11 @@ func upCommand(opts Options, envFlag cli.Flag) *cli.Command {
 			if err := s.env.State.SetSetting("region", s.env.Region); err != nil {
 				return err
 			}
-			if err := s.env.State.SetSetting(provision.SettingMesh, string(mesh)); err != nil {
+			if err := rememberChoices(s, choices); err != nil {
 				return err
 			}
 			s.log.Info().Str("region", s.env.Region).Str("mesh", string(mesh)).Msg("bringing environment up")
-			if err := provision.Apply(c.Context, s.env, provision.Platform(s.env.Catalog, mesh)); err != nil {
+			if err := provision.Apply(c.Context, s.env, provision.Platform(s.env.Catalog, choices)); err != nil {
 				s.finish("up (failed)")
 				return err
 			}
@@ -59,14 +60,65 @@ func upCommand(opts Options, envFlag cli.Flag) *cli.Command {
 	}
 }
 
-// meshMode is the --mesh flag when given, else the environment's remembered choice, else the
-// default. The flag value was checked before the session opened.
-func meshMode(s *session, flag string) provision.MeshMode {
-	if flag == "" {
-		flag = s.env.State.Setting(provision.SettingMesh)
+// checkChoiceFlags validates --mesh, --deploy-strategy and --bake-time before any AWS call.
+func checkChoiceFlags(c *cli.Context) error {
+	if c.IsSet("mesh") {
+		if _, err := provision.ParseMeshMode(c.String("mesh")); err != nil {
+			return usageError{err}
+		}
 	}
-	if m, err := provision.ParseMeshMode(flag); err == nil {
-		return m
+	if c.IsSet("deploy-strategy") {
+		if _, err := provision.ParseDeployStrategy(c.String("deploy-strategy")); err != nil {
+			return usageError{err}
+		}
 	}
-	return provision.MeshServiceConnect
+	if c.IsSet("bake-time") {
+		if d := c.Duration("bake-time"); d < 0 || d > 24*time.Hour || d%time.Minute != 0 {
+			return usagef("invalid --bake-time %s: whole minutes from 0m to 1440m", d)
+		}
+	}
+	return nil
+}
+
+// resolveChoices takes each flag when given, else the environment's remembered choice, else
+// the default. Flags were checked before the session opened.
+func resolveChoices(s *session, c *cli.Context) provision.Choices {
+	ch := rememberedChoices(s)
+	if c != nil && c.IsSet("mesh") {
+		ch.Mesh, _ = provision.ParseMeshMode(c.String("mesh"))
+	}
+	if c != nil && c.IsSet("deploy-strategy") {
+		ch.Strategy, _ = provision.ParseDeployStrategy(c.String("deploy-strategy"))
+	}
+	if c != nil && c.IsSet("bake-time") {
+		ch.BakeTime = c.Duration("bake-time")
+	}
+	return ch
+}
+
+// rememberedChoices are the choices the state file holds, defaults where it holds none.
+func rememberedChoices(s *session) provision.Choices {
+	ch := provision.DefaultChoices()
+	st := s.env.State
+	if m, err := provision.ParseMeshMode(st.Setting(provision.SettingMesh)); err == nil {
+		ch.Mesh = m
+	}
+	if d, err := provision.ParseDeployStrategy(st.Setting(provision.SettingDeployStrategy)); err == nil {
+		ch.Strategy = d
+	}
+	if b, err := time.ParseDuration(st.Setting(provision.SettingBakeTime)); err == nil {
+		ch.BakeTime = b
+	}
+	return ch
+}
+
+func rememberChoices(s *session, ch provision.Choices) error {
+	for name, value := range map[string]string{
+		provision.SettingMesh: string(ch.Mesh), provision.SettingDeployStrategy: string(ch.Strategy), provision.SettingBakeTime: ch.BakeTime.String(),
+	} {
+		if err := s.env.State.SetSetting(name, value); err != nil {
+			return err
+		}
+	}
+	return nil
 }

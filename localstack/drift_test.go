@@ -30,7 +30,9 @@ func TestDriftIsCorrected(t *testing.T) {
 	must(t, err)
 
 	fix := tapctl(t, dir, "up", "--env", env).mustSucceed(t)
-	want := []string{"CloudWatch Logs.PutRetentionPolicy", "Elastic Load Balancing v2.CreateRule", "Elastic Load Balancing v2.ModifyTargetGroup"}
+	// The recreated rule has a new ARN, so the payment service's blue/green configuration is
+	// pointed at it: the one UpdateService.
+	want := []string{"CloudWatch Logs.PutRetentionPolicy", "ECS.UpdateService", "Elastic Load Balancing v2.CreateRule", "Elastic Load Balancing v2.ModifyTargetGroup"}
 	if got := fix.Calls.Mutating(); !equal(got, want) {
 		t.Errorf("repair calls = %v, want %v", got, want)
 	}

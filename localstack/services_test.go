@@ -69,8 +69,10 @@ func TestServicesInventory(t *testing.T) {
 			svc.CapacityProviderStrategy[0].Base != 2 || svc.CapacityProviderStrategy[0].Weight != 1 {
 			t.Errorf("%s capacity provider strategy = %+v", name, svc.CapacityProviderStrategy)
 		}
+		// Blue/green by default; moto stores what UpdateService sets after the create.
 		dc := svc.DeploymentConfiguration
-		if dc == nil || dc.DeploymentCircuitBreaker == nil || !dc.DeploymentCircuitBreaker.Enable || !dc.DeploymentCircuitBreaker.Rollback ||
+		if dc == nil || dc.Strategy != ecstypes.DeploymentStrategyBlueGreen || aws.ToInt32(dc.BakeTimeInMinutes) != 5 ||
+			dc.Alarms == nil || !dc.Alarms.Enable || !dc.Alarms.Rollback || len(dc.Alarms.AlarmNames) != 2 ||
 			aws.ToInt32(dc.MinimumHealthyPercent) != 0 || aws.ToInt32(dc.MaximumPercent) != 200 {
 			t.Errorf("%s deployment configuration = %+v", name, dc)
 		}
@@ -88,6 +90,12 @@ func TestServicesInventory(t *testing.T) {
 		}
 		if vpcConf.SecurityGroups[0] != stateResource(t, dir, env, "task-security-group").ID {
 			t.Errorf("%s security groups = %v", name, vpcConf.SecurityGroups)
+		}
+		if adv := svc.LoadBalancers[0].AdvancedConfiguration; adv == nil ||
+			aws.ToString(adv.AlternateTargetGroupArn) != stateResource(t, dir, env, short+"/alt-target-group").ID ||
+			aws.ToString(adv.ProductionListenerRule) != stateResource(t, dir, env, short+"/listener-rule").ID ||
+			aws.ToString(adv.RoleArn) != stateResource(t, dir, env, short+"/infrastructure-role").ARN {
+			t.Errorf("%s advanced configuration = %+v", name, adv)
 		}
 		if len(svc.LoadBalancers) != 1 || aws.ToString(svc.LoadBalancers[0].TargetGroupArn) != stateResource(t, dir, env, short+"/target-group").ID ||
 			aws.ToString(svc.LoadBalancers[0].ContainerName) != short+"-container" || aws.ToInt32(svc.LoadBalancers[0].ContainerPort) != 80 {
@@ -175,9 +183,18 @@ func TestCreateServiceRequestShape(t *testing.T) {
 		if _, hasLaunchType := b["launchType"]; hasLaunchType {
 			t.Errorf("%s sets launchType beside a capacity provider strategy", name)
 		}
+		short := strings.TrimSuffix(name.(string), "-service-"+env)
 		deploy, _ := json.Marshal(b["deploymentConfiguration"])
-		if string(deploy) != `{"deploymentCircuitBreaker":{"enable":true,"rollback":true},"maximumPercent":200,"minimumHealthyPercent":0}` {
+		if string(deploy) != `{"alarms":{"alarmNames":["`+short+`-5xx-`+env+`","`+short+`-unhealthy-`+env+`"],"enable":true,"rollback":true},"bakeTimeInMinutes":5,"maximumPercent":200,"minimumHealthyPercent":0,"strategy":"BLUE_GREEN"}` {
 			t.Errorf("%s deploymentConfiguration = %s", name, deploy)
+		}
+		lbs, _ := json.Marshal(b["loadBalancers"])
+		for _, want := range []string{`"alternateTargetGroupArn":"` + stateResource(t, dir, env, short+"/alt-target-group").ID,
+			`"productionListenerRule":"` + stateResource(t, dir, env, short+"/listener-rule").ID,
+			`"roleArn":"` + stateResource(t, dir, env, short+"/infrastructure-role").ARN} {
+			if !strings.Contains(string(lbs), want) {
+				t.Errorf("%s loadBalancers %s lacks %s", name, lbs, want)
+			}
 		}
 		if b["enableExecuteCommand"] != true || b["healthCheckGracePeriodSeconds"] != float64(60) || b["desiredCount"] != float64(2) {
 			t.Errorf("%s: enableExecuteCommand %v, grace %v, desired %v", name, b["enableExecuteCommand"], b["healthCheckGracePeriodSeconds"], b["desiredCount"])
@@ -248,4 +265,34 @@ func TestOutputs(t *testing.T) {
 	if m, rd := r.Calls.Totals(); m+rd != 0 {
 		t.Errorf("outputs made %d calls", m+rd)
 	}
+}
+
+// --deploy-strategy rolling: the circuit breaker with rollback replaces blue/green, and an
+// existing environment switches with one UpdateService per service.
+func TestRollingStrategyRequestShapeAndSwitch(t *testing.T) {
+	env, dir := newEnvName(t), t.TempDir()
+	created := newCapture("ECS", "CreateService")
+	tapctlWith(t, dir, []func(*middleware.Stack) error{created.middleware}, "up", "--env", env, "--deploy-strategy", "rolling", "--no-wait").mustSucceed(t)
+	for _, b := range created.jsonBodies(t) {
+		deploy, _ := json.Marshal(b["deploymentConfiguration"])
+		if !strings.Contains(string(deploy), `"deploymentCircuitBreaker":{"enable":true,"rollback":true}`) || !strings.Contains(string(deploy), `"strategy":"ROLLING"`) {
+			t.Errorf("%v deploymentConfiguration = %s", b["serviceName"], deploy)
+		}
+		if lbs, _ := json.Marshal(b["loadBalancers"]); strings.Contains(string(lbs), "advancedConfiguration") {
+			t.Errorf("rolling service has an advanced configuration: %s", lbs)
+		}
+	}
+	if m := tapctl(t, dir, "up", "--env", env, "--no-wait").mustSucceed(t).Calls.Mutating(); len(m) != 0 {
+		t.Errorf("second up (rolling remembered) made %v", m)
+	}
+	toBlueGreen := tapctl(t, dir, "up", "--env", env, "--deploy-strategy", "blue-green", "--bake-time", "10m", "--no-wait").mustSucceed(t)
+	if got := toBlueGreen.Calls.Mutating(); !equal(got, []string{"ECS.UpdateService", "ECS.UpdateService", "ECS.UpdateService"}) {
+		t.Errorf("switch calls = %v", got)
+	}
+	for _, svc := range describeServices(t, env) {
+		if dc := svc.DeploymentConfiguration; dc.Strategy != ecstypes.DeploymentStrategyBlueGreen || aws.ToInt32(dc.BakeTimeInMinutes) != 10 {
+			t.Errorf("%s after switch: %+v", aws.ToString(svc.ServiceName), dc)
+		}
+	}
+	assertRefused(t, tapctl(t, dir, "up", "--env", env, "--deploy-strategy", "canary"), "invalid --deploy-strategy")
 }

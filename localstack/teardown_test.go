@@ -90,7 +90,7 @@ func leftovers(t *testing.T, env string) []string {
 		s := svc.Name
 		_, err = c.ECR.DescribeRepositories(ctx, &ecr.DescribeRepositoriesInput{RepositoryNames: []string{n.Repository(s)}})
 		gone("repository "+s, err)
-		for _, role := range []string{n.ExecutionRole(s), n.TaskRole(s)} {
+		for _, role := range []string{n.ExecutionRole(s), n.TaskRole(s), n.InfrastructureRole(s)} {
 			_, err = c.IAM.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(role)})
 			gone("role "+role, err)
 		}
@@ -101,8 +101,17 @@ func leftovers(t *testing.T, env string) []string {
 				left = append(left, "log group "+n.LogGroup(s))
 			}
 		}
-		_, err = c.ELB.DescribeTargetGroups(ctx, &elbv2.DescribeTargetGroupsInput{Names: []string{n.TargetGroup(s)}})
-		gone("target group "+s, err)
+		for _, tg := range []string{n.TargetGroup(s), n.AltTargetGroup(s)} {
+			_, err = c.ELB.DescribeTargetGroups(ctx, &elbv2.DescribeTargetGroupsInput{Names: []string{tg}})
+			gone("target group "+tg, err)
+		}
+		alarms, err := c.CloudWatch.DescribeAlarms(ctx, &cloudwatch.DescribeAlarmsInput{AlarmNamePrefix: aws.String(s + "-")})
+		must(t, err)
+		for _, a := range alarms.MetricAlarms {
+			if strings.HasSuffix(aws.ToString(a.AlarmName), "-"+env) {
+				left = append(left, "alarm "+aws.ToString(a.AlarmName))
+			}
+		}
 		tds, err := c.ECS.ListTaskDefinitions(ctx, &ecs.ListTaskDefinitionsInput{FamilyPrefix: aws.String(n.TaskFamily(s))})
 		must(t, err)
 		for _, arn := range tds.TaskDefinitionArns {

@@ -17,17 +17,15 @@ import (
 
 // ECS service settings of SPEC row 21 and its corrections.
 const (
-	spotBase              = 2
-	spotWeight            = 1
-	minimumHealthyPercent = 0
-	maximumPercent        = 200
+	spotBase   = 2
+	spotWeight = 1
 	// CDK's default when a load balancer is attached: tasks get a minute before health checks count.
 	healthCheckGracePeriod = 60
 )
 
 type ecsServiceStep struct {
-	svc  catalog.Service
-	mesh MeshMode
+	svc     catalog.Service
+	choices Choices
 }
 
 func (s ecsServiceStep) Name() string { return s.svc.Name + "/ecs-service" }
@@ -35,7 +33,8 @@ func (s ecsServiceStep) DependsOn() []string {
 	n := s.svc.Name
 	// The listener rule must exist first: ECS refuses a target group no load balancer uses.
 	// The private route to the NAT gateway must exist for tasks to pull images.
-	return []string{"cluster", n + "/task-definition", n + "/listener-rule", n + "/discovery-service", "task-security-group", "route-tables"}
+	return []string{"cluster", n + "/task-definition", n + "/listener-rule", n + "/discovery-service", "task-security-group", "route-tables",
+		n + "/alt-target-group", n + "/infrastructure-role", n + "/alarms"}
 }
 func (s ecsServiceStep) key() string { return s.Name() }
 
@@ -44,6 +43,7 @@ type ecsServiceSpec struct {
 	cluster, name, taskDefinition, targetGroup, registry string
 	subnets, securityGroups                              []string
 	serviceConnect                                       *ecstypes.ServiceConnectConfiguration // nil unless Service Connect
+	deployment                                           deploymentSpec
 }
 
 func (s ecsServiceStep) spec(e *Env) (ecsServiceSpec, error) {
@@ -71,7 +71,10 @@ func (s ecsServiceStep) spec(e *Env) (ecsServiceSpec, error) {
 	if sp.subnets, err = e.SubnetIDs(Private); err != nil {
 		return sp, err
 	}
-	if s.mesh == MeshServiceConnect {
+	if sp.deployment, err = s.deploymentSpec(e); err != nil {
+		return sp, err
+	}
+	if s.choices.Mesh == MeshServiceConnect {
 		ns, err := e.Require(keyNamespace)
 		if err != nil {
 			return sp, err
@@ -85,14 +88,6 @@ func (sp ecsServiceSpec) capacityProviderStrategy() []ecstypes.CapacityProviderS
 	return []ecstypes.CapacityProviderStrategyItem{{CapacityProvider: aws.String("FARGATE_SPOT"), Weight: spotWeight, Base: spotBase}}
 }
 
-func (sp ecsServiceSpec) deploymentConfiguration() *ecstypes.DeploymentConfiguration {
-	return &ecstypes.DeploymentConfiguration{
-		DeploymentCircuitBreaker: &ecstypes.DeploymentCircuitBreaker{Enable: true, Rollback: true},
-		MinimumHealthyPercent:    aws.Int32(minimumHealthyPercent),
-		MaximumPercent:           aws.Int32(maximumPercent),
-	}
-}
-
 func (sp ecsServiceSpec) networkConfiguration() *ecstypes.NetworkConfiguration {
 	return &ecstypes.NetworkConfiguration{AwsvpcConfiguration: &ecstypes.AwsVpcConfiguration{
 		Subnets: sp.subnets, SecurityGroups: sp.securityGroups, AssignPublicIp: ecstypes.AssignPublicIpDisabled,
@@ -100,7 +95,10 @@ func (sp ecsServiceSpec) networkConfiguration() *ecstypes.NetworkConfiguration {
 }
 
 func (sp ecsServiceSpec) loadBalancers(svc catalog.Service, container string) []ecstypes.LoadBalancer {
-	return []ecstypes.LoadBalancer{{TargetGroupArn: aws.String(sp.targetGroup), ContainerName: aws.String(container), ContainerPort: aws.Int32(svc.Port)}}
+	return []ecstypes.LoadBalancer{{
+		TargetGroupArn: aws.String(sp.targetGroup), ContainerName: aws.String(container), ContainerPort: aws.Int32(svc.Port),
+		AdvancedConfiguration: sp.deployment.advancedConfiguration(),
+	}}
 }
 
 func (sp ecsServiceSpec) serviceRegistries() []ecstypes.ServiceRegistry {
@@ -149,7 +147,7 @@ func (s ecsServiceStep) Up(ctx context.Context, e *Env) error {
 			TaskDefinition:                aws.String(sp.taskDefinition),
 			DesiredCount:                  aws.Int32(s.svc.Desired),
 			CapacityProviderStrategy:      sp.capacityProviderStrategy(),
-			DeploymentConfiguration:       sp.deploymentConfiguration(),
+			DeploymentConfiguration:       sp.deployment.configuration(),
 			NetworkConfiguration:          sp.networkConfiguration(),
 			LoadBalancers:                 sp.loadBalancers(s.svc, e.Names.Container(s.svc.Name)),
 			ServiceRegistries:             sp.serviceRegistries(),
@@ -195,8 +193,8 @@ func (s ecsServiceStep) correct(ctx context.Context, e *Env, sp ecsServiceSpec, 
 		in.ForceNewDeployment = !fresh
 		changed = append(changed, "capacity provider strategy")
 	}
-	if !sameDeployment(svc.DeploymentConfiguration, sp.deploymentConfiguration()) {
-		in.DeploymentConfiguration = sp.deploymentConfiguration()
+	if !sp.deployment.matches(svc.DeploymentConfiguration) {
+		in.DeploymentConfiguration = sp.deployment.configuration()
 		changed = append(changed, "deployment configuration")
 	}
 	if !sameNetwork(svc.NetworkConfiguration, sp.networkConfiguration()) {
@@ -204,7 +202,7 @@ func (s ecsServiceStep) correct(ctx context.Context, e *Env, sp ecsServiceSpec, 
 		changed = append(changed, "network configuration")
 	}
 	want := sp.loadBalancers(s.svc, e.Names.Container(s.svc.Name))
-	if len(svc.LoadBalancers) != 1 || aws.ToString(svc.LoadBalancers[0].TargetGroupArn) != sp.targetGroup ||
+	if len(svc.LoadBalancers) != 1 || !sp.deployment.targetGroupsMatch(svc.LoadBalancers[0], sp.targetGroup) ||
 		aws.ToString(svc.LoadBalancers[0].ContainerName) != aws.ToString(want[0].ContainerName) ||
 		aws.ToInt32(svc.LoadBalancers[0].ContainerPort) != s.svc.Port {
 		in.LoadBalancers = want
@@ -255,16 +253,6 @@ func sameStrategy(got, want []ecstypes.CapacityProviderStrategyItem) bool {
 	return slices.EqualFunc(got, want, func(a, b ecstypes.CapacityProviderStrategyItem) bool {
 		return aws.ToString(a.CapacityProvider) == aws.ToString(b.CapacityProvider) && a.Weight == b.Weight && a.Base == b.Base
 	})
-}
-
-func sameDeployment(got, want *ecstypes.DeploymentConfiguration) bool {
-	if got == nil || got.DeploymentCircuitBreaker == nil {
-		return false
-	}
-	return got.DeploymentCircuitBreaker.Enable == want.DeploymentCircuitBreaker.Enable &&
-		got.DeploymentCircuitBreaker.Rollback == want.DeploymentCircuitBreaker.Rollback &&
-		aws.ToInt32(got.MinimumHealthyPercent) == aws.ToInt32(want.MinimumHealthyPercent) &&
-		aws.ToInt32(got.MaximumPercent) == aws.ToInt32(want.MaximumPercent)
 }
 
 func sameNetwork(got, want *ecstypes.NetworkConfiguration) bool {

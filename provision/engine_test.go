@@ -80,7 +80,7 @@ func TestOrderRejectsCyclesAndUnknownDependencies(t *testing.T) {
 
 func TestPlatformGraphIsValid(t *testing.T) {
 	for _, mode := range []MeshMode{MeshServiceConnect, MeshAppMesh, MeshNone} {
-		if _, err := Order(Platform(catalog.Default(), mode)); err != nil {
+		if _, err := Order(Platform(catalog.Default(), Choices{Mesh: mode, Strategy: BlueGreen})); err != nil {
 			t.Fatalf("%s: %v", mode, err)
 		}
 	}

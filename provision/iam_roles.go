@@ -13,18 +13,28 @@ import (
 	"github.com/tapctl/tapctl/state"
 )
 
-const executionRolePolicyARN = "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
+const (
+	executionRolePolicyARN      = "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
+	infrastructureRolePolicyARN = "arn:aws:iam::aws:policy/AmazonECSInfrastructureRolePolicyForLoadBalancers"
+)
+
+// Role kinds of a service.
+const (
+	executionRole      = "execution-role"
+	taskRole           = "task-role"
+	infrastructureRole = "infrastructure-role" // ECS moves load balancer traffic with it (blue/green)
+)
 
 // roleStep owns one IAM role of a service: its trust policy, managed policies and one inline
 // policy. The execution role (SPEC row 15) and the task role (row 16) differ only in those.
 type roleStep struct {
 	svc  catalog.Service
-	kind string // "execution-role" or "task-role"
+	kind string // executionRole, taskRole or infrastructureRole
 }
 
 func (s roleStep) Name() string { return s.svc.Name + "/" + s.kind }
 func (s roleStep) DependsOn() []string {
-	if s.kind == "execution-role" {
+	if s.kind == executionRole {
 		return []string{"secret", "log-key"}
 	}
 	return nil
@@ -32,23 +42,34 @@ func (s roleStep) DependsOn() []string {
 func (s roleStep) key() string { return s.Name() }
 
 func (s roleStep) roleName(e *Env) string {
-	if s.kind == "execution-role" {
+	switch s.kind {
+	case executionRole:
 		return e.Names.ExecutionRole(s.svc.Name)
+	case infrastructureRole:
+		return e.Names.InfrastructureRole(s.svc.Name)
 	}
 	return e.Names.TaskRole(s.svc.Name)
 }
 
 func (s roleStep) inlinePolicyName() string { return s.kind + "-access" }
 
-func ecsTasksTrust() policyDocument {
+func (s roleStep) trust() policyDocument {
+	principal := "ecs-tasks.amazonaws.com"
+	if s.kind == infrastructureRole {
+		principal = "ecs.amazonaws.com"
+	}
 	return newPolicy(policyStatement{
-		Effect: "Allow", Principal: &policyPrincipal{Service: "ecs-tasks.amazonaws.com"}, Action: []string{"sts:AssumeRole"},
+		Effect: "Allow", Principal: &policyPrincipal{Service: principal}, Action: []string{"sts:AssumeRole"},
 	})
 }
 
 // inlinePolicy is least privilege: only the environment's own secret, key, bucket and table.
+// The infrastructure role has none: its AWS managed policy is all ECS needs.
 func (s roleStep) inlinePolicy(e *Env) (policyDocument, error) {
-	if s.kind == "execution-role" {
+	if s.kind == infrastructureRole {
+		return policyDocument{}, nil
+	}
+	if s.kind == executionRole {
 		secret, err := e.Require(keySecret)
 		if err != nil {
 			return policyDocument{}, err
@@ -72,8 +93,11 @@ func (s roleStep) inlinePolicy(e *Env) (policyDocument, error) {
 }
 
 func (s roleStep) managedPolicies() []string {
-	if s.kind == "execution-role" {
+	switch s.kind {
+	case executionRole:
 		return []string{executionRolePolicyARN}
+	case infrastructureRole:
+		return []string{infrastructureRolePolicyARN}
 	}
 	return nil
 }
@@ -103,7 +127,7 @@ func (s roleStep) Up(ctx context.Context, e *Env) error {
 	if fresh {
 		tags := tagList(e, name, s.svc.Name, func(k, v string) iamtypes.Tag { return iamtypes.Tag{Key: aws.String(k), Value: aws.String(v)} })
 		out, err := e.AWS.IAM.CreateRole(ctx, &iam.CreateRoleInput{
-			RoleName: aws.String(name), AssumeRolePolicyDocument: aws.String(ecsTasksTrust().String()), Tags: tags,
+			RoleName: aws.String(name), AssumeRolePolicyDocument: aws.String(s.trust().String()), Tags: tags,
 			Description: aws.String(fmt.Sprintf("tapctl %s of %s in %s", s.kind, s.svc.Name, e.Name)),
 		})
 		if err != nil {
@@ -119,17 +143,19 @@ func (s roleStep) Up(ctx context.Context, e *Env) error {
 	}
 
 	changed := false
-	if !fresh && !samePolicy(aws.ToString(role.AssumeRolePolicyDocument), ecsTasksTrust().String()) {
-		if _, err := e.AWS.IAM.UpdateAssumeRolePolicy(ctx, &iam.UpdateAssumeRolePolicyInput{RoleName: aws.String(name), PolicyDocument: aws.String(ecsTasksTrust().String())}); err != nil {
+	if !fresh && !samePolicy(aws.ToString(role.AssumeRolePolicyDocument), s.trust().String()) {
+		if _, err := e.AWS.IAM.UpdateAssumeRolePolicy(ctx, &iam.UpdateAssumeRolePolicyInput{RoleName: aws.String(name), PolicyDocument: aws.String(s.trust().String())}); err != nil {
 			return fmt.Errorf("updating the trust policy of role %s: %w", name, err)
 		}
 		e.Updated("IAM role "+name, name, "trust policy")
 		changed = true
 	}
-	if c, err := s.ensureInline(ctx, e, name, inline.String(), fresh); err != nil {
-		return err
-	} else if c {
-		changed = true
+	if len(inline.Statement) > 0 {
+		if c, err := s.ensureInline(ctx, e, name, inline.String(), fresh); err != nil {
+			return err
+		} else if c {
+			changed = true
+		}
 	}
 	if c, err := s.ensureManaged(ctx, e, name, fresh); err != nil {
 		return err

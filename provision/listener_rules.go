@@ -19,7 +19,7 @@ type listenerRuleStep struct{ svc catalog.Service }
 
 func (s listenerRuleStep) Name() string { return s.svc.Name + "/listener-rule" }
 func (s listenerRuleStep) DependsOn() []string {
-	return []string{"listener", s.svc.Name + "/target-group"}
+	return []string{"listener", s.svc.Name + "/target-group", s.svc.Name + "/alt-target-group"}
 }
 func (s listenerRuleStep) key() string { return s.Name() }
 
@@ -133,7 +133,9 @@ func (s listenerRuleStep) Up(ctx context.Context, e *Env) error {
 		return err
 	}
 	changed := false
-	if paths := rulePaths(rule); len(paths) != 1 || paths[0] != s.svc.PathPattern || !forwardsTo(rule, tg.ID) {
+	// In blue/green, ECS points the rule at whichever of the two groups serves; either is fine.
+	alt, _ := e.State.Get(s.svc.Name + "/alt-target-group")
+	if paths := rulePaths(rule); len(paths) != 1 || paths[0] != s.svc.PathPattern || !(forwardsTo(rule, tg.ID) || alt.ID != "" && forwardsTo(rule, alt.ID)) {
 		if _, err := e.AWS.ELB.ModifyRule(ctx, &elbv2.ModifyRuleInput{RuleArn: aws.String(arn), Conditions: s.conditions(), Actions: forwardTo(tg.ID)}); err != nil {
 			return fmt.Errorf("correcting %s: %w", label, err)
 		}

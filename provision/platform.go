@@ -2,9 +2,9 @@ package provision
 
 import "github.com/tapctl/tapctl/catalog"
 
-// Platform lists every step of the platform for a catalog. Order here is only the tie-break:
-// the engine derives the run order from each step's dependencies.
-func Platform(services []catalog.Service, mesh MeshMode) []Step {
+// Platform lists every step of the platform for a catalog and the environment's choices. Order
+// here is only the tie-break: the engine derives the run order from each step's dependencies.
+func Platform(services []catalog.Service, choices Choices) []Step {
 	steps := []Step{
 		vpcStep{},
 		subnetsStep{},
@@ -13,7 +13,7 @@ func Platform(services []catalog.Service, mesh MeshMode) []Step {
 		routeTablesStep{},
 		secretStep{},
 		logKeyStep{},
-		clusterStep{mesh: mesh},
+		clusterStep{mesh: choices.Mesh},
 		namespaceStep{},
 		securityGroupStep{kind: "alb"},
 		securityGroupStep{kind: "task"},
@@ -24,17 +24,20 @@ func Platform(services []catalog.Service, mesh MeshMode) []Step {
 		steps = append(steps,
 			ecrRepositoryStep{svc},
 			logGroupStep{svc},
-			roleStep{svc: svc, kind: "execution-role"},
-			roleStep{svc: svc, kind: "task-role"},
+			roleStep{svc: svc, kind: executionRole},
+			roleStep{svc: svc, kind: taskRole},
+			roleStep{svc: svc, kind: infrastructureRole},
 			taskDefinitionStep{svc},
-			targetGroupStep{svc},
+			targetGroupStep{svc: svc},
+			targetGroupStep{svc: svc, alternate: true},
 			listenerRuleStep{svc},
+			alarmsStep{svc},
 			discoveryServiceStep{svc},
-			ecsServiceStep{svc: svc, mesh: mesh},
+			ecsServiceStep{svc: svc, choices: choices},
 			autoScalingStep{svc},
 		)
 	}
-	if mesh == MeshAppMesh {
+	if choices.Mesh == MeshAppMesh {
 		steps = append(steps, meshStep{})
 		for _, svc := range services {
 			steps = append(steps, virtualNodeStep{svc}, virtualServiceStep{svc})

@@ -23,15 +23,31 @@ const (
 	deregistrationDelayKey = "deregistration_delay.timeout_seconds"
 )
 
-// targetGroupStep owns a service's target group: IP targets, HTTP on the service's port.
-type targetGroupStep struct{ svc catalog.Service }
+// targetGroupStep owns a service's target group: IP targets, HTTP on the service's port. The
+// alternate one receives the new revision's tasks during a blue/green deployment.
+type targetGroupStep struct {
+	svc       catalog.Service
+	alternate bool
+}
 
-func (s targetGroupStep) Name() string        { return s.svc.Name + "/target-group" }
+func (s targetGroupStep) Name() string {
+	if s.alternate {
+		return s.svc.Name + "/alt-target-group"
+	}
+	return s.svc.Name + "/target-group"
+}
+
+func (s targetGroupStep) groupName(e *Env) string {
+	if s.alternate {
+		return e.Names.AltTargetGroup(s.svc.Name)
+	}
+	return e.Names.TargetGroup(s.svc.Name)
+}
 func (s targetGroupStep) DependsOn() []string { return []string{"vpc"} }
 func (s targetGroupStep) key() string         { return s.Name() }
 
 func (s targetGroupStep) find(ctx context.Context, e *Env) (*elbtypes.TargetGroup, error) {
-	name := e.Names.TargetGroup(s.svc.Name)
+	name := s.groupName(e)
 	out, err := e.AWS.ELB.DescribeTargetGroups(ctx, &elbv2.DescribeTargetGroupsInput{Names: []string{name}})
 	if cloud.IsNotFound(err) {
 		return nil, nil
@@ -59,7 +75,7 @@ func (s targetGroupStep) Up(ctx context.Context, e *Env) error {
 	if err != nil {
 		return err
 	}
-	name := e.Names.TargetGroup(s.svc.Name)
+	name := s.groupName(e)
 	tg, err := s.find(ctx, e)
 	if err != nil {
 		return err
@@ -145,13 +161,13 @@ func (s targetGroupStep) Down(ctx context.Context, e *Env) error {
 		if err != nil && !cloud.IsNotFound(err) {
 			return fmt.Errorf("deleting target group %s: %w", arn, err)
 		}
-		e.Deleted("target group "+e.Names.TargetGroup(s.svc.Name), arn)
+		e.Deleted("target group "+s.groupName(e), arn)
 	}
 	return e.Forget(s.key())
 }
 
 func (s targetGroupStep) Inspect(ctx context.Context, e *Env) []Status {
 	tg, err := s.find(ctx, e)
-	return []Status{{Resource: "target group " + e.Names.TargetGroup(s.svc.Name), StateID: e.StateID(s.key()),
+	return []Status{{Resource: "target group " + s.groupName(e), StateID: e.StateID(s.key()),
 		AWS: describeState(err, tg != nil, func() string { return "health check " + aws.ToString(tg.HealthCheckPath) })}}
 }

@@ -1,0 +1,189 @@
+package provision
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
+
+	"github.com/tapctl/tapctl/catalog"
+	"github.com/tapctl/tapctl/cloud"
+	"github.com/tapctl/tapctl/state"
+)
+
+// alarmsStep owns the two alarms that roll a deployment back: the service's target 5XX count
+// and its unhealthy hosts. Each watches both of the service's target groups, since blue/green
+// deployments alternate between them.
+type alarmsStep struct{ svc catalog.Service }
+
+func (s alarmsStep) Name() string { return s.svc.Name + "/alarms" }
+func (s alarmsStep) DependsOn() []string {
+	return []string{"alb", s.svc.Name + "/target-group", s.svc.Name + "/alt-target-group"}
+}
+func (s alarmsStep) key() string { return s.Name() }
+
+// Thresholds: five 5XX answers in a minute, or an unhealthy target for two minutes.
+const (
+	alarm5xxThreshold       = 5
+	alarmUnhealthyThreshold = 1
+	alarmPeriod             = 60
+)
+
+// AlarmNames are the rollback alarms of a service.
+func AlarmNames(e *Env, svc string) []string {
+	return []string{svc + "-5xx-" + e.Name, svc + "-unhealthy-" + e.Name}
+}
+
+// arnSuffix is the part of an ELB ARN that CloudWatch dimensions use ("app/…", "targetgroup/…").
+func arnSuffix(arn, marker string) string {
+	if i := strings.Index(arn, ":"+marker+"/"); i >= 0 {
+		return arn[i+1:]
+	}
+	return arn
+}
+
+func (s alarmsStep) desired(e *Env) ([]*cloudwatch.PutMetricAlarmInput, error) {
+	alb, err := e.Require(keyALB)
+	if err != nil {
+		return nil, err
+	}
+	var groups []string
+	for _, key := range []string{s.svc.Name + "/target-group", s.svc.Name + "/alt-target-group"} {
+		tg, err := e.Require(key)
+		if err != nil {
+			return nil, err
+		}
+		groups = append(groups, arnSuffix(tg.ID, "targetgroup"))
+	}
+	lb := arnSuffix(alb.ID, "loadbalancer")
+	queries := func(metric, stat, expression, label string) []cwtypes.MetricDataQuery {
+		var q []cwtypes.MetricDataQuery
+		for i, tg := range groups {
+			q = append(q, cwtypes.MetricDataQuery{
+				Id: aws.String(fmt.Sprintf("m%d", i+1)), ReturnData: aws.Bool(false),
+				MetricStat: &cwtypes.MetricStat{
+					Metric: &cwtypes.Metric{Namespace: aws.String("AWS/ApplicationELB"), MetricName: aws.String(metric), Dimensions: []cwtypes.Dimension{
+						{Name: aws.String("LoadBalancer"), Value: aws.String(lb)}, {Name: aws.String("TargetGroup"), Value: aws.String(tg)},
+					}},
+					Period: aws.Int32(alarmPeriod), Stat: aws.String(stat),
+				},
+			})
+		}
+		return append(q, cwtypes.MetricDataQuery{Id: aws.String("e1"), Expression: aws.String(expression), Label: aws.String(label), ReturnData: aws.Bool(true)})
+	}
+	names := AlarmNames(e, s.svc.Name)
+	tags := tagList(e, names[0], s.svc.Name, func(k, v string) cwtypes.Tag { return cwtypes.Tag{Key: aws.String(k), Value: aws.String(v)} })
+	return []*cloudwatch.PutMetricAlarmInput{{
+		AlarmName:          aws.String(names[0]),
+		AlarmDescription:   aws.String("Target 5XX answers of " + s.svc.Name + " in " + e.Name + ": rolls a deployment back"),
+		Metrics:            queries("HTTPCode_Target_5XX_Count", "Sum", "FILL(m1,0)+FILL(m2,0)", "5XX"),
+		ComparisonOperator: cwtypes.ComparisonOperatorGreaterThanOrEqualToThreshold,
+		Threshold:          aws.Float64(alarm5xxThreshold), EvaluationPeriods: aws.Int32(1), DatapointsToAlarm: aws.Int32(1),
+		TreatMissingData: aws.String("notBreaching"), Tags: tags,
+	}, {
+		AlarmName:          aws.String(names[1]),
+		AlarmDescription:   aws.String("Unhealthy targets of " + s.svc.Name + " in " + e.Name + ": rolls a deployment back"),
+		Metrics:            queries("UnHealthyHostCount", "Maximum", "MAX([m1,m2])", "unhealthy hosts"),
+		ComparisonOperator: cwtypes.ComparisonOperatorGreaterThanOrEqualToThreshold,
+		Threshold:          aws.Float64(alarmUnhealthyThreshold), EvaluationPeriods: aws.Int32(2), DatapointsToAlarm: aws.Int32(2),
+		TreatMissingData: aws.String("notBreaching"), Tags: tags,
+	}}, nil
+}
+
+// sameAlarm compares the settings tapctl sets.
+func sameAlarm(have cwtypes.MetricAlarm, want *cloudwatch.PutMetricAlarmInput) bool {
+	if have.ComparisonOperator != want.ComparisonOperator || aws.ToFloat64(have.Threshold) != aws.ToFloat64(want.Threshold) ||
+		aws.ToInt32(have.EvaluationPeriods) != aws.ToInt32(want.EvaluationPeriods) ||
+		aws.ToString(have.TreatMissingData) != aws.ToString(want.TreatMissingData) || len(have.Metrics) != len(want.Metrics) {
+		return false
+	}
+	for i, w := range want.Metrics {
+		h := have.Metrics[i]
+		if aws.ToString(h.Id) != aws.ToString(w.Id) || aws.ToString(h.Expression) != aws.ToString(w.Expression) {
+			return false
+		}
+		if w.MetricStat != nil {
+			if h.MetricStat == nil || h.MetricStat.Metric == nil || aws.ToString(h.MetricStat.Metric.MetricName) != aws.ToString(w.MetricStat.Metric.MetricName) ||
+				aws.ToString(h.MetricStat.Stat) != aws.ToString(w.MetricStat.Stat) || len(h.MetricStat.Metric.Dimensions) != len(w.MetricStat.Metric.Dimensions) {
+				return false
+			}
+			for j, d := range w.MetricStat.Metric.Dimensions {
+				if aws.ToString(h.MetricStat.Metric.Dimensions[j].Value) != aws.ToString(d.Value) {
+					return false
+				}
+			}
+		}
+	}
+	return true
+}
+
+func (s alarmsStep) find(ctx context.Context, e *Env) (map[string]cwtypes.MetricAlarm, error) {
+	out, err := e.AWS.CloudWatch.DescribeAlarms(ctx, &cloudwatch.DescribeAlarmsInput{AlarmNames: AlarmNames(e, s.svc.Name)})
+	if err != nil {
+		return nil, fmt.Errorf("describing alarms of %s: %w", s.svc.Name, err)
+	}
+	found := map[string]cwtypes.MetricAlarm{}
+	for _, a := range out.MetricAlarms {
+		found[aws.ToString(a.AlarmName)] = a
+	}
+	return found, nil
+}
+
+func (s alarmsStep) Up(ctx context.Context, e *Env) error {
+	want, err := s.desired(e)
+	if err != nil {
+		return err
+	}
+	have, err := s.find(ctx, e)
+	if err != nil {
+		return err
+	}
+	changed := false
+	for _, w := range want {
+		name := aws.ToString(w.AlarmName)
+		existing, exists := have[name]
+		if exists && sameAlarm(existing, w) {
+			continue
+		}
+		// PutMetricAlarm creates or replaces by name.
+		if _, err := e.AWS.CloudWatch.PutMetricAlarm(ctx, w); err != nil {
+			return fmt.Errorf("putting alarm %s: %w", name, err)
+		}
+		if exists {
+			e.Updated("alarm "+name, name, "settings")
+		} else {
+			e.Created("alarm "+name, name)
+		}
+		changed = true
+	}
+	if err := e.Record(s.key(), state.Resource{ID: strings.Join(AlarmNames(e, s.svc.Name), ",")}); err != nil {
+		return err
+	}
+	if !changed {
+		e.Unchanged("alarms of "+s.svc.Name, s.svc.Name)
+	}
+	return nil
+}
+
+func (s alarmsStep) Down(ctx context.Context, e *Env) error {
+	have, err := s.find(ctx, e)
+	if err != nil {
+		return err
+	}
+	if len(have) > 0 {
+		if _, err := e.AWS.CloudWatch.DeleteAlarms(ctx, &cloudwatch.DeleteAlarmsInput{AlarmNames: AlarmNames(e, s.svc.Name)}); err != nil && !cloud.IsNotFound(err) {
+			return fmt.Errorf("deleting alarms of %s: %w", s.svc.Name, err)
+		}
+		e.Deleted("alarms of "+s.svc.Name, s.svc.Name)
+	}
+	return e.Forget(s.key())
+}
+
+func (s alarmsStep) Inspect(ctx context.Context, e *Env) []Status {
+	have, err := s.find(ctx, e)
+	return []Status{{Resource: "alarms of " + s.svc.Name, StateID: e.StateID(s.key()),
+		AWS: describeState(err, len(have) > 0, func() string { return fmt.Sprintf("%d alarms", len(have)) })}}
+}
