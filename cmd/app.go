@@ -80,6 +80,8 @@ func newApp(opts Options) *cli.App {
 			downCommand(opts, envFlag),
 			statusCommand(opts, envFlag),
 			outputsCommand(opts, envFlag),
+			deployCommand(opts, envFlag),
+			rollbackCommand(opts, envFlag),
 		},
 		OnUsageError: func(_ *cli.Context, err error, _ bool) error { return usageError{err} },
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -310,9 +311,32 @@ func (s ecsServiceStep) Down(ctx context.Context, e *Env) error {
 func (s ecsServiceStep) Inspect(ctx context.Context, e *Env) []Status {
 	svc, err := s.find(ctx, e)
 	return []Status{{Resource: "ECS service " + e.Names.Service(s.svc.Name), StateID: e.StateID(s.key()),
-		AWS: describeState(err, svc != nil, func() string {
-			return fmt.Sprintf("%s, %d/%d running", aws.ToString(svc.Status), svc.RunningCount, svc.DesiredCount)
-		})}}
+		AWS: describeState(err, svc != nil, func() string { return s.describe(ctx, e, svc) })}}
+}
+
+// describe is the service as status shows it: counts, the active revision and its image, and
+// how the last deployment ended.
+func (s ecsServiceStep) describe(ctx context.Context, e *Env, svc *ecstypes.Service) string {
+	arn := aws.ToString(svc.TaskDefinition)
+	revision, image := arn[strings.LastIndex(arn, "/")+1:], "?"
+	if td, err := e.AWS.ECS.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String(arn)}); err == nil {
+		for _, c := range td.TaskDefinition.ContainerDefinitions {
+			if aws.ToString(c.Name) == e.Names.Container(s.svc.Name) {
+				image = aws.ToString(c.Image)
+			}
+		}
+	}
+	last := "none"
+	for _, d := range svc.Deployments {
+		if aws.ToString(d.Status) == "PRIMARY" {
+			last = string(d.RolloutState)
+			if r := aws.ToString(d.RolloutStateReason); d.RolloutState == ecstypes.DeploymentRolloutStateFailed && r != "" {
+				last += " (" + r + ")"
+			}
+		}
+	}
+	return fmt.Sprintf("%s, %d/%d running, %d pending, revision %s (%s), last deployment %s",
+		aws.ToString(svc.Status), svc.RunningCount, svc.DesiredCount, svc.PendingCount, revision, image, last)
 }
 
 // record keeps the service's ARN, name and the Service Connect configuration last applied.

@@ -26,6 +26,19 @@ func (s taskDefinitionStep) DependsOn() []string {
 }
 func (s taskDefinitionStep) key() string { return s.Name() }
 
+// DeploymentKind names the state record of a service's last tapctl deploy or rollback: the
+// revision it serves, its image, and the revision before it.
+const DeploymentKind = "deployment"
+
+// image is the catalog's image until tapctl deploy ships another: from then on the deployed
+// image is the one up keeps, so an up after a deploy does not undo it.
+func (s taskDefinitionStep) image(e *Env) string {
+	if d, ok := e.State.Get(s.svc.Name + "/" + DeploymentKind); ok && d.Attrs["image"] != "" {
+		return d.Attrs["image"]
+	}
+	return s.svc.Image
+}
+
 // desired is the registration tapctl wants for the service.
 func (s taskDefinitionStep) desired(e *Env) (*ecs.RegisterTaskDefinitionInput, error) {
 	n := s.svc.Name
@@ -43,7 +56,7 @@ func (s taskDefinitionStep) desired(e *Env) (*ecs.RegisterTaskDefinitionInput, e
 	}
 	container := ecstypes.ContainerDefinition{
 		Name:      aws.String(e.Names.Container(n)),
-		Image:     aws.String(s.svc.Image),
+		Image:     aws.String(s.image(e)),
 		Essential: aws.Bool(true),
 		// Named, with an app protocol, as Service Connect needs; harmless in the other modes.
 		PortMappings: []ecstypes.PortMapping{{
@@ -125,6 +138,21 @@ func sameTaskDefinition(have *ecstypes.TaskDefinition, want *ecs.RegisterTaskDef
 	return slices.Equal(pairs(h.Environment), pairs(w.Environment)) && slices.Equal(secrets(h.Secrets), secrets(w.Secrets))
 }
 
+// current is the revision the last deploy or rollback chose, while it is active, else the
+// family's newest active revision: after a rollback the newest one is the revision rolled away from.
+func (s taskDefinitionStep) current(ctx context.Context, e *Env) (*ecstypes.TaskDefinition, error) {
+	if d, ok := e.State.Get(s.svc.Name + "/" + DeploymentKind); ok {
+		out, err := e.AWS.ECS.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String(d.ID)})
+		if err == nil && out.TaskDefinition.Status == ecstypes.TaskDefinitionStatusActive {
+			return out.TaskDefinition, nil
+		}
+		if err != nil && !cloud.IsNotFound(err) && !cloud.HasCode(err, "ClientException") {
+			return nil, fmt.Errorf("describing task definition %s: %w", d.ID, err)
+		}
+	}
+	return s.latest(ctx, e)
+}
+
 // latest is the family's newest ACTIVE revision, or nil.
 func (s taskDefinitionStep) latest(ctx context.Context, e *Env) (*ecstypes.TaskDefinition, error) {
 	family := e.Names.TaskFamily(s.svc.Name)
@@ -146,7 +174,7 @@ func (s taskDefinitionStep) Up(ctx context.Context, e *Env) error {
 	if err != nil {
 		return err
 	}
-	have, err := s.latest(ctx, e)
+	have, err := s.current(ctx, e)
 	if err != nil {
 		return err
 	}
@@ -211,6 +239,9 @@ func (s taskDefinitionStep) Down(ctx context.Context, e *Env) error {
 		if _, err := e.AWS.ECS.DeleteTaskDefinitions(ctx, &ecs.DeleteTaskDefinitionsInput{TaskDefinitions: batch}); err != nil && !cloud.IsNotFound(err) {
 			return fmt.Errorf("deleting task definitions %v: %w", batch, err)
 		}
+	}
+	if err := e.Forget(s.svc.Name + "/" + DeploymentKind); err != nil {
+		return err
 	}
 	return e.Forget(s.key())
 }
