@@ -134,6 +134,29 @@ func TestServicesInventory(t *testing.T) {
 		}
 	}
 
+	for _, svc := range catalog.Default() {
+		alarms, err := c.CloudWatch.DescribeAlarms(ctx, &cloudwatch.DescribeAlarmsInput{AlarmNames: []string{svc.Name + "-5xx-" + env, svc.Name + "-unhealthy-" + env}})
+		must(t, err)
+		if len(alarms.MetricAlarms) != 2 {
+			t.Fatalf("%s has %d alarms, want 2", svc.Name, len(alarms.MetricAlarms))
+		}
+		for _, a := range alarms.MetricAlarms {
+			metrics := map[string]bool{}
+			for _, m := range a.Metrics {
+				if m.MetricStat != nil {
+					metrics[aws.ToString(m.MetricStat.Metric.MetricName)] = true
+				}
+			}
+			want := "HTTPCode_Target_5XX_Count"
+			if strings.Contains(aws.ToString(a.AlarmName), "unhealthy") {
+				want = "UnHealthyHostCount"
+			}
+			if !metrics[want] || len(a.Metrics) != 3 || a.ComparisonOperator != "GreaterThanOrEqualToThreshold" {
+				t.Errorf("alarm %s watches %v (%d queries), operator %s", aws.ToString(a.AlarmName), metrics, len(a.Metrics), a.ComparisonOperator)
+			}
+		}
+	}
+
 	dash, err := c.CloudWatch.GetDashboard(ctx, &cloudwatch.GetDashboardInput{DashboardName: aws.String(n.Dashboard())})
 	must(t, err)
 	var body struct {
