@@ -113,3 +113,24 @@ func TestBinaryHelpHasExamples(t *testing.T) {
 		}
 	}
 }
+
+// The SDK's own endpoint variable works without --endpoint; console logs are plain lines.
+func TestBinaryHonoursAWSEndpointURLAndConsoleLogs(t *testing.T) {
+	env := append(noProfile(t), "AWS_ACCESS_KEY_ID=testing", "AWS_SECRET_ACCESS_KEY=testing", "AWS_REGION=us-east-1", "AWS_ENDPOINT_URL="+Endpoint(t))
+	name, dir := newEnvName(t), t.TempDir()
+	code, stdout, stderr := runBinary(t, env, "--state-dir", dir, "--log-format", "console", "up", "--env", name, "--no-wait")
+	if code != 0 {
+		t.Fatalf("up through AWS_ENDPOINT_URL: exit %d\n%s", code, stderr)
+	}
+	if strings.HasPrefix(strings.TrimSpace(stderr), "{") || !strings.Contains(stderr, "created VPC") {
+		t.Errorf("console log is not plain lines:\n%.400s", stderr)
+	}
+	if !strings.Contains(stdout, "VpcId") {
+		t.Errorf("outputs missing:\n%s", stdout)
+	}
+	code, _, stderr = runBinary(t, env, "--state-dir", dir, "--log-format", "xml", "status", "--env", name)
+	oneLineError(t, code, stderr, "invalid --log-format")
+	if code, _, stderr = runBinary(t, env, "--state-dir", dir, "down", "--env", name); code != 0 {
+		t.Fatalf("down: exit %d\n%s", code, stderr)
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/tapctl/tapctl/naming"
@@ -67,4 +68,22 @@ func TestPasswordIsNeverPrintedLoggedOrStored(t *testing.T) {
 		}
 	}
 	tapctl(t, dir, "down", "--env", env).mustSucceed(t)
+}
+
+// In blue/green, ECS moves the production rule's traffic between the two target groups with
+// weights; that is ECS's to own, so up leaves it alone.
+func TestUpDoesNotFightECSOverTheProductionRule(t *testing.T) {
+	env, dir := newEnvName(t), t.TempDir()
+	tapctl(t, dir, "up", "--env", env, "--no-wait").mustSucceed(t)
+	blue, green := stateResource(t, dir, env, "payment/target-group").ID, stateResource(t, dir, env, "payment/alt-target-group").ID
+	_, err := clients(t).ELB.ModifyRule(context.Background(), &elbv2.ModifyRuleInput{
+		RuleArn: aws.String(stateResource(t, dir, env, "payment/listener-rule").ID),
+		Actions: []elbtypes.Action{{Type: elbtypes.ActionTypeEnumForward, ForwardConfig: &elbtypes.ForwardActionConfig{TargetGroups: []elbtypes.TargetGroupTuple{
+			{TargetGroupArn: aws.String(blue), Weight: aws.Int32(0)}, {TargetGroupArn: aws.String(green), Weight: aws.Int32(100)},
+		}}}},
+	})
+	must(t, err)
+	if m := tapctl(t, dir, "up", "--env", env, "--no-wait").mustSucceed(t).Calls.Mutating(); len(m) != 0 {
+		t.Errorf("up changed what ECS owns: %v", m)
+	}
 }

@@ -160,6 +160,8 @@ func assertPlatform(t *testing.T, dir, env string) {
 			"dynamodb:GetItem dynamodb:PutItem dynamodb:UpdateItem dynamodb:Query dynamodb:Scan": {"arn:aws:dynamodb:" + region + ":" + account + ":table/" + s + "-table-" + env},
 		})
 
+		assertInfrastructureRole(t, n.InfrastructureRole(s))
+
 		// Row 17: the log group.
 		lgs, err := c.Logs.DescribeLogGroups(ctx, &cloudwatchlogs.DescribeLogGroupsInput{LogGroupNamePrefix: aws.String(n.LogGroup(s))})
 		must(t, err)
@@ -301,4 +303,23 @@ func TestPlatformInventory(t *testing.T) {
 	tapctl(t, dir, "up", "--env", env).mustSucceed(t)
 	assertNetwork(t, env)
 	assertPlatform(t, dir, env)
+}
+
+// The blue/green infrastructure role: trusted by ECS itself, only the AWS managed policy.
+func assertInfrastructureRole(t *testing.T, name string) {
+	t.Helper()
+	ctx, c := context.Background(), clients(t).IAM
+	role, err := c.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(name)})
+	must(t, err)
+	trust, _ := url.QueryUnescape(aws.ToString(role.Role.AssumeRolePolicyDocument))
+	if !strings.Contains(trust, `"Service":"ecs.amazonaws.com"`) {
+		t.Errorf("trust of %s = %s", name, trust)
+	}
+	attached, err := c.ListAttachedRolePolicies(ctx, &iam.ListAttachedRolePoliciesInput{RoleName: aws.String(name)})
+	must(t, err)
+	inline, err := c.ListRolePolicies(ctx, &iam.ListRolePoliciesInput{RoleName: aws.String(name)})
+	must(t, err)
+	if len(attached.AttachedPolicies) != 1 || aws.ToString(attached.AttachedPolicies[0].PolicyArn) != "arn:aws:iam::aws:policy/AmazonECSInfrastructureRolePolicyForLoadBalancers" || len(inline.PolicyNames) != 0 {
+		t.Errorf("%s policies: attached %+v, inline %v", name, attached.AttachedPolicies, inline.PolicyNames)
+	}
 }
