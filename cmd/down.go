@@ -17,15 +17,18 @@ works when the state file was lost. Running it again after an interruption resum
 Examples:
    tapctl down --env pr6906
    tapctl --region eu-west-1 down --env pr6906`,
-		Flags: []cli.Flag{envFlag},
+		Flags: []cli.Flag{envFlag, parallelismFlag()},
 		Action: func(c *cli.Context) error {
+			if err := checkParallelism(c); err != nil {
+				return err
+			}
 			s, err := openSession(c, opts, true)
 			if err != nil {
 				return err
 			}
 			defer s.close()
 			s.log.Info().Str("region", s.env.Region).Msg("tearing environment down")
-			if err := teardown.Run(c.Context, s.env, provision.Platform(s.env.Catalog, rememberedChoices(s))); err != nil {
+			if err := teardown.Run(c.Context, s.env, provision.Platform(s.env.Catalog, rememberedChoices(s)), c.Int("parallelism")); err != nil {
 				s.finish("down (failed)")
 				return err
 			}

@@ -21,6 +21,8 @@ func newLogger(w io.Writer, format string, verbose bool) (zerolog.Logger, error)
 			format = "console"
 		}
 	}
+	// Steps log from several goroutines at once; one write per line, never interleaved.
+	w = zerolog.SyncWriter(w)
 	level := zerolog.InfoLevel
 	if verbose {
 		level = zerolog.DebugLevel

@@ -20,12 +20,16 @@ func upCommand(opts Options, envFlag cli.Flag) *cli.Command {
 			envFlag,
 			&cli.DurationFlag{Name: "timeout", Value: 20 * time.Minute, Usage: "how long to wait for the ECS services to run their desired count"},
 			&cli.BoolFlag{Name: "no-wait", Usage: "return without waiting for the ECS services"},
+			parallelismFlag(),
 			&cli.StringFlag{Name: "mesh", Usage: "service-connect, appmesh (legacy) or none (default: the environment's earlier choice, else service-connect)"},
 			&cli.StringFlag{Name: "deploy-strategy", Usage: "blue-green or rolling (default: the environment's earlier choice, else blue-green)"},
 			&cli.DurationFlag{Name: "bake-time", Usage: "blue/green bake time, whole minutes (default: the environment's earlier choice, else 5m)"},
 		},
 		Action: func(c *cli.Context) error {
 			if err := checkChoiceFlags(c); err != nil {
+				return err
+			}
+			if err := checkParallelism(c); err != nil {
 				return err
 			}
 			s, err := openSession(c, opts, true)
@@ -50,7 +54,7 @@ func upCommand(opts Options, envFlag cli.Flag) *cli.Command {
 				return err
 			}
 			s.log.Info().Str("region", s.env.Region).Str("mesh", string(mesh)).Msg("bringing environment up")
-			if err := provision.Apply(c.Context, s.env, provision.Platform(s.env.Catalog, choices)); err != nil {
+			if err := provision.Apply(c.Context, s.env, provision.Platform(s.env.Catalog, choices), c.Int("parallelism")); err != nil {
 				s.finish("up (failed)")
 				return err
 			}
@@ -119,6 +123,17 @@ func rememberChoices(s *session, ch provision.Choices) error {
 		if err := s.env.State.SetSetting(name, value); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+func parallelismFlag() cli.Flag {
+	return &cli.IntFlag{Name: "parallelism", Value: 10, Usage: "how many steps may run at once (1: one after another)"}
+}
+
+func checkParallelism(c *cli.Context) error {
+	if n := c.Int("parallelism"); n < 1 || n > 100 {
+		return usagef("invalid --parallelism %d: use 1 to 100", n)
 	}
 	return nil
 }

@@ -91,23 +91,30 @@ func Reverse(ordered []Step) []Step {
 	return out
 }
 
-// Apply runs every step's Up in dependency order and stops at the first failure. The state
-// file already holds everything created before it, so running Apply again resumes.
-func Apply(ctx context.Context, e *Env, steps []Step) error {
+// Apply runs every step's Up once its dependencies are done, up to parallelism at a time. The
+// state file already holds everything created before a failure, so running Apply again resumes.
+func Apply(ctx context.Context, e *Env, steps []Step, parallelism int) error {
 	ordered, err := Order(steps)
 	if err != nil {
 		return err
 	}
-	for _, s := range ordered {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
+	return schedule(ctx, ordered, prerequisitesUp(ordered), parallelism, func(ctx context.Context, s Step) error {
 		e.Log.Debug().Str("step", s.Name()).Msg("checking")
-		if err := s.Up(ctx, e.ForStep(s.Name())); err != nil {
-			return fmt.Errorf("step %s: %w", s.Name(), err)
-		}
+		return s.Up(ctx, e.ForStep(s.Name()))
+	})
+}
+
+// Destroy runs every step's Down once every step that depends on it is deleted, up to
+// parallelism at a time; it stops starting steps at the first failure.
+func Destroy(ctx context.Context, e *Env, steps []Step, parallelism int) error {
+	ordered, err := Order(steps)
+	if err != nil {
+		return err
 	}
-	return nil
+	return schedule(ctx, Reverse(ordered), prerequisitesDown(ordered), parallelism, func(ctx context.Context, s Step) error {
+		e.Log.Debug().Str("step", s.Name()).Msg("deleting")
+		return s.Down(ctx, e.ForStep(s.Name()))
+	})
 }
 
 // Inspect gathers every step's status in dependency order.

@@ -2,9 +2,14 @@ package provision
 
 import (
 	"context"
-	"github.com/tapctl/tapctl/catalog"
+	"errors"
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
+	"time"
+
+	"github.com/tapctl/tapctl/catalog"
 )
 
 type fakeStep struct {
@@ -82,6 +87,167 @@ func TestPlatformGraphIsValid(t *testing.T) {
 	for _, mode := range []MeshMode{MeshServiceConnect, MeshAppMesh, MeshNone} {
 		if _, err := Order(Platform(catalog.Default(), Choices{Mesh: mode, Strategy: BlueGreen})); err != nil {
 			t.Fatalf("%s: %v", mode, err)
+		}
+	}
+}
+
+// timedStep records when it starts and ends, and can wait for a sibling to start.
+type timedStep struct {
+	name    string
+	deps    []string
+	rec     *recorder
+	waitFor string // another step that must start while this one runs
+	fail    bool
+	hold    time.Duration
+}
+
+type recorder struct {
+	mu      sync.Mutex
+	events  []string
+	started map[string]chan struct{}
+}
+
+func newRecorder(names ...string) *recorder {
+	r := &recorder{started: map[string]chan struct{}{}}
+	for _, n := range names {
+		r.started[n] = make(chan struct{})
+	}
+	return r
+}
+
+func (r *recorder) add(ev string) {
+	r.mu.Lock()
+	r.events = append(r.events, ev)
+	r.mu.Unlock()
+}
+
+func (r *recorder) index(ev string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for i, e := range r.events {
+		if e == ev {
+			return i
+		}
+	}
+	return -1
+}
+
+func (s timedStep) Name() string        { return s.name }
+func (s timedStep) DependsOn() []string { return s.deps }
+func (s timedStep) run() error {
+	s.rec.add("start " + s.name)
+	close(s.rec.started[s.name])
+	if s.waitFor != "" {
+		select {
+		case <-s.rec.started[s.waitFor]:
+		case <-time.After(5 * time.Second):
+			return fmt.Errorf("%s never saw %s start alongside it", s.name, s.waitFor)
+		}
+	}
+	time.Sleep(s.hold)
+	s.rec.add("end " + s.name)
+	if s.fail {
+		return errors.New("boom")
+	}
+	return nil
+}
+func (s timedStep) Up(context.Context, *Env) error         { return s.run() }
+func (s timedStep) Down(context.Context, *Env) error       { return s.run() }
+func (s timedStep) Inspect(context.Context, *Env) []Status { return nil }
+
+func graph(rec *recorder) []Step {
+	return []Step{
+		timedStep{name: "vpc", rec: rec},
+		timedStep{name: "subnets", deps: []string{"vpc"}, rec: rec},
+		timedStep{name: "igw", deps: []string{"vpc"}, rec: rec},
+		timedStep{name: "nat", deps: []string{"subnets", "igw"}, rec: rec},
+		timedStep{name: "key", rec: rec},
+		timedStep{name: "routes", deps: []string{"nat"}, rec: rec},
+	}
+}
+
+func TestApplyNeverStartsAStepBeforeItsDependencies(t *testing.T) {
+	for _, parallelism := range []int{1, 3, 10} {
+		rec := newRecorder("vpc", "subnets", "igw", "nat", "key", "routes")
+		steps := graph(rec)
+		if err := Apply(context.Background(), NewEnv("t"), steps, parallelism); err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range steps {
+			for _, d := range s.DependsOn() {
+				if rec.index("end "+d) > rec.index("start "+s.Name()) {
+					t.Errorf("parallelism %d: %s started before %s ended: %v", parallelism, s.Name(), d, rec.events)
+				}
+			}
+		}
+	}
+}
+
+func TestParallelismOneKeepsTheSequentialOrder(t *testing.T) {
+	rec := newRecorder("vpc", "subnets", "igw", "nat", "key", "routes")
+	steps := graph(rec)
+	ordered, _ := Order(steps)
+	if err := Apply(context.Background(), NewEnv("t"), steps, 1); err != nil {
+		t.Fatal(err)
+	}
+	var starts []string
+	for _, ev := range rec.events {
+		if strings.HasPrefix(ev, "start ") {
+			starts = append(starts, strings.TrimPrefix(ev, "start "))
+		}
+	}
+	if strings.Join(starts, ",") != names(ordered) {
+		t.Errorf("order %v, want %s", starts, names(ordered))
+	}
+}
+
+// igw waits for subnets to start while it runs: only a concurrent engine lets it finish.
+func TestApplyRunsIndependentStepsAtTheSameTime(t *testing.T) {
+	rec := newRecorder("vpc", "subnets", "igw")
+	steps := []Step{
+		timedStep{name: "vpc", rec: rec},
+		timedStep{name: "subnets", deps: []string{"vpc"}, rec: rec, waitFor: "igw"},
+		timedStep{name: "igw", deps: []string{"vpc"}, rec: rec, waitFor: "subnets"},
+	}
+	if err := Apply(context.Background(), NewEnv("t"), steps, 10); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// After a failure no new step starts; the running one finishes; every failure is reported.
+func TestApplyStopsCleanlyOnAFailure(t *testing.T) {
+	rec := newRecorder("a", "b", "c", "d")
+	steps := []Step{
+		timedStep{name: "a", rec: rec, fail: true},
+		timedStep{name: "b", rec: rec, hold: 50 * time.Millisecond, fail: true},
+		timedStep{name: "c", rec: rec},
+		timedStep{name: "d", deps: []string{"a"}, rec: rec},
+	}
+	err := Apply(context.Background(), NewEnv("t"), steps, 2)
+	if err == nil || !strings.Contains(err.Error(), "step a") || !strings.Contains(err.Error(), "step b") {
+		t.Fatalf("err = %v, want both failures", err)
+	}
+	if rec.index("end b") < 0 {
+		t.Error("the running step b was not let finish")
+	}
+	if rec.index("start c") >= 0 || rec.index("start d") >= 0 {
+		t.Errorf("steps started after the failure: %v", rec.events)
+	}
+}
+
+func TestDestroyRespectsReverseOrder(t *testing.T) {
+	for _, parallelism := range []int{1, 10} {
+		rec := newRecorder("vpc", "subnets", "igw", "nat", "key", "routes")
+		steps := graph(rec)
+		if err := Destroy(context.Background(), NewEnv("t"), steps, parallelism); err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range steps {
+			for _, d := range s.DependsOn() {
+				if rec.index("end "+s.Name()) > rec.index("start "+d) {
+					t.Errorf("parallelism %d: %s deleted before %s: %v", parallelism, d, s.Name(), rec.events)
+				}
+			}
 		}
 	}
 }

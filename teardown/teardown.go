@@ -9,22 +9,12 @@ import (
 	"github.com/tapctl/tapctl/provision"
 )
 
-// Run deletes every resource of the platform, stopping at the first failure so nothing is
-// deleted before what depends on it. Each Down finds its resource by state ID, then by tags,
+// Run deletes every resource of the platform, each only after everything that depends on it,
+// and starts no new deletion after a failure. Each Down finds its resource by state ID, then by tags,
 // so a lost or partial state file still leads to a complete teardown.
-func Run(ctx context.Context, e *provision.Env, steps []provision.Step) error {
-	ordered, err := provision.Order(steps)
-	if err != nil {
+func Run(ctx context.Context, e *provision.Env, steps []provision.Step, parallelism int) error {
+	if err := provision.Destroy(ctx, e, steps, parallelism); err != nil {
 		return err
-	}
-	for _, s := range provision.Reverse(ordered) {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		e.Log.Debug().Str("step", s.Name()).Msg("deleting")
-		if err := s.Down(ctx, e.ForStep(s.Name())); err != nil {
-			return fmt.Errorf("step %s: %w", s.Name(), err)
-		}
 	}
 	if left := e.State.Keys(); len(left) > 0 {
 		return fmt.Errorf("teardown finished but the state file still lists %v; run down again", left)

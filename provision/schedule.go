@@ -1,0 +1,92 @@
+package provision
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+)
+
+// schedule runs fn for every step once all of its prerequisites are done, at most parallelism
+// at a time. order is a valid run order and the tie-break: with parallelism 1 the steps run
+// exactly in that order. After the first failure no new step starts; those running finish, and
+// every failure is returned.
+func schedule(ctx context.Context, order []Step, prerequisites map[string][]string, parallelism int, fn func(context.Context, Step) error) error {
+	if parallelism < 1 {
+		parallelism = 1
+	}
+	remaining := map[string]int{}
+	dependents := map[string][]string{}
+	for _, s := range order {
+		remaining[s.Name()] = len(prerequisites[s.Name()])
+		for _, p := range prerequisites[s.Name()] {
+			dependents[p] = append(dependents[p], s.Name())
+		}
+	}
+	type result struct {
+		step string
+		err  error
+	}
+	results := make(chan result)
+	started, running := map[string]bool{}, 0
+	var errs []error
+	var wg sync.WaitGroup
+	for {
+		// Start every ready step, in order, while there is room and nothing has failed.
+		for _, s := range order {
+			if running >= parallelism || len(errs) > 0 || ctx.Err() != nil {
+				break
+			}
+			if started[s.Name()] || remaining[s.Name()] > 0 {
+				continue
+			}
+			started[s.Name()] = true
+			running++
+			wg.Add(1)
+			go func(s Step) {
+				defer wg.Done()
+				results <- result{s.Name(), fn(ctx, s)}
+			}(s)
+		}
+		if running == 0 {
+			break
+		}
+		r := <-results
+		running--
+		if r.err != nil {
+			errs = append(errs, fmt.Errorf("step %s: %w", r.step, r.err))
+			continue
+		}
+		for _, d := range dependents[r.step] {
+			remaining[d]--
+		}
+	}
+	wg.Wait()
+	if len(errs) == 0 && ctx.Err() != nil {
+		return ctx.Err()
+	}
+	if len(errs) == 0 && len(started) < len(order) {
+		return fmt.Errorf("%d steps could not start", len(order)-len(started))
+	}
+	return errors.Join(errs...)
+}
+
+// prerequisitesUp: a step waits for the steps it depends on.
+func prerequisitesUp(steps []Step) map[string][]string {
+	m := map[string][]string{}
+	for _, s := range steps {
+		m[s.Name()] = s.DependsOn()
+	}
+	return m
+}
+
+// prerequisitesDown: a step is deleted only after every step that depends on it.
+func prerequisitesDown(steps []Step) map[string][]string {
+	m := map[string][]string{}
+	for _, s := range steps {
+		for _, d := range s.DependsOn() {
+			m[d] = append(m[d], s.Name())
+		}
+	}
+	return m
+}
