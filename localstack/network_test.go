@@ -228,6 +228,12 @@ func TestSecondUpMakesNoMutatingCalls(t *testing.T) {
 	if mutating := second.Calls.Mutating(); len(mutating) != 0 {
 		t.Errorf("second up made mutating calls: %v", mutating)
 	}
+	// The read budget of a no-change up: one read per kind of resource where the API allows,
+	// still reading back every setting that drift correction compares.
+	const readBudget = 60
+	if _, reads := second.Calls.Totals(); reads > readBudget {
+		t.Errorf("no-change up made %d read calls, budget %d: %v", reads, readBudget, second.Calls.Snapshot())
+	}
 	after, err := os.ReadFile(filepath.Join(dir, env+".json"))
 	must(t, err)
 	if string(before) != string(after) {

@@ -120,16 +120,35 @@ func sameAlarm(have cwtypes.MetricAlarm, want *cloudwatch.PutMetricAlarmInput) b
 	return true
 }
 
+// find reads the alarms of every service in one call (names that do not exist are left out).
 func (s alarmsStep) find(ctx context.Context, e *Env) (map[string]cwtypes.MetricAlarm, error) {
-	out, err := e.AWS.CloudWatch.DescribeAlarms(ctx, &cloudwatch.DescribeAlarmsInput{AlarmNames: AlarmNames(e, s.svc.Name)})
+	all, err := discover(e, "alarms", func() (map[string]cwtypes.MetricAlarm, error) {
+		var names []string
+		for _, svc := range e.Catalog {
+			names = append(names, AlarmNames(e, svc.Name)...)
+		}
+		found := map[string]cwtypes.MetricAlarm{}
+		for _, batch := range chunks(names, 100) {
+			out, err := e.AWS.CloudWatch.DescribeAlarms(ctx, &cloudwatch.DescribeAlarmsInput{AlarmNames: batch})
+			if err != nil {
+				return nil, fmt.Errorf("describing alarms %v: %w", batch, err)
+			}
+			for _, a := range out.MetricAlarms {
+				found[aws.ToString(a.AlarmName)] = a
+			}
+		}
+		return found, nil
+	})
 	if err != nil {
-		return nil, fmt.Errorf("describing alarms of %s: %w", s.svc.Name, err)
+		return nil, err
 	}
-	found := map[string]cwtypes.MetricAlarm{}
-	for _, a := range out.MetricAlarms {
-		found[aws.ToString(a.AlarmName)] = a
+	mine := map[string]cwtypes.MetricAlarm{}
+	for _, name := range AlarmNames(e, s.svc.Name) {
+		if a, ok := all[name]; ok {
+			mine[name] = a
+		}
 	}
-	return found, nil
+	return mine, nil
 }
 
 func (s alarmsStep) Up(ctx context.Context, e *Env) error {

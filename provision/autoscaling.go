@@ -27,33 +27,67 @@ func (s autoScalingStep) resourceID(e *Env) string {
 	return "service/" + e.Names.Cluster() + "/" + e.Names.Service(s.svc.Name)
 }
 
+// findTarget reads the scalable targets of every service in one call.
 func (s autoScalingStep) findTarget(ctx context.Context, e *Env) (*aastypes.ScalableTarget, error) {
-	out, err := e.AWS.AutoScaling.DescribeScalableTargets(ctx, &aas.DescribeScalableTargetsInput{
-		ServiceNamespace: aastypes.ServiceNamespaceEcs, ResourceIds: []string{s.resourceID(e)},
-		ScalableDimension: aastypes.ScalableDimensionECSServiceDesiredCount,
+	all, err := discover(e, "scalable-targets", func() (map[string]aastypes.ScalableTarget, error) {
+		var ids []string
+		for _, svc := range e.Catalog {
+			ids = append(ids, autoScalingStep{svc}.resourceID(e))
+		}
+		found := map[string]aastypes.ScalableTarget{}
+		p := aas.NewDescribeScalableTargetsPaginator(e.AWS.AutoScaling, &aas.DescribeScalableTargetsInput{
+			ServiceNamespace: aastypes.ServiceNamespaceEcs, ResourceIds: ids,
+			ScalableDimension: aastypes.ScalableDimensionECSServiceDesiredCount,
+		})
+		for p.HasMorePages() {
+			page, err := p.NextPage(ctx)
+			if err != nil {
+				return nil, fmt.Errorf("describing scalable targets: %w", err)
+			}
+			for _, t := range page.ScalableTargets {
+				found[aws.ToString(t.ResourceId)] = t
+			}
+		}
+		return found, nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("describing scalable target %s: %w", s.resourceID(e), err)
+		return nil, err
 	}
-	if len(out.ScalableTargets) == 0 {
-		return nil, nil
+	if t, ok := all[s.resourceID(e)]; ok {
+		return &t, nil
 	}
-	return &out.ScalableTargets[0], nil
+	return nil, nil
 }
 
+// findPolicy reads the CPU policies of every service in one call, by name.
 func (s autoScalingStep) findPolicy(ctx context.Context, e *Env) (*aastypes.ScalingPolicy, error) {
-	out, err := e.AWS.AutoScaling.DescribeScalingPolicies(ctx, &aas.DescribeScalingPoliciesInput{
-		ServiceNamespace: aastypes.ServiceNamespaceEcs, ResourceId: aws.String(s.resourceID(e)),
-		ScalableDimension: aastypes.ScalableDimensionECSServiceDesiredCount,
-		PolicyNames:       []string{e.Names.ScalingPolicy(s.svc.Name)},
+	all, err := discover(e, "scaling-policies", func() (map[string]aastypes.ScalingPolicy, error) {
+		var names []string
+		for _, svc := range e.Catalog {
+			names = append(names, e.Names.ScalingPolicy(svc.Name))
+		}
+		found := map[string]aastypes.ScalingPolicy{}
+		p := aas.NewDescribeScalingPoliciesPaginator(e.AWS.AutoScaling, &aas.DescribeScalingPoliciesInput{
+			ServiceNamespace: aastypes.ServiceNamespaceEcs, PolicyNames: names,
+		})
+		for p.HasMorePages() {
+			page, err := p.NextPage(ctx)
+			if err != nil {
+				return nil, fmt.Errorf("describing scaling policies: %w", err)
+			}
+			for _, pol := range page.ScalingPolicies {
+				found[aws.ToString(pol.ResourceId)+"|"+aws.ToString(pol.PolicyName)] = pol
+			}
+		}
+		return found, nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("describing scaling policy %s: %w", e.Names.ScalingPolicy(s.svc.Name), err)
+		return nil, err
 	}
-	if len(out.ScalingPolicies) == 0 {
-		return nil, nil
+	if pol, ok := all[s.resourceID(e)+"|"+e.Names.ScalingPolicy(s.svc.Name)]; ok {
+		return &pol, nil
 	}
-	return &out.ScalingPolicies[0], nil
+	return nil, nil
 }
 
 func (s autoScalingStep) desiredPolicy() *aastypes.TargetTrackingScalingPolicyConfiguration {

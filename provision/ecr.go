@@ -55,18 +55,41 @@ func repositoryLifecyclePolicy() string {
 }
 
 func (s ecrRepositoryStep) find(ctx context.Context, e *Env) (*ecrtypes.Repository, error) {
-	name := e.Names.Repository(s.svc.Name)
-	out, err := e.AWS.ECR.DescribeRepositories(ctx, &ecr.DescribeRepositoriesInput{RepositoryNames: []string{name}})
-	if cloud.IsNotFound(err) {
-		return nil, nil
-	}
+	all, err := discover(e, "ecr-repositories", func() (map[string]ecrtypes.Repository, error) {
+		var names []string
+		for _, svc := range e.Catalog {
+			names = append(names, e.Names.Repository(svc.Name))
+		}
+		found := map[string]ecrtypes.Repository{}
+		read := func(names []string) error {
+			out, err := e.AWS.ECR.DescribeRepositories(ctx, &ecr.DescribeRepositoriesInput{RepositoryNames: names})
+			if err != nil {
+				return err
+			}
+			for _, r := range out.Repositories {
+				found[aws.ToString(r.RepositoryName)] = r
+			}
+			return nil
+		}
+		// ECR refuses the whole call when one name is missing: then each is read on its own.
+		if err := read(names); cloud.IsNotFound(err) {
+			for _, name := range names {
+				if err := read([]string{name}); err != nil && !cloud.IsNotFound(err) {
+					return nil, fmt.Errorf("describing ECR repository %s: %w", name, err)
+				}
+			}
+		} else if err != nil {
+			return nil, fmt.Errorf("describing ECR repositories %v: %w", names, err)
+		}
+		return found, nil
+	})
 	if err != nil {
-		return nil, fmt.Errorf("describing ECR repository %s: %w", name, err)
+		return nil, err
 	}
-	if len(out.Repositories) == 0 {
-		return nil, nil
+	if r, ok := all[e.Names.Repository(s.svc.Name)]; ok {
+		return &r, nil
 	}
-	return &out.Repositories[0], nil
+	return nil, nil
 }
 
 func repoRecord(r *ecrtypes.Repository) state.Resource {

@@ -107,22 +107,43 @@ func (sp ecsServiceSpec) serviceRegistries() []ecstypes.ServiceRegistry {
 }
 
 func (s ecsServiceStep) find(ctx context.Context, e *Env) (*ecstypes.Service, error) {
-	out, err := e.AWS.ECS.DescribeServices(ctx, &ecs.DescribeServicesInput{
-		Cluster: aws.String(e.Names.Cluster()), Services: []string{e.Names.Service(s.svc.Name)},
-		Include: []ecstypes.ServiceField{ecstypes.ServiceFieldTags},
-	})
-	if cloud.IsNotFound(err) {
-		return nil, nil
-	}
+	all, err := ecsServices(ctx, e)
 	if err != nil {
-		return nil, fmt.Errorf("describing ECS service %s: %w", e.Names.Service(s.svc.Name), err)
+		return nil, err
 	}
-	for i := range out.Services {
-		if aws.ToString(out.Services[i].Status) != "INACTIVE" {
-			return &out.Services[i], nil
-		}
+	if svc, ok := all[e.Names.Service(s.svc.Name)]; ok {
+		return &svc, nil
 	}
 	return nil, nil
+}
+
+// ecsServices reads every service of the environment, ten per call (DescribeServices' limit);
+// inactive (deleted) services are left out.
+func ecsServices(ctx context.Context, e *Env) (map[string]ecstypes.Service, error) {
+	return discover(e, "ecs-services", func() (map[string]ecstypes.Service, error) {
+		var names []string
+		for _, svc := range e.Catalog {
+			names = append(names, e.Names.Service(svc.Name))
+		}
+		found := map[string]ecstypes.Service{}
+		for _, batch := range chunks(names, 10) {
+			out, err := e.AWS.ECS.DescribeServices(ctx, &ecs.DescribeServicesInput{
+				Cluster: aws.String(e.Names.Cluster()), Services: batch, Include: []ecstypes.ServiceField{ecstypes.ServiceFieldTags},
+			})
+			if cloud.IsNotFound(err) {
+				return found, nil // no cluster, so no services
+			}
+			if err != nil {
+				return nil, fmt.Errorf("describing ECS services %v: %w", batch, err)
+			}
+			for _, svc := range out.Services {
+				if aws.ToString(svc.Status) != "INACTIVE" {
+					found[aws.ToString(svc.ServiceName)] = svc
+				}
+			}
+		}
+		return found, nil
+	})
 }
 
 func (s ecsServiceStep) Up(ctx context.Context, e *Env) error {

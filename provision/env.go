@@ -2,6 +2,7 @@ package provision
 
 import (
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -26,7 +27,8 @@ type Env struct {
 	Timeouts Timeouts
 	Wait     bool // wait for ECS services to run their desired count (false with --no-wait)
 
-	summary *Summary
+	summary   *Summary
+	discovery *discovery
 }
 
 // Timeouts bound every wait on AWS's asynchronous work.
@@ -53,9 +55,24 @@ func (s *Summary) add(list *[]string, item string) {
 	s.mu.Unlock()
 }
 
+// Changed reports whether this run created or updated a resource whose description starts with prefix.
+func (s *Summary) Changed(prefix string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, list := range [][]string{s.Created, s.Updated} {
+		for _, item := range list {
+			if strings.HasPrefix(item, prefix) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // NewEnv assembles an Env; the summary starts empty.
 func NewEnv(name string) *Env {
-	return &Env{Name: name, Names: naming.Names{Env: name}, Timeouts: DefaultTimeouts(), summary: &Summary{}, Log: zerolog.Nop()}
+	return &Env{Name: name, Names: naming.Names{Env: name}, Timeouts: DefaultTimeouts(), summary: &Summary{}, Log: zerolog.Nop(),
+		discovery: &discovery{lookups: map[string]*lookup{}}}
 }
 
 // Summary returns what this run changed so far.

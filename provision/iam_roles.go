@@ -102,7 +102,31 @@ func (s roleStep) managedPolicies() []string {
 	return nil
 }
 
+// rolePath groups an environment's roles, so one ListRoles call reads them all.
+func rolePath(e *Env) string { return "/tapctl/" + e.Name + "/" }
+
 func (s roleStep) find(ctx context.Context, e *Env) (*iamtypes.Role, error) {
+	all, err := discover(e, "iam-roles", func() (map[string]iamtypes.Role, error) {
+		found := map[string]iamtypes.Role{}
+		p := iam.NewListRolesPaginator(e.AWS.IAM, &iam.ListRolesInput{PathPrefix: aws.String(rolePath(e))})
+		for p.HasMorePages() {
+			page, err := p.NextPage(ctx)
+			if err != nil {
+				return nil, fmt.Errorf("listing IAM roles under %s: %w", rolePath(e), err)
+			}
+			for _, r := range page.Roles {
+				found[aws.ToString(r.RoleName)] = r
+			}
+		}
+		return found, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if r, ok := all[s.roleName(e)]; ok {
+		return &r, nil
+	}
+	// Not under the path: missing, or made under another path; ask by name.
 	out, err := e.AWS.IAM.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(s.roleName(e))})
 	if cloud.IsNotFound(err) {
 		return nil, nil
@@ -127,7 +151,7 @@ func (s roleStep) Up(ctx context.Context, e *Env) error {
 	if fresh {
 		tags := tagList(e, name, s.svc.Name, func(k, v string) iamtypes.Tag { return iamtypes.Tag{Key: aws.String(k), Value: aws.String(v)} })
 		out, err := e.AWS.IAM.CreateRole(ctx, &iam.CreateRoleInput{
-			RoleName: aws.String(name), AssumeRolePolicyDocument: aws.String(s.trust().String()), Tags: tags,
+			RoleName: aws.String(name), AssumeRolePolicyDocument: aws.String(s.trust().String()), Tags: tags, Path: aws.String(rolePath(e)),
 			Description: aws.String(fmt.Sprintf("tapctl %s of %s in %s", s.kind, s.svc.Name, e.Name)),
 		})
 		if err != nil {

@@ -77,17 +77,23 @@ func (s listenerRuleStep) find(ctx context.Context, e *Env) (*elbtypes.Rule, err
 		}
 		listenerARN = aws.ToString(l.ListenerArn)
 	}
-	out, err := e.AWS.ELB.DescribeRules(ctx, &elbv2.DescribeRulesInput{ListenerArn: aws.String(listenerARN)})
-	if cloud.IsNotFound(err) {
-		return nil, nil
-	}
+	rules, err := discover(e, "listener-rules", func() ([]elbtypes.Rule, error) {
+		out, err := e.AWS.ELB.DescribeRules(ctx, &elbv2.DescribeRulesInput{ListenerArn: aws.String(listenerARN)})
+		if cloud.IsNotFound(err) {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("describing rules of listener %s: %w", listenerARN, err)
+		}
+		return out.Rules, nil
+	})
 	if err != nil {
-		return nil, fmt.Errorf("describing rules of listener %s: %w", listenerARN, err)
+		return nil, err
 	}
 	stateID, priority := e.StateID(s.key()), strconv.Itoa(int(s.svc.Priority))
 	var byPriority *elbtypes.Rule
-	for i := range out.Rules {
-		r := &out.Rules[i]
+	for i := range rules {
+		r := &rules[i]
 		if aws.ToString(r.RuleArn) == stateID {
 			return r, nil
 		}

@@ -24,15 +24,31 @@ func (s logGroupStep) DependsOn() []string { return []string{"log-key"} }
 func (s logGroupStep) key() string         { return s.Name() }
 
 func (s logGroupStep) find(ctx context.Context, e *Env) (*logtypes.LogGroup, error) {
-	name := e.Names.LogGroup(s.svc.Name)
-	out, err := e.AWS.Logs.DescribeLogGroups(ctx, &cloudwatchlogs.DescribeLogGroupsInput{LogGroupNamePrefix: aws.String(name)})
-	if err != nil {
-		return nil, fmt.Errorf("describing log group %s: %w", name, err)
-	}
-	for i := range out.LogGroups {
-		if aws.ToString(out.LogGroups[i].LogGroupName) == name {
-			return &out.LogGroups[i], nil
+	all, err := discover(e, "log-groups", func() (map[string]logtypes.LogGroup, error) {
+		ours := map[string]bool{}
+		for _, svc := range e.Catalog {
+			ours[e.Names.LogGroup(svc.Name)] = true
 		}
+		found := map[string]logtypes.LogGroup{}
+		p := cloudwatchlogs.NewDescribeLogGroupsPaginator(e.AWS.Logs, &cloudwatchlogs.DescribeLogGroupsInput{LogGroupNamePrefix: aws.String("/ecs/")})
+		for p.HasMorePages() {
+			page, err := p.NextPage(ctx)
+			if err != nil {
+				return nil, fmt.Errorf("describing log groups /ecs/*: %w", err)
+			}
+			for _, lg := range page.LogGroups {
+				if ours[aws.ToString(lg.LogGroupName)] {
+					found[aws.ToString(lg.LogGroupName)] = lg
+				}
+			}
+		}
+		return found, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if lg, ok := all[e.Names.LogGroup(s.svc.Name)]; ok {
+		return &lg, nil
 	}
 	return nil, nil
 }

@@ -120,35 +120,36 @@ func flattenRules(g *ec2types.SecurityGroup) []sgRule {
 	return out
 }
 
+// find reads both of the environment's security groups in one call: in the VPC, by name (a
+// group's name is unique in its VPC and cannot change, so it finds the recorded one too).
 func (s securityGroupStep) find(ctx context.Context, e *Env) (*ec2types.SecurityGroup, error) {
-	if id := e.StateID(s.key()); id != "" {
-		out, err := e.AWS.EC2.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{GroupIds: []string{id}})
-		if err != nil && !cloud.IsNotFound(err) {
-			return nil, fmt.Errorf("describing security group %s: %w", id, err)
+	all, err := discover(e, "security-groups", func() (map[string]ec2types.SecurityGroup, error) {
+		vpcID := e.StateID(keyVPC)
+		if vpcID == "" {
+			vpc, err := findVPC(ctx, e)
+			if err != nil || vpc == nil {
+				return nil, err
+			}
+			vpcID = aws.ToString(vpc.VpcId)
 		}
-		if err == nil && len(out.SecurityGroups) == 1 {
-			return &out.SecurityGroups[0], nil
+		out, err := e.AWS.EC2.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{Filters: []ec2types.Filter{
+			{Name: aws.String("vpc-id"), Values: []string{vpcID}},
+			{Name: aws.String("group-name"), Values: []string{e.Names.ALBSecurityGroup(), e.Names.TaskSecurityGroup()}},
+		}})
+		if err != nil {
+			return nil, fmt.Errorf("looking up the security groups of %s: %w", vpcID, err)
 		}
-	}
-	vpcID := e.StateID(keyVPC)
-	if vpcID == "" {
-		vpc, err := findVPC(ctx, e)
-		if err != nil || vpc == nil {
-			return nil, err
+		found := map[string]ec2types.SecurityGroup{}
+		for _, g := range out.SecurityGroups {
+			found[aws.ToString(g.GroupName)] = g
 		}
-		vpcID = aws.ToString(vpc.VpcId)
-	}
-	out, err := e.AWS.EC2.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{Filters: []ec2types.Filter{
-		{Name: aws.String("vpc-id"), Values: []string{vpcID}},
-		{Name: aws.String("group-name"), Values: []string{s.groupName(e)}},
-	}})
+		return found, nil
+	})
 	if err != nil {
-		return nil, fmt.Errorf("looking up security group %s: %w", s.groupName(e), err)
+		return nil, err
 	}
-	for i := range out.SecurityGroups {
-		if aws.ToString(out.SecurityGroups[i].GroupName) == s.groupName(e) {
-			return &out.SecurityGroups[i], nil
-		}
+	if g, ok := all[s.groupName(e)]; ok {
+		return &g, nil
 	}
 	return nil, nil
 }

@@ -47,18 +47,51 @@ func (s targetGroupStep) DependsOn() []string { return []string{"vpc"} }
 func (s targetGroupStep) key() string         { return s.Name() }
 
 func (s targetGroupStep) find(ctx context.Context, e *Env) (*elbtypes.TargetGroup, error) {
-	name := s.groupName(e)
-	out, err := e.AWS.ELB.DescribeTargetGroups(ctx, &elbv2.DescribeTargetGroupsInput{Names: []string{name}})
-	if cloud.IsNotFound(err) {
-		return nil, nil
-	}
+	all, err := targetGroups(ctx, e)
 	if err != nil {
-		return nil, fmt.Errorf("describing target group %s: %w", name, err)
+		return nil, err
 	}
-	if len(out.TargetGroups) == 0 {
-		return nil, nil
+	if tg, ok := all[s.groupName(e)]; ok {
+		return &tg, nil
 	}
-	return &out.TargetGroups[0], nil
+	return nil, nil
+}
+
+// targetGroups reads every target group of the environment in one call when they all exist;
+// ELB refuses the whole call when one name is missing, and then each is read on its own.
+func targetGroups(ctx context.Context, e *Env) (map[string]elbtypes.TargetGroup, error) {
+	return discover(e, "target-groups", func() (map[string]elbtypes.TargetGroup, error) {
+		var names []string
+		for _, svc := range e.Catalog {
+			names = append(names, e.Names.TargetGroup(svc.Name), e.Names.AltTargetGroup(svc.Name))
+		}
+		found := map[string]elbtypes.TargetGroup{}
+		read := func(names []string) error {
+			out, err := e.AWS.ELB.DescribeTargetGroups(ctx, &elbv2.DescribeTargetGroupsInput{Names: names})
+			if err != nil {
+				return err
+			}
+			for _, tg := range out.TargetGroups {
+				found[aws.ToString(tg.TargetGroupName)] = tg
+			}
+			return nil
+		}
+		for _, batch := range chunks(names, 20) {
+			err := read(batch)
+			if cloud.IsNotFound(err) {
+				for _, name := range batch {
+					if err := read([]string{name}); err != nil && !cloud.IsNotFound(err) {
+						return nil, fmt.Errorf("describing target group %s: %w", name, err)
+					}
+				}
+				continue
+			}
+			if err != nil {
+				return nil, fmt.Errorf("describing target groups %v: %w", batch, err)
+			}
+		}
+		return found, nil
+	})
 }
 
 func (s targetGroupStep) healthCheckDiffers(tg *elbtypes.TargetGroup) bool {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
 	"github.com/tapctl/tapctl/catalog"
 )
@@ -28,6 +29,9 @@ func (s servicesStableStep) Up(ctx context.Context, e *Env) error {
 	if !e.Wait || len(s.services) == 0 {
 		return nil
 	}
+	if !e.Summary().Changed("ECS service ") && s.allStable(ctx, e) {
+		return nil // nothing changed this run and every service already ran its count
+	}
 	var names []string
 	for _, svc := range s.services {
 		names = append(names, e.Names.Service(svc.Name))
@@ -47,6 +51,22 @@ func (s servicesStableStep) Up(ctx context.Context, e *Env) error {
 	}
 	e.Log.Info().Str("elapsed", time.Since(start).Round(time.Millisecond).String()).Msg("ECS services are stable")
 	return nil
+}
+
+// allStable looks at the services as this run found them, without a new call.
+func (s servicesStableStep) allStable(ctx context.Context, e *Env) bool {
+	all, err := ecsServices(ctx, e)
+	if err != nil {
+		return false
+	}
+	for _, svc := range s.services {
+		found, ok := all[e.Names.Service(svc.Name)]
+		if !ok || len(found.Deployments) != 1 || found.RunningCount != found.DesiredCount ||
+			found.Deployments[0].RolloutState == ecstypes.DeploymentRolloutStateInProgress {
+			return false
+		}
+	}
+	return true
 }
 
 func (servicesStableStep) Down(context.Context, *Env) error       { return nil }
