@@ -4,7 +4,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 COMMIT  ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo none)
 LDFLAGS := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 
-.PHONY: build test demo emulator-install vet
+.PHONY: build test demo bench emulator-install vet
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/tapctl .
@@ -22,3 +22,7 @@ demo: build
 
 emulator-install:
 	$(GO) test -count=1 -run TestEmulatorAnswers ./localstack/
+
+# Through the timing model: fresh up, no-change up and down at parallelism 1 and 10; writes BENCHMARKS.md.
+bench:
+	$(GO) run ./localstack/bench

@@ -20,13 +20,41 @@ func IsMutating(operation string) bool {
 	return true
 }
 
-// CallCounter counts API operations by "Service.Operation"; retries of one call count once.
+// CallCounter counts API operations by "Service.Operation", and by step; retries of one call
+// count once.
 type CallCounter struct {
-	mu    sync.Mutex
-	calls map[string]int
+	mu     sync.Mutex
+	calls  map[string]int
+	byStep map[string]int
 }
 
-func NewCallCounter() *CallCounter { return &CallCounter{calls: map[string]int{}} }
+func NewCallCounter() *CallCounter {
+	return &CallCounter{calls: map[string]int{}, byStep: map[string]int{}}
+}
+
+type stepKey struct{}
+
+// WithStep marks a context with the step its calls belong to.
+func WithStep(ctx context.Context, step string) context.Context {
+	return context.WithValue(ctx, stepKey{}, step)
+}
+
+// StepOf is the step a context belongs to, or "".
+func StepOf(ctx context.Context) string {
+	s, _ := ctx.Value(stepKey{}).(string)
+	return s
+}
+
+// PerStep returns how many calls each step made.
+func (c *CallCounter) PerStep() map[string]int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make(map[string]int, len(c.byStep))
+	for k, v := range c.byStep {
+		out[k] = v
+	}
+	return out
+}
 
 // Middleware is an SDK APIOptions entry that feeds the counter.
 func (c *CallCounter) Middleware(stack *middleware.Stack) error {
@@ -35,6 +63,9 @@ func (c *CallCounter) Middleware(stack *middleware.Stack) error {
 			name := awsmiddleware.GetServiceID(ctx) + "." + middleware.GetOperationName(ctx)
 			c.mu.Lock()
 			c.calls[name]++
+			if step := StepOf(ctx); step != "" {
+				c.byStep[step]++
+			}
 			c.mu.Unlock()
 			return next.HandleInitialize(ctx, in)
 		}), middleware.After)

@@ -97,8 +97,11 @@ func openSession(c *cli.Context, opts Options, exclusive bool) (*session, error)
 	return s, nil
 }
 
-// finish logs what the run did: changes, API calls and wall time.
+// finish logs what the run did: changes, API calls and wall time; at debug level, calls per step.
 func (s *session) finish(verb string) {
+	for step, n := range s.calls.PerStep() {
+		s.log.Debug().Str("step", step).Int("calls", n).Msg("step calls")
+	}
 	sum := s.env.Summary()
 	mutating, reads := s.calls.Totals()
 	s.log.Info().

@@ -23,6 +23,7 @@ import (
 //     SDK use epoch numbers: the proxy rewrites them.
 //   - moto has no App Mesh virtual services: the proxy answers those operations itself.
 //   - AppMeshDiscontinued makes every App Mesh call answer as a discontinued API would.
+//   - Timing (timing.go) adds latency and AWS's slow transitions.
 type Proxy struct {
 	URL                 string
 	AppMeshDiscontinued atomic.Bool
@@ -33,6 +34,8 @@ type Proxy struct {
 
 	mu              sync.Mutex
 	virtualServices map[string]map[string]*virtualService // mesh -> name -> service
+	timing          Timing
+	created         map[string]time.Time // IDs of resources the timing model slows down
 }
 
 type virtualService struct {
@@ -53,7 +56,7 @@ func StartProxy(upstream string) (*Proxy, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Proxy{URL: "http://" + l.Addr().String(), upstream: u, virtualServices: map[string]map[string]*virtualService{}}
+	p := &Proxy{URL: "http://" + l.Addr().String(), upstream: u, virtualServices: map[string]map[string]*virtualService{}, created: map[string]time.Time{}}
 	p.rp = httputil.NewSingleHostReverseProxy(u)
 	p.rp.ModifyResponse = p.fixAppMeshTimestamps
 	p.server = &http.Server{Handler: p, ReadHeaderTimeout: 10 * time.Second}
@@ -79,7 +82,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	p.rp.ServeHTTP(w, r)
+	p.timed(w, r)
 }
 
 var motoTimestamp = regexp.MustCompile(`"(createdAt|lastUpdatedAt)"\s*:\s*"(\d{2})/(\d{2})/(\d{4}), (\d{2}):(\d{2}):(\d{2})"`)

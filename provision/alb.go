@@ -3,7 +3,6 @@ package provision
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
@@ -87,7 +86,7 @@ func (albStep) Up(ctx context.Context, e *Env) error {
 		// provisioning -> active takes a few minutes on AWS.
 		e.Log.Info().Str("id", aws.ToString(lb.LoadBalancerArn)).Msg("waiting for load balancer to become active")
 		w := elbv2.NewLoadBalancerAvailableWaiter(e.AWS.ELB, func(o *elbv2.LoadBalancerAvailableWaiterOptions) {
-			o.MinDelay, o.MaxDelay = 2*time.Second, 15*time.Second
+			o.MinDelay, o.MaxDelay = pollMinDelay, pollMaxDelay
 		})
 		if err := w.Wait(ctx, &elbv2.DescribeLoadBalancersInput{LoadBalancerArns: []string{aws.ToString(lb.LoadBalancerArn)}}, e.Timeouts.NATGateway); err != nil {
 			return fmt.Errorf("waiting for load balancer %s to become active: %w", name, err)
@@ -137,7 +136,7 @@ func (albStep) Down(ctx context.Context, e *Env) error {
 			return fmt.Errorf("deleting load balancer %s: %w", arn, err)
 		}
 		w := elbv2.NewLoadBalancersDeletedWaiter(e.AWS.ELB, func(o *elbv2.LoadBalancersDeletedWaiterOptions) {
-			o.MinDelay, o.MaxDelay = 2*time.Second, 15*time.Second
+			o.MinDelay, o.MaxDelay = pollMinDelay, pollMaxDelay
 		})
 		if err := w.Wait(ctx, &elbv2.DescribeLoadBalancersInput{LoadBalancerArns: []string{arn}}, e.Timeouts.NATGateway); err != nil && !cloud.IsNotFound(err) {
 			return fmt.Errorf("waiting for load balancer %s to be deleted: %w", arn, err)

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
@@ -295,7 +294,7 @@ func sameSet(a, b []string) bool {
 func (s ecsServiceStep) waitInactive(ctx context.Context, e *Env, arn string) error {
 	e.Log.Info().Str("id", arn).Msg("waiting for ECS service to drain")
 	w := ecs.NewServicesInactiveWaiter(e.AWS.ECS, func(o *ecs.ServicesInactiveWaiterOptions) {
-		o.MinDelay, o.MaxDelay = 2*time.Second, 15*time.Second
+		o.MinDelay, o.MaxDelay = pollMinDelay, pollMaxDelay
 	})
 	err := w.Wait(ctx, &ecs.DescribeServicesInput{Cluster: aws.String(e.Names.Cluster()), Services: []string{arn}}, e.Timeouts.Services)
 	if err != nil {

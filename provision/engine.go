@@ -7,6 +7,9 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
+
+	"github.com/tapctl/tapctl/cloud"
 )
 
 // Step owns one resource or one small group of resources.
@@ -99,8 +102,7 @@ func Apply(ctx context.Context, e *Env, steps []Step, parallelism int) error {
 		return err
 	}
 	return schedule(ctx, ordered, prerequisitesUp(ordered), parallelism, func(ctx context.Context, s Step) error {
-		e.Log.Debug().Str("step", s.Name()).Msg("checking")
-		return s.Up(ctx, e.ForStep(s.Name()))
+		return timeStep(ctx, e, s, s.Up)
 	})
 }
 
@@ -112,9 +114,17 @@ func Destroy(ctx context.Context, e *Env, steps []Step, parallelism int) error {
 		return err
 	}
 	return schedule(ctx, Reverse(ordered), prerequisitesDown(ordered), parallelism, func(ctx context.Context, s Step) error {
-		e.Log.Debug().Str("step", s.Name()).Msg("deleting")
-		return s.Down(ctx, e.ForStep(s.Name()))
+		return timeStep(ctx, e, s, s.Down)
 	})
+}
+
+// timeStep runs one step with its name on the context (calls are counted per step) and logs
+// its duration at debug level.
+func timeStep(ctx context.Context, e *Env, s Step, run func(context.Context, *Env) error) error {
+	start := time.Now()
+	err := run(cloud.WithStep(ctx, s.Name()), e.ForStep(s.Name()))
+	e.Log.Debug().Str("step", s.Name()).Str("elapsed", time.Since(start).Round(time.Millisecond).String()).Msg("step done")
+	return err
 }
 
 // Inspect gathers every step's status in dependency order.

@@ -132,3 +132,10 @@ func (e *Env) Require(key string) (state.Resource, error) {
 	}
 	return r, nil
 }
+
+// Waits poll AWS between these delays: describe calls are cheap, and a low ceiling means a run
+// notices within seconds that a NAT gateway, load balancer or service is ready.
+const (
+	pollMinDelay = time.Second
+	pollMaxDelay = 3 * time.Second
+)

@@ -95,7 +95,7 @@ func waitOperation(ctx context.Context, e *Env, opID string) (map[string]string,
 			return nil, ctx.Err()
 		case <-time.After(delay):
 		}
-		delay = min(delay*2, 10*time.Second)
+		delay = min(delay*2, pollMaxDelay)
 	}
 }
 

@@ -3,7 +3,6 @@ package provision
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
@@ -172,7 +171,7 @@ func ensureElasticIP(ctx context.Context, e *Env) (string, error) {
 func waitNATAvailable(ctx context.Context, e *Env, id string) error {
 	e.Log.Info().Str("id", id).Dur("timeout", e.Timeouts.NATGateway).Msg("waiting for NAT gateway to become available")
 	w := ec2.NewNatGatewayAvailableWaiter(e.AWS.EC2, func(o *ec2.NatGatewayAvailableWaiterOptions) {
-		o.MinDelay, o.MaxDelay = 2*time.Second, 15*time.Second
+		o.MinDelay, o.MaxDelay = pollMinDelay, pollMaxDelay
 	})
 	if err := w.Wait(ctx, &ec2.DescribeNatGatewaysInput{NatGatewayIds: []string{id}}, e.Timeouts.NATGateway); err != nil {
 		return fmt.Errorf("waiting for NAT gateway %s to become available: %w", id, err)
@@ -192,7 +191,7 @@ func (natGatewayStep) Down(ctx context.Context, e *Env) error {
 		}
 		// The address stays associated until the gateway is deleted, not merely deleting.
 		w := ec2.NewNatGatewayDeletedWaiter(e.AWS.EC2, func(o *ec2.NatGatewayDeletedWaiterOptions) {
-			o.MinDelay, o.MaxDelay = 2*time.Second, 15*time.Second
+			o.MinDelay, o.MaxDelay = pollMinDelay, pollMaxDelay
 		})
 		e.Log.Info().Str("id", id).Msg("waiting for NAT gateway to be deleted")
 		if err := w.Wait(ctx, &ec2.DescribeNatGatewaysInput{NatGatewayIds: []string{id}}, e.Timeouts.NATGateway); err != nil && !cloud.IsNotFound(err) {

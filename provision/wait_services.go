@@ -39,7 +39,7 @@ func (s servicesStableStep) Up(ctx context.Context, e *Env) error {
 	e.Log.Info().Strs("services", names).Dur("timeout", e.Timeouts.Services).Msg("waiting for the ECS services to run their desired count")
 	start := time.Now()
 	w := ecs.NewServicesStableWaiter(e.AWS.ECS, func(o *ecs.ServicesStableWaiterOptions) {
-		o.MinDelay, o.MaxDelay = 2*time.Second, 15*time.Second
+		o.MinDelay, o.MaxDelay = pollMinDelay, pollMaxDelay
 	})
 	// DescribeServices takes at most 10 services per call.
 	for i := 0; i < len(names); i += 10 {
