@@ -11,7 +11,6 @@
 package localstack
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -20,14 +19,11 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
-	"reflect"
 	"strconv"
 	"strings"
 	"sync"
 	"syscall"
-	"testing"
 	"time"
 )
 
@@ -164,112 +160,6 @@ func Reset(endpoint string) error {
 }
 
 // --- installation ---------------------------------------------------------------------------
-
-// install makes sure <repo>/.venv-moto holds the pinned moto[server] and returns the path of its
-// moto_server. An flock on <repo>/.venv-moto.lock keeps parallel test binaries (go test ./...
-// runs packages at once) from installing together; the others wait and then find it installed.
-func install(ctx context.Context) (string, error) {
-	root, err := RepoRoot()
-	if err != nil {
-		return "", err
-	}
-	venv := filepath.Join(root, venvDir)
-	server := filepath.Join(venv, "bin", "moto_server")
-
-	lock, err := os.OpenFile(filepath.Join(root, lockFile), os.O_CREATE|os.O_RDWR, 0o600)
-	if err != nil {
-		return "", fmt.Errorf("installing moto: %w", err)
-	}
-	defer lock.Close() // closing releases the flock
-	if err := flock(ctx, lock); err != nil {
-		return "", fmt.Errorf("installing moto: locking %s: %w", lock.Name(), err)
-	}
-
-	if installed(venv, server) {
-		return server, nil
-	}
-	spec := "moto[server]==" + MotoVersion
-	fmt.Fprintf(os.Stderr, "localstack: installing %s into %s (first run only)\n", spec, venvDir)
-
-	logFile, err := os.CreateTemp("", "tapctl-moto-install-*.log")
-	if err != nil {
-		return "", fmt.Errorf("installing moto: %w", err)
-	}
-	defer logFile.Close()
-	python := "python3"
-	if p := os.Getenv("PYTHON"); p != "" {
-		python = p
-	}
-	steps := [][]string{
-		// --clear: a venv with another version, or one whose scripts name a python that is gone
-		// (the repository was moved), is rebuilt rather than patched.
-		{python, "-m", "venv", "--clear", venv},
-		{filepath.Join(venv, "bin", "pip"), "install", "--quiet", "--disable-pip-version-check", spec},
-	}
-	for _, args := range steps {
-		cmd := exec.CommandContext(ctx, args[0], args[1:]...)
-		cmd.Stdout, cmd.Stderr = logFile, logFile
-		if err := cmd.Run(); err != nil {
-			if ctx.Err() != nil {
-				return "", fmt.Errorf("installing moto: %w", ctx.Err())
-			}
-			return "", &startError{
-				msg:     fmt.Sprintf("installing moto: %s: %v", strings.Join(args, " "), err),
-				tail:    fileTail(logFile.Name(), logTailLines),
-				logPath: logFile.Name(),
-			}
-		}
-	}
-	if err := os.WriteFile(filepath.Join(venv, versionMarker), []byte(MotoVersion+"\n"), 0o644); err != nil {
-		return "", fmt.Errorf("installing moto: %w", err)
-	}
-	logFile.Close()
-	os.Remove(logFile.Name())
-	return server, nil
-}
-
-// installed: the marker names the pinned version and moto_server exists with a working
-// interpreter line (a virtualenv's scripts name its python by absolute path).
-func installed(venv, server string) bool {
-	got, err := os.ReadFile(filepath.Join(venv, versionMarker))
-	if err != nil || strings.TrimSpace(string(got)) != MotoVersion {
-		return false
-	}
-	f, err := os.Open(server)
-	if err != nil {
-		return false
-	}
-	defer f.Close()
-	first, _ := bufio.NewReader(f).ReadString('\n')
-	if interp, ok := strings.CutPrefix(strings.TrimSpace(first), "#!"); ok {
-		if fields := strings.Fields(interp); len(fields) > 0 {
-			if _, err := os.Stat(fields[0]); err != nil {
-				return false
-			}
-		}
-	}
-	return true
-}
-
-// flock takes an exclusive lock on f, waiting for other holders while ctx allows.
-func flock(ctx context.Context, f *os.File) error {
-	for {
-		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
-		if err == nil {
-			return nil
-		}
-		if !errors.Is(err, syscall.EWOULDBLOCK) && !errors.Is(err, syscall.EINTR) {
-			return err
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(200 * time.Millisecond):
-		}
-	}
-}
-
-// --- start-up -------------------------------------------------------------------------------
 
 var errPortTaken = errors.New("port taken")
 
@@ -412,16 +302,6 @@ func ownsListener(pid, port int) bool {
 	return false
 }
 
-// setParentDeathSignal asks Linux to SIGKILL moto when this process dies without calling Stop
-// (a test timeout's panic, a crash, a kill), so no emulator outlives its test binary. The field
-// exists only on Linux, hence reflection rather than a build-tagged file; elsewhere it is a no-op.
-func setParentDeathSignal(attr *syscall.SysProcAttr) {
-	if f := reflect.ValueOf(attr).Elem().FieldByName("Pdeathsig"); f.IsValid() && f.CanSet() &&
-		reflect.TypeOf(syscall.SIGKILL).AssignableTo(f.Type()) {
-		f.Set(reflect.ValueOf(syscall.SIGKILL))
-	}
-}
-
 func fileTail(path string, n int) string {
 	raw, err := os.ReadFile(path)
 	if err != nil {
@@ -435,127 +315,3 @@ func fileTail(path string, n int) string {
 }
 
 // --- test binaries --------------------------------------------------------------------------
-
-var (
-	shared    string    // the endpoint this test binary's tests use
-	sharedEmu *Emulator // the emulator Main started, nil with TAPCTL_TEST_ENDPOINT
-)
-
-// Main runs a test binary's tests against one emulator: TAPCTL_TEST_ENDPOINT when set, else a
-// moto it starts before m.Run and stops after. AWS credentials are fake and the developer's
-// profile and config files are never read. Returns the exit code for os.Exit.
-func Main(m *testing.M) int {
-	endpoint := strings.TrimRight(os.Getenv(EndpointVariable), "/")
-	cleanup, err := isolateAWSEnv(endpoint != "")
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "localstack: cannot isolate the AWS configuration: %v\n", err)
-		return 1
-	}
-	defer cleanup()
-
-	if endpoint != "" {
-		shared = endpoint
-		return m.Run()
-	}
-
-	// Ctrl-C or SIGTERM: stop the emulator (it runs in its own process group, out of reach of
-	// the terminal's signal), then die of the same signal.
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
-	defer signal.Stop(sigs)
-	var (
-		mu      sync.Mutex
-		started = make(chan struct{})
-	)
-	go func() {
-		sig := <-sigs
-		cancel()
-		<-started
-		mu.Lock()
-		sharedEmu.Stop()
-		mu.Unlock()
-		signal.Reset(sig)
-		syscall.Kill(os.Getpid(), sig.(syscall.Signal))
-	}()
-
-	e, err := Start(ctx)
-	mu.Lock()
-	sharedEmu = e
-	mu.Unlock()
-	close(started)
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "localstack: cannot start the emulator (moto %s): %s\n", MotoVersion, oneLine(err))
-		return 1
-	}
-	shared = e.URL
-
-	code := m.Run()
-
-	keep := code != 0
-	if err := e.stop(keep); err != nil {
-		fmt.Fprintf(os.Stderr, "localstack: %v\n", err)
-	}
-	if keep {
-		fmt.Fprintf(os.Stderr, "localstack: emulator log kept at %s\n", e.logPath)
-	}
-	return code
-}
-
-// oneLine states a start failure on one line, pointing at the log for the details.
-func oneLine(err error) string {
-	var se *startError
-	if errors.As(err, &se) {
-		if se.logPath != "" {
-			return se.msg + " (log: " + se.logPath + ")"
-		}
-		return se.msg
-	}
-	msg := err.Error()
-	if i := strings.IndexByte(msg, '\n'); i >= 0 {
-		msg = msg[:i]
-	}
-	return msg
-}
-
-// isolateAWSEnv sets fake credentials and a region (kept as they are when an external endpoint
-// is used and they are already set), drops the profile, and points the config and credential
-// files at an empty file so nothing of the developer's real AWS setup is read.
-func isolateAWSEnv(keepSet bool) (cleanup func(), err error) {
-	haveCreds := os.Getenv("AWS_ACCESS_KEY_ID") != "" && os.Getenv("AWS_SECRET_ACCESS_KEY") != ""
-	if !keepSet || !haveCreds {
-		os.Setenv("AWS_ACCESS_KEY_ID", "testing")
-		os.Setenv("AWS_SECRET_ACCESS_KEY", "testing")
-		os.Unsetenv("AWS_SESSION_TOKEN")
-	}
-	if !keepSet || os.Getenv("AWS_REGION") == "" {
-		os.Setenv("AWS_REGION", "us-east-1")
-	}
-	os.Setenv("AWS_EC2_METADATA_DISABLED", "true")
-	for _, k := range []string{"AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ENDPOINT_URL"} {
-		os.Unsetenv(k)
-	}
-	empty, err := os.CreateTemp("", "tapctl-aws-empty-")
-	if err != nil {
-		return nil, err
-	}
-	empty.Close()
-	os.Setenv("AWS_CONFIG_FILE", empty.Name())
-	os.Setenv("AWS_SHARED_CREDENTIALS_FILE", empty.Name())
-	return func() { os.Remove(empty.Name()) }, nil
-}
-
-// Endpoint is the emulator's URL ("http://127.0.0.1:PORT") for a test. It fails the test when the
-// package's TestMain does not call Main, or when the emulator has died.
-func Endpoint(t testing.TB) string {
-	t.Helper()
-	if shared == "" {
-		t.Fatal("localstack: no emulator: the package needs func TestMain(m *testing.M) { os.Exit(localstack.Main(m)) }")
-	}
-	if sharedEmu != nil && sharedEmu.exited() {
-		t.Fatalf("localstack: the emulator at %s has exited (%v); last lines of %s:\n%s",
-			shared, sharedEmu.cmd.ProcessState, sharedEmu.logPath, sharedEmu.logTail())
-	}
-	return shared
-}

@@ -1,0 +1,251 @@
+// Command bench measures tapctl through the timing model (localstack.Timing): fresh up,
+// no-change up and down, at parallelism 1 and at the default, with wall time, calls, peak
+// memory and the critical-path bound computed from the step graph. It writes BENCHMARKS.md.
+//
+//	go run ./localstack/bench            # what `make bench` runs
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/tapctl/tapctl/catalog"
+	"github.com/tapctl/tapctl/localstack"
+	"github.com/tapctl/tapctl/provision"
+)
+
+type run struct {
+	name        string
+	parallelism int
+	wall        time.Duration
+	mutating    int
+	reads       int
+	peakMB      float64
+	stepCalls   map[string]int
+}
+
+func main() {
+	latency := flag.Duration("latency", 50*time.Millisecond, "latency added to every call")
+	factors := flag.String("factors", "0.1,0.01", "scales of AWS's slow transitions, one table each (1 = NAT 90 s, ALB 150 s, Cloud Map 45 s, ECS 120 s)")
+	out := flag.String("out", "BENCHMARKS.md", "where to write the table")
+	flag.Parse()
+	var report strings.Builder
+	fmt.Fprintf(&report, "# Benchmarks\n\nMeasured with `make bench` (`go run ./localstack/bench -latency %s -factors %s`) on %s, %d cores,\n%s, %s: the real binary against moto behind the timing model of `localstack/timing.go`.\nEach table is one run; compare ratios within a table, the machine is noisy.\n",
+		*latency, *factors, cpuModel(), runtime.NumCPU(), runtime.Version(), time.Now().UTC().Format("2006-01-02"))
+	for i, f := range strings.Split(*factors, ",") {
+		var factor float64
+		if _, err := fmt.Sscan(f, &factor); err != nil {
+			fmt.Fprintln(os.Stderr, "bench: bad factor", f)
+			os.Exit(2)
+		}
+		section, err := bench(*latency, factor, i)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		report.WriteString(section)
+	}
+	if err := os.WriteFile(*out, []byte(report.String()), 0o644); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func bench(latency time.Duration, factor float64, round int) (string, error) {
+	root, err := localstack.RepoRoot()
+	if err != nil {
+		return "", err
+	}
+	bin := filepath.Join(os.TempDir(), "tapctl-bench")
+	if b, err := exec.Command("go", "build", "-C", root, "-o", bin, ".").CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build: %v\n%s", err, b)
+	}
+	emu, err := localstack.Start(context.Background())
+	if err != nil {
+		return "", err
+	}
+	defer emu.Stop()
+	proxy, err := localstack.NewTimingProxy(emu.URL, localstack.Timing{Latency: latency, Factor: factor})
+	if err != nil {
+		return "", err
+	}
+	defer proxy.Close()
+	stateDir, err := os.MkdirTemp("", "tapctl-bench-state-")
+	if err != nil {
+		return "", err
+	}
+	defer os.RemoveAll(stateDir)
+
+	var runs []run
+	for _, p := range []int{1, 10} {
+		env := fmt.Sprintf("bench%d-p%d", round, p)
+		for _, step := range []struct{ name, cmd string }{{"fresh up", "up"}, {"no-change up", "up"}, {"down", "down"}} {
+			r, err := tapctl(bin, proxy.URL, stateDir, step.cmd, env, p)
+			if err != nil {
+				return "", fmt.Errorf("%s at parallelism %d: %w", step.name, p, err)
+			}
+			r.name = step.name
+			runs = append(runs, r)
+			fmt.Fprintf(os.Stderr, "%-13s p=%-2d %8s  %3d mutating %3d reads  %.1f MB\n", r.name, p, r.wall.Round(time.Millisecond), r.mutating, r.reads, r.peakMB)
+		}
+	}
+	return report(runs, latency, factor), nil
+}
+
+// tapctl runs the real binary and reads its JSON log for the call counts.
+func tapctl(bin, endpoint, stateDir, command, env string, parallelism int) (run, error) {
+	args := []string{"--endpoint", endpoint, "--state-dir", stateDir, "--log-format", "json", "-v", command, "--env", env, "--parallelism", fmt.Sprint(parallelism)}
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID=bench", "AWS_SECRET_ACCESS_KEY=bench", "AWS_REGION=us-east-1", "AWS_EC2_METADATA_DISABLED=true")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	start := time.Now()
+	err := cmd.Run()
+	r := run{parallelism: parallelism, wall: time.Since(start), stepCalls: map[string]int{}}
+	if err != nil {
+		return r, fmt.Errorf("%v\n%s", err, lastLines(stderr.String(), 5))
+	}
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		r.peakMB = float64(ru.Maxrss) / 1024 // kilobytes on Linux
+	}
+	sc := bufio.NewScanner(&stderr)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		var line struct {
+			Message  string `json:"message"`
+			Step     string `json:"step"`
+			Calls    int    `json:"calls"`
+			Mutating int    `json:"mutatingCalls"`
+			Reads    int    `json:"readCalls"`
+		}
+		if json.Unmarshal(sc.Bytes(), &line) != nil {
+			continue
+		}
+		switch {
+		case line.Message == "step calls":
+			r.stepCalls[line.Step] = line.Calls
+		case strings.HasSuffix(line.Message, "finished"):
+			r.mutating, r.reads = line.Mutating, line.Reads
+		}
+	}
+	return r, nil
+}
+
+// criticalPath is the longest chain of sequential calls and modeled waits through the step
+// graph: each step costs its calls times the latency plus the wait AWS makes it sit through.
+func criticalPath(r run, latency time.Duration, factor float64, down bool) time.Duration {
+	steps := provision.Platform(catalog.Default(), provision.DefaultChoices())
+	ordered, _ := provision.Order(steps)
+	waits := map[string]float64{}
+	if !down && r.name == "fresh up" {
+		waits = map[string]float64{"nat-gateway": 90, "alb": 150, "namespace": 45, "services-stable": 120}
+	}
+	cost := func(name string) time.Duration {
+		return time.Duration(r.stepCalls[name])*latency + time.Duration(waits[name]*factor*float64(time.Second))
+	}
+	longest := map[string]time.Duration{}
+	if down {
+		dependents := map[string][]string{}
+		for _, s := range ordered {
+			for _, d := range s.DependsOn() {
+				dependents[d] = append(dependents[d], s.Name())
+			}
+		}
+		for _, s := range provision.Reverse(ordered) {
+			var before time.Duration
+			for _, d := range dependents[s.Name()] {
+				before = max(before, longest[d])
+			}
+			longest[s.Name()] = before + cost(s.Name())
+		}
+	} else {
+		for _, s := range ordered {
+			var before time.Duration
+			for _, d := range s.DependsOn() {
+				before = max(before, longest[d])
+			}
+			longest[s.Name()] = before + cost(s.Name())
+		}
+	}
+	var bound time.Duration
+	for _, d := range longest {
+		bound = max(bound, d)
+	}
+	return bound + latency // the credentials check before the first step
+}
+
+func report(runs []run, latency time.Duration, factor float64) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "\n## Factor %g: %s per call; NAT gateway pending %.1f s, load balancer provisioning %.1f s, Cloud Map operation %.2f s, ECS tasks running after %.1f s\n\n",
+		factor, latency, 90*factor, 150*factor, 45*factor, 120*factor)
+	b.WriteString("| run | parallelism | wall time | mutating calls | read calls | peak memory | critical-path bound | wall / bound |\n|---|---|---|---|---|---|---|---|\n")
+	byKey := map[string]run{}
+	for _, r := range runs {
+		bound := criticalPath(r, latency, factor, r.name == "down")
+		byKey[fmt.Sprintf("%s/%d", r.name, r.parallelism)] = r
+		fmt.Fprintf(&b, "| %s | %d | %s | %d | %d | %.1f MB | %s | %.2f |\n", r.name, r.parallelism, r.wall.Round(10*time.Millisecond),
+			r.mutating, r.reads, r.peakMB, bound.Round(10*time.Millisecond), float64(r.wall)/float64(bound))
+	}
+	b.WriteString("\n")
+	for _, name := range []string{"fresh up", "no-change up", "down"} {
+		seq, par := byKey[name+"/1"], byKey[name+"/10"]
+		if par.wall > 0 {
+			fmt.Fprintf(&b, "- %s: parallelism 10 is %.2f× faster than parallelism 1.\n", name, float64(seq.wall)/float64(par.wall))
+		}
+	}
+	fresh, fresh1, noChange, down, down1 := byKey["fresh up/10"], byKey["fresh up/1"], byKey["no-change up/10"], byKey["down/10"], byKey["down/1"]
+	peak := 0.0
+	for _, r := range runs {
+		peak = max(peak, r.peakMB)
+	}
+	verdict := func(ok bool) string {
+		if ok {
+			return "met"
+		}
+		return "NOT met"
+	}
+	freshBound := criticalPath(fresh, latency, factor, false)
+	b.WriteString("\nTargets (issue 6):\n\n| target | measured | |\n|---|---|---|\n")
+	fmt.Fprintf(&b, "| fresh up, default parallelism, ≤ 1.25 × critical-path bound | %.2f × | %s |\n", float64(fresh.wall)/float64(freshBound), verdict(float64(fresh.wall) <= 1.25*float64(freshBound)))
+	fmt.Fprintf(&b, "| fresh up ≥ 3 × faster than parallelism 1 | %.2f × | %s |\n", float64(fresh1.wall)/float64(fresh.wall), verdict(fresh1.wall >= 3*fresh.wall))
+	fmt.Fprintf(&b, "| no-change up: 0 mutating, ≤ 60 reads, < 1.5 s | %d, %d, %s | %s |\n", noChange.mutating, noChange.reads, noChange.wall.Round(10*time.Millisecond),
+		verdict(noChange.mutating == 0 && noChange.reads <= 60 && noChange.wall < 1500*time.Millisecond))
+	fmt.Fprintf(&b, "| down ≥ 3 × faster than parallelism 1 | %.2f × | %s |\n", float64(down1.wall)/float64(down.wall), verdict(down1.wall >= 3*down.wall))
+	fmt.Fprintf(&b, "| peak memory < 60 MB | %.1f MB | %s |\n", peak, verdict(peak < 60))
+	b.WriteString("\nThe critical-path bound is the longest dependency chain through the step graph, each step costing\n" +
+		"its own calls (counted per step by the binary at -v) times the latency, plus the modeled wait of the\n" +
+		"NAT gateway, load balancer, namespace and services-stable steps.\n")
+	return b.String()
+}
+
+func cpuModel() string {
+	raw, err := os.ReadFile("/proc/cpuinfo")
+	if err != nil {
+		return runtime.GOARCH
+	}
+	for _, line := range strings.Split(string(raw), "\n") {
+		if strings.HasPrefix(line, "model name") {
+			return strings.TrimSpace(line[strings.Index(line, ":")+1:])
+		}
+	}
+	return runtime.GOARCH
+}
+
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
