@@ -3,6 +3,7 @@ package localstack
 import (
 	"context"
 	"encoding/json"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,6 +11,9 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	"github.com/aws/aws-sdk-go-v2/service/ecr"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
@@ -85,5 +89,58 @@ func TestUpDoesNotFightECSOverTheProductionRule(t *testing.T) {
 	must(t, err)
 	if m := tapctl(t, dir, "up", "--env", env, "--no-wait").mustSucceed(t).Calls.Mutating(); len(m) != 0 {
 		t.Errorf("up changed what ECS owns: %v", m)
+	}
+}
+
+// Repository and cluster settings changed by hand are corrected with exactly the calls needed;
+// a lifecycle policy with the same meaning in another layout is not drift.
+func TestRepositoryAndClusterDriftIsCorrected(t *testing.T) {
+	env, dir := newEnvName(t), t.TempDir()
+	ctx, c, n := context.Background(), clients(t), naming.Names{Env: env}
+	tapctl(t, dir, "up", "--env", env, "--no-wait").mustSucceed(t)
+	scanOnPushOff(t, n.Repository("payment"))
+	_, err := c.ECR.PutLifecyclePolicy(ctx, &ecr.PutLifecyclePolicyInput{RepositoryName: aws.String(n.Repository("order")),
+		LifecyclePolicyText: aws.String(`{"rules":[{"rulePriority":1,"description":"Keep only the last 50 images","selection":{"tagStatus":"any","countType":"imageCountMoreThan","countNumber":50},"action":{"type":"expire"}}]}`)})
+	must(t, err)
+	_, err = c.ECR.PutLifecyclePolicy(ctx, &ecr.PutLifecyclePolicyInput{RepositoryName: aws.String(n.Repository("notification")),
+		LifecyclePolicyText: aws.String(`{ "rules": [ { "action": {"type": "expire"}, "selection": {"countNumber": 10, "countType": "imageCountMoreThan", "tagStatus": "any"},
+		  "description": "Keep only the last 10 images", "rulePriority": 1 } ] }`)})
+	must(t, err)
+	_, err = c.ECS.UpdateCluster(ctx, &ecs.UpdateClusterInput{Cluster: aws.String(n.Cluster()),
+		Settings: []ecstypes.ClusterSetting{{Name: ecstypes.ClusterSettingNameContainerInsights, Value: aws.String("disabled")}}})
+	must(t, err)
+	_, err = c.ECS.PutClusterCapacityProviders(ctx, &ecs.PutClusterCapacityProvidersInput{Cluster: aws.String(n.Cluster()),
+		CapacityProviders: []string{"FARGATE"}, DefaultCapacityProviderStrategy: []ecstypes.CapacityProviderStrategyItem{}})
+	must(t, err)
+
+	fix := tapctl(t, dir, "up", "--env", env, "--no-wait").mustSucceed(t)
+	want := []string{"ECR.PutImageScanningConfiguration", "ECR.PutLifecyclePolicy", "ECS.PutClusterCapacityProviders", "ECS.UpdateCluster"}
+	if got := fix.Calls.Mutating(); !equal(got, want) {
+		t.Errorf("repair calls = %v, want %v", got, want)
+	}
+	assertPlatform(t, dir, env)
+}
+
+// scanOnPushOff turns scan on push off by hand. The SDK leaves scanOnPush=false out of the
+// request (the zero value) and moto ignores an empty configuration, so the JSON is sent as the
+// AWS CLI sends it.
+func scanOnPushOff(t *testing.T, repo string) {
+	t.Helper()
+	body := `{"repositoryName":"` + repo + `","imageScanningConfiguration":{"scanOnPush":false}}`
+	req, err := http.NewRequest(http.MethodPost, Endpoint(t)+"/", strings.NewReader(body))
+	must(t, err)
+	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
+	req.Header.Set("X-Amz-Target", "AmazonEC2ContainerRegistry_V20150921.PutImageScanningConfiguration")
+	req.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/ecr/aws4_request, SignedHeaders=host, Signature=0")
+	resp, err := http.DefaultClient.Do(req)
+	must(t, err)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("PutImageScanningConfiguration: HTTP %d", resp.StatusCode)
+	}
+	out, err := clients(t).ECR.DescribeRepositories(context.Background(), &ecr.DescribeRepositoriesInput{RepositoryNames: []string{repo}})
+	must(t, err)
+	if out.Repositories[0].ImageScanningConfiguration.ScanOnPush {
+		t.Fatal("scan on push is still on")
 	}
 }

@@ -145,7 +145,18 @@ func assertPlatform(t *testing.T, dir, env string) {
 		}
 		lp, err := c.ECR.GetLifecyclePolicy(ctx, &ecr.GetLifecyclePolicyInput{RepositoryName: repo.RepositoryName})
 		must(t, err)
-		if !strings.Contains(aws.ToString(lp.LifecyclePolicyText), `"countNumber":10`) || !strings.Contains(aws.ToString(lp.LifecyclePolicyText), `"imageCountMoreThan"`) {
+		var lifecycle struct {
+			Rules []struct {
+				Selection struct {
+					TagStatus, CountType string
+					CountNumber          int
+				}
+				Action struct{ Type string }
+			}
+		}
+		if err := json.Unmarshal([]byte(aws.ToString(lp.LifecyclePolicyText)), &lifecycle); err != nil || len(lifecycle.Rules) != 1 ||
+			lifecycle.Rules[0].Selection.CountNumber != 10 || lifecycle.Rules[0].Selection.CountType != "imageCountMoreThan" ||
+			lifecycle.Rules[0].Selection.TagStatus != "any" || lifecycle.Rules[0].Action.Type != "expire" {
 			t.Errorf("lifecycle policy of %s = %s", s, aws.ToString(lp.LifecyclePolicyText))
 		}
 

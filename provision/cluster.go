@@ -99,7 +99,8 @@ func (c clusterStep) Up(ctx context.Context, e *Env) error {
 	}
 	changed := false
 	if !containerInsightsOn(cluster) {
-		if _, err := e.AWS.ECS.UpdateClusterSettings(ctx, &ecs.UpdateClusterSettingsInput{
+		// UpdateCluster takes the settings too, and is the call every ECS implementation serves.
+		if _, err := e.AWS.ECS.UpdateCluster(ctx, &ecs.UpdateClusterInput{
 			Cluster: aws.String(name), Settings: []ecstypes.ClusterSetting{{Name: ecstypes.ClusterSettingNameContainerInsights, Value: aws.String("enabled")}},
 		}); err != nil {
 			return fmt.Errorf("enabling Container Insights on %s: %w", name, err)
