@@ -22,6 +22,7 @@ import (
 	kmstypes "github.com/aws/aws-sdk-go-v2/service/kms/types"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	sd "github.com/aws/aws-sdk-go-v2/service/servicediscovery"
+	"github.com/aws/smithy-go/middleware"
 
 	"github.com/tapctl/tapctl/catalog"
 	"github.com/tapctl/tapctl/cloud"
@@ -176,4 +177,41 @@ func TestUpRestoresASecretScheduledForDeletion(t *testing.T) {
 		t.Error("secret still scheduled for deletion")
 	}
 	tapctl(t, dir, "down", "--env", env).mustSucceed(t)
+}
+
+// down deletes in the order real AWS needs: the NAT gateway is deleted, and seen deleted,
+// before its Elastic IP is released; subnets, security groups and the VPC are retried while AWS
+// answers DependencyViolation (network interfaces of deleted owners linger for minutes).
+func TestDownWaitsForTheNATAndRetriesDependencyViolations(t *testing.T) {
+	p := startProxy(t)
+	env, dir := newEnvName(t), t.TempDir()
+	tapctlAt(t, p.URL, dir, nil, "up", "--env", env, "--no-wait").mustSucceed(t)
+	for _, op := range []string{"DeleteSubnet", "DeleteSecurityGroup", "DeleteVpc"} {
+		p.FailEC2(op, "DependencyViolation", 1)
+	}
+	order := &callOrder{}
+	tapctlAt(t, p.URL, dir, []func(*middleware.Stack) error{order.middleware}, "down", "--env", env).mustSucceed(t)
+	for _, op := range []string{"DeleteSubnet", "DeleteSecurityGroup", "DeleteVpc"} {
+		if p.Injected(op) != 1 {
+			t.Errorf("%s was not given its DependencyViolation", op)
+		}
+	}
+	calls := order.list()
+	index := func(call string, after int) int {
+		for i := after + 1; i < len(calls); i++ {
+			if calls[i] == call {
+				return i
+			}
+		}
+		return -1
+	}
+	deleteNAT := index("EC2.DeleteNatGateway", -1)
+	waited := index("EC2.DescribeNatGateways", deleteNAT)
+	release := index("EC2.ReleaseAddress", -1)
+	if deleteNAT < 0 || waited < 0 || release < waited {
+		t.Errorf("want DeleteNatGateway, then DescribeNatGateways (the waiter), then ReleaseAddress; got %v", calls)
+	}
+	if left := leftovers(t, env); len(left) != 0 {
+		t.Errorf("down left %v", left)
+	}
 }

@@ -196,6 +196,9 @@ func (p *Proxy) timed(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	op := operation(r, body)
+	if p.injectFault(w, op) {
+		return
+	}
 	if p.timing.Latency > 0 {
 		time.Sleep(p.timing.Latency)
 	}
