@@ -90,3 +90,20 @@ func TestHeldLockIsReportedWithItsHolder(t *testing.T) {
 		t.Errorf("a refused run created the state file")
 	}
 }
+
+// An environment lives in one region: a run aimed at another is refused before any change.
+func TestRunInAnotherRegionIsRefused(t *testing.T) {
+	env, dir := newEnvName(t), t.TempDir()
+	st, err := state.Open(dir, env)
+	must(t, err)
+	must(t, st.SetSetting("region", "eu-west-1"))
+	for _, command := range []string{"up", "down"} {
+		r := tapctl(t, dir, "--region", "us-east-1", command, "--env", env)
+		if r.Code == 0 || !strings.Contains(r.Stderr, "was created in eu-west-1") {
+			t.Errorf("%s in another region: exit %d, %q", command, r.Code, r.Stderr)
+		}
+		if m, rd := r.Calls.Totals(); m+rd != 0 {
+			t.Errorf("%s made %d calls before refusing", command, m+rd)
+		}
+	}
+}
