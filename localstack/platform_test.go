@@ -130,7 +130,16 @@ func assertPlatform(t *testing.T, dir, env string) {
 	byPriority := map[string]string{}
 	for _, r := range rules.Rules {
 		if !aws.ToBool(r.IsDefault) {
-			byPriority[aws.ToString(r.Priority)] = r.Conditions[0].PathPatternConfig.Values[0] + " -> " + aws.ToString(r.Actions[0].TargetGroupArn)
+			var targets []string
+			if fc := r.Actions[0].ForwardConfig; fc != nil {
+				for _, tg := range fc.TargetGroups {
+					targets = append(targets, fmt.Sprintf("%s=%d", aws.ToString(tg.TargetGroupArn), aws.ToInt32(tg.Weight)))
+				}
+			} else {
+				targets = append(targets, aws.ToString(r.Actions[0].TargetGroupArn)+"=100")
+			}
+			sort.Strings(targets)
+			byPriority[aws.ToString(r.Priority)] = r.Conditions[0].PathPatternConfig.Values[0] + " -> " + strings.Join(targets, ",")
 		}
 	}
 
@@ -224,7 +233,10 @@ func assertPlatform(t *testing.T, dir, env string) {
 				t.Errorf("deregistration delay of %s = %s", s, aws.ToString(a.Value))
 			}
 		}
-		if got, want := byPriority[fmt.Sprint(svc.Priority)], svc.PathPattern+" -> "+aws.ToString(tg.TargetGroupArn); got != want {
+		// Blue/green: the production rule names both groups, all traffic on the primary.
+		forward := []string{aws.ToString(tg.TargetGroupArn) + "=100", stateResource(t, dir, env, s+"/alt-target-group").ID + "=0"}
+		sort.Strings(forward)
+		if got, want := byPriority[fmt.Sprint(svc.Priority)], svc.PathPattern+" -> "+strings.Join(forward, ","); got != want {
 			t.Errorf("rule at priority %d = %q, want %q", svc.Priority, got, want)
 		}
 	}

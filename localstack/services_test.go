@@ -309,7 +309,10 @@ func TestRollingStrategyRequestShapeAndSwitch(t *testing.T) {
 		t.Errorf("second up (rolling remembered) made %v", m)
 	}
 	toBlueGreen := tapctl(t, dir, "up", "--env", env, "--deploy-strategy", "blue-green", "--bake-time", "10m", "--no-wait").mustSucceed(t)
-	if got := toBlueGreen.Calls.Mutating(); !equal(got, []string{"ECS.UpdateService", "ECS.UpdateService", "ECS.UpdateService"}) {
+	// Each production rule gains the alternate group (weight 0) and each service its blue/green settings.
+	wantSwitch := []string{"ECS.UpdateService", "ECS.UpdateService", "ECS.UpdateService",
+		"Elastic Load Balancing v2.ModifyRule", "Elastic Load Balancing v2.ModifyRule", "Elastic Load Balancing v2.ModifyRule"}
+	if got := toBlueGreen.Calls.Mutating(); !equal(got, wantSwitch) {
 		t.Errorf("switch calls = %v", got)
 	}
 	for _, svc := range describeServices(t, env) {

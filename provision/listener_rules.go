@@ -15,7 +15,10 @@ import (
 )
 
 // listenerRuleStep owns a service's rule: its path pattern, at its priority, to its target group.
-type listenerRuleStep struct{ svc catalog.Service }
+type listenerRuleStep struct {
+	svc      catalog.Service
+	strategy DeployStrategy
+}
 
 func (s listenerRuleStep) Name() string { return s.svc.Name + "/listener-rule" }
 func (s listenerRuleStep) DependsOn() []string {
@@ -31,6 +34,30 @@ func (s listenerRuleStep) conditions() []elbtypes.RuleCondition {
 
 func forwardTo(targetGroup string) []elbtypes.Action {
 	return []elbtypes.Action{{Type: elbtypes.ActionTypeEnumForward, TargetGroupArn: aws.String(targetGroup)}}
+}
+
+// actions forward to the service's target group; for blue/green the production rule names
+// both groups, all traffic on the primary, so that ECS can shift the weights between them.
+func (s listenerRuleStep) actions(primary, alternate string) []elbtypes.Action {
+	if s.strategy != BlueGreen || alternate == "" {
+		return forwardTo(primary)
+	}
+	return []elbtypes.Action{{Type: elbtypes.ActionTypeEnumForward, ForwardConfig: &elbtypes.ForwardActionConfig{
+		TargetGroups: []elbtypes.TargetGroupTuple{
+			{TargetGroupArn: aws.String(primary), Weight: aws.Int32(100)},
+			{TargetGroupArn: aws.String(alternate), Weight: aws.Int32(0)},
+		},
+	}}}
+}
+
+// forwardsAsOwned accepts the rule as ECS may have left it: in blue/green, both groups named
+// with any weights; otherwise traffic to the primary group (or to either group, as a former
+// blue/green service leaves it).
+func (s listenerRuleStep) forwardsAsOwned(rule *elbtypes.Rule, primary, alternate string) bool {
+	if s.strategy == BlueGreen && alternate != "" {
+		return forwardsTo(rule, primary) && forwardsTo(rule, alternate)
+	}
+	return forwardsTo(rule, primary) || alternate != "" && forwardsTo(rule, alternate)
 }
 
 func rulePaths(r *elbtypes.Rule) []string {
@@ -121,7 +148,7 @@ func (s listenerRuleStep) Up(ctx context.Context, e *Env) error {
 	if rule == nil {
 		out, err := e.AWS.ELB.CreateRule(ctx, &elbv2.CreateRuleInput{
 			ListenerArn: aws.String(listener.ID), Priority: aws.Int32(s.svc.Priority),
-			Conditions: s.conditions(), Actions: forwardTo(tg.ID),
+			Conditions: s.conditions(), Actions: s.actions(tg.ID, e.StateID(s.svc.Name+"/alt-target-group")),
 			Tags: e.elbTags(e.Names.TargetGroup(s.svc.Name), s.svc.Name),
 		})
 		if err != nil {
@@ -140,9 +167,9 @@ func (s listenerRuleStep) Up(ctx context.Context, e *Env) error {
 	}
 	changed := false
 	// In blue/green, ECS points the rule at whichever of the two groups serves; either is fine.
-	alt, _ := e.State.Get(s.svc.Name + "/alt-target-group")
-	if paths := rulePaths(rule); len(paths) != 1 || paths[0] != s.svc.PathPattern || !(forwardsTo(rule, tg.ID) || alt.ID != "" && forwardsTo(rule, alt.ID)) {
-		if _, err := e.AWS.ELB.ModifyRule(ctx, &elbv2.ModifyRuleInput{RuleArn: aws.String(arn), Conditions: s.conditions(), Actions: forwardTo(tg.ID)}); err != nil {
+	alt := e.StateID(s.svc.Name + "/alt-target-group")
+	if paths := rulePaths(rule); len(paths) != 1 || paths[0] != s.svc.PathPattern || !s.forwardsAsOwned(rule, tg.ID, alt) {
+		if _, err := e.AWS.ELB.ModifyRule(ctx, &elbv2.ModifyRuleInput{RuleArn: aws.String(arn), Conditions: s.conditions(), Actions: s.actions(tg.ID, alt)}); err != nil {
 			return fmt.Errorf("correcting %s: %w", label, err)
 		}
 		e.Updated(label, arn, "conditions and action")

@@ -30,7 +30,7 @@ func Platform(services []catalog.Service, choices Choices) []Step {
 			taskDefinitionStep{svc},
 			targetGroupStep{svc: svc},
 			targetGroupStep{svc: svc, alternate: true},
-			listenerRuleStep{svc},
+			listenerRuleStep{svc: svc, strategy: choices.Strategy},
 			alarmsStep{svc},
 			discoveryServiceStep{svc},
 			ecsServiceStep{svc: svc, choices: choices},
