@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"syscall"
@@ -24,68 +25,150 @@ type LockedError struct {
 }
 
 func (e *LockedError) Error() string {
+	if e.Holder.PID == 0 {
+		return fmt.Sprintf("environment %s is in use by another tapctl (holder unknown); wait for it to finish", e.Env)
+	}
 	return fmt.Sprintf("environment %s is in use by another tapctl (pid %d on host %s, since %s); wait for it to finish",
 		e.Env, e.Holder.PID, e.Holder.Host, e.Holder.Started.UTC().Format(time.RFC3339))
 }
 
-// Lock is an exclusive hold on one environment.
+// Lock is an exclusive hold on one environment, held until Release or the process's death.
 type Lock struct {
 	f    *os.File
 	path string
+	me   HolderInfo
 }
 
-// Acquire takes the environment's lock at once or fails with *LockedError. The kernel drops
-// an flock when its process dies, so a lock left by a killed tapctl is simply taken over.
+// Acquire takes the environment's lock at once or fails with *LockedError. The kernel drops an
+// flock when its process dies, so a lock file left by a killed tapctl, or one naming a pid that
+// is not running (a copied file, a filesystem without flock), is simply taken over.
 func Acquire(dir, env string) (*Lock, error) {
+	if err := checkEnv(env); err != nil {
+		return nil, err
+	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("state directory %s is not writable: %w", dir, err)
+		return nil, notWritable(dir, err)
 	}
 	path := filepath.Join(dir, env+".lock")
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	f, err := lockFile(dir, env, path)
 	if err != nil {
-		return nil, fmt.Errorf("state directory %s is not writable: %w", dir, err)
-	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-		defer f.Close()
-		if errors.Is(err, syscall.EWOULDBLOCK) {
-			var h HolderInfo
-			raw, _ := os.ReadFile(path)
-			_ = json.Unmarshal(raw, &h)
-			return nil, &LockedError{Env: env, Holder: h}
-		}
-		return nil, fmt.Errorf("locking %s: %w", path, err)
+		return nil, err
 	}
 	host, _ := os.Hostname()
-	me, _ := json.Marshal(HolderInfo{PID: os.Getpid(), Host: host, Started: time.Now().UTC()})
-	if err := f.Truncate(0); err == nil {
-		_, err = f.WriteAt(me, 0)
-		if err == nil {
-			err = f.Sync()
-		}
-		if err != nil {
-			f.Close()
-			return nil, fmt.Errorf("state directory %s is not writable: %w", dir, err)
-		}
+	l := &Lock{f: f, path: path, me: HolderInfo{PID: os.Getpid(), Host: host, Started: time.Now().UTC().Truncate(time.Second)}}
+	if err := l.writeHolder(); err != nil {
+		l.Release()
+		return nil, notWritable(dir, err)
 	}
-	// A probe write proves the directory takes new files (the state file is replaced by rename).
+	// The state file is replaced by rename, which needs a directory that takes new files even
+	// when the lock file was already there; find out now rather than after the first AWS call.
 	probe, err := os.CreateTemp(dir, ".write-probe-*")
 	if err != nil {
-		f.Close()
-		return nil, fmt.Errorf("state directory %s is not writable: %w", dir, err)
+		l.Release()
+		return nil, notWritable(dir, err)
 	}
 	probe.Close()
 	os.Remove(probe.Name())
-	return &Lock{f: f, path: path}, nil
+	return l, nil
 }
 
-// Release drops the lock. The lock file stays: removing it would let two processes lock two
-// different inodes of the same path.
+func notWritable(dir string, err error) error {
+	return fmt.Errorf("state directory %s is not writable: %w", dir, err)
+}
+
+// lockFile opens and flocks path. A releasing holder unlinks the file while still holding it,
+// so a flock won on an inode no longer at path protects nothing: then try again.
+func lockFile(dir, env, path string) (*os.File, error) {
+	for attempt := 0; attempt < 10; attempt++ {
+		f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+		if err != nil {
+			return nil, notWritable(dir, err)
+		}
+		if err := flock(f, syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+			f.Close()
+			if errors.Is(err, syscall.EWOULDBLOCK) {
+				return nil, &LockedError{Env: env, Holder: readHolder(path)}
+			}
+			return nil, fmt.Errorf("locking %s: %w", path, err)
+		}
+		if stillAt(f, path) {
+			return f, nil
+		}
+		f.Close()
+	}
+	return nil, fmt.Errorf("locking %s: the lock file keeps being replaced", path)
+}
+
+func flock(f *os.File, how int) error {
+	for {
+		if err := syscall.Flock(int(f.Fd()), how); !errors.Is(err, syscall.EINTR) {
+			return err
+		}
+	}
+}
+
+// stillAt reports whether the open file is the one path names now.
+func stillAt(f *os.File, path string) bool {
+	open, err1 := f.Stat()
+	named, err2 := os.Stat(path)
+	return err1 == nil && err2 == nil && os.SameFile(open, named)
+}
+
+// readHolder reads who holds path. The holder may be between truncating and writing, so an
+// unreadable file is read again briefly before the holder is called unknown.
+func readHolder(path string) HolderInfo {
+	for attempt := 0; ; attempt++ {
+		raw, err := os.ReadFile(path)
+		var h HolderInfo
+		if err == nil && json.Unmarshal(raw, &h) == nil && h.PID != 0 {
+			return h
+		}
+		if attempt == 5 {
+			return HolderInfo{}
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// writeHolder replaces whatever a previous holder left with this process's details.
+func (l *Lock) writeHolder() error {
+	raw, err := json.Marshal(l.me)
+	if err != nil {
+		return err
+	}
+	if err := l.f.Chmod(0o600); err != nil {
+		return err
+	}
+	if err := l.f.Truncate(0); err != nil {
+		return err
+	}
+	if _, err := l.f.WriteAt(append(raw, '\n'), 0); err != nil {
+		return err
+	}
+	return l.f.Sync()
+}
+
+// Release drops the lock. The lock file is removed first, while still locked, and only if it
+// still names this process; lockFile's inode check makes that removal safe for others.
 func (l *Lock) Release() error {
 	if l == nil || l.f == nil {
 		return nil
 	}
-	_ = l.f.Truncate(0)
-	err := l.f.Close() // closing drops the flock
+	f := l.f
 	l.f = nil
-	return err
+	var errs []error
+	var h HolderInfo
+	raw, err := io.ReadAll(io.NewSectionReader(f, 0, 1<<16))
+	if err == nil && json.Unmarshal(raw, &h) == nil && h.PID == l.me.PID && h.Host == l.me.Host && stillAt(f, l.path) {
+		if err := os.Remove(l.path); err != nil && !errors.Is(err, os.ErrNotExist) {
+			errs = append(errs, fmt.Errorf("removing lock file %s: %w", l.path, err))
+		}
+	}
+	if err := flock(f, syscall.LOCK_UN); err != nil {
+		errs = append(errs, fmt.Errorf("unlocking %s: %w", l.path, err))
+	}
+	if err := f.Close(); err != nil {
+		errs = append(errs, fmt.Errorf("closing %s: %w", l.path, err))
+	}
+	return errors.Join(errs...)
 }

@@ -3,16 +3,17 @@
 package state
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -20,8 +21,12 @@ import (
 const SchemaVersion = 1
 
 var (
-	ErrCorrupt     = errors.New("state file is corrupt")
+	// ErrCorrupt: the file is not a state file this tapctl can read; it is never overwritten.
+	ErrCorrupt = errors.New("state file is corrupt")
+	// ErrNewerSchema: the file was written by a newer tapctl; it is never overwritten.
 	ErrNewerSchema = errors.New("state file was written by a newer tapctl")
+	// ErrChanged: something other than this Store replaced the file since it was read.
+	ErrChanged = errors.New("state file changed on disk")
 )
 
 // Resource is what tapctl remembers about one AWS resource: IDs and non-secret attributes only.
@@ -35,18 +40,24 @@ func (r Resource) equal(o Resource) bool {
 	return r.ID == o.ID && r.ARN == o.ARN && maps.Equal(r.Attrs, o.Attrs)
 }
 
+// clone keeps callers from changing the stored Attrs map behind the mutex's back.
 func (r Resource) clone() Resource {
 	r.Attrs = maps.Clone(r.Attrs)
 	return r
 }
 
+// file is the on-disk layout; field order here is the order in the file.
 type file struct {
 	SchemaVersion int                 `json:"schemaVersion"`
 	Env           string              `json:"env"`
 	CreatedAt     time.Time           `json:"createdAt"`
 	UpdatedAt     time.Time           `json:"updatedAt"`
-	Settings      map[string]string   `json:"settings,omitempty"`
+	Settings      map[string]string   `json:"settings"`
 	Resources     map[string]Resource `json:"resources"`
+}
+
+func emptyFile(env string) file {
+	return file{SchemaVersion: SchemaVersion, Env: env, Settings: map[string]string{}, Resources: map[string]Resource{}}
 }
 
 // Store is one environment's state file, safe for concurrent use by goroutines.
@@ -54,43 +65,79 @@ type Store struct {
 	dir, env, path string
 	mu             sync.Mutex
 	data           file
-	exists         bool
+	// disk is the file as this Store last read or wrote it (nil: none), so that a file
+	// replaced behind our back is refused instead of overwritten.
+	disk os.FileInfo
 }
 
-// Open reads the environment's state file; a missing file is an empty state.
+// Open reads the environment's state file; a missing file is an empty state and nothing is
+// written until the first change. A file tapctl cannot read is reported, never touched.
 func Open(dir, env string) (*Store, error) {
-	s := &Store{dir: dir, env: env, path: filepath.Join(dir, env+".json")}
-	s.data = file{SchemaVersion: SchemaVersion, Env: env, Settings: map[string]string{}, Resources: map[string]Resource{}}
-	raw, err := os.ReadFile(s.path)
+	if err := checkEnv(env); err != nil {
+		return nil, err
+	}
+	s := &Store{dir: dir, env: env, path: filepath.Join(dir, env+".json"), data: emptyFile(env)}
+	raw, info, err := readRegular(s.path)
 	if errors.Is(err, os.ErrNotExist) {
 		return s, nil
-	}
-	if err != nil {
+	} else if err != nil {
 		return nil, fmt.Errorf("reading state file %s: %w", s.path, err)
 	}
+	f, err := decode(raw, s.path, env)
+	if err != nil {
+		return nil, err
+	}
+	s.data, s.disk = f, info
+	return s, nil
+}
+
+// readRegular returns the file's bytes and the stat of the same open file. O_NONBLOCK: a FIFO
+// left at the path must not hang tapctl; it is refused as not a regular file.
+func readRegular(path string) ([]byte, os.FileInfo, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return nil, nil, err
+	}
+	if !info.Mode().IsRegular() {
+		return nil, nil, errors.New("not a regular file")
+	}
+	raw, err := io.ReadAll(f)
+	return raw, info, err
+}
+
+func decode(raw []byte, path, env string) (file, error) {
+	// The version is read alone first: a newer layout may not fit this struct at all.
 	var probe struct {
 		SchemaVersion *int `json:"schemaVersion"`
 	}
-	if err := json.Unmarshal(raw, &probe); err != nil || probe.SchemaVersion == nil {
-		return nil, corrupt(s.path, err)
+	if err := json.Unmarshal(raw, &probe); err != nil {
+		return file{}, corrupt(path, err)
 	}
-	if *probe.SchemaVersion > SchemaVersion {
-		return nil, fmt.Errorf("%w: %s has schema version %d, this tapctl reads up to %d; upgrade tapctl", ErrNewerSchema, s.path, *probe.SchemaVersion, SchemaVersion)
+	if probe.SchemaVersion == nil {
+		return file{}, corrupt(path, errors.New("no schemaVersion"))
+	}
+	if v := *probe.SchemaVersion; v > SchemaVersion {
+		return file{}, fmt.Errorf("%w: %s has schema version %d, this tapctl reads up to version %d; upgrade tapctl (the file is left as it is)",
+			ErrNewerSchema, path, v, SchemaVersion)
+	} else if v < 1 {
+		return file{}, corrupt(path, fmt.Errorf("schema version %d", v))
 	}
 	var f file
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	if err := dec.Decode(&f); err != nil || dec.More() {
-		return nil, corrupt(s.path, err)
-	}
-	if f.SchemaVersion < 1 {
-		return nil, corrupt(s.path, fmt.Errorf("schema version %d", f.SchemaVersion))
+	if err := json.Unmarshal(raw, &f); err != nil {
+		return file{}, corrupt(path, err)
 	}
 	if f.Env != env {
-		return nil, fmt.Errorf("%w: %s belongs to environment %q, not %q; tapctl will not overwrite it", ErrCorrupt, s.path, f.Env, env)
+		return file{}, fmt.Errorf("%w: %s belongs to environment %q, not %q; fix or move it away; tapctl will not overwrite it",
+			ErrCorrupt, path, f.Env, env)
 	}
 	for key, r := range f.Resources {
 		if key == "" || r.ID == "" {
-			return nil, corrupt(s.path, fmt.Errorf("resource %q has no id", key))
+			return file{}, corrupt(path, fmt.Errorf("resource %q has no id", key))
 		}
 	}
 	if f.Settings == nil {
@@ -99,26 +146,30 @@ func Open(dir, env string) (*Store, error) {
 	if f.Resources == nil {
 		f.Resources = map[string]Resource{}
 	}
-	s.data, s.exists = f, true
-	return s, nil
+	return f, nil
 }
 
 func corrupt(path string, cause error) error {
-	detail := "not a tapctl state file"
-	if cause != nil {
-		detail = strings.Join(strings.Fields(cause.Error()), " ")
+	// Flatten the cause: JSON errors can quote multi-line input.
+	detail := strings.Join(strings.Fields(cause.Error()), " ")
+	return fmt.Errorf("%w: %s (%s); fix or move it away; tapctl will not overwrite it", ErrCorrupt, path, detail)
+}
+
+// checkEnv keeps env from naming a file outside dir; naming rules proper live elsewhere.
+func checkEnv(env string) error {
+	if env == "" || env == "." || env == ".." || strings.ContainsAny(env, `/\`+"\x00") {
+		return fmt.Errorf("invalid environment name %q for a state file", env)
 	}
-	return fmt.Errorf("%w: %s (%s); fix or move it away, tapctl will not overwrite it", ErrCorrupt, path, detail)
+	return nil
 }
 
 // Path is where the file lives.
 func (s *Store) Path() string { return s.path }
 
-// Exists reports whether the file is on disk.
+// Exists reports whether the file is on disk now.
 func (s *Store) Exists() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.exists
+	_, err := os.Stat(s.path)
+	return err == nil
 }
 
 // Get returns a copy of the resource recorded under key.
@@ -130,9 +181,10 @@ func (s *Store) Get(key string) (Resource, bool) {
 }
 
 // Put records a resource and saves at once; recording what is already there writes nothing.
+// An empty key or ID is refused: Open would reject the file it produced.
 func (s *Store) Put(key string, r Resource) error {
 	if key == "" || r.ID == "" {
-		return fmt.Errorf("recording %q in the state file: empty key or id", key)
+		return fmt.Errorf("recording %q in state file %s: empty key or id", key, s.path)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -163,13 +215,13 @@ func (s *Store) Keys() []string { return s.KeysWithPrefix("") }
 func (s *Store) KeysWithPrefix(prefix string) []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var keys []string
+	keys := []string{}
 	for k := range s.data.Resources {
 		if strings.HasPrefix(k, prefix) {
 			keys = append(keys, k)
 		}
 	}
-	sort.Strings(keys)
+	slices.Sort(keys)
 	return keys
 }
 
@@ -180,27 +232,35 @@ func (s *Store) Setting(name string) string {
 	return s.data.Settings[name]
 }
 
-// SetSetting records a choice and saves at once; an unchanged value writes nothing.
+// SetSetting records a choice and saves at once; an unchanged value writes nothing. Setting
+// reads "" as unset, so storing "" removes the entry.
 func (s *Store) SetSetting(name, value string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if cur, ok := s.data.Settings[name]; ok && cur == value {
+	if s.data.Settings[name] == value {
 		return nil
 	}
 	next := s.copyData()
-	next.Settings[name] = value
+	if value == "" {
+		delete(next.Settings, name)
+	} else {
+		next.Settings[name] = value
+	}
 	return s.save(next)
 }
 
-// Remove deletes the file, after a successful teardown. A missing file is fine.
+// Remove deletes the file after a successful teardown and empties the Store; a missing file
+// is fine. A file replaced behind this Store's back is left alone.
 func (s *Store) Remove() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if err := s.checkDisk(); err != nil {
+		return err
+	}
 	if err := os.Remove(s.path); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("removing state file %s: %w", s.path, err)
 	}
-	s.exists = false
-	s.data.Resources = map[string]Resource{}
+	s.data, s.disk = emptyFile(s.env), nil
 	return nil
 }
 
@@ -214,62 +274,45 @@ func (s *Store) copyData() file {
 	return next
 }
 
-// save writes next atomically and adopts it only when the write succeeded, so memory and disk
-// never disagree. Callers hold s.mu.
+// checkDisk refuses to replace a file someone else wrote since we read it (an edit by hand,
+// a second tapctl that ignored the lock). A file deleted meanwhile may be written again.
+// Callers hold s.mu.
+func (s *Store) checkDisk() error {
+	cur, err := os.Stat(s.path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("checking state file %s: %w", s.path, err)
+	}
+	if s.disk != nil && os.SameFile(cur, s.disk) && cur.Size() == s.disk.Size() && cur.ModTime().Equal(s.disk.ModTime()) {
+		return nil
+	}
+	return fmt.Errorf("%w: %s was written by something else since this tapctl read it; check it and run again; tapctl will not overwrite it",
+		ErrChanged, s.path)
+}
+
+// save writes next atomically and adopts it only once it is on disk, so memory and disk never
+// disagree. Callers hold s.mu, which serializes saves.
 func (s *Store) save(next file) error {
 	now := time.Now().UTC()
 	if next.CreatedAt.IsZero() {
 		next.CreatedAt = now
 	}
-	next.UpdatedAt = now
-	raw, err := json.MarshalIndent(next, "", "  ")
+	next.SchemaVersion, next.UpdatedAt = SchemaVersion, now
+	raw, err := encode(next)
 	if err != nil {
 		return fmt.Errorf("encoding state file %s: %w", s.path, err)
 	}
-	if err := WriteFileAtomic(s.path, append(raw, '\n')); err != nil {
-		return fmt.Errorf("saving state file: %w", err)
+	if err := s.checkDisk(); err != nil {
+		return err
 	}
-	s.data, s.exists = next, true
-	return nil
-}
-
-// WriteFileAtomic replaces path with data so that a reader sees either the old or the new
-// content, never a part: temporary file in the same directory, fsync, rename, fsync the directory.
-func WriteFileAtomic(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("creating directory %s: %w", dir, err)
+	info, err := writeAtomic(s.dir, s.path, raw)
+	if info != nil { // renamed into place, even if the directory sync then failed
+		s.data, s.disk = next, info
 	}
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	done := false
-	defer func() {
-		if !done {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	if err := tmp.Chmod(0o600); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if _, err := tmp.Write(data); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := tmp.Sync(); err != nil {
-		return fmt.Errorf("syncing %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("replacing %s: %w", path, err)
-	}
-	done = true
-	if d, err := os.Open(dir); err == nil {
-		d.Sync()
-		d.Close()
+		return fmt.Errorf("saving state file %s: %w", s.path, err)
 	}
 	return nil
 }
