@@ -20,7 +20,7 @@ var (
 func main() {
 	// Ctrl-C or a CI cancel stops new calls; the state file already holds everything created.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := cmd.Run(ctx, os.Args, cmd.Options{Stdout: os.Stdout, Stderr: os.Stderr, Version: version, Commit: commit})
+	code := cmd.Run(ctx, os.Args, cmd.Options{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Version: version, Commit: commit})
 	stop()
 	os.Exit(code)
 }

@@ -23,6 +23,10 @@ const (
 // Options let tests run the real command line in-process.
 type Options struct {
 	Stdout, Stderr io.Writer
+	// Stdin answers questions (down's confirmation); Interactive, when set, says whether a
+	// person is there (tests), else Stdin must be a terminal.
+	Stdin       io.Reader
+	Interactive func() bool
 	// APIOptions are extra SDK middlewares (tests count or capture calls with them).
 	APIOptions []func(*middleware.Stack) error
 	// Version and Commit are set by the build.

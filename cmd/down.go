@@ -14,21 +14,41 @@ func downCommand(opts Options, envFlag cli.Flag) *cli.Command {
 		Description: `Resources are found by the state file's IDs, else by their tags, so down also
 works when the state file was lost. Running it again after an interruption resumes.
 
+It shows what it will delete and asks for "yes" on a terminal; scripts and CI pass --yes
+(without a terminal and without --yes it refuses before any AWS call).
+
 Examples:
    tapctl down --env pr6906
+   tapctl down --env pr6906 --yes
    tapctl --region eu-west-1 down --env pr6906`,
-		Flags: []cli.Flag{envFlag, parallelismFlag()},
+		Flags: []cli.Flag{envFlag, parallelismFlag(),
+			&cli.BoolFlag{Name: "yes", Aliases: []string{"y"}, Usage: "delete without asking"},
+		},
 		Action: func(c *cli.Context) error {
 			if err := checkParallelism(c); err != nil {
 				return err
+			}
+			ask := !c.Bool("yes")
+			if ask && !interactive(opts) {
+				return usagef("down deletes every resource of environment %s and there is no terminal to confirm on; pass --yes", c.String("env"))
 			}
 			s, err := openSession(c, opts, true)
 			if err != nil {
 				return err
 			}
 			defer s.close()
+			steps := provision.Platform(s.env.Catalog, rememberedChoices(s))
+			if ask {
+				statuses, err := provision.Inspect(c.Context, s.env, steps)
+				if err != nil {
+					return err
+				}
+				if err := confirmDown(opts.Stdout, opts.Stdin, s.env.Name, statuses); err != nil {
+					return err
+				}
+			}
 			s.log.Info().Str("region", s.env.Region).Msg("tearing environment down")
-			if err := teardown.Run(c.Context, s.env, provision.Platform(s.env.Catalog, rememberedChoices(s)), c.Int("parallelism")); err != nil {
+			if err := teardown.Run(c.Context, s.env, steps, c.Int("parallelism")); err != nil {
 				s.finish("down (failed)")
 				return err
 			}

@@ -130,7 +130,7 @@ func TestBinaryHonoursAWSEndpointURLAndConsoleLogs(t *testing.T) {
 	}
 	code, _, stderr = runBinary(t, env, "--state-dir", dir, "--log-format", "xml", "status", "--env", name)
 	oneLineError(t, code, stderr, "invalid --log-format")
-	if code, _, stderr = runBinary(t, env, "--state-dir", dir, "down", "--env", name); code != 0 {
+	if code, _, stderr = runBinary(t, env, "--state-dir", dir, "down", "--yes", "--env", name); code != 0 {
 		t.Fatalf("down: exit %d\n%s", code, stderr)
 	}
 }

@@ -71,7 +71,7 @@ func TestPasswordIsNeverPrintedLoggedOrStored(t *testing.T) {
 			t.Errorf("output %d holds the password", i)
 		}
 	}
-	tapctl(t, dir, "down", "--env", env).mustSucceed(t)
+	tapctl(t, dir, "down", "--yes", "--env", env).mustSucceed(t)
 }
 
 // In blue/green, ECS moves the production rule's traffic between the two target groups with

@@ -27,6 +27,14 @@ func assertRefused(t *testing.T, r result, want string) {
 	}
 }
 
+// commandArgs is a command as a script types it: down confirmed with --yes.
+func commandArgs(command string) []string {
+	if command == "down" {
+		return []string{"down", "--yes"}
+	}
+	return []string{command}
+}
+
 func TestBadEnvIsRefusedBeforeAnyCall(t *testing.T) {
 	dir := t.TempDir()
 	for env, want := range map[string]string{
@@ -36,7 +44,7 @@ func TestBadEnvIsRefusedBeforeAnyCall(t *testing.T) {
 		"pr_1":            "hyphens",
 	} {
 		for _, command := range []string{"up", "down", "status"} {
-			r := tapctl(t, dir, command, "--env", env)
+			r := tapctl(t, dir, append(commandArgs(command), "--env", env)...)
 			assertRefused(t, r, want)
 			if r.Code != 2 {
 				t.Errorf("%s --env %s exit %d, want 2", command, env, r.Code)
@@ -57,7 +65,7 @@ func TestCorruptStateFileIsReportedAndKept(t *testing.T) {
 	garbage := []byte(`{"schemaVersion":1,"env":"` + env + `","resources":{"vpc":`)
 	must(t, os.WriteFile(path, garbage, 0o600))
 	for _, command := range []string{"up", "down"} {
-		assertRefused(t, tapctl(t, dir, command, "--env", env), "corrupt")
+		assertRefused(t, tapctl(t, dir, append(commandArgs(command), "--env", env)...), "corrupt")
 		got, err := os.ReadFile(path)
 		must(t, err)
 		if string(got) != string(garbage) {
@@ -79,7 +87,7 @@ func TestHeldLockIsReportedWithItsHolder(t *testing.T) {
 	must(t, err)
 	defer lock.Release()
 	for _, command := range []string{"up", "down"} {
-		r := tapctl(t, dir, command, "--env", env)
+		r := tapctl(t, dir, append(commandArgs(command), "--env", env)...)
 		assertRefused(t, r, "in use by another tapctl")
 		host, _ := os.Hostname()
 		if !strings.Contains(r.Stderr, host) || !strings.Contains(r.Stderr, "pid") {
@@ -98,7 +106,7 @@ func TestRunInAnotherRegionIsRefused(t *testing.T) {
 	must(t, err)
 	must(t, st.SetSetting("region", "eu-west-1"))
 	for _, command := range []string{"up", "down"} {
-		r := tapctl(t, dir, "--region", "us-east-1", command, "--env", env)
+		r := tapctl(t, dir, append([]string{"--region", "us-east-1"}, append(commandArgs(command), "--env", env)...)...)
 		if r.Code == 0 || !strings.Contains(r.Stderr, "was created in eu-west-1") {
 			t.Errorf("%s in another region: exit %d, %q", command, r.Code, r.Stderr)
 		}

@@ -42,7 +42,7 @@ func TestInterruptedUpIsFinishedWithoutDuplicates(t *testing.T) {
 	env, dir := newEnvName(t), t.TempDir()
 	full := tapctl(t, t.TempDir(), "up", "--env", env, "--no-wait").mustSucceed(t)
 	total, _ := full.Calls.Totals()
-	tapctl(t, t.TempDir(), "down", "--env", env).mustSucceed(t)
+	tapctl(t, t.TempDir(), "down", "--yes", "--env", env).mustSucceed(t)
 
 	step := 1
 	if testing.Short() {
@@ -57,7 +57,7 @@ func TestInterruptedUpIsFinishedWithoutDuplicates(t *testing.T) {
 		tapctl(t, dir, "up", "--env", env, "--no-wait").mustSucceed(t)
 		assertNetwork(t, env)
 		assertPlatform(t, dir, env)
-		tapctl(t, dir, "down", "--env", env).mustSucceed(t)
+		tapctl(t, dir, "down", "--yes", "--env", env).mustSucceed(t)
 		if n := readNetwork(t, env); n.count() != 0 {
 			t.Fatalf("k=%d: down left %d resources", k, n.count())
 		}

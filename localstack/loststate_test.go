@@ -27,7 +27,7 @@ func TestLostStateFileUpAdoptsAndDownFindsByTags(t *testing.T) {
 	}
 
 	must(t, os.Remove(statePath))
-	tapctl(t, dir, "down", "--env", env).mustSucceed(t)
+	tapctl(t, dir, "down", "--yes", "--env", env).mustSucceed(t)
 	if n := readNetwork(t, env); n.count() != 0 {
 		t.Errorf("down without a state file left %d resources", n.count())
 	}

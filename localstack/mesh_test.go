@@ -150,7 +150,7 @@ func TestAppMeshModeUpSecondUpAndDown(t *testing.T) {
 	if m := second.Calls.Mutating(); len(m) != 0 {
 		t.Errorf("second up made %v", m)
 	}
-	tapctlAt(t, p.URL, dir, nil, "down", "--env", env).mustSucceed(t)
+	tapctlAt(t, p.URL, dir, nil, "down", "--yes", "--env", env).mustSucceed(t)
 	if !meshGone(t, p, env) {
 		t.Error("down left App Mesh resources")
 	}
@@ -189,7 +189,7 @@ func TestMeshNoneIsRemembered(t *testing.T) {
 		t.Errorf("mesh setting = %q", st.Setting("mesh"))
 	}
 	assertRefused(t, tapctl(t, dir, "up", "--env", env, "--mesh", "istio"), "invalid --mesh")
-	tapctl(t, dir, "down", "--env", env).mustSucceed(t)
+	tapctl(t, dir, "down", "--yes", "--env", env).mustSucceed(t)
 }
 
 // appmesh -> service-connect: Service Connect on every service first, then App Mesh removed, and
@@ -250,5 +250,5 @@ func TestMigrationFromAppMeshToServiceConnect(t *testing.T) {
 	if strings.Contains(again.Stdout, "MeshName") {
 		t.Error("MeshName still printed after the migration")
 	}
-	tapctlAt(t, p.URL, dir, nil, "down", "--env", env).mustSucceed(t)
+	tapctlAt(t, p.URL, dir, nil, "down", "--yes", "--env", env).mustSucceed(t)
 }

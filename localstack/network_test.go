@@ -276,7 +276,7 @@ func TestUpRecreatesWhatWasDeletedBehindItsBack(t *testing.T) {
 func TestDownRemovesEverythingAndUpWorksAgain(t *testing.T) {
 	env, dir := newEnvName(t), t.TempDir()
 	tapctl(t, dir, "up", "--env", env).mustSucceed(t)
-	tapctl(t, dir, "down", "--env", env).mustSucceed(t)
+	tapctl(t, dir, "down", "--yes", "--env", env).mustSucceed(t)
 	if n := readNetwork(t, env); n.count() != 0 {
 		t.Fatalf("after down, %d resources remain tagged %s: %+v", n.count(), env, n)
 	}
@@ -285,9 +285,9 @@ func TestDownRemovesEverythingAndUpWorksAgain(t *testing.T) {
 	}
 	tapctl(t, dir, "up", "--env", env).mustSucceed(t)
 	assertNetwork(t, env)
-	tapctl(t, dir, "down", "--env", env).mustSucceed(t)
+	tapctl(t, dir, "down", "--yes", "--env", env).mustSucceed(t)
 	// down of an environment that is already gone is fine.
-	again := tapctl(t, dir, "down", "--env", env).mustSucceed(t)
+	again := tapctl(t, dir, "down", "--yes", "--env", env).mustSucceed(t)
 	if m := again.Calls.Mutating(); len(m) != 0 {
 		t.Errorf("down of a removed environment made mutating calls: %v", m)
 	}
@@ -301,7 +301,7 @@ func TestTwoEnvironmentsDoNotTouchEachOther(t *testing.T) {
 	if aws.ToString(na.VPCs[0].VpcId) == aws.ToString(nb.VPCs[0].VpcId) {
 		t.Fatal("both environments share one VPC")
 	}
-	tapctl(t, dir, "down", "--env", a).mustSucceed(t)
+	tapctl(t, dir, "down", "--yes", "--env", a).mustSucceed(t)
 	if n := readNetwork(t, a); n.count() != 0 {
 		t.Errorf("%s left %d resources", a, n.count())
 	}
@@ -310,7 +310,7 @@ func TestTwoEnvironmentsDoNotTouchEachOther(t *testing.T) {
 	if m := second.Calls.Mutating(); len(m) != 0 {
 		t.Errorf("tearing down %s changed %s: up made %v", a, b, m)
 	}
-	tapctl(t, dir, "down", "--env", b).mustSucceed(t)
+	tapctl(t, dir, "down", "--yes", "--env", b).mustSucceed(t)
 }
 
 func equal(a, b []string) bool {

@@ -44,5 +44,5 @@ func TestStatusShowsStateAndAWS(t *testing.T) {
 	if !strings.Contains(natLine, natID) || !strings.Contains(natLine, "missing") {
 		t.Errorf("status line for the deleted NAT gateway = %q, want its state ID and 'missing'", natLine)
 	}
-	tapctl(t, dir, "down", "--env", env).mustSucceed(t)
+	tapctl(t, dir, "down", "--yes", "--env", env).mustSucceed(t)
 }

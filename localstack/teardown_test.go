@@ -135,7 +135,7 @@ func TestDownRemovesThePlatformAndUpReusesThePendingKey(t *testing.T) {
 	tapctl(t, dir, "up", "--env", env).mustSucceed(t)
 	keyID := stateResource(t, dir, env, "log-key").ID
 
-	tapctl(t, dir, "down", "--env", env).mustSucceed(t)
+	tapctl(t, dir, "down", "--yes", "--env", env).mustSucceed(t)
 	if left := leftovers(t, env); len(left) != 0 {
 		t.Fatalf("down left: %v", left)
 	}
@@ -154,7 +154,7 @@ func TestDownRemovesThePlatformAndUpReusesThePendingKey(t *testing.T) {
 	}
 	assertNetwork(t, env)
 	assertPlatform(t, dir, env)
-	tapctl(t, dir, "down", "--env", env).mustSucceed(t)
+	tapctl(t, dir, "down", "--yes", "--env", env).mustSucceed(t)
 	if left := leftovers(t, env); len(left) != 0 {
 		t.Fatalf("second down left: %v", left)
 	}
@@ -176,7 +176,7 @@ func TestUpRestoresASecretScheduledForDeletion(t *testing.T) {
 	if d.DeletedDate != nil {
 		t.Error("secret still scheduled for deletion")
 	}
-	tapctl(t, dir, "down", "--env", env).mustSucceed(t)
+	tapctl(t, dir, "down", "--yes", "--env", env).mustSucceed(t)
 }
 
 // down deletes in the order real AWS needs: the NAT gateway is deleted, and seen deleted,
@@ -190,7 +190,7 @@ func TestDownWaitsForTheNATAndRetriesDependencyViolations(t *testing.T) {
 		p.FailEC2(op, "DependencyViolation", 1)
 	}
 	order := &callOrder{}
-	tapctlAt(t, p.URL, dir, []func(*middleware.Stack) error{order.middleware}, "down", "--env", env).mustSucceed(t)
+	tapctlAt(t, p.URL, dir, []func(*middleware.Stack) error{order.middleware}, "down", "--yes", "--env", env).mustSucceed(t)
 	for _, op := range []string{"DeleteSubnet", "DeleteSecurityGroup", "DeleteVpc"} {
 		if p.Injected(op) != 1 {
 			t.Errorf("%s was not given its DependencyViolation", op)

@@ -106,6 +106,9 @@ func bench(latency time.Duration, factor float64, round int) (string, error) {
 // tapctl runs the real binary and reads its JSON log for the call counts.
 func tapctl(bin, endpoint, stateDir, command, env string, parallelism int) (run, error) {
 	args := []string{"--endpoint", endpoint, "--state-dir", stateDir, "--log-format", "json", "-v", command, "--env", env, "--parallelism", fmt.Sprint(parallelism)}
+	if command == "down" {
+		args = append(args, "--yes")
+	}
 	cmd := exec.Command(bin, args...)
 	cmd.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID=bench", "AWS_SECRET_ACCESS_KEY=bench", "AWS_REGION=us-east-1", "AWS_EC2_METADATA_DISABLED=true")
 	var stderr bytes.Buffer

@@ -56,7 +56,7 @@ func main() {
 		<-ctx.Done()
 		return
 	}
-	run("down", "--env", *env)
+	run("down", "--yes", "--env", *env)
 }
 
 func joinArgs(args []string) string {

@@ -1,0 +1,43 @@
+package cmd
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/mattn/go-isatty"
+
+	"github.com/tapctl/tapctl/provision"
+)
+
+// interactive reports whether a person can answer a question on stdin.
+func interactive(opts Options) bool {
+	if opts.Interactive != nil {
+		return opts.Interactive()
+	}
+	f, ok := opts.Stdin.(*os.File)
+	return ok && (isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd()))
+}
+
+// confirmDown shows what down would delete (read calls only) and asks, as terraform destroy
+// does, for the word "yes".
+func confirmDown(out io.Writer, in io.Reader, env string, statuses []provision.Status) error {
+	var existing []provision.Status
+	for _, st := range statuses {
+		if st.AWS != "missing" {
+			existing = append(existing, st)
+		}
+	}
+	fmt.Fprintf(out, "tapctl down will delete %d resources of environment %s:\n", len(existing), env)
+	for _, st := range existing {
+		fmt.Fprintf(out, "  - %s  %s  (%s)\n", st.Step, st.Resource, st.AWS)
+	}
+	fmt.Fprintf(out, "and anything else tagged %s=%s, %s=%s.\nOnly 'yes' will be accepted to confirm: ", provision.TagEnvironment, env, provision.TagManagedBy, provision.ManagedByValue)
+	answer, _ := bufio.NewReader(in).ReadString('\n')
+	if strings.TrimSpace(answer) != "yes" {
+		return usagef("down cancelled: the answer was not 'yes'; nothing was deleted")
+	}
+	return nil
+}
