@@ -203,7 +203,9 @@ func (p *Proxy) timed(w http.ResponseWriter, r *http.Request) {
 		time.Sleep(p.timing.Latency)
 	}
 	rec := &recorder{header: http.Header{}, status: http.StatusOK}
+	r = p.carryOut(r) // killpoint.go
 	p.rp.ServeHTTP(rec, r)
+	p.countMutating(op, rec.status, rec.body.Bytes()) // kill points (killpoint.go)
 	out := p.rewriteSlow(op, rec.body.Bytes())
 	for k, v := range rec.header {
 		w.Header()[k] = v
