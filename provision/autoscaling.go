@@ -174,12 +174,21 @@ func (s autoScalingStep) Down(ctx context.Context, e *Env) error {
 	if target == nil {
 		return e.Forget(s.key())
 	}
-	_, err = e.AWS.AutoScaling.DeleteScalingPolicy(ctx, &aas.DeleteScalingPolicyInput{
-		PolicyName: aws.String(e.Names.ScalingPolicy(s.svc.Name)), ServiceNamespace: aastypes.ServiceNamespaceEcs,
-		ResourceId: aws.String(resourceID), ScalableDimension: aastypes.ScalableDimensionECSServiceDesiredCount,
-	})
-	if err != nil && !cloud.IsNotFound(err) {
-		return fmt.Errorf("deleting scaling policy %s: %w", e.Names.ScalingPolicy(s.svc.Name), err)
+	// Looked up first: a down killed between the two deletes leaves the target without its
+	// policy, and not every endpoint answers a missing policy with a not-found code (moto says
+	// ValidationException).
+	policy, err := s.findPolicy(ctx, e)
+	if err != nil {
+		return err
+	}
+	if policy != nil {
+		_, err = e.AWS.AutoScaling.DeleteScalingPolicy(ctx, &aas.DeleteScalingPolicyInput{
+			PolicyName: aws.String(e.Names.ScalingPolicy(s.svc.Name)), ServiceNamespace: aastypes.ServiceNamespaceEcs,
+			ResourceId: aws.String(resourceID), ScalableDimension: aastypes.ScalableDimensionECSServiceDesiredCount,
+		})
+		if err != nil && !cloud.IsNotFound(err) {
+			return fmt.Errorf("deleting scaling policy %s: %w", e.Names.ScalingPolicy(s.svc.Name), err)
+		}
 	}
 	_, err = e.AWS.AutoScaling.DeregisterScalableTarget(ctx, &aas.DeregisterScalableTargetInput{
 		ServiceNamespace: aastypes.ServiceNamespaceEcs, ResourceId: aws.String(resourceID),
