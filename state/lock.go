@@ -61,15 +61,36 @@ func Acquire(dir, env string) (*Lock, error) {
 		return nil, notWritable(dir, err)
 	}
 	// The state file is replaced by rename, which needs a directory that takes new files even
-	// when the lock file was already there; find out now rather than after the first AWS call.
-	probe, err := os.CreateTemp(dir, ".write-probe-*")
-	if err != nil {
+	// when the lock file was already there, and room for the old and the new file side by side;
+	// find out now rather than after the first AWS call, when a failed save would leave a
+	// created resource unrecorded.
+	if err := probeRoom(dir); err != nil {
 		l.Release()
 		return nil, notWritable(dir, err)
 	}
-	probe.Close()
-	os.Remove(probe.Name())
 	return l, nil
+}
+
+// probeBytes is the room a run needs in the state directory: a whole environment's state file is
+// about 15 KiB, and a save holds the old and the new one at once; the rest is margin.
+const probeBytes = 256 << 10
+
+// probeRoom writes probeBytes to a new file in dir, syncs it to the disk (where a full disk
+// shows, on file systems that allocate late) and removes it.
+func probeRoom(dir string) error {
+	probe, err := os.CreateTemp(dir, ".write-probe-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(probe.Name())
+	_, err = probe.Write(make([]byte, probeBytes))
+	if err == nil {
+		err = probe.Sync()
+	}
+	if cerr := probe.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 func notWritable(dir string, err error) error {
