@@ -88,22 +88,8 @@ func assertPlatform(t *testing.T, dir, env string) {
 		t.Errorf("namespace %s of type %s", aws.ToString(ns.Namespace.Name), ns.Namespace.Type)
 	}
 
-	// Row 12 and 14: security groups, exactly their rules.
-	albSG, taskSG := stateResource(t, dir, env, "alb-security-group").ID, stateResource(t, dir, env, "task-security-group").ID
-	groups, err := c.EC2.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{GroupIds: []string{albSG, taskSG}})
-	must(t, err)
-	for _, g := range groups.SecurityGroups {
-		got := sgRules(g)
-		want := []string{"egress -1 0.0.0.0/0", "ingress tcp 443 0.0.0.0/0", "ingress tcp 80 0.0.0.0/0"}
-		if aws.ToString(g.GroupId) == taskSG {
-			want = []string{"egress -1 0.0.0.0/0", "ingress -1 " + taskSG, "ingress tcp 80 " + albSG}
-			sort.Strings(want)
-		}
-		if strings.Join(got, "; ") != strings.Join(want, "; ") {
-			t.Errorf("security group %s rules = %v, want %v", aws.ToString(g.GroupName), got, want)
-		}
-		assertTagged(t, env, "security group", g.Tags)
-	}
+	// Rows 12 and 14: the security groups.
+	albSG := assertSecurityGroupRules(t, dir, env)
 
 	// Row 13: the load balancer and its listener.
 	lbs, err := c.ELB.DescribeLoadBalancers(ctx, &elbv2.DescribeLoadBalancersInput{Names: []string{n.ALB()}})
@@ -242,6 +228,32 @@ func assertPlatform(t *testing.T, dir, env string) {
 	}
 }
 
+// assertSecurityGroupRules checks SPEC rows 12 and 14: the two groups hold exactly their rules,
+// nothing more (IPv6 ranges and prefix lists included). It returns the load balancer's group.
+func assertSecurityGroupRules(t *testing.T, dir, env string) (albSG string) {
+	t.Helper()
+	ctx, c := context.Background(), clients(t)
+	albSG, taskSG := stateResource(t, dir, env, "alb-security-group").ID, stateResource(t, dir, env, "task-security-group").ID
+	groups, err := c.EC2.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{GroupIds: []string{albSG, taskSG}})
+	must(t, err)
+	if len(groups.SecurityGroups) != 2 {
+		t.Fatalf("found %d of the 2 security groups", len(groups.SecurityGroups))
+	}
+	for _, g := range groups.SecurityGroups {
+		got := sgRules(g)
+		want := []string{"egress -1 0.0.0.0/0", "ingress tcp 443 0.0.0.0/0", "ingress tcp 80 0.0.0.0/0"}
+		if aws.ToString(g.GroupId) == taskSG {
+			want = []string{"egress -1 0.0.0.0/0", "ingress -1 " + taskSG, "ingress tcp 80 " + albSG}
+			sort.Strings(want)
+		}
+		if strings.Join(got, "; ") != strings.Join(want, "; ") {
+			t.Errorf("security group %s rules = %v, want %v", aws.ToString(g.GroupName), got, want)
+		}
+		assertTagged(t, env, "security group", g.Tags)
+	}
+	return albSG
+}
+
 func sgRules(g ec2types.SecurityGroup) []string {
 	var out []string
 	add := func(dir string, perms []ec2types.IpPermission) {
@@ -249,9 +261,18 @@ func sgRules(g ec2types.SecurityGroup) []string {
 			proto, port := aws.ToString(p.IpProtocol), ""
 			if proto != "-1" {
 				port = fmt.Sprintf(" %d", aws.ToInt32(p.FromPort))
+				if aws.ToInt32(p.ToPort) != aws.ToInt32(p.FromPort) {
+					port += fmt.Sprintf("-%d", aws.ToInt32(p.ToPort))
+				}
 			}
 			for _, r := range p.IpRanges {
 				out = append(out, dir+" "+proto+port+" "+aws.ToString(r.CidrIp))
+			}
+			for _, r := range p.Ipv6Ranges {
+				out = append(out, dir+" "+proto+port+" "+aws.ToString(r.CidrIpv6))
+			}
+			for _, pl := range p.PrefixListIds {
+				out = append(out, dir+" "+proto+port+" "+aws.ToString(pl.PrefixListId))
 			}
 			for _, pair := range p.UserIdGroupPairs {
 				out = append(out, dir+" "+proto+port+" "+aws.ToString(pair.GroupId))
