@@ -4,7 +4,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 COMMIT  ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo none)
 LDFLAGS := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 
-.PHONY: build test demo bench emulator-install vet
+.PHONY: build test demo bench emulator-install vet fuzz crash-sweep
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/tapctl .
@@ -15,6 +15,20 @@ vet:
 # Every test, including the integration tests against moto (installed into .venv-moto on first use).
 test: vet
 	$(GO) test -count=1 -timeout 30m ./...
+
+# Each fuzz target for FUZZTIME (CI runs 10s each; `make fuzz FUZZTIME=10m` digs deeper).
+FUZZTIME ?= 10s
+FUZZ_TARGETS := FuzzOpen:./state/ FuzzValidateEnv:./naming/ FuzzValidateRegion:./cloud/ FuzzParseChoices:./provision/
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		echo "fuzz $${t%%:*} for $(FUZZTIME)"; \
+		$(GO) test -run '^$$' -fuzz "^$${t%%:*}\$$" -fuzztime $(FUZZTIME) $${t#*:}; \
+	done
+
+# The crash tests at every kill point (make test tries an evenly spread sample): tapctl is
+# SIGKILLed after each mutating call of a fresh up and of a down, then run again.
+crash-sweep:
+	TAPCTL_CRASH_SWEEP=full $(GO) test -count=1 -timeout 60m -v -run 'TestKilledUpIsFinishedByTheNextUp|TestKilledDownIsFinishedByTheNextDown' ./localstack/
 
 # Start moto, run tapctl up against it, show status, tear it down, stop moto.
 demo: build

@@ -30,7 +30,9 @@ import (
 )
 
 // leftovers lists everything of the environment that AWS still holds, in every service tapctl
-// uses; a KMS key pending deletion is not a leftover (it cannot be deleted sooner).
+// uses, found by tags and names; a KMS key pending deletion is not a leftover (it cannot be
+// deleted sooner). Cloud Map services, listeners and rules go with their namespace and load
+// balancer; the crash tests also check every ID tapctl created (journal_test.go).
 func leftovers(t *testing.T, env string) []string {
 	t.Helper()
 	ctx, c, n := context.Background(), clients(t), naming.Names{Env: env}
@@ -76,6 +78,21 @@ func leftovers(t *testing.T, env string) []string {
 	for _, cluster := range cl.Clusters {
 		if aws.ToString(cluster.Status) != "INACTIVE" {
 			left = append(left, "cluster")
+		}
+	}
+	var serviceNames []string
+	for _, svc := range catalog.Default() {
+		serviceNames = append(serviceNames, n.Service(svc.Name))
+	}
+	ecsServices, err := c.ECS.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String(n.Cluster()), Services: serviceNames})
+	if err != nil && !cloud.IsNotFound(err) {
+		t.Fatalf("describing ECS services: %v", err)
+	}
+	if err == nil {
+		for _, s := range ecsServices.Services {
+			if aws.ToString(s.Status) != "INACTIVE" {
+				left = append(left, "ECS service "+aws.ToString(s.ServiceName))
+			}
 		}
 	}
 	nss, err := c.ServiceDisc.ListNamespaces(ctx, &sd.ListNamespacesInput{})
@@ -125,6 +142,12 @@ func leftovers(t *testing.T, env string) []string {
 		must(t, err)
 		if len(targets.ScalableTargets) != 0 {
 			left = append(left, "scalable target "+s)
+		}
+		policies, err := c.AutoScaling.DescribeScalingPolicies(ctx, &aas.DescribeScalingPoliciesInput{ServiceNamespace: aastypes.ServiceNamespaceEcs,
+			ResourceId: aws.String("service/" + n.Cluster() + "/" + n.Service(s))})
+		must(t, err)
+		if len(policies.ScalingPolicies) != 0 {
+			left = append(left, "scaling policy "+s)
 		}
 	}
 	return left

@@ -124,8 +124,28 @@ func dnsTTL(c *sdtypes.DnsConfig) int64 {
 	return aws.ToInt64(c.DnsRecords[0].TTL)
 }
 
+// namespaceID is the environment's namespace for down and status: the state file's, else the
+// one found by name and tags (once per run), so that a down without a state file still finds
+// the services inside it before the namespace goes.
+func namespaceID(ctx context.Context, e *Env) (string, error) {
+	if id := e.StateID(keyNamespace); id != "" {
+		return id, nil
+	}
+	return discover(e, "namespace-id", func() (string, error) {
+		ns, err := findNamespace(ctx, e)
+		if err != nil || ns == nil {
+			return "", err
+		}
+		return aws.ToString(ns.Id), nil
+	})
+}
+
 func (s discoveryServiceStep) Down(ctx context.Context, e *Env) error {
-	svc, err := s.find(ctx, e, e.StateID(keyNamespace))
+	nsID, err := namespaceID(ctx, e)
+	if err != nil {
+		return err
+	}
+	svc, err := s.find(ctx, e, nsID)
 	if err != nil {
 		return err
 	}
@@ -145,7 +165,11 @@ func (s discoveryServiceStep) Down(ctx context.Context, e *Env) error {
 }
 
 func (s discoveryServiceStep) Inspect(ctx context.Context, e *Env) []Status {
-	svc, err := s.find(ctx, e, e.StateID(keyNamespace))
+	nsID, err := namespaceID(ctx, e)
+	var svc *sdtypes.Service
+	if err == nil {
+		svc, err = s.find(ctx, e, nsID)
+	}
 	return []Status{{Resource: "Cloud Map service " + s.svc.Name + "." + e.Names.Namespace(), StateID: e.StateID(s.key()),
 		AWS: describeState(err, svc != nil, func() string { return "registered" })}}
 }
