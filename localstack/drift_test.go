@@ -48,7 +48,8 @@ func TestDriftIsCorrected(t *testing.T) {
 	}
 }
 
-// The generated password never reaches the terminal, the logs (even at debug level) or the state.
+// The generated password never reaches the terminal, the logs (JSON, even at debug level) or the
+// state file, in up, a second up, status, outputs and down.
 func TestPasswordIsNeverPrintedLoggedOrStored(t *testing.T) {
 	env, dir := newEnvName(t), t.TempDir()
 	var outputs []string
@@ -66,12 +67,16 @@ func TestPasswordIsNeverPrintedLoggedOrStored(t *testing.T) {
 	stateFile, err := os.ReadFile(filepath.Join(dir, env+".json"))
 	must(t, err)
 	outputs = append(outputs, string(stateFile))
+	down := tapctl(t, dir, "-v", "down", "--yes", "--env", env).mustSucceed(t)
+	outputs = append(outputs, down.Stdout, down.Stderr)
+	if !strings.Contains(down.Stderr, `"level":"debug"`) {
+		t.Error("no debug-level JSON log line was checked")
+	}
 	for i, text := range outputs {
 		if strings.Contains(text, creds.Password) {
 			t.Errorf("output %d holds the password", i)
 		}
 	}
-	tapctl(t, dir, "down", "--yes", "--env", env).mustSucceed(t)
 }
 
 // In blue/green, ECS moves the production rule's traffic between the two target groups with
