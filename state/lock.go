@@ -72,7 +72,8 @@ func Acquire(dir, env string) (*Lock, error) {
 }
 
 // probeBytes is the room a run needs in the state directory: a whole environment's state file is
-// about 15 KiB, and a save holds the old and the new one at once; the rest is margin.
+// about 10 KiB with three services (3 KiB more per service), and a save holds the old and the
+// new one at once; the rest is margin for larger catalogs.
 const probeBytes = 256 << 10
 
 // probeRoom writes probeBytes to a new file in dir, syncs it to the disk (where a full disk
