@@ -20,7 +20,9 @@ import (
 // same command runs again, to completion, and the environment must be exactly what it should be.
 //
 // TAPCTL_CRASH_SWEEP=full (`make crash-sweep`) tries every k; otherwise an evenly spread sample,
-// the first and the last k included, keeps `make test` inside its time budget.
+// the first and the last k included, keeps `make test` inside its time budget. The sample moves
+// by one each day, so that successive CI runs cover every k. A failing k is run again alone with
+// TAPCTL_CRASH_SWEEP=full go test -run 'TestKilledUpIsFinishedByTheNextUp/^k=N$' ./localstack/
 
 const crashSweepVariable = "TAPCTL_CRASH_SWEEP"
 
@@ -36,8 +38,11 @@ func crashPoints(total int) []int {
 		}
 		return ks
 	}
-	for k := 1; k < total; k += crashSampleEvery {
-		ks = append(ks, k)
+	ks = append(ks, 1)
+	for k := 1 + time.Now().YearDay()%crashSampleEvery; k < total; k += crashSampleEvery {
+		if k > 1 {
+			ks = append(ks, k)
+		}
 	}
 	return append(ks, total)
 }
@@ -186,4 +191,22 @@ func TestKilledDownIsFinishedByTheNextDown(t *testing.T) {
 			t.Errorf("state file remains after down: %v", err)
 		}
 	})
+}
+
+// The CI sample holds the first and the last kill point and no gap wider than the spacing.
+func TestCrashSampleIsEvenlySpread(t *testing.T) {
+	t.Setenv(crashSweepVariable, "")
+	ks := crashPoints(113)
+	if ks[0] != 1 || ks[len(ks)-1] != 113 {
+		t.Fatalf("sample %v lacks the first or the last kill point", ks)
+	}
+	for i := 1; i < len(ks); i++ {
+		if gap := ks[i] - ks[i-1]; gap <= 0 || gap > crashSampleEvery {
+			t.Fatalf("sample %v has a gap of %d", ks, gap)
+		}
+	}
+	t.Setenv(crashSweepVariable, "full")
+	if n := len(crashPoints(113)); n != 113 {
+		t.Fatalf("full sweep has %d kill points, want 113", n)
+	}
 }
