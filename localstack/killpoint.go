@@ -18,7 +18,8 @@ import (
 // Operations are named as timing.go's operation() names them (X-Amz-Target or Action=): the
 // JSON and query protocols. REST protocols (App Mesh) carry no operation name and are not counted.
 //
-// The state lives beside the Proxy rather than in it, so this hook stays one line in timed().
+// The state lives beside the Proxy rather than in it, so the hook stays two lines in timed()
+// (carryOut before the call goes upstream, countMutating after).
 
 // Carried is one mutating call the emulator carried out: its operation and its answer.
 type Carried struct {
@@ -41,6 +42,9 @@ type killPoint struct {
 var killPoints sync.Map // *Proxy -> *killPoint
 
 func (p *Proxy) killPoint() *killPoint {
+	if kp, ok := killPoints.Load(p); ok {
+		return kp.(*killPoint)
+	}
 	fresh := &killPoint{}
 	fresh.idle = sync.NewCond(&fresh.mu)
 	kp, _ := killPoints.LoadOrStore(p, fresh)
