@@ -23,6 +23,8 @@ type Options struct {
 	Endpoint string // --endpoint; overrides every service's endpoint
 	// APIOptions are extra SDK middlewares, e.g. the call counter or a test's request capture.
 	APIOptions []func(*middleware.Stack) error
+	// Retries, when set, observes and logs the SDK's retries (retries.go).
+	Retries *Retries
 }
 
 var regionPattern = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d{1,2}$`)
@@ -44,8 +46,9 @@ func Load(ctx context.Context, opts Options) (aws.Config, error) {
 	}
 	loaders := []func(*config.LoadOptions) error{
 		config.WithRetryer(func() aws.Retryer {
-			// Throttling in a busy account is normal; give the SDK's backoff more room than the default 3.
-			return retry.NewStandard(func(o *retry.StandardOptions) { o.MaxAttempts = 8 })
+			// Throttling in a busy account is normal; give the SDK's backoff more room than the
+			// default 3 (why 10: see MaxAttempts).
+			return retry.NewStandard(func(o *retry.StandardOptions) { o.MaxAttempts = MaxAttempts })
 		}),
 	}
 	if opts.Region != "" {
@@ -65,5 +68,8 @@ func Load(ctx context.Context, opts Options) (aws.Config, error) {
 		cfg.BaseEndpoint = aws.String(opts.Endpoint)
 	}
 	cfg.APIOptions = append(cfg.APIOptions, opts.APIOptions...)
+	if opts.Retries != nil {
+		cfg.APIOptions = append(cfg.APIOptions, opts.Retries.Middleware)
+	}
 	return cfg, nil
 }
