@@ -9,7 +9,6 @@ import (
 	"regexp"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/smithy-go/middleware"
 )
@@ -47,8 +46,8 @@ func Load(ctx context.Context, opts Options) (aws.Config, error) {
 	loaders := []func(*config.LoadOptions) error{
 		config.WithRetryer(func() aws.Retryer {
 			// Throttling in a busy account is normal; give the SDK's backoff more room than the
-			// default 3 (why 10: see MaxAttempts).
-			return retry.NewStandard(func(o *retry.StandardOptions) { o.MaxAttempts = MaxAttempts })
+			// default 3 attempts (why 10, and why no retry quota: see MaxAttempts).
+			return NewRetryer()
 		}),
 	}
 	if opts.Region != "" {
@@ -70,6 +69,9 @@ func Load(ctx context.Context, opts Options) (aws.Config, error) {
 	cfg.APIOptions = append(cfg.APIOptions, opts.APIOptions...)
 	if opts.Retries != nil {
 		cfg.APIOptions = append(cfg.APIOptions, opts.Retries.Middleware)
+		// The SDK's own warnings (e.g. a connection closed mid-answer) go to the run's debug
+		// log, not raw to stderr.
+		cfg.Logger = opts.Retries.sdkLogger()
 	}
 	return cfg, nil
 }

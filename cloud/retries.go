@@ -4,14 +4,19 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/smithy-go"
+	"github.com/aws/smithy-go/logging"
 	"github.com/aws/smithy-go/middleware"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 	"github.com/rs/zerolog"
@@ -19,12 +24,17 @@ import (
 
 // MaxAttempts bounds the SDK's attempts per call. Why 10: with AWS throttling 20 % of calls and
 // failing 5 % with a 5xx, independently, one attempt fails with p = 0.25; a call fails for good
-// with p^n. A fresh up, a second up and a down make about 700 calls: with n = 8 (the former
-// bound) the chance that one of them fails is 700 × 0.25^8 ≈ 1.1 %; with n = 10 it is
-// 700 × 0.25^10 ≈ 0.07 %. The SDK's jittered backoff (capped at 20 s) keeps a call's worst case
-// near two minutes. The retry quota (500 tokens per client; 5 per throttling retry, 14 per other
-// retry, refunded when the retry succeeds, +1 per first-try success) only drains when retries
-// themselves fail, about 0.08 per call at these rates: it never runs dry.
+// with p^n. A fresh up, a second up and a down make about 400 calls: with n = 8 (the former
+// bound) the chance that one of them fails is 400 × 0.25^8 ≈ 0.6 %; with n = 10 it is
+// 400 × 0.25^10 ≈ 0.04 %. The SDK's jittered backoff (capped at 20 s) keeps a call's worst case
+// near two minutes.
+//
+// The SDK's client-side retry quota is switched off (ratelimit.None in Load): it is a circuit
+// breaker for fleets of clients during an outage (500 tokens per client, 14 per non-throttling
+// retry, not refunded when the retry fails). One tapctl run shares one ELB or EC2 client among
+// up to 10 concurrent steps, and a burst of eventual-consistency answers after creates
+// (TargetGroupNotFound on six new target groups) drained it within seconds, turning retryable
+// answers into failures. Every call stays bounded by MaxAttempts.
 const MaxAttempts = 10
 
 // Retries observes the SDK's retries, which are otherwise silent: each retry is logged at debug
@@ -295,4 +305,34 @@ func (r *Retries) noteGaveUp(what, code string, budget interface{ String() strin
 		return
 	}
 	r.log.Info().Str("call", what).Str("code", code).Msgf("gave up retrying %s after %s", what, budget.String())
+}
+
+// patientRetryer waits longer between attempts when AWS says a change has not propagated yet:
+// the SDK's base delay for non-throttling errors is 50 ms, fit for a blip, while propagation
+// (EC2 IDs, IAM roles) takes seconds. From 1 s, doubling to 20 s, with jitter: the ten attempts
+// span one to two minutes.
+type patientRetryer struct{ aws.RetryerV2 }
+
+func (p patientRetryer) RetryDelay(attempt int, err error) (time.Duration, error) {
+	var notYet retryableError
+	if errors.As(err, &notYet) {
+		d := min(time.Second<<min(attempt-1, 5), 20*time.Second)
+		return d/2 + rand.N(d/2+1), nil
+	}
+	return p.RetryerV2.RetryDelay(attempt, err)
+}
+
+// NewRetryer is tapctl's retryer: the SDK's standard one with MaxAttempts, no client-side
+// quota, and patience with propagation.
+func NewRetryer() aws.Retryer {
+	return patientRetryer{retry.NewStandard(func(o *retry.StandardOptions) {
+		o.MaxAttempts = MaxAttempts
+		o.RateLimiter = ratelimit.None
+	})}
+}
+
+func (r *Retries) sdkLogger() logging.Logger {
+	return logging.LoggerFunc(func(classification logging.Classification, format string, v ...interface{}) {
+		r.log.Debug().Str("sdk", string(classification)).Msgf(format, v...)
+	})
 }

@@ -31,7 +31,7 @@ type Faults struct {
 	NotFoundAfterCreate time.Duration
 	// DependencyAfterDelete: subnets and security groups cannot be deleted for this long after a
 	// NAT gateway, load balancer or ECS service delete (their network interfaces linger), nor the
-	// VPC after its internet gateway is detached: DependencyViolation.
+	// VPC after its internet gateway is detached or a subnet or group deleted: DependencyViolation.
 	DependencyAfterDelete time.Duration
 	// RoleUnassumableFor: ECS cannot assume an IAM role created less than this ago (IAM is
 	// eventually consistent): CreateService and UpdateService that name it answer
@@ -254,7 +254,7 @@ func (f *faultState) decide(c call) (awsError, bool) {
 		}
 		refused := c.is("ec2:DeleteSubnet") && recent("ec2:DeleteNatGateway", "elasticloadbalancing:DeleteLoadBalancer", "ecs:DeleteService") ||
 			c.is("ec2:DeleteSecurityGroup") && recent("elasticloadbalancing:DeleteLoadBalancer", "ecs:DeleteService") ||
-			c.is("ec2:DeleteVpc") && recent("ec2:DetachInternetGateway")
+			c.is("ec2:DeleteVpc") && recent("ec2:DetachInternetGateway", "ec2:DeleteSubnet", "ec2:DeleteSecurityGroup")
 		if refused {
 			return awsError{http.StatusBadRequest, "DependencyViolation", "resource has a dependent object"}, true
 		}
