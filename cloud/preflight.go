@@ -70,19 +70,11 @@ func rootCause(err error) error {
 	}
 }
 
-// quickWhenUnreachable retries a connection failure once, and AWS's answers as the SDK does.
-type quickWhenUnreachable struct {
-	aws.Retryer
-	connectionErrors int
-}
+// quickWhenUnreachable does not retry a connection failure (the endpoint is reported at once),
+// and retries AWS's answers (throttling, 5xx) as the SDK does.
+type quickWhenUnreachable struct{ aws.Retryer }
 
 func (q *quickWhenUnreachable) IsErrorRetryable(err error) bool {
 	var apiErr smithy.APIError
-	if !errors.As(err, &apiErr) {
-		q.connectionErrors++
-		if q.connectionErrors >= 2 {
-			return false
-		}
-	}
-	return q.Retryer.IsErrorRetryable(err)
+	return errors.As(err, &apiErr) && q.Retryer.IsErrorRetryable(err)
 }

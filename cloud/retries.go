@@ -76,7 +76,7 @@ func (r *Retries) note(call, code, why string, attempt, max int) {
 	first := !r.seen[code]
 	r.seen[code] = true
 	r.mu.Unlock()
-	r.log.Debug().Str("call", call).Str("code", code).Int("attempt", attempt).Int("maxAttempts", max).Msg("retrying: " + why)
+	r.log.Debug().Str("call", call).Str("code", code).Int("attempt", attempt).Int("maxAttempts", max).Msg("retrying after " + code + ": " + why)
 	if first {
 		r.log.Info().Str("call", call).Str("code", code).
 			Msgf("retrying %s after %s (%s); later retries of this kind are counted in the summary", call, code, why)
@@ -144,29 +144,37 @@ func (r *Retries) Total() int {
 
 type attemptKey struct{}
 
+// attempts is one call's attempts so far and the last one's error.
+type attempts struct {
+	n    int
+	last error
+}
+
 // Middleware is an SDK APIOptions entry: it numbers each call's attempts and, inside the SDK's
-// retry loop, classifies and logs each failed attempt.
+// retry loop, classifies each failed attempt; an attempt after the first is a retry the SDK
+// decided on, logged with the error that caused it.
 func (r *Retries) Middleware(stack *middleware.Stack) error {
 	number := middleware.FinalizeMiddlewareFunc("tapctlAttemptNumber",
 		func(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (middleware.FinalizeOutput, middleware.Metadata, error) {
-			return next.HandleFinalize(context.WithValue(ctx, attemptKey{}, new(int)), in)
+			return next.HandleFinalize(context.WithValue(ctx, attemptKey{}, &attempts{}), in)
 		})
 	observe := middleware.FinalizeMiddlewareFunc("tapctlRetryObserver",
 		func(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (middleware.FinalizeOutput, middleware.Metadata, error) {
-			out, md, err := next.HandleFinalize(ctx, in)
-			if err == nil {
-				return out, md, nil
-			}
-			attempt := 1
-			if n, ok := ctx.Value(attemptKey{}).(*int); ok {
-				*n++
-				attempt = *n
-			}
 			service, op := awsmiddleware.GetServiceID(ctx), middleware.GetOperationName(ctx)
-			err = classify(service, op, err)
-			if attempt < MaxAttempts && retryable.IsErrorRetryable(err).Bool() {
-				code, why := reason(err)
-				r.note(service+"."+op, code, why, attempt, MaxAttempts)
+			st, _ := ctx.Value(attemptKey{}).(*attempts)
+			if st != nil {
+				st.n++
+				if st.n > 1 && st.last != nil {
+					code, why := reason(st.last)
+					r.note(service+"."+op, code, why, st.n, MaxAttempts)
+				}
+			}
+			out, md, err := next.HandleFinalize(ctx, in)
+			if err != nil {
+				err = classify(service, op, err)
+			}
+			if st != nil {
+				st.last = err
 			}
 			return out, md, err
 		})
@@ -178,9 +186,6 @@ func (r *Retries) Middleware(stack *middleware.Stack) error {
 	}
 	return stack.Finalize.Insert(observe, "Retry", middleware.After)
 }
-
-// retryable is the SDK's own decision (retry.DefaultRetryables), applied to the classified error.
-var retryable = retry.IsErrorRetryables(retry.DefaultRetryables)
 
 // reason names why an attempt is retried, for the log.
 func reason(err error) (code, why string) {

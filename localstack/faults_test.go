@@ -153,7 +153,8 @@ func (r *recordOps) creates() []string {
 	var out []string
 	for op := range r.ops {
 		name := op[strings.Index(op, ":")+1:]
-		for _, p := range []string{"Create", "Allocate", "Register", "Attach", "Associate", "Authorize", "Put"} {
+		// Put* calls are upserts: sending one twice changes nothing.
+		for _, p := range []string{"Create", "Allocate", "Register", "Attach", "Associate", "Authorize"} {
 			if strings.HasPrefix(name, p) && name != "CreateTags" {
 				out = append(out, op)
 				break
