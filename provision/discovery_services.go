@@ -48,6 +48,9 @@ func (s discoveryServiceStep) find(ctx context.Context, e *Env, namespaceID stri
 		for _, summary := range page.Services {
 			if aws.ToString(summary.Name) == e.Names.DiscoveryService(s.svc.Name) {
 				out, err := e.AWS.ServiceDisc.GetService(ctx, &sd.GetServiceInput{Id: summary.Id})
+				if cloud.IsNotFound(err) {
+					continue // deleted between the list and now: not one to adopt
+				}
 				if err != nil {
 					return nil, fmt.Errorf("describing Cloud Map service %s: %w", aws.ToString(summary.Id), err)
 				}
