@@ -24,6 +24,7 @@ import (
 	"github.com/aws/smithy-go/middleware"
 
 	"github.com/tapctl/tapctl/catalog"
+	"github.com/tapctl/tapctl/cloud"
 	"github.com/tapctl/tapctl/naming"
 )
 
@@ -72,15 +73,17 @@ func assertOneOfEach(t *testing.T, env string) {
 	must(t, err)
 	live := 0
 	for _, k := range keys.Keys {
+		d, err := c.KMS.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: k.KeyId})
+		must(t, err)
+		// tapctl's key description names its environment; a key pending deletion is not live.
+		if !strings.HasSuffix(aws.ToString(d.KeyMetadata.Description), " "+env) || d.KeyMetadata.KeyState == kmstypes.KeyStatePendingDeletion {
+			continue
+		}
 		tags, err := c.KMS.ListResourceTags(ctx, &kms.ListResourceTagsInput{KeyId: k.KeyId})
 		must(t, err)
 		for _, tag := range tags.Tags {
 			if aws.ToString(tag.TagKey) == "Environment" && aws.ToString(tag.TagValue) == env {
-				d, err := c.KMS.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: k.KeyId})
-				must(t, err)
-				if d.KeyMetadata.KeyState != kmstypes.KeyStatePendingDeletion {
-					live++
-				}
+				live++
 			}
 		}
 	}
@@ -100,6 +103,9 @@ func assertOneOfEach(t *testing.T, env string) {
 		inNamespace := 0
 		for _, s := range svcs.Services { // moto ignores the filter: check each service's namespace
 			got, err := c.ServiceDisc.GetService(ctx, &sd.GetServiceInput{Id: s.Id})
+			if cloud.IsNotFound(err) {
+				continue // another test's environment, deleted meanwhile
+			}
 			must(t, err)
 			if aws.ToString(got.Service.NamespaceId) == nsIDs[0] {
 				inNamespace++
@@ -179,30 +185,40 @@ func TestLostCreateAnswersLeaveExactlyOneOfEach(t *testing.T) {
 		t.Fatalf("only %d kinds of create recorded: %v", len(creates), creates)
 	}
 	t.Logf("create calls of a fresh up: %v", creates)
+	// Four at a time whatever -parallel says: most of a run is waiting on the emulator.
+	slots, wg := make(chan struct{}, 4), sync.WaitGroup{}
 	for _, op := range creates {
-		t.Run(op, func(t *testing.T) {
-			t.Parallel()
-			p := startProxy(t)
-			p.DropResponse(op, 1)
-			env, dir := newEnvName(t), t.TempDir()
-			up := tapctlAt(t, p.URL, dir, nil, "up", "--env", env, "--no-wait")
-			if up.Code != 0 {
-				t.Fatalf("up with the answer of %s lost exited %d:\n%s", op, up.Code, tail(up.Stderr, 2))
-			}
-			if p.Dropped(op) != 1 {
-				t.Fatalf("the answer of %s was not dropped", op)
-			}
-			if !strings.Contains(up.Stderr, "the answer to a create was lost") && !strings.Contains(up.Stderr, "after connection error") {
-				t.Errorf("the log does not say the answer of %s was lost and retried", op)
-			}
-			assertNetwork(t, env)
-			assertPlatform(t, dir, env)
-			assertOneOfEach(t, env)
-			tapctl(t, dir, "down", "--yes", "--env", env).mustSucceed(t)
-			if left := leftovers(t, env); len(left) != 0 {
-				t.Errorf("down left %v", left)
-			}
-		})
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			slots <- struct{}{}
+			defer func() { <-slots }()
+			t.Run(op, func(t *testing.T) { lostAnswerOnce(t, op) })
+		}()
+	}
+	wg.Wait()
+}
+
+func lostAnswerOnce(t *testing.T, op string) {
+	p := startProxy(t)
+	p.DropResponse(op, 1)
+	env, dir := newEnvName(t), t.TempDir()
+	up := tapctlAt(t, p.URL, dir, nil, "up", "--env", env, "--no-wait")
+	if up.Code != 0 {
+		t.Fatalf("up with the answer of %s lost exited %d:\n%s", op, up.Code, tail(up.Stderr, 2))
+	}
+	if p.Dropped(op) != 1 {
+		t.Fatalf("the answer of %s was not dropped", op)
+	}
+	if !strings.Contains(up.Stderr, "the answer to a create was lost") && !strings.Contains(up.Stderr, "after connection error") {
+		t.Errorf("the log does not say the answer of %s was lost and retried", op)
+	}
+	assertNetwork(t, env)
+	assertPlatform(t, dir, env)
+	assertOneOfEach(t, env)
+	tapctl(t, dir, "down", "--yes", "--env", env).mustSucceed(t)
+	if left := leftovers(t, env); len(left) != 0 {
+		t.Errorf("down left %v", left)
 	}
 }
 

@@ -120,11 +120,12 @@ func Destroy(ctx context.Context, e *Env, steps []Step, parallelism int) error {
 }
 
 // lostAnswerRuns bounds how often a step is run again after the answer to one of its creates
-// was lost; lostAnswerPause lets AWS's describe calls catch up with the create before the step
-// looks the resource up by its tags (they are eventually consistent too).
+// was lost; a pause (lostAnswerPause, then twice that) lets AWS's describe calls catch up with
+// the create before the step looks the resource up by its tags (they are eventually consistent
+// too).
 const (
 	lostAnswerRuns  = 3
-	lostAnswerPause = 2 * time.Second
+	lostAnswerPause = time.Second
 )
 
 // runStep runs a step and, when the answer to one of its creates was lost (AWS may or may not
@@ -145,7 +146,7 @@ func runStep(ctx context.Context, e *Env, s Step, run func(context.Context, *Env
 		select {
 		case <-ctx.Done():
 			return err
-		case <-time.After(lostAnswerPause):
+		case <-time.After(time.Duration(attempt) * lostAnswerPause):
 		}
 	}
 }
