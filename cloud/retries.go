@@ -213,14 +213,16 @@ func reason(err error) (code, why string) {
 //   - a create without an idempotency token whose answer was lost must not be sent again blindly
 //     (a second VPC, key or revision would be made): it becomes an OutcomeUnknownError, which the
 //     SDK does not retry and the step engine answers by finding the resource by its tags;
-//   - a mutating call on a resource just created that AWS does not see yet (eventual
-//     consistency: InvalidVpcID.NotFound, TargetGroupNotFound, ...) is retried;
+//   - a call that changes a resource just created, which AWS does not see yet (eventual
+//     consistency: InvalidVpcID.NotFound, TargetGroupNotFound, ...), is retried; reads and
+//     deletes are not (a describe's "not found" sends a step to its tag lookup, a delete's
+//     means done);
 //   - ECS refusing a role just created ("Unable to assume role") is retried.
 func classify(service, op string, err error) error {
 	if tokenless(service, op) && answerLost(err) {
 		return &OutcomeUnknownError{Call: service + "." + op, Err: err}
 	}
-	if IsMutating(op) && (HasCode(err, PropagationCodes...) ||
+	if IsMutating(op) && !removes(op) && (HasCode(err, PropagationCodes...) ||
 		service == "Elastic Load Balancing v2" && HasCode(err, "TargetGroupNotFound", "LoadBalancerNotFound")) {
 		return retryableError{err}
 	}
@@ -228,6 +230,16 @@ func classify(service, op string, err error) error {
 		return retryableError{err}
 	}
 	return err
+}
+
+// removes reports a call that deletes or detaches: "not found" then means done, not "not yet".
+func removes(op string) bool {
+	for _, p := range []string{"Delete", "Detach", "Disassociate", "Release", "Revoke", "Deregister", "Remove"} {
+		if strings.HasPrefix(op, p) {
+			return true
+		}
+	}
+	return false
 }
 
 // IsRoleNotAssumable reports ECS's (and Application Auto Scaling's) answer while a role just

@@ -62,6 +62,9 @@ func TestPropagationAndRoleAnswersAreRetriedOnMutatingCallsOnly(t *testing.T) {
 	if sdk.IsErrorRetryable(classify("EC2", "DescribeSubnets", notFound)) {
 		t.Error("a describe of a missing subnet is retried: a resource deleted by hand would cost minutes")
 	}
+	if sdk.IsErrorRetryable(classify("EC2", "DeleteSubnet", notFound)) {
+		t.Error("a delete of a missing subnet is retried: gone is done")
+	}
 	role := &smithy.GenericAPIError{Code: "InvalidParameterException", Message: "Unable to assume role and validate the specified targetGroupArn. Please verify that the ECS service role being passed has the proper permissions."}
 	if !sdk.IsErrorRetryable(classify("ECS", "CreateService", role)) {
 		t.Error("ECS's unable-to-assume-role answer is not retried")
