@@ -219,7 +219,7 @@ func reason(err error) (code, why string) {
 //     means done);
 //   - ECS refusing a role just created ("Unable to assume role") is retried.
 func classify(service, op string, err error) error {
-	if tokenless(service, op) && answerLost(err) {
+	if tokenless(service, op) && (answerLost(err) || internalError(err)) {
 		return &OutcomeUnknownError{Call: service + "." + op, Err: err}
 	}
 	if IsMutating(op) && !removes(op) && (HasCode(err, PropagationCodes...) ||
@@ -259,18 +259,25 @@ type retryableError struct{ error }
 func (e retryableError) RetryableError() bool { return true }
 func (e retryableError) Unwrap() error        { return e.error }
 
-// OutcomeUnknownError is a create whose answer was lost: AWS may or may not have made the
-// resource. The SDK does not retry it; the step is run again and finds the resource by its tags.
+// OutcomeUnknownError is a create whose answer was lost, or answered with an internal error: AWS
+// may or may not have made the resource. The SDK does not retry it; the step is run again and finds the resource by its tags.
 type OutcomeUnknownError struct {
 	Call string
 	Err  error
 }
 
 func (e *OutcomeUnknownError) Error() string {
-	return fmt.Sprintf("the answer to %s was lost (%v)", e.Call, e.Err)
+	return fmt.Sprintf("%s may or may not have taken effect (%v)", e.Call, e.Err)
 }
 func (e *OutcomeUnknownError) Unwrap() error        { return e.Err }
 func (e *OutcomeUnknownError) RetryableError() bool { return false }
+
+// internalError reports an HTTP 500: AWS failed while handling the call and cannot say whether
+// the create took effect (a 503, like throttling, means it was turned away before).
+func internalError(err error) bool {
+	var status interface{ HTTPStatusCode() int }
+	return errors.As(err, &status) && status.HTTPStatusCode() == 500
+}
 
 // answerLost reports a transport error after the request may have reached AWS (a reset or
 // closed connection, a timeout), not one where it certainly did not (dial errors).

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"net/http"
 	"net/url"
 	"strings"
 	"testing"
@@ -45,6 +46,12 @@ func TestCreatesWithoutTokenAreNotResentAfterALostAnswer(t *testing.T) {
 		if errors.As(err, &unknown) == c.resend {
 			t.Errorf("%s.%s: OutcomeUnknownError = %t", c.service, c.op, !c.resend)
 		}
+	}
+	// An internal error (500) on a create without token: AWS may have made it.
+	internal := &smithyhttp.ResponseError{Response: &smithyhttp.Response{Response: &http.Response{StatusCode: 500}},
+		Err: &smithy.GenericAPIError{Code: "InternalError"}}
+	if sdk.IsErrorRetryable(classify("EC2", "CreateVpc", internal)) || !sdk.IsErrorRetryable(classify("EC2", "CreateTags", internal)) {
+		t.Error("a 500 on CreateVpc is resent, or one on CreateTags is not")
 	}
 	// A request that never left (connection refused on dial) is resent: nothing was made.
 	dial := &smithyhttp.RequestSendError{Err: &net.OpError{Op: "dial", Err: errors.New("connection refused")}}

@@ -128,9 +128,9 @@ const (
 	lostAnswerPause = time.Second
 )
 
-// runStep runs a step and, when the answer to one of its creates was lost (AWS may or may not
-// have made the resource; the SDK must not blindly send a create without idempotency token
-// again), runs it again: every step finds its resource (state ID, then tags) before creating, so
+// runStep runs a step and, when the answer to one of its creates was lost or was an internal
+// error (AWS may or may not have made the resource; the SDK must not blindly send a create
+// without idempotency token again), runs it again: every step finds its resource (state ID, then tags) before creating, so
 // the second run adopts what the first made, or makes it.
 func runStep(ctx context.Context, e *Env, s Step, run func(context.Context, *Env) error) error {
 	for attempt := 1; ; attempt++ {
@@ -141,8 +141,8 @@ func runStep(ctx context.Context, e *Env, s Step, run func(context.Context, *Env
 		if err == nil || !errors.As(err, &lost) || attempt == lostAnswerRuns {
 			return err
 		}
-		e.Log.Info().Str("step", s.Name()).Str("call", lost.Call).
-			Msg("the answer to a create was lost; looking the resource up by its tags before creating it again")
+		e.Log.Info().Str("step", s.Name()).Str("call", lost.Call).Str("cause", lost.Err.Error()).
+			Msg("the answer to a create was lost or failed; looking the resource up by its tags before creating it again")
 		select {
 		case <-ctx.Done():
 			return err
