@@ -3,6 +3,7 @@ package localstack
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"sort"
 	"strconv"
@@ -13,6 +14,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/aws-sdk-go-v2/service/appmesh"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
@@ -356,6 +359,49 @@ func TestUpAndDownUnderEventualConsistency(t *testing.T) {
 	for _, want := range []string{"ModifyVpcAttribute InvalidVpcID.NotFound", "ModifyTargetGroupAttributes TargetGroupNotFound", "CreateService InvalidParameterException", "DeleteSubnet DependencyViolation", "DeleteSecurityGroup DependencyViolation", "DeleteVpc DependencyViolation"} {
 		if injected[want] == 0 {
 			t.Errorf("never injected %s", want)
+		}
+	}
+}
+
+// Every injected error reaches the SDK as AWS sends it: each protocol's throttling code, parsed
+// and classified as throttling, and 500/503 as retryable server errors.
+func TestInjectedErrorsAreParsedAsAWSSendsThem(t *testing.T) {
+	p := startProxy(t)
+	c, ctx := clientsAt(t, p.URL), context.Background()
+	calls := map[string]func() error{
+		"RequestLimitExceeded": func() error {
+			_, err := c.EC2.DescribeVpcs(ctx, &ec2.DescribeVpcsInput{}, func(o *ec2.Options) { o.RetryMaxAttempts = 1 })
+			return err
+		},
+		"Throttling": func() error {
+			_, err := c.ELB.DescribeLoadBalancers(ctx, &elbv2.DescribeLoadBalancersInput{}, func(o *elbv2.Options) { o.RetryMaxAttempts = 1 })
+			return err
+		},
+		"ThrottlingException": func() error {
+			_, err := c.ECS.ListClusters(ctx, &ecs.ListClustersInput{}, func(o *ecs.Options) { o.RetryMaxAttempts = 1 })
+			return err
+		},
+		"TooManyRequestsException": func() error {
+			_, err := c.AppMesh.ListMeshes(ctx, &appmesh.ListMeshesInput{}, func(o *appmesh.Options) { o.RetryMaxAttempts = 1 })
+			return err
+		},
+	}
+	throttles := retry.IsErrorThrottles(retry.DefaultThrottles)
+	retryables := retry.IsErrorRetryables(retry.DefaultRetryables)
+	p.SetFaults(Faults{ThrottleRate: 1})
+	for code, call := range calls {
+		err := call()
+		t.Logf("%s: %v", code, err)
+		if cloud.ErrorCode(err) != code || !throttles.IsErrorThrottle(err).Bool() {
+			t.Errorf("throttled: got %v, want %s classified as throttling", err, code)
+		}
+	}
+	p.SetFaults(Faults{ServerErrorRate: 1, Seed: 1})
+	for _, call := range calls {
+		err := call()
+		var status interface{ HTTPStatusCode() int }
+		if !errors.As(err, &status) || status.HTTPStatusCode() < 500 || !retryables.IsErrorRetryable(err).Bool() {
+			t.Errorf("server error: got %v, want a retryable 500 or 503", err)
 		}
 	}
 }
