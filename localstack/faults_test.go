@@ -178,6 +178,7 @@ func (r *recordOps) creates() []string {
 // heard), up ends with exactly one of each resource, and down leaves nothing. The create calls
 // are those a fresh up makes, recorded first, so a new kind of resource is covered by itself.
 func TestLostCreateAnswersLeaveExactlyOneOfEach(t *testing.T) {
+	t.Parallel() // each on its own proxy and environments; most of a run waits on the emulator
 	rec := &recordOps{ops: map[string]bool{}}
 	probe := newEnvName(t)
 	dir := t.TempDir()
@@ -300,6 +301,7 @@ func assertRetriesLogged(t *testing.T, what string, r result, codes ...string) {
 // With 20 % of calls throttled and 5 % answered 500/503, in each service's own error shape, a
 // fresh up, a second up and a down all succeed, nothing is made twice and nothing is left.
 func TestUpAndDownInBadWeather(t *testing.T) {
+	t.Parallel() // each on its own proxy and environments; most of a run waits on the emulator
 	p := startProxy(t)
 	p.SetFaults(Faults{Seed: faultSeed(t), ThrottleRate: 0.20, ServerErrorRate: 0.05})
 	env, dir := newEnvName(t), t.TempDir()
@@ -335,6 +337,7 @@ func TestUpAndDownInBadWeather(t *testing.T) {
 // security groups and the VPC refused with DependencyViolation for a while after a related delete,
 // roles ECS cannot assume for a while after their creation — up and down both succeed.
 func TestUpAndDownUnderEventualConsistency(t *testing.T) {
+	t.Parallel() // each on its own proxy and environments; most of a run waits on the emulator
 	p := startProxy(t)
 	const lag = time.Second
 	// The ECS services are created some 10 s into this up (after the network, whose every link
