@@ -26,6 +26,7 @@ import (
 //   - Timing (timing.go) adds latency and AWS's slow transitions.
 //   - Faults (faults.go) inject throttling, server errors, lost answers and AWS's eventual
 //     consistency; FailEC2 injects chosen EC2 errors.
+//   - moto ignores idempotency tokens: the proxy honours them as AWS does (idempotency.go).
 type Proxy struct {
 	URL                 string
 	AppMeshDiscontinued atomic.Bool
