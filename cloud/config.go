@@ -9,7 +9,6 @@ import (
 	"regexp"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/smithy-go/middleware"
 )
@@ -23,6 +22,8 @@ type Options struct {
 	Endpoint string // --endpoint; overrides every service's endpoint
 	// APIOptions are extra SDK middlewares, e.g. the call counter or a test's request capture.
 	APIOptions []func(*middleware.Stack) error
+	// Retries, when set, observes and logs the SDK's retries (retries.go).
+	Retries *Retries
 }
 
 var regionPattern = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d{1,2}$`)
@@ -44,8 +45,9 @@ func Load(ctx context.Context, opts Options) (aws.Config, error) {
 	}
 	loaders := []func(*config.LoadOptions) error{
 		config.WithRetryer(func() aws.Retryer {
-			// Throttling in a busy account is normal; give the SDK's backoff more room than the default 3.
-			return retry.NewStandard(func(o *retry.StandardOptions) { o.MaxAttempts = 8 })
+			// Throttling in a busy account is normal; give the SDK's backoff more room than the
+			// default 3 attempts (why 10, and why no retry quota: see MaxAttempts).
+			return NewRetryer()
 		}),
 	}
 	if opts.Region != "" {
@@ -65,5 +67,11 @@ func Load(ctx context.Context, opts Options) (aws.Config, error) {
 		cfg.BaseEndpoint = aws.String(opts.Endpoint)
 	}
 	cfg.APIOptions = append(cfg.APIOptions, opts.APIOptions...)
+	if opts.Retries != nil {
+		cfg.APIOptions = append(cfg.APIOptions, opts.Retries.Middleware)
+		// The SDK's own warnings (e.g. a connection closed mid-answer) go to the run's debug
+		// log, not raw to stderr.
+		cfg.Logger = opts.Retries.sdkLogger()
+	}
 	return cfg, nil
 }

@@ -57,17 +57,22 @@ var (
 
 // Retry calls fn until it succeeds, fails with an error that retryable rejects, or budget runs
 // out. Backoff grows from 1 s to 15 s with jitter. The last error is returned, wrapped with what.
+// Each retry is reported to the run's Retries (WithRetries), like the SDK's own.
 func Retry(ctx context.Context, what string, budget time.Duration, retryable func(error) bool, fn func(context.Context) error) error {
 	deadline := time.Now().Add(budget)
 	delay := time.Second
+	attempt := 0
 	for {
 		err := fn(ctx)
 		if err == nil || !retryable(err) {
 			return err
 		}
 		if time.Now().Add(delay).After(deadline) {
+			retriesFrom(ctx).noteGaveUp(what, ErrorCode(err), budget)
 			return fmt.Errorf("%s: still failing after %s: %w", what, budget, err)
 		}
+		attempt++
+		retriesFrom(ctx).note(what, ErrorCode(err), "AWS answers this while a change propagates", attempt, 0)
 		sleep := delay/2 + rand.N(delay/2+1)
 		select {
 		case <-ctx.Done():

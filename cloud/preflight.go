@@ -10,6 +10,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/smithy-go"
 )
 
 // Identity is who tapctl acts as.
@@ -30,7 +31,9 @@ func Preflight(ctx context.Context, cfg aws.Config, client *sts.Client) (Identit
 		return Identity{}, errNoCredentials(err)
 	}
 	out, err := client.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}, func(o *sts.Options) {
-		o.RetryMaxAttempts = 2 // an unreachable endpoint should be reported in seconds, not minutes
+		// An unreachable endpoint should be reported in seconds, not minutes; throttling and
+		// server errors are retried as on every other call.
+		o.Retryer = &quickWhenUnreachable{Retryer: o.Retryer}
 	})
 	if err != nil {
 		var netErr net.Error
@@ -65,4 +68,13 @@ func rootCause(err error) error {
 		}
 		err = next
 	}
+}
+
+// quickWhenUnreachable does not retry a connection failure (the endpoint is reported at once),
+// and retries AWS's answers (throttling, 5xx) as the SDK does.
+type quickWhenUnreachable struct{ aws.Retryer }
+
+func (q *quickWhenUnreachable) IsErrorRetryable(err error) bool {
+	var apiErr smithy.APIError
+	return errors.As(err, &apiErr) && q.Retryer.IsErrorRetryable(err)
 }

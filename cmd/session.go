@@ -20,6 +20,7 @@ type session struct {
 	env     *provision.Env
 	lock    *state.Lock
 	calls   *cloud.CallCounter
+	retries *cloud.Retries
 	log     zerolog.Logger
 	started time.Time
 }
@@ -61,6 +62,9 @@ func openSession(c *cli.Context, opts Options, exclusive bool) (*session, error)
 	}
 	envName, dir := c.String("env"), c.String("state-dir")
 	s := &session{log: log.With().Str("env", envName).Logger(), calls: cloud.NewCallCounter(), started: time.Now()}
+	s.retries = cloud.NewRetries(s.log)
+	// Bounded retry loops in the steps report to the same log as the SDK's retries.
+	c.Context = cloud.WithRetries(c.Context, s.retries)
 	if exclusive {
 		if s.lock, err = state.Acquire(dir, envName); err != nil {
 			return nil, err
@@ -75,6 +79,7 @@ func openSession(c *cli.Context, opts Options, exclusive bool) (*session, error)
 		Region:     c.String("region"),
 		Endpoint:   c.String("endpoint"),
 		APIOptions: append([]func(*middleware.Stack) error{s.calls.Middleware}, opts.APIOptions...),
+		Retries:    s.retries,
 	})
 	if err != nil {
 		s.close()
@@ -97,10 +102,14 @@ func openSession(c *cli.Context, opts Options, exclusive bool) (*session, error)
 	return s, nil
 }
 
-// finish logs what the run did: changes, API calls and wall time; at debug level, calls per step.
+// finish logs what the run did: what was retried and why (one line), changes, API calls and wall
+// time; at debug level, calls per step.
 func (s *session) finish(verb string) {
 	for step, n := range s.calls.PerStep() {
 		s.log.Debug().Str("step", step).Int("calls", n).Msg("step calls")
+	}
+	if line := s.retries.Summary(); line != "" {
+		s.log.Info().Int("retries", s.retries.Total()).Msg(line)
 	}
 	sum := s.env.Summary()
 	mutating, reads := s.calls.Totals()

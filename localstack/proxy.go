@@ -24,7 +24,9 @@ import (
 //   - moto has no App Mesh virtual services: the proxy answers those operations itself.
 //   - AppMeshDiscontinued makes every App Mesh call answer as a discontinued API would.
 //   - Timing (timing.go) adds latency and AWS's slow transitions.
-//   - FailEC2 injects AWS errors into chosen EC2 operations.
+//   - Faults (faults.go) inject throttling, server errors, lost answers and AWS's eventual
+//     consistency; FailEC2 injects chosen EC2 errors.
+//   - moto ignores idempotency tokens: the proxy honours them as AWS does (idempotency.go).
 type Proxy struct {
 	URL                 string
 	AppMeshDiscontinued atomic.Bool
@@ -37,49 +39,7 @@ type Proxy struct {
 	virtualServices map[string]map[string]*virtualService // mesh -> name -> service
 	timing          Timing
 	created         map[string]time.Time // IDs of resources the timing model slows down
-	faults          map[string]*fault    // operation -> injected failure
-}
-
-// fault answers an operation with an AWS error a number of times before letting it through.
-type fault struct {
-	code      string
-	remaining int
-	injected  int
-}
-
-// FailEC2 makes the next n calls of an EC2 operation fail with code (for example
-// DependencyViolation on DeleteSubnet, as AWS answers while network interfaces linger).
-func (p *Proxy) FailEC2(operation, code string, n int) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.faults[operation] = &fault{code: code, remaining: n}
-}
-
-// Injected reports how many failures an operation was given.
-func (p *Proxy) Injected(operation string) int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if f := p.faults[operation]; f != nil {
-		return f.injected
-	}
-	return 0
-}
-
-// injectFault answers with the EC2 query protocol's error document when a fault is armed.
-func (p *Proxy) injectFault(w http.ResponseWriter, op string) bool {
-	p.mu.Lock()
-	f := p.faults[op]
-	if f == nil || f.remaining == 0 {
-		p.mu.Unlock()
-		return false
-	}
-	f.remaining--
-	f.injected++
-	p.mu.Unlock()
-	w.Header().Set("Content-Type", "text/xml")
-	w.WriteHeader(http.StatusBadRequest)
-	fmt.Fprintf(w, `<?xml version="1.0" encoding="UTF-8"?><Response><Errors><Error><Code>%s</Code><Message>injected by the test proxy</Message></Error></Errors><RequestID>injected</RequestID></Response>`, f.code)
-	return true
+	faults          faultState           // faults.go
 }
 
 type virtualService struct {
@@ -101,7 +61,8 @@ func StartProxy(upstream string) (*Proxy, error) {
 		return nil, err
 	}
 	p := &Proxy{URL: "http://" + l.Addr().String(), upstream: u, virtualServices: map[string]map[string]*virtualService{},
-		created: map[string]time.Time{}, faults: map[string]*fault{}}
+		created: map[string]time.Time{}, faults: newFaultState()}
+	p.faults.created = p.created
 	p.rp = httputil.NewSingleHostReverseProxy(u)
 	p.rp.ModifyResponse = p.fixAppMeshTimestamps
 	p.server = &http.Server{Handler: p, ReadHeaderTimeout: 10 * time.Second}

@@ -191,21 +191,33 @@ func (p *Proxy) rewriteJSON(body []byte, edit func(map[string]any)) []byte {
 	return out
 }
 
-// timed wraps the reverse proxy: latency first, then the slow-state rewrite of the answer.
+// timed wraps the reverse proxy: faults and latency first, then the slow-state rewrite of the
+// answer (or its loss).
 func (p *Proxy) timed(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
 	r.Body = io.NopCloser(bytes.NewReader(body))
-	op := operation(r, body)
-	if p.injectFault(w, op) {
+	c := newCall(r, body)
+	op := c.op
+	if e, ok := p.before(c); ok {
+		writeAWSError(w, c.protocol, e)
 		return
 	}
 	if p.timing.Latency > 0 {
 		time.Sleep(p.timing.Latency)
 	}
-	rec := &recorder{header: http.Header{}, status: http.StatusOK}
-	r = p.carryOut(r) // killpoint.go
-	p.rp.ServeHTTP(rec, r)
-	p.countMutating(op, rec.status, rec.body.Bytes()) // kill points (killpoint.go)
+	rec, replayed := p.replay(c)
+	if !replayed {
+		rec = &recorder{header: http.Header{}, status: http.StatusOK}
+		r = p.carryOut(r) // killpoint.go
+		p.rp.ServeHTTP(rec, r)
+		p.after(c, rec.status, rec.body.Bytes())
+		p.keepAnswer(c, rec)
+		p.countMutating(op, rec.status, rec.body.Bytes()) // kill points (killpoint.go)
+	}
+	if p.dropArmed(c) {
+		dropConnection(w)
+		return
+	}
 	out := p.rewriteSlow(op, rec.body.Bytes())
 	for k, v := range rec.header {
 		w.Header()[k] = v

@@ -5,6 +5,7 @@ package provision
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -102,7 +103,7 @@ func Apply(ctx context.Context, e *Env, steps []Step, parallelism int) error {
 		return err
 	}
 	return schedule(ctx, ordered, prerequisitesUp(ordered), parallelism, func(ctx context.Context, s Step) error {
-		return timeStep(ctx, e, s, s.Up)
+		return runStep(ctx, e, s, s.Up)
 	})
 }
 
@@ -114,8 +115,47 @@ func Destroy(ctx context.Context, e *Env, steps []Step, parallelism int) error {
 		return err
 	}
 	return schedule(ctx, Reverse(ordered), prerequisitesDown(ordered), parallelism, func(ctx context.Context, s Step) error {
-		return timeStep(ctx, e, s, s.Down)
+		return runStep(ctx, e, s, s.Down)
 	})
+}
+
+// lostAnswerRuns bounds how often a step is run again after the answer to one of its creates
+// was lost; a pause (lostAnswerPause, then twice that) lets AWS's describe calls catch up with
+// the create before the step looks the resource up by its tags (they are eventually consistent
+// too).
+const (
+	lostAnswerRuns  = 3
+	lostAnswerPause = time.Second
+)
+
+// runStep runs a step and, when the answer to one of its creates was lost or was an internal
+// error (AWS may or may not have made the resource; the SDK must not blindly send a create
+// without idempotency token again), runs it again: every step finds its resource (state ID, then tags) before creating, so
+// the second run adopts what the first made, or makes it.
+func runStep(ctx context.Context, e *Env, s Step, run func(context.Context, *Env) error) error {
+	for attempt := 1; ; attempt++ {
+		err := timeStep(ctx, e, s, run)
+		// What the run read at its start no longer holds: the lost create may have made the resource.
+		e = e.rediscover()
+		var lost *cloud.OutcomeUnknownError
+		if err == nil || !errors.As(err, &lost) || attempt == lostAnswerRuns {
+			return err
+		}
+		e.Log.Info().Str("step", s.Name()).Str("call", lost.Call).Str("cause", lost.Err.Error()).
+			Msg("the answer to a create was lost or failed; looking the resource up by its tags before creating it again")
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(time.Duration(attempt) * lostAnswerPause):
+		}
+	}
+}
+
+// rediscover is a copy of e whose shared reads (discovery.go) are made afresh.
+func (e *Env) rediscover() *Env {
+	c := *e
+	c.discovery = &discovery{lookups: map[string]*lookup{}}
+	return &c
 }
 
 // timeStep runs one step with its name on the context (calls are counted per step) and logs

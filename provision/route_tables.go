@@ -86,7 +86,9 @@ func ensureRouteTable(ctx context.Context, e *Env, kind, vpcID string, rt *ec2ty
 	changed := false
 	if rt == nil {
 		out, err := e.AWS.EC2.CreateRouteTable(ctx, &ec2.CreateRouteTableInput{
-			VpcId:             aws.String(vpcID),
+			VpcId: aws.String(vpcID),
+			// A retry of a create whose answer was lost returns the same table.
+			ClientToken:       aws.String(requestToken(e.Name, name, vpcID)),
 			TagSpecifications: e.ec2TagSpec(ec2types.ResourceTypeRouteTable, name, ""),
 		})
 		if err != nil {

@@ -151,14 +151,18 @@ func (s targetGroupStep) Up(ctx context.Context, e *Env) error {
 		e.Updated("target group "+name, arn, "health check")
 		changed = true
 	}
-	attrs, err := e.AWS.ELB.DescribeTargetGroupAttributes(ctx, &elbv2.DescribeTargetGroupAttributesInput{TargetGroupArn: aws.String(arn)})
-	if err != nil {
-		return fmt.Errorf("reading attributes of target group %s: %w", name, err)
-	}
+	// A new group has ELB's default delay (300 s): set it without reading, since a describe right
+	// after the create may not find the group yet (ELB is eventually consistent).
 	delay := ""
-	for _, a := range attrs.Attributes {
-		if aws.ToString(a.Key) == deregistrationDelayKey {
-			delay = aws.ToString(a.Value)
+	if !fresh {
+		attrs, err := e.AWS.ELB.DescribeTargetGroupAttributes(ctx, &elbv2.DescribeTargetGroupAttributesInput{TargetGroupArn: aws.String(arn)})
+		if err != nil {
+			return fmt.Errorf("reading attributes of target group %s: %w", name, err)
+		}
+		for _, a := range attrs.Attributes {
+			if aws.ToString(a.Key) == deregistrationDelayKey {
+				delay = aws.ToString(a.Value)
+			}
 		}
 	}
 	if delay != deregistrationDelay {
