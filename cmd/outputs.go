@@ -8,7 +8,6 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/tapctl/tapctl/catalog"
 	"github.com/tapctl/tapctl/provision"
 	"github.com/tapctl/tapctl/state"
 )
@@ -22,7 +21,10 @@ func outputsCommand(opts Options, envFlag cli.Flag) *cli.Command {
    tapctl outputs --env pr6906 --json | jq -r .LoadBalancerDns`,
 		Flags: []cli.Flag{envFlag, &cli.BoolFlag{Name: "json", Usage: "one JSON object, for scripts"}},
 		Action: func(c *cli.Context) error {
-			services := catalog.Default()
+			services, err := loadServices(c, opts)
+			if err != nil {
+				return err
+			}
 			if err := checkInputs(c, services); err != nil {
 				return err
 			}
