@@ -68,8 +68,14 @@ func (e *Env) scratch() *Env {
 	c.summary = &Summary{}
 	c.Wait = false
 	c.Log = zerolog.Nop()
+	c.plannedDeletes = map[string]bool{}
 	return c
 }
+
+// deletedInPlan says whether a plan counts the resource with this ID as deleted by then: up
+// deletes removed services' resources before anything else, so a new service may reuse what
+// one of them held (its rule priority).
+func (e *Env) deletedInPlan(id string) bool { return e.plannedDeletes[id] }
 
 func planRemoved(ctx context.Context, e *Env, removed []catalog.Service, choices Choices) ([]Change, error) {
 	if len(removed) == 0 {
@@ -89,6 +95,12 @@ func planRemoved(ctx context.Context, e *Env, removed []catalog.Service, choices
 			if st.AWS != "missing" {
 				changes = append(changes, Change{Step: s.Name(), Resource: st.Resource, Action: Delete})
 			}
+		}
+	}
+	// From here on, what the removed services hold counts as gone.
+	for _, s := range ordered {
+		if id := e.StateID(s.Name()); id != "" {
+			e.plannedDeletes[id] = true
 		}
 	}
 	return changes, nil
