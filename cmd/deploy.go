@@ -39,6 +39,7 @@ Examples:
 			&cli.StringFlag{Name: "image", Aliases: []string{"i"}, Usage: "the image reference", Required: true},
 			&cli.DurationFlag{Name: "timeout", Value: 30 * time.Minute, Usage: "how long to follow the deployment"},
 			&cli.BoolFlag{Name: "no-wait", Usage: "return once ECS accepted the update"},
+			configFlag(),
 		},
 		Action: func(c *cli.Context) error {
 			image := c.String("image")
@@ -67,6 +68,7 @@ func rollbackCommand(opts Options, envFlag cli.Flag) *cli.Command {
 			&cli.StringFlag{Name: "service", Aliases: []string{"s"}, Usage: "the service to roll back", Required: true},
 			&cli.DurationFlag{Name: "timeout", Value: 30 * time.Minute, Usage: "how long to follow the deployment"},
 			&cli.BoolFlag{Name: "no-wait", Usage: "return once ECS accepted the update"},
+			configFlag(),
 		},
 		Action: func(c *cli.Context) error {
 			services, err := chosenServices(c, opts, false)

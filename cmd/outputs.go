@@ -19,7 +19,7 @@ func outputsCommand(opts Options, envFlag cli.Flag) *cli.Command {
 		Description: `Makes no AWS call. Examples:
    tapctl outputs --env pr6906
    tapctl outputs --env pr6906 --json | jq -r .LoadBalancerDns`,
-		Flags: []cli.Flag{envFlag, &cli.BoolFlag{Name: "json", Usage: "one JSON object, for scripts"}},
+		Flags: []cli.Flag{envFlag, &cli.BoolFlag{Name: "json", Usage: "one JSON object, for scripts"}, configFlag()},
 		Action: func(c *cli.Context) error {
 			services, err := loadServices(c, opts)
 			if err != nil {

@@ -13,6 +13,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+
+	"github.com/tapctl/tapctl/state"
 )
 
 // planJSON is plan's documented --output json.
@@ -92,7 +94,11 @@ func TestPlanFreshConvergedAndDrifted(t *testing.T) {
 	}
 
 	tapctl(t, dir, "up", "--env", env, "--no-wait").mustSucceed(t)
+	// plan takes no lock: it runs while an up holds the environment.
+	lock, err := state.Acquire(dir, env)
+	must(t, err)
 	r, p = plan(t, dir, env)
+	must(t, lock.Release())
 	if r.Code != 0 || len(p.Changes) != 0 {
 		t.Fatalf("plan after up exited %d with %+v", r.Code, p.Changes)
 	}
@@ -102,7 +108,7 @@ func TestPlanFreshConvergedAndDrifted(t *testing.T) {
 
 	// Drift: DNS hostnames off on the VPC, another health-check path on a target group.
 	vpc := stateResource(t, dir, env, "vpc").ID
-	_, err := c.EC2.ModifyVpcAttribute(ctx, &ec2.ModifyVpcAttributeInput{VpcId: aws.String(vpc), EnableDnsHostnames: &ec2types.AttributeBooleanValue{Value: aws.Bool(false)}})
+	_, err = c.EC2.ModifyVpcAttribute(ctx, &ec2.ModifyVpcAttributeInput{VpcId: aws.String(vpc), EnableDnsHostnames: &ec2types.AttributeBooleanValue{Value: aws.Bool(false)}})
 	must(t, err)
 	_, err = c.ELB.ModifyTargetGroup(ctx, &elbv2.ModifyTargetGroupInput{TargetGroupArn: aws.String(stateResource(t, dir, env, "order/target-group").ID), HealthCheckPath: aws.String("/drifted")})
 	must(t, err)
