@@ -129,6 +129,15 @@ func TestCatalogFileAddsAndRemovesAService(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("the new service in AWS:\n got  %+v\n want %+v", got, want)
 	}
+	// A field changed in the file: a new task definition revision, and the service moved to it.
+	search.Memory = 2048
+	config = writeCatalog(t, t.TempDir(), search)
+	code, changes = planSteps(t, dir, env, config)
+	if want := []string{"update search/task-definition", "update search/ecs-service"}; code != 2 || !slices.Equal(changes, want) {
+		t.Errorf("plan after a memory change exited %d: %v, want %v", code, changes, want)
+	}
+	tapctl(t, dir, "up", "--env", env, "--no-wait", "--config", config).mustSucceed(t)
+
 	before := map[string]serviceResources{}
 	for _, svc := range catalog.Default() {
 		before[svc.Name] = readService(t, dir, env, svc.Name)

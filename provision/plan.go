@@ -50,9 +50,9 @@ func Plan(ctx context.Context, e *Env, steps []Step, removed []catalog.Service, 
 	if err != nil {
 		return nil, err
 	}
-	created := map[string]bool{}
+	created, replaced := map[string]bool{}, map[string]bool{}
 	for _, s := range ordered {
-		step, err := planStep(ctx, e, s, created)
+		step, err := planStep(ctx, e, s, created, replaced)
 		if err != nil {
 			return nil, fmt.Errorf("planning step %s: %w", s.Name(), err)
 		}
@@ -106,19 +106,34 @@ func planRemoved(ctx context.Context, e *Env, removed []catalog.Service, choices
 	return changes, nil
 }
 
-func planStep(ctx context.Context, e *Env, s Step, created map[string]bool) ([]Change, error) {
+// planStep: created and replaced collect the steps whose resource would be created, or would
+// get a new ID (a new task definition revision), for the steps that depend on them.
+func planStep(ctx context.Context, e *Env, s Step, created, replaced map[string]bool) ([]Change, error) {
 	ctx = cloud.WithStep(ctx, s.Name())
 	se := e.ForStep(s.Name())
+	replacedDep := ""
 	for _, d := range s.DependsOn() {
 		if created[d] {
 			return planAfterCreate(ctx, se, s, d, created)
+		}
+		if replaced[d] {
+			replacedDep = d
 		}
 	}
 	refusals := &cloud.Refusals{}
 	err := runRefusing(cloud.WithRefusals(ctx, refusals), se, s)
 	refused := refusals.All()
 	if len(refused) == 0 {
-		return nil, err // nil: no change
+		if err != nil || replacedDep == "" {
+			return nil, err // nil: no change
+		}
+		// Up would point this resource at what its dependency gets anew.
+		statuses, err := inspect(ctx, se, s)
+		if err != nil {
+			return nil, err
+		}
+		return []Change{{Step: s.Name(), Resource: resources(s, statuses), Action: Update,
+			Fields: map[string]any{"reason": replacedDep + " gets a new ID or revision; up points this resource at it"}}}, nil
 	}
 	first := refused[0]
 	statuses, err := inspect(ctx, se, s)
@@ -141,6 +156,9 @@ func planStep(ctx context.Context, e *Env, s Step, created map[string]bool) ([]C
 		return []Change{{Step: s.Name(), Resource: s.Name(), Action: Create}}, nil
 	case len(statuses) == 0 && deleteOperation(first.Operation):
 		return []Change{{Step: s.Name(), Resource: s.Name(), Action: Delete, Operation: op}}, nil
+	}
+	if createOperation(first.Operation) {
+		replaced[s.Name()] = true // e.g. RegisterTaskDefinition: a new revision of an existing family
 	}
 	return []Change{{Step: s.Name(), Resource: resources(s, statuses), Action: Update, Operation: op, Fields: Fields(first.Input)}}, nil
 }
