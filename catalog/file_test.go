@@ -146,3 +146,22 @@ func TestFargateMemory(t *testing.T) {
 		}
 	}
 }
+
+// The README's walkthrough appends a fourth service to the file tapctl init writes.
+func TestReadmeWalkthroughAppendsAService(t *testing.T) {
+	file := string(Template(Default())) + `  - name: search
+    priority: 13
+    healthCheckPath: /healthz
+    environment:
+      LOG_LEVEL: info
+`
+	got, err := Parse("tapctl.yaml", []byte(file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := WithDefaults("search", 13)
+	want.HealthPath, want.Environment = "/healthz", map[string]string{"LOG_LEVEL": "info"}
+	if len(got) != 4 || !reflect.DeepEqual(got[3], want) {
+		t.Fatalf("got %+v", got)
+	}
+}
