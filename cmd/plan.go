@@ -50,6 +50,7 @@ Examples:
 			envFlag,
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "table", Usage: "table or json"},
 			configFlag(),
+			parallelismFlag(),
 			&cli.StringFlag{Name: "mesh", Usage: "plan for this --mesh of up (default: the environment's earlier choice, else service-connect)"},
 			&cli.StringFlag{Name: "deploy-strategy", Usage: "plan for this --deploy-strategy of up"},
 			&cli.DurationFlag{Name: "bake-time", Usage: "plan for this --bake-time of up"},
@@ -60,6 +61,9 @@ Examples:
 				return usagef("invalid --output %q: use table or json", format)
 			}
 			if err := checkChoiceFlags(c); err != nil {
+				return err
+			}
+			if err := checkParallelism(c); err != nil {
 				return err
 			}
 			// Every client of this session refuses mutating calls: plan cannot change AWS.
@@ -75,7 +79,8 @@ Examples:
 			if err != nil {
 				return err
 			}
-			changes, err := provision.Plan(c.Context, s.env, provision.Platform(s.env.Catalog, choices), removed, choices)
+			defer s.finish("plan")
+			changes, err := provision.Plan(c.Context, s.env, provision.Platform(s.env.Catalog, choices), removed, choices, c.Int("parallelism"))
 			if err != nil {
 				return err
 			}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/rs/zerolog"
 
@@ -40,7 +41,10 @@ type Change struct {
 // an existing one an update with the call's fields. A step after one that would be created is
 // a create when its resource is missing too. The resources of removed services are deletes,
 // listed first, as up deletes them first.
-func Plan(ctx context.Context, e *Env, steps []Step, removed []catalog.Service, choices Choices) ([]Change, error) {
+//
+// Steps are planned as Apply runs them, up to parallelism at a time, each once its
+// dependencies are planned; the changes come out in the run order.
+func Plan(ctx context.Context, e *Env, steps []Step, removed []catalog.Service, choices Choices, parallelism int) ([]Change, error) {
 	e = e.scratch()
 	changes, err := planRemoved(ctx, e, removed, choices)
 	if err != nil {
@@ -50,15 +54,44 @@ func Plan(ctx context.Context, e *Env, steps []Step, removed []catalog.Service, 
 	if err != nil {
 		return nil, err
 	}
-	created, replaced := map[string]bool{}, map[string]bool{}
-	for _, s := range ordered {
-		step, err := planStep(ctx, e, s, created, replaced)
+	p := &planned{created: map[string]bool{}, replaced: map[string]bool{}, changes: map[string][]Change{}}
+	err = schedule(ctx, ordered, prerequisitesUp(ordered), parallelism, func(ctx context.Context, s Step) error {
+		step, err := planStep(ctx, e, s, p)
 		if err != nil {
-			return nil, fmt.Errorf("planning step %s: %w", s.Name(), err)
+			return err
 		}
-		changes = append(changes, step...)
+		p.mu.Lock()
+		p.changes[s.Name()] = step
+		p.mu.Unlock()
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range ordered {
+		changes = append(changes, p.changes[s.Name()]...)
 	}
 	return changes, nil
+}
+
+// planned is what the steps planned so far tell the steps that depend on them: which would be
+// created, and which would get a new ID or revision (a new task definition revision).
+type planned struct {
+	mu                sync.Mutex
+	created, replaced map[string]bool
+	changes           map[string][]Change
+}
+
+func (p *planned) is(set map[string]bool, step string) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return set[step]
+}
+
+func (p *planned) mark(set map[string]bool, step string) {
+	p.mu.Lock()
+	set[step] = true
+	p.mu.Unlock()
 }
 
 // scratch is a copy of e for planning: state changes stay in memory, nothing waits, nothing logs.
@@ -106,17 +139,15 @@ func planRemoved(ctx context.Context, e *Env, removed []catalog.Service, choices
 	return changes, nil
 }
 
-// planStep: created and replaced collect the steps whose resource would be created, or would
-// get a new ID (a new task definition revision), for the steps that depend on them.
-func planStep(ctx context.Context, e *Env, s Step, created, replaced map[string]bool) ([]Change, error) {
+func planStep(ctx context.Context, e *Env, s Step, p *planned) ([]Change, error) {
 	ctx = cloud.WithStep(ctx, s.Name())
 	se := e.ForStep(s.Name())
 	replacedDep := ""
 	for _, d := range s.DependsOn() {
-		if created[d] {
-			return planAfterCreate(ctx, se, s, d, created)
+		if p.is(p.created, d) {
+			return planAfterCreate(ctx, se, s, d, p)
 		}
-		if replaced[d] {
+		if p.is(p.replaced, d) {
 			replacedDep = d
 		}
 	}
@@ -149,23 +180,23 @@ func planStep(ctx context.Context, e *Env, s Step, created, replaced map[string]
 	op := first.Service + "." + first.Operation
 	switch {
 	case len(statuses) > 0 && len(missing) == len(statuses), len(missing) > 0 && createOperation(first.Operation):
-		created[s.Name()] = true
+		p.mark(p.created, s.Name())
 		return creates(s, missing), nil
 	case len(statuses) == 0 && createOperation(first.Operation):
-		created[s.Name()] = true
+		p.mark(p.created, s.Name())
 		return []Change{{Step: s.Name(), Resource: s.Name(), Action: Create}}, nil
 	case len(statuses) == 0 && deleteOperation(first.Operation):
 		return []Change{{Step: s.Name(), Resource: s.Name(), Action: Delete, Operation: op}}, nil
 	}
 	if createOperation(first.Operation) {
-		replaced[s.Name()] = true // e.g. RegisterTaskDefinition: a new revision of an existing family
+		p.mark(p.replaced, s.Name()) // e.g. RegisterTaskDefinition: a new revision of an existing family
 	}
 	return []Change{{Step: s.Name(), Resource: resources(s, statuses), Action: Update, Operation: op, Fields: Fields(first.Input)}}, nil
 }
 
 // planAfterCreate: a step whose dependency will be created cannot run its Up yet (what it
 // needs is not in the state); its resource is a create when missing.
-func planAfterCreate(ctx context.Context, e *Env, s Step, dep string, created map[string]bool) ([]Change, error) {
+func planAfterCreate(ctx context.Context, e *Env, s Step, dep string, p *planned) ([]Change, error) {
 	statuses := s.Inspect(ctx, e)
 	if len(statuses) == 0 {
 		return nil, nil // owns no resource (a wait, a retirement)
@@ -178,7 +209,7 @@ func planAfterCreate(ctx context.Context, e *Env, s Step, dep string, created ma
 		}
 	}
 	if len(missing) > 0 {
-		created[s.Name()] = true
+		p.mark(p.created, s.Name())
 		return creates(s, missing), nil
 	}
 	return []Change{{Step: s.Name(), Resource: resources(s, statuses), Action: Update,
