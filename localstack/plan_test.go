@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -13,7 +14,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
+	"github.com/tapctl/tapctl/naming"
 	"github.com/tapctl/tapctl/state"
 )
 
@@ -105,6 +108,33 @@ func TestPlanFreshConvergedAndDrifted(t *testing.T) {
 	if table := tapctl(t, dir, "plan", "--env", env); table.Code != 0 || !strings.Contains(table.Stdout, "No changes.") {
 		t.Fatalf("table plan after up exited %d:\n%s", table.Code, table.Stdout)
 	}
+
+	// The database password never shows, even in debug logs of a plan that would replace it.
+	_, err = c.Secrets.DeleteSecret(ctx, &secretsmanager.DeleteSecretInput{SecretId: aws.String(naming.Names{Env: env}.Secret()), ForceDeleteWithoutRecovery: aws.Bool(true)})
+	must(t, err)
+	secretPlan := tapctl(t, dir, "-v", "plan", "--env", env, "--output", "json")
+	var sp planJSON
+	must(t, json.Unmarshal([]byte(secretPlan.Stdout), &sp))
+	var planned []string
+	for _, ch := range sp.Changes {
+		planned = append(planned, ch.Action+" "+ch.Step)
+	}
+	// Up recreates the secret, then points the execution roles' policies and the task
+	// definitions at its new ARN, and the ECS services at the new revisions.
+	for _, want := range []string{"create secret", "update payment/execution-role", "update payment/task-definition", "update payment/ecs-service"} {
+		if !slices.Contains(planned, want) {
+			t.Errorf("plan after the secret was deleted lacks %q: %v", want, planned)
+		}
+	}
+	if secretPlan.Code != 2 {
+		t.Fatalf("plan after the secret was deleted exited %d:\n%s", secretPlan.Code, secretPlan.Stdout)
+	}
+	for _, leak := range []string{"SecretString", "GetRandomPassword"} {
+		if strings.Contains(secretPlan.Stdout, leak) {
+			t.Errorf("plan output mentions %s:\n%s", leak, secretPlan.Stdout)
+		}
+	}
+	tapctl(t, dir, "up", "--env", env, "--no-wait").mustSucceed(t)
 
 	// Drift: DNS hostnames off on the VPC, another health-check path on a target group.
 	vpc := stateResource(t, dir, env, "vpc").ID

@@ -164,7 +164,7 @@ func planStep(ctx context.Context, e *Env, s Step, p *planned) ([]Change, error)
 			return nil, err
 		}
 		return []Change{{Step: s.Name(), Resource: resources(s, statuses), Action: Update,
-			Fields: map[string]any{"reason": replacedDep + " gets a new ID or revision; up points this resource at it"}}}, nil
+			Fields: map[string]any{"reason": replacedDep + " changes first (a new ID or revision); up points this resource at it"}}}, nil
 	}
 	first := refused[0]
 	statuses, err := inspect(ctx, se, s)
@@ -212,6 +212,8 @@ func planAfterCreate(ctx context.Context, e *Env, s Step, dep string, p *planned
 		p.mark(p.created, s.Name())
 		return creates(s, missing), nil
 	}
+	// What this step gets anew may in turn change the steps after it (task definition -> ECS service).
+	p.mark(p.replaced, s.Name())
 	return []Change{{Step: s.Name(), Resource: resources(s, statuses), Action: Update,
 		Fields: map[string]any{"reason": dep + " will be created first; the values that depend on it are known after up"}}}, nil
 }
