@@ -19,11 +19,10 @@ func configFlag() cli.Flag {
 
 // configPath is the --config value given on the command or before it, if any.
 func configPath(c *cli.Context) (string, bool) {
+	// Each context of the lineage answers for its own flags: the command's first, then the app's.
 	for _, x := range c.Lineage() {
-		if x.Command != nil || x.App != nil {
-			if x.IsSet("config") {
-				return x.String("config"), true
-			}
+		if x.IsSet("config") {
+			return x.String("config"), true
 		}
 	}
 	return "", false

@@ -29,7 +29,7 @@ type Change struct {
 	Step     string `json:"step"`
 	Resource string `json:"resource"`
 	Action   Action `json:"action"`
-	// Operation is the first API call up would make for an update, e.g. "ELBv2.ModifyTargetGroup".
+	// Operation is the first API call up would make for an update, e.g. "EC2.ModifyVpcAttribute".
 	Operation string `json:"operation,omitempty"`
 	// Fields are the values that call would set (secrets masked, tags and tokens left out).
 	Fields map[string]any `json:"fields,omitempty"`
