@@ -1,13 +1,18 @@
 package localstack
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/service/ecr"
+	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+
 	"github.com/tapctl/tapctl/catalog"
+	"github.com/tapctl/tapctl/naming"
 )
 
 // A catalog file with problems is refused before any AWS call, by every command that reads
@@ -98,4 +103,57 @@ func TestInitWritesTheDefaultCatalogAndItIsReadFromTheWorkingDirectory(t *testin
 	if r.Code != 2 || !strings.Contains(r.Stderr, "tapctl.yaml:3: services[0].priority: 0 is out of range") {
 		t.Fatalf("plan did not read ./tapctl.yaml: exit %d, %s", r.Code, r.Stderr)
 	}
+}
+
+// The README's walkthrough with the built binary, in a working directory of its own: init, a
+// fourth service appended, plan (2), up, plan (0), the service taken out, plan shows deletes
+// (2), down removes everything.
+func TestBinaryReadmeWalkthroughWithAFourthService(t *testing.T) {
+	env := append(noProfile(t), "AWS_ACCESS_KEY_ID=testing", "AWS_SECRET_ACCESS_KEY=testing", "AWS_REGION=us-east-1", "AWS_ENDPOINT_URL="+Endpoint(t), "TAPCTL_LOG_FORMAT=json")
+	name, dir := newEnvName(t), t.TempDir()
+	binary(t) // built from the repository before leaving it
+	t.Chdir(t.TempDir())
+	run := func(wantCode int, args ...string) string {
+		t.Helper()
+		code, stdout, stderr := runBinary(t, env, append([]string{"--state-dir", dir}, args...)...)
+		if code != wantCode {
+			t.Fatalf("tapctl %v: exit %d, want %d\n%s\n%s", args, code, wantCode, stdout, stderr)
+		}
+		return stdout
+	}
+	run(0, "init")
+	f, err := os.OpenFile(catalog.FileName, os.O_APPEND|os.O_WRONLY, 0)
+	must(t, err)
+	_, err = f.WriteString("  - name: search\n    priority: 13\n    healthCheckPath: /healthz\n    environment:\n      LOG_LEVEL: info\n")
+	must(t, err)
+	must(t, f.Close())
+	if out := run(2, "plan", "--env", name); !strings.Contains(out, "+ create  search/ecr-repository") || !strings.Contains(out, "Plan: 73 to add, 0 to change, 0 to destroy.") {
+		t.Errorf("plan of a fresh environment with four services:\n%s", out)
+	}
+	run(0, "up", "--env", name, "--no-wait")
+	if out := run(0, "plan", "--env", name); !strings.Contains(out, "No changes.") {
+		t.Errorf("plan after up:\n%s", out)
+	}
+	run(0, "init", "--force")
+	if out := run(2, "plan", "--env", name); !strings.Contains(out, "- delete  search/ecs-service") || !strings.Contains(out, "to destroy.") {
+		t.Errorf("plan without search:\n%s", out)
+	}
+	run(0, "down", "--env", name, "--yes")
+	if got := readServiceGone(t, name, "search"); got != "" {
+		t.Errorf("down left %s", got)
+	}
+}
+
+// readServiceGone names what is left of a service after down, or "".
+func readServiceGone(t *testing.T, env, svc string) string {
+	t.Helper()
+	n := naming.Names{Env: env}
+	ctx, c := context.Background(), clients(t)
+	if _, err := c.ECR.DescribeRepositories(ctx, &ecr.DescribeRepositoriesInput{RepositoryNames: []string{n.Repository(svc)}}); err == nil {
+		return "its ECR repository"
+	}
+	if out, err := c.ELB.DescribeTargetGroups(ctx, &elbv2.DescribeTargetGroupsInput{Names: []string{n.TargetGroup(svc)}}); err == nil && len(out.TargetGroups) > 0 {
+		return "its target group"
+	}
+	return ""
 }
