@@ -1,5 +1,5 @@
-// Package catalog is the one place that says which services the platform runs.
-// A later issue loads it from a file; today it is the source design's three services.
+// Package catalog is the one place that says which services the platform runs: the source
+// design's three services (Default), or the ones a catalog file lists (Load).
 package catalog
 
 // Service is one microservice of the platform.
@@ -16,25 +16,52 @@ type Service struct {
 	MaxCount    int32
 	CPUTarget   float64
 	HealthPath  string
+	// Environment holds plain, non-secret variables for the container (secrets come from
+	// Secrets Manager); nil when there are none.
+	Environment map[string]string
+}
+
+// Defaults of every field a catalog file may leave out (SPEC rows 18-22).
+const (
+	DefaultPort       = 80
+	DefaultImage      = "amazon/amazon-ecs-sample"
+	DefaultCPU        = 1024
+	DefaultMemory     = 2048
+	DefaultDesired    = 2
+	DefaultMinCount   = 2
+	DefaultMaxCount   = 10
+	DefaultCPUTarget  = 70
+	DefaultHealthPath = "/"
+)
+
+// WithDefaults is a service of the given name and priority with every other field at its default.
+func WithDefaults(name string, priority int32) Service {
+	return Service{
+		Name:        name,
+		PathPattern: "/" + name + "/*",
+		Priority:    priority,
+		Port:        DefaultPort,
+		Image:       DefaultImage,
+		CPU:         DefaultCPU,
+		Memory:      DefaultMemory,
+		Desired:     DefaultDesired,
+		MinCount:    DefaultMinCount,
+		MaxCount:    DefaultMaxCount,
+		CPUTarget:   DefaultCPUTarget,
+		HealthPath:  DefaultHealthPath,
+	}
 }
 
 // Default is the catalog of the source design (SPEC rows 18-22).
 func Default() []Service {
-	mk := func(name string, priority int32) Service {
-		return Service{
-			Name:        name,
-			PathPattern: "/" + name + "/*",
-			Priority:    priority,
-			Port:        80,
-			Image:       "amazon/amazon-ecs-sample",
-			CPU:         1024,
-			Memory:      2048,
-			Desired:     2,
-			MinCount:    2,
-			MaxCount:    10,
-			CPUTarget:   70,
-			HealthPath:  "/",
-		}
+	return []Service{WithDefaults("payment", 10), WithDefaults("order", 11), WithDefaults("notification", 12)}
+}
+
+// Names lists the services' names in catalog order.
+func Names(services []Service) []string {
+	out := make([]string, 0, len(services))
+	for _, s := range services {
+		out = append(out, s.Name)
 	}
-	return []Service{mk("payment", 10), mk("order", 11), mk("notification", 12)}
+	return out
 }

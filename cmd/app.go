@@ -78,6 +78,7 @@ func newApp(opts Options) *cli.App {
 			&cli.StringFlag{Name: "state-dir", Value: ".tapctl", Usage: "directory of the state files", EnvVars: []string{"TAPCTL_STATE_DIR"}},
 			&cli.StringFlag{Name: "log-format", Usage: "console or json (default: console on a terminal, json otherwise)", EnvVars: []string{"TAPCTL_LOG_FORMAT"}},
 			&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "debug logging"},
+			configFlag(),
 		},
 		Commands: []*cli.Command{
 			upCommand(opts, envFlag),
@@ -86,6 +87,8 @@ func newApp(opts Options) *cli.App {
 			outputsCommand(opts, envFlag),
 			deployCommand(opts, envFlag),
 			rollbackCommand(opts, envFlag),
+			planCommand(opts, envFlag),
+			initCommand(opts),
 		},
 		OnUsageError: func(_ *cli.Context, err error, _ bool) error { return usageError{err} },
 	}

@@ -39,13 +39,14 @@ Examples:
 			&cli.StringFlag{Name: "image", Aliases: []string{"i"}, Usage: "the image reference", Required: true},
 			&cli.DurationFlag{Name: "timeout", Value: 30 * time.Minute, Usage: "how long to follow the deployment"},
 			&cli.BoolFlag{Name: "no-wait", Usage: "return once ECS accepted the update"},
+			configFlag(),
 		},
 		Action: func(c *cli.Context) error {
 			image := c.String("image")
 			if image == "" || strings.ContainsAny(image, " \t\n") {
 				return usagef("invalid --image %q", image)
 			}
-			services, err := chosenServices(c, c.Bool("all"))
+			services, err := chosenServices(c, opts, c.Bool("all"))
 			if err != nil {
 				return err
 			}
@@ -67,9 +68,10 @@ func rollbackCommand(opts Options, envFlag cli.Flag) *cli.Command {
 			&cli.StringFlag{Name: "service", Aliases: []string{"s"}, Usage: "the service to roll back", Required: true},
 			&cli.DurationFlag{Name: "timeout", Value: 30 * time.Minute, Usage: "how long to follow the deployment"},
 			&cli.BoolFlag{Name: "no-wait", Usage: "return once ECS accepted the update"},
+			configFlag(),
 		},
 		Action: func(c *cli.Context) error {
-			services, err := chosenServices(c, false)
+			services, err := chosenServices(c, opts, false)
 			if err != nil {
 				return err
 			}
@@ -81,8 +83,11 @@ func rollbackCommand(opts Options, envFlag cli.Flag) *cli.Command {
 }
 
 // chosenServices checks --service/--all against the catalog, before any AWS call.
-func chosenServices(c *cli.Context, all bool) ([]catalog.Service, error) {
-	services := catalog.Default()
+func chosenServices(c *cli.Context, opts Options, all bool) ([]catalog.Service, error) {
+	services, err := loadServices(c, opts)
+	if err != nil {
+		return nil, err
+	}
 	name := c.String("service")
 	if all {
 		if name != "" {
@@ -106,7 +111,7 @@ func chosenServices(c *cli.Context, all bool) ([]catalog.Service, error) {
 type starter func(context.Context, *session, catalog.Service) (deploy.Started, error)
 
 func runDeployment(c *cli.Context, opts Options, services []catalog.Service, start starter, forgetOnRollback bool) error {
-	if err := checkInputs(c, catalog.Default()); err != nil {
+	if err := checkInputs(c, services); err != nil {
 		return err
 	}
 	if st, err := state.Open(c.String("state-dir"), c.String("env")); err != nil {

@@ -21,7 +21,7 @@ Examples:
    tapctl down --env pr6906
    tapctl down --env pr6906 --yes
    tapctl --region eu-west-1 down --env pr6906`,
-		Flags: []cli.Flag{envFlag, parallelismFlag(),
+		Flags: []cli.Flag{envFlag, parallelismFlag(), configFlag(),
 			&cli.BoolFlag{Name: "yes", Aliases: []string{"y"}, Usage: "delete without asking"},
 		},
 		Action: func(c *cli.Context) error {
@@ -37,6 +37,12 @@ Examples:
 				return err
 			}
 			defer s.close()
+			// Services that left the catalog but whose resources up has not deleted yet go too.
+			removed, err := provision.RemovedServices(c.Context, s.env, s.env.Catalog)
+			if err != nil {
+				return err
+			}
+			s.env.Catalog = provision.WithRemoved(s.env.Catalog, removed)
 			steps := provision.Platform(s.env.Catalog, rememberedChoices(s))
 			if ask {
 				statuses, err := provision.Inspect(c.Context, s.env, steps)

@@ -8,7 +8,6 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/tapctl/tapctl/catalog"
 	"github.com/tapctl/tapctl/provision"
 	"github.com/tapctl/tapctl/state"
 )
@@ -20,9 +19,12 @@ func outputsCommand(opts Options, envFlag cli.Flag) *cli.Command {
 		Description: `Makes no AWS call. Examples:
    tapctl outputs --env pr6906
    tapctl outputs --env pr6906 --json | jq -r .LoadBalancerDns`,
-		Flags: []cli.Flag{envFlag, &cli.BoolFlag{Name: "json", Usage: "one JSON object, for scripts"}},
+		Flags: []cli.Flag{envFlag, &cli.BoolFlag{Name: "json", Usage: "one JSON object, for scripts"}, configFlag()},
 		Action: func(c *cli.Context) error {
-			services := catalog.Default()
+			services, err := loadServices(c, opts)
+			if err != nil {
+				return err
+			}
 			if err := checkInputs(c, services); err != nil {
 				return err
 			}

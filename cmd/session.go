@@ -33,11 +33,7 @@ func (s *session) close() {
 
 // checkInputs validates everything the user typed; it makes no AWS call and touches no file.
 func checkInputs(c *cli.Context, services []catalog.Service) error {
-	var names []string
-	for _, s := range services {
-		names = append(names, s.Name)
-	}
-	if err := naming.ValidateEnv(c.String("env"), names); err != nil {
+	if err := naming.ValidateEnv(c.String("env"), catalog.Names(services)); err != nil {
 		return usageError{err}
 	}
 	if err := cloud.ValidateRegion(c.String("region")); err != nil {
@@ -52,8 +48,11 @@ func checkInputs(c *cli.Context, services []catalog.Service) error {
 // openSession checks the inputs, takes the environment's lock (when the command changes
 // anything), opens the state file, and checks credentials with one read call.
 func openSession(c *cli.Context, opts Options, exclusive bool) (*session, error) {
-	services := catalog.Default()
 	log, err := newLogger(opts.Stderr, c.String("log-format"), c.Bool("verbose"))
+	if err != nil {
+		return nil, err
+	}
+	services, err := loadServices(c, opts)
 	if err != nil {
 		return nil, err
 	}

@@ -20,6 +20,7 @@ func statusCommand(opts Options, envFlag cli.Flag) *cli.Command {
 		Flags: []cli.Flag{
 			envFlag,
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "table", Usage: "table or json"},
+			configFlag(),
 		},
 		Action: func(c *cli.Context) error {
 			format := c.String("output")

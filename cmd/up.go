@@ -5,6 +5,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/tapctl/tapctl/catalog"
 	"github.com/tapctl/tapctl/provision"
 )
 
@@ -21,6 +22,7 @@ func upCommand(opts Options, envFlag cli.Flag) *cli.Command {
 			&cli.DurationFlag{Name: "timeout", Value: 20 * time.Minute, Usage: "how long to wait for the ECS services to run their desired count"},
 			&cli.BoolFlag{Name: "no-wait", Usage: "return without waiting for the ECS services"},
 			parallelismFlag(),
+			configFlag(),
 			&cli.StringFlag{Name: "mesh", Usage: "service-connect, appmesh (legacy) or none (default: the environment's earlier choice, else service-connect)"},
 			&cli.StringFlag{Name: "deploy-strategy", Usage: "blue-green or rolling (default: the environment's earlier choice, else blue-green)"},
 			&cli.DurationFlag{Name: "bake-time", Usage: "blue/green bake time, whole minutes (default: the environment's earlier choice, else 5m)"},
@@ -54,6 +56,10 @@ func upCommand(opts Options, envFlag cli.Flag) *cli.Command {
 				return err
 			}
 			s.log.Info().Str("region", s.env.Region).Str("mesh", string(mesh)).Msg("bringing environment up")
+			if err := removeServices(c, s, choices); err != nil {
+				s.finish("up (failed)")
+				return err
+			}
 			if err := provision.Apply(c.Context, s.env, provision.Platform(s.env.Catalog, choices), c.Int("parallelism")); err != nil {
 				s.finish("up (failed)")
 				return err
@@ -125,6 +131,25 @@ func rememberChoices(s *session, ch provision.Choices) error {
 		}
 	}
 	return nil
+}
+
+// removeServices deletes the resources of services that left the catalog, before anything is
+// created, so a freed rule priority can be taken by a new service. The state file lists every
+// service the environment may still have until their deletion is done, so an interrupted run
+// still knows what to remove.
+func removeServices(c *cli.Context, s *session, choices provision.Choices) error {
+	removed, err := provision.RemovedServices(c.Context, s.env, s.env.Catalog)
+	if err != nil {
+		return err
+	}
+	current := catalog.Names(s.env.Catalog)
+	if err := provision.RememberServices(s.env.State, catalog.Names(provision.WithRemoved(s.env.Catalog, removed))); err != nil {
+		return err
+	}
+	if err := provision.RemoveServices(c.Context, s.env, removed, choices, c.Int("parallelism")); err != nil {
+		return err
+	}
+	return provision.RememberServices(s.env.State, current)
 }
 
 func parallelismFlag() cli.Flag {

@@ -29,6 +29,8 @@ type Env struct {
 
 	summary   *Summary
 	discovery *discovery
+	// plannedDeletes, in a plan only, are the IDs of resources up would delete first.
+	plannedDeletes map[string]bool
 }
 
 // Timeouts bound every wait on AWS's asynchronous work.

@@ -121,6 +121,9 @@ func (s listenerRuleStep) find(ctx context.Context, e *Env) (*elbtypes.Rule, err
 	var byPriority *elbtypes.Rule
 	for i := range rules {
 		r := &rules[i]
+		if e.deletedInPlan(aws.ToString(r.RuleArn)) {
+			continue // a removed service's rule: up deletes it before this step runs
+		}
 		if aws.ToString(r.RuleArn) == stateID {
 			return r, nil
 		}
@@ -128,7 +131,28 @@ func (s listenerRuleStep) find(ctx context.Context, e *Env) (*elbtypes.Rule, err
 			byPriority = r
 		}
 	}
-	return byPriority, nil
+	if byPriority != nil {
+		return byPriority, nil
+	}
+	// Without its ID or priority (a service that left the catalog, after a lost state file;
+	// a priority changed by hand), the rule is the one that forwards to the service's groups.
+	groups, err := targetGroups(ctx, e)
+	if err != nil {
+		return nil, err
+	}
+	for _, name := range []string{e.Names.TargetGroup(s.svc.Name), e.Names.AltTargetGroup(s.svc.Name)} {
+		tg, ok := groups[name]
+		if !ok {
+			continue
+		}
+		for i := range rules {
+			r := &rules[i]
+			if !aws.ToBool(r.IsDefault) && !e.deletedInPlan(aws.ToString(r.RuleArn)) && forwardsTo(r, aws.ToString(tg.TargetGroupArn)) {
+				return r, nil
+			}
+		}
+	}
+	return nil, nil
 }
 
 func (s listenerRuleStep) Up(ctx context.Context, e *Env) error {

@@ -3,6 +3,7 @@ package provision
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -69,11 +70,7 @@ func (s taskDefinitionStep) desired(e *Env) (*ecs.RegisterTaskDefinitionInput, e
 				"awslogs-group": e.Names.LogGroup(n), "awslogs-region": e.Region, "awslogs-stream-prefix": n,
 			},
 		},
-		Environment: []ecstypes.KeyValuePair{
-			{Name: aws.String("SERVICE_NAME"), Value: aws.String(n)},
-			{Name: aws.String("ENVIRONMENT"), Value: aws.String(e.Name)},
-			{Name: aws.String("PORT"), Value: aws.String(fmt.Sprint(s.svc.Port))},
-		},
+		Environment: s.environment(e),
 		// ECS reads the JSON keys of the secret at task start; the value never passes through tapctl.
 		Secrets: []ecstypes.Secret{
 			{Name: aws.String("DB_PASSWORD"), ValueFrom: aws.String(secret.ARN + ":password::")},
@@ -91,6 +88,20 @@ func (s taskDefinitionStep) desired(e *Env) (*ecs.RegisterTaskDefinitionInput, e
 		ContainerDefinitions:    []ecstypes.ContainerDefinition{container},
 		Tags:                    e.ecsTags(e.Names.TaskFamily(n), n),
 	}, nil
+}
+
+// environment is what tapctl sets for every service, then the catalog's own variables, sorted
+// (the catalog refuses names tapctl sets and names that look like secrets).
+func (s taskDefinitionStep) environment(e *Env) []ecstypes.KeyValuePair {
+	out := []ecstypes.KeyValuePair{
+		{Name: aws.String("SERVICE_NAME"), Value: aws.String(s.svc.Name)},
+		{Name: aws.String("ENVIRONMENT"), Value: aws.String(e.Name)},
+		{Name: aws.String("PORT"), Value: aws.String(fmt.Sprint(s.svc.Port))},
+	}
+	for _, k := range slices.Sorted(maps.Keys(s.svc.Environment)) {
+		out = append(out, ecstypes.KeyValuePair{Name: aws.String(k), Value: aws.String(s.svc.Environment[k])})
+	}
+	return out
 }
 
 // sameTaskDefinition compares the fields tapctl sets; ECS adds others of its own.

@@ -68,6 +68,8 @@ type Store struct {
 	// disk is the file as this Store last read or wrote it (nil: none), so that a file
 	// replaced behind our back is refused instead of overwritten.
 	disk os.FileInfo
+	// scratch: changes stay in memory (see Scratch); the file is never written or removed.
+	scratch bool
 }
 
 // Open reads the environment's state file; a missing file is an empty state and nothing is
@@ -254,6 +256,10 @@ func (s *Store) SetSetting(name, value string) error {
 func (s *Store) Remove() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.scratch {
+		s.data = emptyFile(s.env)
+		return nil
+	}
 	if err := s.checkDisk(); err != nil {
 		return err
 	}
@@ -295,6 +301,10 @@ func (s *Store) checkDisk() error {
 // save writes next atomically and adopts it only once it is on disk, so memory and disk never
 // disagree. Callers hold s.mu, which serializes saves.
 func (s *Store) save(next file) error {
+	if s.scratch {
+		s.data = next
+		return nil
+	}
 	now := time.Now().UTC()
 	if next.CreatedAt.IsZero() {
 		next.CreatedAt = now

@@ -1,0 +1,424 @@
+package catalog
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// FileName is the catalog file tapctl reads from the working directory when --config is not given.
+const FileName = "tapctl.yaml"
+
+// Problem is one thing wrong with a catalog file, at a line, in a field.
+type Problem struct {
+	File  string
+	Line  int
+	Field string // e.g. "services[3].memory"; "" for the file as a whole
+	Msg   string
+}
+
+func (p Problem) Error() string {
+	where := p.File
+	if p.Line > 0 {
+		where += ":" + strconv.Itoa(p.Line)
+	}
+	if p.Field == "" {
+		return where + ": " + p.Msg
+	}
+	return where + ": " + p.Field + ": " + p.Msg
+}
+
+// InvalidError lists every problem of a catalog file, in file order; Error gives one per line.
+type InvalidError struct{ Problems []Problem }
+
+func (e *InvalidError) Error() string {
+	lines := make([]string, len(e.Problems))
+	for i, p := range e.Problems {
+		lines[i] = p.Error()
+	}
+	return strings.Join(lines, "\n")
+}
+
+// Load reads and validates a catalog file. It makes no AWS call.
+func Load(path string) ([]Service, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, &InvalidError{[]Problem{{File: path, Msg: "no such file (tapctl init writes one)"}}}
+		}
+		return nil, fmt.Errorf("reading catalog file %s: %w", path, err)
+	}
+	return Parse(path, raw)
+}
+
+// yamlLine finds the line yaml.v3 reports in its messages ("yaml: line 3: ...").
+var yamlLine = regexp.MustCompile(`^yaml: (?:line (\d+): )?(.*)$`)
+
+// Parse reads a catalog from raw; file names the source in error messages. Fields a service
+// leaves out take their defaults; every problem found is reported, with its line and field.
+func Parse(file string, raw []byte) ([]Service, error) {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(raw, &doc); err != nil {
+		p := Problem{File: file, Msg: err.Error()}
+		if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
+			p.Line, _ = strconv.Atoi(m[1])
+			p.Msg = m[2]
+		}
+		return nil, &InvalidError{[]Problem{p}}
+	}
+	r := &reader{file: file}
+	services := r.document(&doc)
+	if len(r.problems) == 0 {
+		r.crossCheck(services)
+	}
+	if len(r.problems) > 0 {
+		return nil, &InvalidError{r.problems}
+	}
+	return services, nil
+}
+
+// reader walks the YAML tree, collecting problems instead of stopping at the first.
+type reader struct {
+	file     string
+	problems []Problem
+	// lines remembers where each service's fields are, for the checks across services.
+	lines []map[string]int
+}
+
+func (r *reader) add(n *yaml.Node, field, format string, a ...any) {
+	r.problems = append(r.problems, Problem{File: r.file, Line: n.Line, Field: field, Msg: fmt.Sprintf(format, a...)})
+}
+
+func (r *reader) document(doc *yaml.Node) []Service {
+	if doc.Kind == 0 || len(doc.Content) == 0 {
+		r.problems = append(r.problems, Problem{File: r.file, Msg: "the file is empty; it needs a services list (tapctl init writes an example)"})
+		return nil
+	}
+	top := doc.Content[0]
+	if top.Kind != yaml.MappingNode {
+		r.add(top, "", "the file must be a mapping with a services list")
+		return nil
+	}
+	var services []Service
+	seen := false
+	for i := 0; i+1 < len(top.Content); i += 2 {
+		key, val := top.Content[i], top.Content[i+1]
+		switch key.Value {
+		case "version":
+			if val.Value != "1" {
+				r.add(val, "version", "unsupported version %q: this tapctl reads version 1", val.Value)
+			}
+		case "services":
+			seen = true
+			services = r.serviceList(val)
+		default:
+			r.add(key, key.Value, "unknown field (the file holds version and services)")
+		}
+	}
+	if !seen {
+		r.add(top, "services", "required: the list of services")
+	}
+	return services
+}
+
+func (r *reader) serviceList(n *yaml.Node) []Service {
+	if n.Kind != yaml.SequenceNode {
+		r.add(n, "services", "must be a list of services")
+		return nil
+	}
+	if len(n.Content) == 0 {
+		r.add(n, "services", "must list at least one service")
+	}
+	var out []Service
+	for i, item := range n.Content {
+		out = append(out, r.service(item, fmt.Sprintf("services[%d]", i)))
+	}
+	return out
+}
+
+// service reads one list item; checks that need only this service happen here.
+func (r *reader) service(n *yaml.Node, at string) Service {
+	lines := map[string]int{"": n.Line}
+	r.lines = append(r.lines, lines)
+	svc := Service{
+		Port: DefaultPort, Image: DefaultImage, CPU: DefaultCPU, Memory: DefaultMemory,
+		Desired: DefaultDesired, MinCount: DefaultMinCount, MaxCount: DefaultMaxCount,
+		CPUTarget: DefaultCPUTarget, HealthPath: DefaultHealthPath,
+	}
+	if n.Kind != yaml.MappingNode {
+		r.add(n, at, "must be a mapping of fields (name, path, priority, ...)")
+		return svc
+	}
+	fields := map[string]*yaml.Node{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		key, val := n.Content[i], n.Content[i+1]
+		field := at + "." + key.Value
+		if _, known := fieldDocs[key.Value]; !known {
+			r.add(key, field, "unknown field (known: %s)", strings.Join(fieldOrder, ", "))
+			continue
+		}
+		if _, dup := fields[key.Value]; dup {
+			r.add(key, field, "given twice")
+			continue
+		}
+		fields[key.Value] = val
+		lines[key.Value] = val.Line
+	}
+	if v, ok := fields["name"]; ok {
+		svc.Name = r.name(v, at+".name")
+	} else {
+		r.add(n, at+".name", "required")
+	}
+	svc.PathPattern = "/" + svc.Name + "/*"
+	if v, ok := fields["path"]; ok {
+		svc.PathPattern = r.pathPattern(v, at+".path")
+	}
+	if v, ok := fields["priority"]; ok {
+		svc.Priority = r.integer(v, at+".priority", 1, 50000)
+	} else {
+		r.add(n, at+".priority", "required: the listener rule priority, 1-50000, unique")
+	}
+	if v, ok := fields["port"]; ok {
+		svc.Port = r.integer(v, at+".port", 1, 65535)
+	}
+	if v, ok := fields["image"]; ok {
+		svc.Image = r.image(v, at+".image")
+	}
+	cpuOK, memOK := true, true
+	if v, ok := fields["cpu"]; ok {
+		n := len(r.problems)
+		svc.CPU = r.integer(v, at+".cpu", 0, math.MaxInt32)
+		cpuOK = len(r.problems) == n
+		if _, valid := fargateMemory[svc.CPU]; cpuOK && !valid {
+			r.add(v, at+".cpu", "%d is not a Fargate CPU size (256, 512, 1024, 2048, 4096, 8192 or 16384)", svc.CPU)
+			cpuOK = false
+		}
+	}
+	memNode := fields["memory"]
+	if memNode != nil {
+		n := len(r.problems)
+		svc.Memory = r.integer(memNode, at+".memory", 0, math.MaxInt32)
+		memOK = len(r.problems) == n
+	} else {
+		memNode = n
+	}
+	if cpuOK && memOK && !validMemory(svc.CPU, svc.Memory) {
+		r.add(memNode, at+".memory", "%d is not a valid Fargate memory for cpu %d (%s)", svc.Memory, svc.CPU, fargateMemory[svc.CPU].describe())
+	}
+	for _, c := range []struct {
+		key string
+		dst *int32
+	}{{"desiredCount", &svc.Desired}, {"minCount", &svc.MinCount}, {"maxCount", &svc.MaxCount}} {
+		if v, ok := fields[c.key]; ok {
+			*c.dst = r.integer(v, at+"."+c.key, 0, 1000)
+		}
+	}
+	if svc.MinCount > svc.Desired || svc.Desired > svc.MaxCount {
+		field, node := "desiredCount", fields["desiredCount"]
+		if svc.MinCount > svc.MaxCount {
+			field, node = "minCount", fields["minCount"]
+		}
+		if node == nil {
+			node = n
+		}
+		r.add(node, at+"."+field, "counts must satisfy minCount <= desiredCount <= maxCount (here %d, %d, %d)", svc.MinCount, svc.Desired, svc.MaxCount)
+	}
+	if svc.MaxCount < 1 && fields["maxCount"] != nil {
+		r.add(fields["maxCount"], at+".maxCount", "must be at least 1")
+	}
+	if v, ok := fields["cpuTarget"]; ok {
+		svc.CPUTarget = r.percent(v, at+".cpuTarget")
+	}
+	if v, ok := fields["healthCheckPath"]; ok {
+		svc.HealthPath = r.healthPath(v, at+".healthCheckPath")
+	}
+	if v, ok := fields["environment"]; ok {
+		svc.Environment = r.environment(v, at+".environment")
+	}
+	return svc
+}
+
+// crossCheck finds what no single service shows: the same name, priority or path twice.
+func (r *reader) crossCheck(services []Service) {
+	names, priorities, paths := map[string]int{}, map[int32]int{}, map[string]int{}
+	for i, svc := range services {
+		at := fmt.Sprintf("services[%d]", i)
+		line := func(field string) int {
+			if l, ok := r.lines[i][field]; ok {
+				return l
+			}
+			return r.lines[i][""]
+		}
+		if j, dup := names[svc.Name]; dup {
+			r.problems = append(r.problems, Problem{r.file, line("name"), at + ".name", fmt.Sprintf("%q is already the name of services[%d]", svc.Name, j)})
+		} else {
+			names[svc.Name] = i
+		}
+		if j, dup := priorities[svc.Priority]; dup {
+			r.problems = append(r.problems, Problem{r.file, line("priority"), at + ".priority", fmt.Sprintf("%d is already the priority of services[%d]; listener rule priorities are unique", svc.Priority, j)})
+		} else {
+			priorities[svc.Priority] = i
+		}
+		if j, dup := paths[svc.PathPattern]; dup {
+			r.problems = append(r.problems, Problem{r.file, line("path"), at + ".path", fmt.Sprintf("%q is already the path of services[%d]", svc.PathPattern, j)})
+		} else {
+			paths[svc.PathPattern] = i
+		}
+	}
+}
+
+func (r *reader) scalar(n *yaml.Node, field string) (string, bool) {
+	if n.Kind != yaml.ScalarNode {
+		r.add(n, field, "must be a single value")
+		return "", false
+	}
+	if n.Tag == "!!null" {
+		r.add(n, field, "has no value")
+		return "", false
+	}
+	return n.Value, true
+}
+
+func (r *reader) integer(n *yaml.Node, field string, lo, hi int64) int32 {
+	s, ok := r.scalar(n, field)
+	if !ok {
+		return 0
+	}
+	v, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n.Tag != "!!int" {
+		r.add(n, field, "%q is not a whole number", s)
+		return 0
+	}
+	if v < lo || v > hi {
+		r.add(n, field, "%d is out of range (%d-%d)", v, lo, hi)
+		return 0
+	}
+	return int32(v)
+}
+
+// ServiceNamePattern: service names go into DNS labels, IAM role, target group and ECR names.
+var ServiceNamePattern = regexp.MustCompile(`^[a-z][a-z0-9-]*[a-z0-9]$|^[a-z]$`)
+
+// MaxServiceNameLength leaves room for an environment name in the 32 characters of a target
+// group name ("{name}-tg2-{env}"); naming.ValidateEnv checks the exact lengths per environment.
+const MaxServiceNameLength = 20
+
+func (r *reader) name(n *yaml.Node, field string) string {
+	s, ok := r.scalar(n, field)
+	if !ok {
+		return ""
+	}
+	switch {
+	case !ServiceNamePattern.MatchString(s):
+		r.add(n, field, "%q: a name starts with a lowercase letter, holds only lowercase letters, digits and hyphens, and does not end with a hyphen", s)
+	case len(s) > MaxServiceNameLength:
+		r.add(n, field, "%q is %d characters; at most %d (it goes into target group names, which AWS limits to 32)", s, len(s), MaxServiceNameLength)
+	}
+	return s
+}
+
+// pathChars are the characters an ALB path-pattern condition accepts.
+var pathChars = regexp.MustCompile(`^/[A-Za-z0-9_\-.$/~"'@:+&*?]*$`)
+
+func (r *reader) pathPattern(n *yaml.Node, field string) string {
+	s, ok := r.scalar(n, field)
+	if !ok {
+		return ""
+	}
+	switch {
+	case !pathChars.MatchString(s):
+		r.add(n, field, "%q: a path pattern starts with / and holds only letters, digits and _-.$/~\"'@:+&*?", s)
+	case len(s) > 128:
+		r.add(n, field, "%d characters; a path pattern has at most 128", len(s))
+	}
+	return s
+}
+
+func (r *reader) healthPath(n *yaml.Node, field string) string {
+	s, ok := r.scalar(n, field)
+	if !ok {
+		return ""
+	}
+	if !strings.HasPrefix(s, "/") || len(s) > 1024 || strings.ContainsAny(s, " \t\r\n") {
+		r.add(n, field, "%q: a health check path starts with /, has no spaces and at most 1024 characters", s)
+	}
+	return s
+}
+
+func (r *reader) image(n *yaml.Node, field string) string {
+	s, ok := r.scalar(n, field)
+	if !ok {
+		return ""
+	}
+	if s == "" || len(s) > 255 || strings.ContainsAny(s, " \t\r\n") {
+		r.add(n, field, "%q: an image reference is non-empty, has no spaces and at most 255 characters", s)
+	}
+	return s
+}
+
+func (r *reader) percent(n *yaml.Node, field string) float64 {
+	s, ok := r.scalar(n, field)
+	if !ok {
+		return 0
+	}
+	v, err := strconv.ParseFloat(s, 64)
+	if err != nil || (n.Tag != "!!int" && n.Tag != "!!float") {
+		r.add(n, field, "%q is not a number", s)
+		return 0
+	}
+	if v < 1 || v > 100 {
+		r.add(n, field, "%g is out of range: a CPU target is a percentage from 1 to 100", v)
+	}
+	return v
+}
+
+var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// reservedEnv are set by tapctl itself (task_definitions.go).
+var reservedEnv = map[string]bool{"SERVICE_NAME": true, "ENVIRONMENT": true, "PORT": true, "DB_PASSWORD": true, "DB_USERNAME": true}
+
+// secretLike names belong in Secrets Manager: task definition variables are readable by anyone
+// who may describe the task definition.
+var secretLike = regexp.MustCompile(`(?i)password|secret|passwd|private_?key|token`)
+
+func (r *reader) environment(n *yaml.Node, field string) map[string]string {
+	if n.Kind != yaml.MappingNode {
+		r.add(n, field, "must be a mapping of variable names to values")
+		return nil
+	}
+	out := map[string]string{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		key, val := n.Content[i], n.Content[i+1]
+		at := field + "." + key.Value
+		switch {
+		case !envName.MatchString(key.Value):
+			r.add(key, at, "not a valid variable name (letters, digits, _; not starting with a digit)")
+			continue
+		case reservedEnv[key.Value]:
+			r.add(key, at, "set by tapctl itself; choose another name")
+			continue
+		case secretLike.MatchString(key.Value):
+			r.add(key, at, "looks like a secret: task definition variables are readable by anyone who may describe the task definition; keep secrets in Secrets Manager")
+			continue
+		}
+		if _, dup := out[key.Value]; dup {
+			r.add(key, at, "given twice")
+			continue
+		}
+		if val.Kind != yaml.ScalarNode {
+			r.add(val, at, "must be a single value (quote it to keep it text)")
+			continue
+		}
+		out[key.Value] = val.Value
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
+}

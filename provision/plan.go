@@ -1,0 +1,350 @@
+package provision
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"sync"
+
+	"github.com/rs/zerolog"
+
+	"github.com/tapctl/tapctl/catalog"
+	"github.com/tapctl/tapctl/cloud"
+)
+
+// Action is what up would do to one resource.
+type Action string
+
+const (
+	Create Action = "create"
+	Update Action = "update"
+	Delete Action = "delete"
+)
+
+// Change is one resource up would create, update or delete.
+type Change struct {
+	Step     string `json:"step"`
+	Resource string `json:"resource"`
+	Action   Action `json:"action"`
+	// Operation is the first API call up would make for an update, e.g. "EC2.ModifyVpcAttribute".
+	Operation string `json:"operation,omitempty"`
+	// Fields are the values that call would set (secrets masked, tags and tokens left out).
+	Fields map[string]any `json:"fields,omitempty"`
+}
+
+// Plan works out what Apply would do, with read calls only: e's clients must carry
+// cloud.RefuseMutations. Each step's Up runs against a scratch copy of the state; the first
+// mutating call it would make is refused and tells the change: a missing resource is a create,
+// an existing one an update with the call's fields. A step after one that would be created is
+// a create when its resource is missing too. The resources of removed services are deletes,
+// listed first, as up deletes them first.
+//
+// Steps are planned as Apply runs them, up to parallelism at a time, each once its
+// dependencies are planned; the changes come out in the run order.
+func Plan(ctx context.Context, e *Env, steps []Step, removed []catalog.Service, choices Choices, parallelism int) ([]Change, error) {
+	e = e.scratch()
+	changes, err := planRemoved(ctx, e, removed, choices)
+	if err != nil {
+		return nil, err
+	}
+	ordered, err := Order(steps)
+	if err != nil {
+		return nil, err
+	}
+	p := &planned{created: map[string]bool{}, replaced: map[string]bool{}, changes: map[string][]Change{}}
+	err = schedule(ctx, ordered, prerequisitesUp(ordered), parallelism, func(ctx context.Context, s Step) error {
+		step, err := planStep(ctx, e, s, p)
+		if err != nil {
+			return err
+		}
+		p.mu.Lock()
+		p.changes[s.Name()] = step
+		p.mu.Unlock()
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range ordered {
+		changes = append(changes, p.changes[s.Name()]...)
+	}
+	return changes, nil
+}
+
+// planned is what the steps planned so far tell the steps that depend on them: which would be
+// created, and which would get a new ID or revision (a new task definition revision).
+type planned struct {
+	mu                sync.Mutex
+	created, replaced map[string]bool
+	changes           map[string][]Change
+}
+
+func (p *planned) is(set map[string]bool, step string) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return set[step]
+}
+
+func (p *planned) mark(set map[string]bool, step string) {
+	p.mu.Lock()
+	set[step] = true
+	p.mu.Unlock()
+}
+
+// scratch is a copy of e for planning: state changes stay in memory, nothing waits, nothing logs.
+func (e *Env) scratch() *Env {
+	c := e.ForServices(e.Catalog)
+	c.State = e.State.Scratch()
+	c.summary = &Summary{}
+	c.Wait = false
+	c.Log = zerolog.Nop()
+	c.plannedDeletes = map[string]bool{}
+	return c
+}
+
+// deletedInPlan says whether a plan counts the resource with this ID as deleted by then: up
+// deletes removed services' resources before anything else, so a new service may reuse what
+// one of them held (its rule priority).
+func (e *Env) deletedInPlan(id string) bool { return e.plannedDeletes[id] }
+
+func planRemoved(ctx context.Context, e *Env, removed []catalog.Service, choices Choices) ([]Change, error) {
+	if len(removed) == 0 {
+		return nil, nil
+	}
+	re := e.ForServices(removed)
+	ordered, err := Order(ServiceSteps(removed, choices))
+	if err != nil {
+		return nil, err
+	}
+	var changes []Change
+	for _, s := range Reverse(ordered) {
+		for _, st := range s.Inspect(cloud.WithStep(ctx, s.Name()), re.ForStep(s.Name())) {
+			if msg, failed := strings.CutPrefix(st.AWS, "error: "); failed {
+				return nil, fmt.Errorf("inspecting %s: %s", st.Resource, msg)
+			}
+			if st.AWS != "missing" {
+				changes = append(changes, Change{Step: s.Name(), Resource: st.Resource, Action: Delete})
+			}
+		}
+	}
+	// From here on, what the removed services hold counts as gone.
+	for _, s := range ordered {
+		if id := e.StateID(s.Name()); id != "" {
+			e.plannedDeletes[id] = true
+		}
+	}
+	return changes, nil
+}
+
+func planStep(ctx context.Context, e *Env, s Step, p *planned) ([]Change, error) {
+	ctx = cloud.WithStep(ctx, s.Name())
+	se := e.ForStep(s.Name())
+	replacedDep := ""
+	for _, d := range s.DependsOn() {
+		if p.is(p.created, d) {
+			return planAfterCreate(ctx, se, s, d, p)
+		}
+		if p.is(p.replaced, d) {
+			replacedDep = d
+		}
+	}
+	refusals := &cloud.Refusals{}
+	err := runRefusing(cloud.WithRefusals(ctx, refusals), se, s)
+	refused := refusals.All()
+	if len(refused) == 0 {
+		if err != nil || replacedDep == "" {
+			return nil, err // nil: no change
+		}
+		// Up would point this resource at what its dependency gets anew.
+		statuses, err := inspect(ctx, se, s)
+		if err != nil {
+			return nil, err
+		}
+		return []Change{{Step: s.Name(), Resource: resources(s, statuses), Action: Update,
+			Fields: map[string]any{"reason": replacedDep + " changes first (a new ID or revision); up points this resource at it"}}}, nil
+	}
+	first := refused[0]
+	statuses, err := inspect(ctx, se, s)
+	if err != nil {
+		return nil, err
+	}
+	var missing []Status
+	for _, st := range statuses {
+		if st.AWS == "missing" {
+			missing = append(missing, st)
+		}
+	}
+	op := first.Service + "." + first.Operation
+	switch {
+	case len(statuses) > 0 && len(missing) == len(statuses), len(missing) > 0 && createOperation(first.Operation):
+		p.mark(p.created, s.Name())
+		return creates(s, missing), nil
+	case len(statuses) == 0 && createOperation(first.Operation):
+		p.mark(p.created, s.Name())
+		return []Change{{Step: s.Name(), Resource: s.Name(), Action: Create}}, nil
+	case len(statuses) == 0 && deleteOperation(first.Operation):
+		return []Change{{Step: s.Name(), Resource: s.Name(), Action: Delete, Operation: op}}, nil
+	}
+	if createOperation(first.Operation) {
+		p.mark(p.replaced, s.Name()) // e.g. RegisterTaskDefinition: a new revision of an existing family
+	}
+	return []Change{{Step: s.Name(), Resource: resources(s, statuses), Action: Update, Operation: op, Fields: Fields(first.Input)}}, nil
+}
+
+// planAfterCreate: a step whose dependency will be created cannot run its Up yet (what it
+// needs is not in the state); its resource is a create when missing.
+func planAfterCreate(ctx context.Context, e *Env, s Step, dep string, p *planned) ([]Change, error) {
+	statuses := s.Inspect(ctx, e)
+	if len(statuses) == 0 {
+		return nil, nil // owns no resource (a wait, a retirement)
+	}
+	var missing []Status
+	for _, st := range statuses {
+		// An error here is mostly a parent that does not exist yet: nothing to find.
+		if st.AWS == "missing" || strings.HasPrefix(st.AWS, "error: ") {
+			missing = append(missing, st)
+		}
+	}
+	if len(missing) > 0 {
+		p.mark(p.created, s.Name())
+		return creates(s, missing), nil
+	}
+	// What this step gets anew may in turn change the steps after it (task definition -> ECS service).
+	p.mark(p.replaced, s.Name())
+	return []Change{{Step: s.Name(), Resource: resources(s, statuses), Action: Update,
+		Fields: map[string]any{"reason": dep + " will be created first; the values that depend on it are known after up"}}}, nil
+}
+
+// runRefusing runs the step's Up; a step that ignores a refused call's error and trips over
+// its missing answer has already said what it would change.
+func runRefusing(ctx context.Context, e *Env, s Step) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("step %s stopped: %v", s.Name(), r)
+		}
+	}()
+	err = s.Up(ctx, e)
+	var refused *cloud.MutationRefused
+	if errors.As(err, &refused) {
+		return nil
+	}
+	return err
+}
+
+func inspect(ctx context.Context, e *Env, s Step) ([]Status, error) {
+	statuses := s.Inspect(ctx, e)
+	for _, st := range statuses {
+		if msg, failed := strings.CutPrefix(st.AWS, "error: "); failed {
+			return nil, fmt.Errorf("inspecting %s: %s", st.Resource, msg)
+		}
+	}
+	return statuses, nil
+}
+
+func creates(s Step, missing []Status) []Change {
+	out := make([]Change, 0, len(missing))
+	for _, st := range missing {
+		out = append(out, Change{Step: s.Name(), Resource: st.Resource, Action: Create})
+	}
+	return out
+}
+
+func resources(s Step, statuses []Status) string {
+	if len(statuses) == 0 {
+		return s.Name()
+	}
+	names := make([]string, len(statuses))
+	for i, st := range statuses {
+		names[i] = st.Resource
+	}
+	return strings.Join(names, ", ")
+}
+
+func createOperation(op string) bool {
+	for _, p := range []string{"Create", "Register", "Allocate", "Put", "Run"} {
+		if strings.HasPrefix(op, p) {
+			return true
+		}
+	}
+	return false
+}
+
+func deleteOperation(op string) bool {
+	for _, p := range []string{"Delete", "Deregister", "Release", "Terminate", "Schedule"} {
+		if strings.HasPrefix(op, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// sensitive names fields whose values are never shown.
+var sensitive = regexp.MustCompile(`(?i)password|secret|passwd|privatekey|token`)
+
+// noise are input fields that say nothing about the change.
+var noise = map[string]bool{"Tags": true, "TagSpecifications": true, "ClientToken": true, "ClientRequestToken": true, "DryRun": true}
+
+// Fields turns an SDK input into the values it sets: empty values, tags and tokens left out,
+// anything named like a secret or password masked.
+func Fields(input any) map[string]any {
+	raw, err := json.Marshal(input)
+	if err != nil {
+		return map[string]any{"error": "cannot show the input: " + err.Error()}
+	}
+	var m map[string]any
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return nil
+	}
+	out, _ := clean(m).(map[string]any)
+	return out
+}
+
+func clean(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		out := map[string]any{}
+		for k, val := range x {
+			if noise[k] {
+				continue
+			}
+			if sensitive.MatchString(k) {
+				if c := clean(val); c != nil {
+					out[k] = "(sensitive)"
+				}
+				continue
+			}
+			if c := clean(val); c != nil {
+				out[k] = c
+			}
+		}
+		if len(out) == 0 {
+			return nil
+		}
+		return out
+	case []any:
+		var out []any
+		for _, item := range x {
+			if c := clean(item); c != nil {
+				out = append(out, c)
+			}
+		}
+		if len(out) == 0 {
+			return nil
+		}
+		return out
+	case string:
+		if x == "" {
+			return nil
+		}
+	case bool:
+		if !x {
+			return nil
+		}
+	case nil:
+		return nil
+	}
+	return v
+}
