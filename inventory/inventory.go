@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	tagging "github.com/aws/aws-sdk-go-v2/service/resourcegroupstaggingapi"
 	taggingtypes "github.com/aws/aws-sdk-go-v2/service/resourcegroupstaggingapi/types"
@@ -35,12 +37,14 @@ type Environment struct {
 }
 
 // Find lists the environments in name order: one paginated GetResources call for every
-// resource tagged ManagedBy=tapctl, one DescribeClusters call per 100 clusters (an inactive,
-// deleted cluster is not an environment), one paginated ListSecrets call for the creation times.
+// resource tagged ManagedBy=tapctl, one DescribeClusters call per 100 clusters and one
+// DescribeNatGateways call (deleted clusters and NAT gateways stay tagged for a while and are
+// not counted), one paginated ListSecrets call for the creation times.
 func Find(ctx context.Context, clients *cloud.Clients, region string) ([]Environment, error) {
 	byEnv := map[string]*Environment{}
 	clusters := map[string]string{}   // env -> cluster ARN
 	services := map[string][]string{} // env -> ECS service ARNs, counted only with a live cluster
+	nats := map[string][]string{}     // env -> NAT gateway IDs, counted only when not deleted
 	pages := tagging.NewGetResourcesPaginator(clients.Tagging, &tagging.GetResourcesInput{
 		TagFilters:       []taggingtypes.TagFilter{{Key: aws.String(provision.TagManagedBy), Values: []string{provision.ManagedByValue}}},
 		ResourcesPerPage: aws.Int32(100),
@@ -72,6 +76,8 @@ func Find(ctx context.Context, clients *cloud.Clients, region string) ([]Environ
 				env.Mesh = tags[provision.TagMesh]
 			case "ecs:service":
 				services[name] = append(services[name], arn)
+			case "ec2:natgateway":
+				nats[name] = append(nats[name], arn[strings.LastIndexByte(arn, '/')+1:])
 			default:
 				env.Resources++
 			}
@@ -81,14 +87,19 @@ func Find(ctx context.Context, clients *cloud.Clients, region string) ([]Environ
 	if err != nil {
 		return nil, err
 	}
+	liveNATs, err := liveNATGateways(ctx, clients.EC2, nats)
+	if err != nil {
+		return nil, err
+	}
 	for name, env := range byEnv {
+		env.Resources += liveNATs[name]
 		if active[clusters[name]] {
 			env.Resources += 1 + len(services[name])
 		} else {
 			env.Mesh = ""
 		}
 		if env.Resources == 0 {
-			delete(byEnv, name) // only a deleted cluster and its services were left
+			delete(byEnv, name) // only a deleted cluster, its services or a deleted NAT gateway were left
 		}
 	}
 	if len(byEnv) > 0 {
@@ -150,6 +161,41 @@ func activeClusters(ctx context.Context, client *ecs.Client, clusters map[string
 		}
 	}
 	return active, nil
+}
+
+// liveNATGateways counts per environment the NAT gateways not deleted: a deleted NAT gateway
+// stays visible, and tagged, in the "deleted" state for about an hour.
+func liveNATGateways(ctx context.Context, client *ec2.Client, nats map[string][]string) (map[string]int, error) {
+	envOf := map[string]string{}
+	var ids []string
+	for env, list := range nats {
+		for _, id := range list {
+			envOf[id] = env
+			ids = append(ids, id)
+		}
+	}
+	live := map[string]int{}
+	if len(ids) == 0 {
+		return live, nil
+	}
+	sort.Strings(ids)
+	pages := ec2.NewDescribeNatGatewaysPaginator(client, &ec2.DescribeNatGatewaysInput{NatGatewayIds: ids})
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("describing %d NAT gateways: %w", len(ids), err)
+		}
+		for _, n := range page.NatGateways {
+			switch n.State {
+			case ec2types.NatGatewayStateDeleted, ec2types.NatGatewayStateDeleting, ec2types.NatGatewayStateFailed:
+				continue
+			}
+			if env, ok := envOf[aws.ToString(n.NatGatewayId)]; ok {
+				live[env]++
+			}
+		}
+	}
+	return live, nil
 }
 
 // creationTimes reads each environment's database secret creation date with one paginated
