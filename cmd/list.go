@@ -53,6 +53,10 @@ Examples:
 			if asJSON {
 				return printJSON(opts.Stdout, envs)
 			}
+			if len(envs) == 0 {
+				fmt.Fprintf(opts.Stderr, "no tapctl environment in %s\n", cfg.Region)
+				return nil
+			}
 			tw := tabwriter.NewWriter(opts.Stdout, 0, 0, 2, ' ', 0)
 			fmt.Fprintln(tw, "ENVIRONMENT\tCREATED\tAGE\tMESH\tRESOURCES")
 			for _, e := range envs {
@@ -67,13 +71,7 @@ Examples:
 				}
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\n", e.Name, created, age, mesh, e.Resources)
 			}
-			if err := tw.Flush(); err != nil {
-				return err
-			}
-			if len(envs) == 0 {
-				fmt.Fprintf(opts.Stderr, "no tapctl environment in %s\n", cfg.Region)
-			}
-			return nil
+			return tw.Flush()
 		},
 	}
 }
