@@ -185,3 +185,34 @@ func lineHas(screen, a, b string) bool {
 	}
 	return false
 }
+
+// Steps and log lines from many goroutines while the ticker redraws: every log line survives
+// whole, and no live line is left after Close (run with -race).
+func TestLiveProgressConcurrentSteps(t *testing.T) {
+	term := &fakeTerminal{t: t}
+	p := startProgress(term, true, 80, time.Millisecond)
+	done := make(chan struct{})
+	for i := range 8 {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			step := "step-" + strconv.Itoa(i)
+			p.StepStarted(step)
+			for j := range 20 {
+				p.Println("INF log line " + strconv.Itoa(i) + "-" + strconv.Itoa(j))
+			}
+			p.StepDone(step, nil)
+		}()
+	}
+	for range 8 {
+		<-done
+	}
+	p.Close()
+	if len(term.screen) != 160 {
+		t.Errorf("%d lines on the screen, want the 160 log lines only", len(term.screen))
+	}
+	for _, l := range term.screen {
+		if !strings.HasPrefix(l, "INF log line ") {
+			t.Errorf("torn or live line left: %q", l)
+		}
+	}
+}

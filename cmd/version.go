@@ -3,6 +3,7 @@ package cmd
 import (
 	"fmt"
 	"io"
+	"runtime/debug"
 
 	"github.com/urfave/cli/v2"
 )
@@ -19,9 +20,20 @@ func versionCommand(opts Options) *cli.Command {
 	}
 }
 
-// printVersion writes "tapctl v1.2.3 (commit abc1234)"; a plain `go build` says dev and none.
+// printVersion writes "tapctl v1.2.3 (commit abc1234)". Unstamped builds (go install, go
+// build) fall back on what Go recorded: the module version and the VCS revision.
 func printVersion(w io.Writer, opts Options) {
 	version, commit := opts.Version, opts.Commit
+	if info, ok := debug.ReadBuildInfo(); ok {
+		if (version == "" || version == "dev") && info.Main.Version != "" && info.Main.Version != "(devel)" {
+			version = info.Main.Version
+		}
+		for _, setting := range info.Settings {
+			if setting.Key == "vcs.revision" && (commit == "" || commit == "none") {
+				commit = setting.Value[:min(len(setting.Value), 12)]
+			}
+		}
+	}
 	if version == "" {
 		version = "dev"
 	}
