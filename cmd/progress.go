@@ -48,7 +48,8 @@ var spinnerFrames = []string{"⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "�
 // newProgress draws live lines when w is a terminal.
 func newProgress(w io.Writer) *liveProgress {
 	f, ok := w.(*os.File)
-	terminal := ok && (isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd()))
+	// TERM=dumb (editors' shells, some CI runners) cannot move the cursor.
+	terminal := ok && (isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd())) && os.Getenv("TERM") != "dumb"
 	width := 0
 	if terminal {
 		width = terminalWidth(f)
