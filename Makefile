@@ -4,7 +4,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 COMMIT  ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo none)
 LDFLAGS := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 
-.PHONY: build test demo bench emulator-install vet fuzz crash-sweep
+.PHONY: build test demo bench emulator-install vet fuzz crash-sweep graph
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/tapctl .
@@ -40,3 +40,9 @@ emulator-install:
 # Through the timing model: fresh up, no-change up and down at parallelism 1 and 10; writes BENCHMARKS.md.
 bench:
 	$(GO) run ./localstack/bench
+
+# The platform's picture in the README (docs/platform-graph.svg): tapctl graph --offline makes no
+# AWS call; Graphviz draws it (Debian/Ubuntu: apt-get install graphviz).
+graph: build
+	mkdir -p docs
+	bin/tapctl graph --offline --format dot | dot -Tsvg -o docs/platform-graph.svg

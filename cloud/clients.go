@@ -13,6 +13,7 @@ import (
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
+	"github.com/aws/aws-sdk-go-v2/service/resourcegroupstaggingapi"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/servicediscovery"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
@@ -34,6 +35,8 @@ type Clients struct {
 	AutoScaling *applicationautoscaling.Client
 	AppMesh     *appmesh.Client
 	STS         *sts.Client
+	// Tagging finds every tapctl resource of a region in one paginated call (tapctl list).
+	Tagging *resourcegroupstaggingapi.Client
 }
 
 // NewClients builds every client from one configuration.
@@ -56,5 +59,6 @@ func NewClients(cfg aws.Config) *Clients {
 		AutoScaling: applicationautoscaling.NewFromConfig(cfg),
 		AppMesh:     appmesh.NewFromConfig(cfg),
 		STS:         sts.NewFromConfig(cfg),
+		Tagging:     resourcegroupstaggingapi.NewFromConfig(cfg),
 	}
 }

@@ -62,6 +62,7 @@ func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 func newApp(opts Options) *cli.App {
 	// -v is --verbose here, as in most CLIs; the version flag keeps its long name only.
 	cli.VersionFlag = &cli.BoolFlag{Name: "version", Usage: "print the version"}
+	cli.VersionPrinter = func(c *cli.Context) { printVersion(c.App.Writer, opts) }
 	envFlag := &cli.StringFlag{Name: "env", Aliases: []string{"e"}, Usage: "environment name, e.g. pr6906 (lowercase letters, digits, hyphens)", Required: true}
 	app := &cli.App{
 		Name:      "tapctl",
@@ -89,6 +90,10 @@ func newApp(opts Options) *cli.App {
 			rollbackCommand(opts, envFlag),
 			planCommand(opts, envFlag),
 			initCommand(opts),
+			listCommand(opts),
+			graphCommand(opts),
+			versionCommand(opts),
+			completionCommand(opts),
 		},
 		OnUsageError: func(_ *cli.Context, err error, _ bool) error { return usageError{err} },
 	}

@@ -3,12 +3,9 @@ package cmd
 import (
 	"context"
 	"fmt"
-	"io"
-	"os"
 	"strings"
 	"time"
 
-	"github.com/mattn/go-isatty"
 	"github.com/urfave/cli/v2"
 
 	"github.com/tapctl/tapctl/catalog"
@@ -136,20 +133,20 @@ func runDeployment(c *cli.Context, opts Options, services []catalog.Service, sta
 	if c.Bool("no-wait") {
 		return nil
 	}
-	progress := newProgressLine(opts.Stderr)
-	defer progress.done()
+	// One live line per service being followed, on a terminal; log lines elsewhere.
+	progress := s.progress
 	var failures []string
 	code := ExitOK
 	for _, d := range started {
 		w := deploy.NewWaiter(s.env.AWS.ECS, s.env.Names.Cluster(), d.ServiceName, d.Target, c.Duration("timeout"))
 		w.Progress = func(p deploy.Progress) {
-			if !progress.show(p.String()) {
+			if !progress.Show(d.ServiceName, deployDetail(p)) {
 				s.log.Info().Str("service", p.Service).Str("state", p.State).Str("stage", p.Stage).
 					Int32("running", p.Running).Int32("desired", p.Desired).Int32("pending", p.Pending).Msg("deployment progress")
 			}
 		}
 		outcome, err := w.Wait(c.Context)
-		progress.done()
+		progress.Remove(d.ServiceName)
 		var timeout deploy.ErrTimeout
 		switch {
 		case err != nil && asTimeout(err, &timeout):
@@ -182,30 +179,11 @@ func asTimeout(err error, target *deploy.ErrTimeout) bool {
 	return ok
 }
 
-// progressLine rewrites one line on a terminal; elsewhere it declines and log lines are used.
-type progressLine struct {
-	w        io.Writer
-	terminal bool
-	shown    bool
-}
-
-func newProgressLine(w io.Writer) *progressLine {
-	f, ok := w.(*os.File)
-	return &progressLine{w: w, terminal: ok && isatty.IsTerminal(f.Fd())}
-}
-
-func (p *progressLine) show(line string) bool {
-	if !p.terminal {
-		return false
+// deployDetail is a deployment's live line after the service name and elapsed time.
+func deployDetail(p deploy.Progress) string {
+	stage := p.State
+	if p.Stage != "" {
+		stage += "/" + p.Stage
 	}
-	fmt.Fprintf(p.w, "\r\033[K%s", line)
-	p.shown = true
-	return true
-}
-
-func (p *progressLine) done() {
-	if p.shown {
-		fmt.Fprintln(p.w)
-		p.shown = false
-	}
+	return fmt.Sprintf("%s, %d/%d running, %d pending", stage, p.Running, p.Desired, p.Pending)
 }

@@ -12,8 +12,11 @@ import (
 // newLogger writes console lines (coloured on a terminal) or JSON lines to w.
 func newLogger(w io.Writer, format string, verbose bool) (zerolog.Logger, error) {
 	terminal := false
-	if f, ok := w.(*os.File); ok {
-		terminal = isatty.IsTerminal(f.Fd())
+	switch t := w.(type) {
+	case *os.File:
+		terminal = isatty.IsTerminal(t.Fd())
+	case interface{ IsTerminal() bool }: // the live progress writer in front of the terminal
+		terminal = t.IsTerminal()
 	}
 	if format == "" {
 		format = "json"

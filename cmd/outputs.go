@@ -18,9 +18,13 @@ func outputsCommand(opts Options, envFlag cli.Flag) *cli.Command {
 		Usage: "print the environment's outputs (VPC, cluster, load balancer DNS, ECR repositories) from its state file",
 		Description: `Makes no AWS call. Examples:
    tapctl outputs --env pr6906
-   tapctl outputs --env pr6906 --json | jq -r .LoadBalancerDns`,
-		Flags: []cli.Flag{envFlag, &cli.BoolFlag{Name: "json", Usage: "one JSON object, for scripts"}, configFlag()},
+   tapctl outputs --env pr6906 --output json | jq -r .LoadBalancerDns`,
+		Flags: []cli.Flag{envFlag, outputFlag(), &cli.BoolFlag{Name: "json", Usage: "same as --output json"}, configFlag()},
 		Action: func(c *cli.Context) error {
+			asJSON, err := jsonOutput(c)
+			if err != nil {
+				return err
+			}
 			services, err := loadServices(c, opts)
 			if err != nil {
 				return err
@@ -35,7 +39,7 @@ func outputsCommand(opts Options, envFlag cli.Flag) *cli.Command {
 			if !st.Exists() {
 				return fmt.Errorf("environment %s has no state file in %s; run tapctl up --env %s", c.String("env"), c.String("state-dir"), c.String("env"))
 			}
-			return printOutputs(opts.Stdout, provision.Outputs(st, services), c.Bool("json"))
+			return printOutputs(opts.Stdout, provision.Outputs(st, services), asJSON)
 		},
 	}
 }
@@ -46,9 +50,7 @@ func printOutputs(w io.Writer, outputs []provision.Output, asJSON bool) error {
 		for _, o := range outputs {
 			m[o.Name] = o.Value
 		}
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(m)
+		return printJSON(w, m)
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "OUTPUT\tVALUE")
@@ -56,4 +58,28 @@ func printOutputs(w io.Writer, outputs []provision.Output, asJSON bool) error {
 		fmt.Fprintf(tw, "%s\t%s\n", o.Name, o.Value)
 	}
 	return tw.Flush()
+}
+
+// outputFlag is --output of the commands that print data: status, outputs, list.
+func outputFlag() cli.Flag {
+	return &cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "table", Usage: "table or json"}
+}
+
+// jsonOutput checks --output (and the older --json) before any other work.
+func jsonOutput(c *cli.Context) (bool, error) {
+	switch format := c.String("output"); format {
+	case "json":
+		return true, nil
+	case "table":
+		return c.Bool("json"), nil
+	default:
+		return false, usagef("invalid --output %q: use table or json", format)
+	}
+}
+
+// printJSON writes v indented, for jq and people alike.
+func printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }

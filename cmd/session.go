@@ -17,15 +17,17 @@ import (
 
 // session is one command's hold on an environment: its lock, state, clients and call counter.
 type session struct {
-	env     *provision.Env
-	lock    *state.Lock
-	calls   *cloud.CallCounter
-	retries *cloud.Retries
-	log     zerolog.Logger
-	started time.Time
+	env      *provision.Env
+	lock     *state.Lock
+	calls    *cloud.CallCounter
+	retries  *cloud.Retries
+	log      zerolog.Logger
+	progress *liveProgress // live lines on a terminal; the log's writer
+	started  time.Time
 }
 
 func (s *session) close() {
+	s.progress.Close()
 	if s.lock != nil {
 		_ = s.lock.Release()
 	}
@@ -48,19 +50,23 @@ func checkInputs(c *cli.Context, services []catalog.Service) error {
 // openSession checks the inputs, takes the environment's lock (when the command changes
 // anything), opens the state file, and checks credentials with one read call.
 func openSession(c *cli.Context, opts Options, exclusive bool) (*session, error) {
-	log, err := newLogger(opts.Stderr, c.String("log-format"), c.Bool("verbose"))
+	progress := newProgress(opts.Stderr)
+	log, err := newLogger(progress, c.String("log-format"), c.Bool("verbose"))
 	if err != nil {
+		progress.Close()
 		return nil, err
 	}
 	services, err := loadServices(c, opts)
 	if err != nil {
+		progress.Close()
 		return nil, err
 	}
 	if err := checkInputs(c, services); err != nil {
+		progress.Close()
 		return nil, err
 	}
 	envName, dir := c.String("env"), c.String("state-dir")
-	s := &session{log: log.With().Str("env", envName).Logger(), calls: cloud.NewCallCounter(), started: time.Now()}
+	s := &session{log: log.With().Str("env", envName).Logger(), calls: cloud.NewCallCounter(), progress: progress, started: time.Now()}
 	s.retries = cloud.NewRetries(s.log)
 	// Bounded retry loops in the steps report to the same log as the SDK's retries.
 	c.Context = cloud.WithRetries(c.Context, s.retries)
@@ -96,6 +102,7 @@ func openSession(c *cli.Context, opts Options, exclusive bool) (*session, error)
 	}
 	e := provision.NewEnv(envName)
 	e.Region, e.Account, e.AWS, e.State, e.Catalog, e.Log = cfg.Region, id.Account, clients, st, services, s.log
+	e.Progress = progress.observer()
 	s.env = e
 	s.log.Debug().Str("region", cfg.Region).Str("account", id.Account).Str("state", st.Path()).Msg("session ready")
 	return s, nil
@@ -112,7 +119,13 @@ func (s *session) finish(verb string) {
 	}
 	sum := s.env.Summary()
 	mutating, reads := s.calls.Totals()
-	s.log.Info().
+	event := s.log.Info()
+	if s.progress.IsTerminal() {
+		// On a terminal the summary is one plain line; the fields stay in the debug log.
+		s.progress.Println(summaryLine(verb, sum, time.Since(s.started)))
+		event = s.log.Debug()
+	}
+	event.
 		Int("created", len(sum.Created)).Int("updated", len(sum.Updated)).
 		Int("deleted", len(sum.Deleted)).Int("unchanged", len(sum.Unchanged)).
 		Int("mutatingCalls", mutating).Int("readCalls", reads).

@@ -1,7 +1,6 @@
 package cmd
 
 import (
-	"encoding/json"
 	"fmt"
 	"text/tabwriter"
 
@@ -19,13 +18,13 @@ func statusCommand(opts Options, envFlag cli.Flag) *cli.Command {
    tapctl status --env pr6906 --output json | jq '.[] | select(.aws == "missing")'`,
 		Flags: []cli.Flag{
 			envFlag,
-			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "table", Usage: "table or json"},
+			outputFlag(),
 			configFlag(),
 		},
 		Action: func(c *cli.Context) error {
-			format := c.String("output")
-			if format != "table" && format != "json" {
-				return usagef("invalid --output %q: use table or json", format)
+			asJSON, err := jsonOutput(c)
+			if err != nil {
+				return err
 			}
 			s, err := openSession(c, opts, false)
 			if err != nil {
@@ -36,10 +35,8 @@ func statusCommand(opts Options, envFlag cli.Flag) *cli.Command {
 			if err != nil {
 				return err
 			}
-			if format == "json" {
-				enc := json.NewEncoder(opts.Stdout)
-				enc.SetIndent("", "  ")
-				return enc.Encode(statuses)
+			if asJSON {
+				return printJSON(opts.Stdout, statuses)
 			}
 			tw := tabwriter.NewWriter(opts.Stdout, 0, 0, 2, ' ', 0)
 			fmt.Fprintln(tw, "STEP\tRESOURCE\tSTATE FILE\tAWS")

@@ -7,6 +7,7 @@ import (
 
 	"github.com/tapctl/tapctl/catalog"
 	"github.com/tapctl/tapctl/provision"
+	"github.com/tapctl/tapctl/state"
 )
 
 func upCommand(opts Options, envFlag cli.Flag) *cli.Command {
@@ -107,9 +108,11 @@ func resolveChoices(s *session, c *cli.Context) provision.Choices {
 }
 
 // rememberedChoices are the choices the state file holds, defaults where it holds none.
-func rememberedChoices(s *session) provision.Choices {
+func rememberedChoices(s *session) provision.Choices { return storedChoices(s.env.State) }
+
+// storedChoices are the choices a state file holds, defaults where it holds none.
+func storedChoices(st *state.Store) provision.Choices {
 	ch := provision.DefaultChoices()
-	st := s.env.State
 	if m, err := provision.ParseMeshMode(st.Setting(provision.SettingMesh)); err == nil {
 		ch.Mesh = m
 	}

@@ -16,6 +16,12 @@ var (
 	buildErr  error
 )
 
+// The version and commit the test binary is built with.
+const (
+	testVersion = "v0.0.0-test"
+	testCommit  = "c0ffee1"
+)
+
 // binary builds the real tapctl once per test run.
 func binary(t *testing.T) string {
 	t.Helper()
@@ -31,7 +37,9 @@ func binary(t *testing.T) string {
 			return
 		}
 		binPath = filepath.Join(dir, "tapctl")
-		out, err := exec.Command("go", "build", "-C", root, "-o", binPath, ".").CombinedOutput()
+		// As the Makefile's build target does: the version and commit are set at link time.
+		ldflags := "-X main.version=" + testVersion + " -X main.commit=" + testCommit
+		out, err := exec.Command("go", "build", "-C", root, "-ldflags", ldflags, "-o", binPath, ".").CombinedOutput()
 		if err != nil {
 			buildErr = &buildFailure{string(out), err}
 		}
@@ -100,9 +108,10 @@ func TestBinaryBadEnv(t *testing.T) {
 }
 
 func TestBinaryHelpHasExamples(t *testing.T) {
-	for _, command := range []string{"up", "down", "status"} {
+	for _, command := range []string{"up", "down", "status", "outputs", "list", "graph", "completion"} {
 		code, stdout, _ := runBinary(t, nil, command, "--help")
-		if code != 0 || !strings.Contains(stdout, "Examples") || !strings.Contains(stdout, "--env") {
+		needsEnv := command != "list" && command != "completion"
+		if code != 0 || !strings.Contains(stdout, "Examples") || needsEnv && !strings.Contains(stdout, "--env") {
 			t.Errorf("%s --help: exit %d, output %q", command, code, stdout)
 		}
 	}

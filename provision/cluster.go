@@ -82,7 +82,7 @@ func (c clusterStep) Up(ctx context.Context, e *Env) error {
 			ClusterName:            aws.String(name),
 			Settings:               []ecstypes.ClusterSetting{{Name: ecstypes.ClusterSettingNameContainerInsights, Value: aws.String("enabled")}},
 			CapacityProviders:      clusterCapacityProviders,
-			Tags:                   e.ecsTags(name, ""),
+			Tags:                   append(e.ecsTags(name, ""), c.meshTag()),
 			ServiceConnectDefaults: defaults,
 		})
 		if err != nil {
@@ -115,6 +115,13 @@ func (c clusterStep) Up(ctx context.Context, e *Env) error {
 		e.Updated("ECS cluster "+name, name, "Service Connect default namespace")
 		changed = true
 	}
+	if tag := c.meshTag(); ecsTagValue(cluster.Tags, TagMesh) != aws.ToString(tag.Value) {
+		if _, err := e.AWS.ECS.TagResource(ctx, &ecs.TagResourceInput{ResourceArn: cluster.ClusterArn, Tags: []ecstypes.Tag{tag}}); err != nil {
+			return fmt.Errorf("tagging ECS cluster %s with its mesh mode: %w", name, err)
+		}
+		e.Updated("ECS cluster "+name, name, "tag "+TagMesh+"="+aws.ToString(tag.Value))
+		changed = true
+	}
 	if !sameSet(cluster.CapacityProviders, clusterCapacityProviders) {
 		if _, err := e.AWS.ECS.PutClusterCapacityProviders(ctx, &ecs.PutClusterCapacityProvidersInput{
 			Cluster: aws.String(name), CapacityProviders: clusterCapacityProviders,
@@ -129,6 +136,20 @@ func (c clusterStep) Up(ctx context.Context, e *Env) error {
 		e.Unchanged("ECS cluster "+name, name)
 	}
 	return nil
+}
+
+// meshTag records the environment's mesh mode on its cluster, where tapctl list reads it.
+func (c clusterStep) meshTag() ecstypes.Tag {
+	return ecstypes.Tag{Key: aws.String(TagMesh), Value: aws.String(string(c.mesh))}
+}
+
+func ecsTagValue(tags []ecstypes.Tag, key string) string {
+	for _, t := range tags {
+		if aws.ToString(t.Key) == key {
+			return aws.ToString(t.Value)
+		}
+	}
+	return ""
 }
 
 func (clusterStep) Down(ctx context.Context, e *Env) error {

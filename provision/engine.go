@@ -158,11 +158,17 @@ func (e *Env) rediscover() *Env {
 	return &c
 }
 
-// timeStep runs one step with its name on the context (calls are counted per step) and logs
-// its duration at debug level.
+// timeStep runs one step with its name on the context (calls are counted per step), tells the
+// progress observer when it starts and ends, and logs its duration at debug level.
 func timeStep(ctx context.Context, e *Env, s Step, run func(context.Context, *Env) error) error {
 	start := time.Now()
+	if e.Progress != nil {
+		e.Progress.StepStarted(s.Name())
+	}
 	err := run(cloud.WithStep(ctx, s.Name()), e.ForStep(s.Name()))
+	if e.Progress != nil {
+		e.Progress.StepDone(s.Name(), err)
+	}
 	e.Log.Debug().Str("step", s.Name()).Str("elapsed", time.Since(start).Round(time.Millisecond).String()).Msg("step done")
 	return err
 }

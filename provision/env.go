@@ -26,6 +26,8 @@ type Env struct {
 	Log      zerolog.Logger
 	Timeouts Timeouts
 	Wait     bool // wait for ECS services to run their desired count (false with --no-wait)
+	// Progress, when set, hears of every step as it starts and ends (a terminal's live lines).
+	Progress Progress
 
 	summary   *Summary
 	discovery *discovery
@@ -43,6 +45,13 @@ type Timeouts struct {
 // DefaultTimeouts are generous for AWS; the emulator answers at once.
 func DefaultTimeouts() Timeouts {
 	return Timeouts{NATGateway: 10 * time.Minute, Dependencies: 20 * time.Minute, Services: 20 * time.Minute}
+}
+
+// Progress observes the engine's steps. Steps run concurrently: the methods are called from
+// several goroutines at once.
+type Progress interface {
+	StepStarted(step string)
+	StepDone(step string, err error)
 }
 
 // Summary counts what a run changed.

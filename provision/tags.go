@@ -15,6 +15,8 @@ const (
 	TagManagedBy   = "ManagedBy"
 	TagName        = "Name"
 	TagService     = "Service"
+	// TagMesh on the ECS cluster says the environment's --mesh choice, for tapctl list.
+	TagMesh        = "Mesh"
 	ManagedByValue = "tapctl"
 )
 

@@ -1,0 +1,89 @@
+package cmd
+
+import (
+	"fmt"
+	"text/tabwriter"
+	"time"
+
+	"github.com/aws/smithy-go/middleware"
+	"github.com/urfave/cli/v2"
+
+	"github.com/tapctl/tapctl/cloud"
+	"github.com/tapctl/tapctl/inventory"
+)
+
+func listCommand(opts Options) *cli.Command {
+	return &cli.Command{
+		Name:  "list",
+		Usage: "list every tapctl environment of the account and region, found by its tags (read calls only)",
+		Description: `Finds environments by the tags ManagedBy=tapctl and Environment on their resources, not by
+state files, so it also shows the forgotten environments of closed pull requests made on another
+machine. Needs no --env and takes no lock. CREATED is when the environment's database secret was
+created; MESH is its cluster's Mesh tag ("-" for clusters made before tapctl set it); RESOURCES
+counts its live tagged resources (the KMS key, pending deletion for 7 days after down, and
+task-definition revisions are not counted).
+
+Examples:
+   tapctl list
+   tapctl --region eu-west-1 list --output json | jq -r '.[] | select(.name | startswith("pr")) | .name'`,
+		Flags: []cli.Flag{outputFlag()},
+		Action: func(c *cli.Context) error {
+			asJSON, err := jsonOutput(c)
+			if err != nil {
+				return err
+			}
+			if err := cloud.ValidateRegion(c.String("region")); err != nil {
+				return usageError{err}
+			}
+			cfg, err := cloud.Load(c.Context, cloud.Options{
+				Region: c.String("region"), Endpoint: c.String("endpoint"),
+				APIOptions: append([]func(*middleware.Stack) error(nil), opts.APIOptions...),
+			})
+			if err != nil {
+				return err
+			}
+			clients := cloud.NewClients(cfg)
+			if _, err := cloud.Preflight(c.Context, cfg, clients.STS); err != nil {
+				return err
+			}
+			envs, err := inventory.Find(c.Context, clients, cfg.Region)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return printJSON(opts.Stdout, envs)
+			}
+			if len(envs) == 0 {
+				fmt.Fprintf(opts.Stderr, "no tapctl environment in %s\n", cfg.Region)
+				return nil
+			}
+			tw := tabwriter.NewWriter(opts.Stdout, 0, 0, 2, ' ', 0)
+			fmt.Fprintln(tw, "ENVIRONMENT\tCREATED\tAGE\tMESH\tRESOURCES")
+			for _, e := range envs {
+				created, age := "-", "-"
+				if e.Created != nil {
+					created = e.Created.Format("2006-01-02 15:04 UTC")
+					age = formatAge(time.Since(*e.Created))
+				}
+				mesh := e.Mesh
+				if mesh == "" {
+					mesh = "-"
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\n", e.Name, created, age, mesh, e.Resources)
+			}
+			return tw.Flush()
+		},
+	}
+}
+
+// formatAge: "45m", "5h", "3d4h".
+func formatAge(d time.Duration) string {
+	switch {
+	case d < time.Hour:
+		return fmt.Sprintf("%dm", int(d.Minutes()))
+	case d < 24*time.Hour:
+		return fmt.Sprintf("%dh", int(d.Hours()))
+	}
+	days := int(d.Hours()) / 24
+	return fmt.Sprintf("%dd%dh", days, int(d.Hours())-24*days)
+}
