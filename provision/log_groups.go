@@ -66,7 +66,13 @@ func (s logGroupStep) Up(ctx context.Context, e *Env) error {
 	if lg == nil {
 		if _, err := e.AWS.Logs.CreateLogGroup(ctx, &cloudwatchlogs.CreateLogGroupInput{
 			LogGroupName: aws.String(name), KmsKeyId: aws.String(keyARN), Tags: e.Tags(name, s.svc.Name),
-		}); err != nil {
+		}); cloud.HasCode(err, "ResourceAlreadyExistsException") {
+			// The listing skipped it (a paged listing can, while other groups are deleted):
+			// adopt it, setting retention and key as for a new one.
+			if _, err := e.AWS.Logs.AssociateKmsKey(ctx, &cloudwatchlogs.AssociateKmsKeyInput{LogGroupName: aws.String(name), KmsKeyId: aws.String(keyARN)}); err != nil {
+				return fmt.Errorf("associating key %s with log group %s: %w", keyARN, name, err)
+			}
+		} else if err != nil {
 			return fmt.Errorf("creating log group %s: %w", name, err)
 		}
 		if err := e.Record(s.key(), state.Resource{ID: name}); err != nil {
@@ -102,17 +108,23 @@ func (s logGroupStep) Up(ctx context.Context, e *Env) error {
 	return nil
 }
 
+// Down deletes the log group the listing shows or the state file records, by its name: a
+// listing paged while other log groups are deleted can skip one.
 func (s logGroupStep) Down(ctx context.Context, e *Env) error {
 	lg, err := s.find(ctx, e)
 	if err != nil {
 		return err
 	}
-	if lg != nil {
-		name := aws.ToString(lg.LogGroupName)
-		if _, err := e.AWS.Logs.DeleteLogGroup(ctx, &cloudwatchlogs.DeleteLogGroupInput{LogGroupName: aws.String(name)}); err != nil && !cloud.IsNotFound(err) {
+	if lg != nil || e.StateID(s.key()) != "" {
+		name := e.Names.LogGroup(s.svc.Name)
+		_, err := e.AWS.Logs.DeleteLogGroup(ctx, &cloudwatchlogs.DeleteLogGroupInput{LogGroupName: aws.String(name)})
+		switch {
+		case cloud.IsNotFound(err):
+		case err != nil:
 			return fmt.Errorf("deleting log group %s: %w", name, err)
+		default:
+			e.Deleted("log group "+name, name)
 		}
-		e.Deleted("log group "+name, name)
 	}
 	return e.Forget(s.key())
 }
