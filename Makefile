@@ -18,11 +18,11 @@ test: vet
 
 # Each fuzz target for FUZZTIME (CI runs 10s each; `make fuzz FUZZTIME=10m` digs deeper).
 FUZZTIME ?= 10s
-FUZZ_TARGETS := FuzzOpen:./state/ FuzzValidateEnv:./naming/ FuzzValidateRegion:./cloud/ FuzzParseChoices:./provision/
+FUZZ_TARGETS := FuzzOpen:./state/ FuzzParse:./catalog/ FuzzValidateEnv:./naming/ FuzzValidateRegion:./cloud/ FuzzParseChoices:./provision/
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \
 		echo "fuzz $${t%%:*} for $(FUZZTIME)"; \
-		$(GO) test -run '^$$' -fuzz "^$${t%%:*}\$$" -fuzztime $(FUZZTIME) $${t#*:}; \
+		$(GO) test -run '^$$' -fuzz "^$${t%%:*}\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 2s $${t#*:}; \
 	done
 
 # The crash tests at every kill point (make test tries an evenly spread sample): tapctl is
