@@ -6,9 +6,11 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/aws/smithy-go/middleware"
 	"github.com/urfave/cli/v2"
 
 	"github.com/tapctl/tapctl/catalog"
+	"github.com/tapctl/tapctl/cloud"
 	"github.com/tapctl/tapctl/naming"
 	"github.com/tapctl/tapctl/provision"
 	"github.com/tapctl/tapctl/state"
@@ -19,7 +21,7 @@ const (
 	graphCreated  = "created"
 	graphMissing  = "missing"
 	graphPartial  = "partial" // some of the step's resources exist, some are missing
-	graphDrifted  = "drifted" // Inspect says so (today only where its answer names drift)
+	graphDrifted  = "drifted" // exists, but up would change it (plan has an update for it)
 	graphError    = "error"   // AWS did not answer the read
 	graphNoAWS    = ""        // --offline: no state drawn
 	graphNoTarget = "no resource"
@@ -94,29 +96,43 @@ func offlineGraph(c *cli.Context, opts Options) ([]graphNode, error) {
 		}
 		choices = storedChoices(st)
 	}
-	return graphNodes(provision.Platform(services, choices), nil, services)
+	return graphNodes(provision.Platform(services, choices), nil, services, nil)
 }
 
-// liveGraph colours each step by provision.Inspect: read calls only, no lock.
+// liveGraph colours each step by provision.Inspect (exists or not) and provision.Plan (would
+// up change it: drifted), with read calls only (mutations refused, as for plan) and no lock.
 func liveGraph(c *cli.Context, opts Options) ([]graphNode, error) {
 	if c.String("env") == "" {
 		return nil, usagef("graph needs --env (or --offline for the platform's shape)")
 	}
-	s, err := openSession(c, opts, false)
+	readOnly := opts
+	readOnly.APIOptions = append([]func(*middleware.Stack) error{cloud.RefuseMutations}, opts.APIOptions...)
+	s, err := openSession(c, readOnly, false)
 	if err != nil {
 		return nil, err
 	}
 	defer s.close()
-	steps := provision.Platform(s.env.Catalog, rememberedChoices(s))
+	choices := rememberedChoices(s)
+	steps := provision.Platform(s.env.Catalog, choices)
 	statuses, err := provision.Inspect(c.Context, s.env, steps)
 	if err != nil {
 		return nil, err
 	}
-	return graphNodes(steps, statuses, s.env.Catalog)
+	changes, err := provision.Plan(c.Context, s.env, steps, nil, choices, defaultParallelism)
+	if err != nil {
+		return nil, err
+	}
+	drifted := map[string]bool{}
+	for _, ch := range changes {
+		if ch.Action == provision.Update {
+			drifted[ch.Step] = true
+		}
+	}
+	return graphNodes(steps, statuses, s.env.Catalog, drifted)
 }
 
 // graphNodes orders the steps as up runs them; nil statuses means offline.
-func graphNodes(steps []provision.Step, statuses []provision.Status, services []catalog.Service) ([]graphNode, error) {
+func graphNodes(steps []provision.Step, statuses []provision.Status, services []catalog.Service, drifted map[string]bool) ([]graphNode, error) {
 	ordered, err := provision.Order(steps)
 	if err != nil {
 		return nil, err
@@ -130,6 +146,9 @@ func graphNodes(steps []provision.Step, statuses []provision.Status, services []
 		state := graphNoAWS
 		if statuses != nil {
 			state = stepState(byStep[s.Name()])
+			if drifted[s.Name()] && (state == graphCreated || state == graphPartial) {
+				state = graphDrifted
+			}
 		}
 		service := ""
 		if prefix, _, ok := strings.Cut(s.Name(), "/"); ok && slices.Contains(serviceNames(services), prefix) {

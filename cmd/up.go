@@ -155,8 +155,11 @@ func removeServices(c *cli.Context, s *session, choices provision.Choices) error
 	return provision.RememberServices(s.env.State, current)
 }
 
+// defaultParallelism is how many steps run at once unless --parallelism says otherwise.
+const defaultParallelism = 10
+
 func parallelismFlag() cli.Flag {
-	return &cli.IntFlag{Name: "parallelism", Value: 10, Usage: "how many steps may run at once (1: one after another)"}
+	return &cli.IntFlag{Name: "parallelism", Value: defaultParallelism, Usage: "how many steps may run at once (1: one after another)"}
 }
 
 func checkParallelism(c *cli.Context) error {

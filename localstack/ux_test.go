@@ -132,6 +132,10 @@ func TestGraphShowsStateAndParses(t *testing.T) {
 	group := (naming.Names{Env: env}).LogGroup("order")
 	_, err := clients(t).Logs.DeleteLogGroup(context.Background(), &cloudwatchlogs.DeleteLogGroupInput{LogGroupName: aws.String(group)})
 	must(t, err)
+	// Drift behind tapctl's back: another log group's retention.
+	_, err = clients(t).Logs.PutRetentionPolicy(context.Background(), &cloudwatchlogs.PutRetentionPolicyInput{
+		LogGroupName: aws.String((naming.Names{Env: env}).LogGroup("payment")), RetentionInDays: aws.Int32(30)})
+	must(t, err)
 
 	r := tapctl(t, dir, "graph", "--env", env).mustSucceed(t)
 	if m, _ := r.Calls.Totals(); m != 0 {
@@ -140,6 +144,9 @@ func TestGraphShowsStateAndParses(t *testing.T) {
 	dot := r.Stdout
 	if !regexp.MustCompile(`"order/log-group" \[label="log-group\\nmissing"`).MatchString(dot) {
 		t.Errorf("the deleted log group is not drawn missing:\n%s", grepLines(dot, "log-group"))
+	}
+	if !regexp.MustCompile(`"payment/log-group" \[label="log-group\\ndrifted"`).MatchString(dot) {
+		t.Errorf("the log group with another retention is not drawn drifted:\n%s", grepLines(dot, "log-group"))
 	}
 	if !regexp.MustCompile(`"vpc" \[label="vpc\\ncreated"`).MatchString(dot) || !strings.Contains(dot, `"vpc" -> "subnets"`) {
 		t.Errorf("vpc not created or its edge missing:\n%s", grepLines(dot, `"vpc"`))
