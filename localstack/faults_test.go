@@ -12,125 +12,16 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/appmesh"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
-	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
-	"github.com/aws/aws-sdk-go-v2/service/kms"
-	kmstypes "github.com/aws/aws-sdk-go-v2/service/kms/types"
-	sd "github.com/aws/aws-sdk-go-v2/service/servicediscovery"
-	sdtypes "github.com/aws/aws-sdk-go-v2/service/servicediscovery/types"
 	"github.com/aws/smithy-go/middleware"
 
-	"github.com/tapctl/tapctl/catalog"
 	"github.com/tapctl/tapctl/cloud"
-	"github.com/tapctl/tapctl/naming"
 )
-
-// assertNoDuplicates checks, beyond assertNetwork and assertPlatform, that no kind of resource of
-// the environment exists twice: a second copy made by a retried create would be a leak.
-func assertNoDuplicates(t *testing.T, env string) {
-	t.Helper()
-	ctx, c, n := context.Background(), clients(t), naming.Names{Env: env}
-	count := func(what string, got, want int) {
-		t.Helper()
-		if got != want {
-			t.Errorf("%d %s, want %d", got, what, want)
-		}
-	}
-	services := catalog.Default()
-	sgs, err := c.EC2.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{Filters: []ec2types.Filter{{Name: aws.String("tag:Environment"), Values: []string{env}}}})
-	must(t, err)
-	count("security groups", len(sgs.SecurityGroups), 2)
-	lbs, err := c.ELB.DescribeLoadBalancers(ctx, &elbv2.DescribeLoadBalancersInput{})
-	must(t, err)
-	albs := 0
-	for _, lb := range lbs.LoadBalancers {
-		if aws.ToString(lb.LoadBalancerName) == n.ALB() {
-			albs++
-			ls, err := c.ELB.DescribeListeners(ctx, &elbv2.DescribeListenersInput{LoadBalancerArn: lb.LoadBalancerArn})
-			must(t, err)
-			count("listeners", len(ls.Listeners), 1)
-			for _, l := range ls.Listeners {
-				rules, err := c.ELB.DescribeRules(ctx, &elbv2.DescribeRulesInput{ListenerArn: l.ListenerArn})
-				must(t, err)
-				count("listener rules", len(rules.Rules), len(services)+1)
-			}
-		}
-	}
-	count("load balancers", albs, 1)
-	tgs, err := c.ELB.DescribeTargetGroups(ctx, &elbv2.DescribeTargetGroupsInput{})
-	must(t, err)
-	groups := 0
-	for _, tg := range tgs.TargetGroups {
-		if strings.HasSuffix(aws.ToString(tg.TargetGroupName), env) {
-			groups++
-		}
-	}
-	count("target groups", groups, 2*len(services))
-	keys, err := c.KMS.ListKeys(ctx, &kms.ListKeysInput{})
-	must(t, err)
-	live := 0
-	for _, k := range keys.Keys {
-		d, err := c.KMS.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: k.KeyId})
-		must(t, err)
-		// tapctl's key description names its environment; a key pending deletion is not live.
-		if !strings.HasSuffix(aws.ToString(d.KeyMetadata.Description), " "+env) || d.KeyMetadata.KeyState == kmstypes.KeyStatePendingDeletion {
-			continue
-		}
-		tags, err := c.KMS.ListResourceTags(ctx, &kms.ListResourceTagsInput{KeyId: k.KeyId})
-		must(t, err)
-		for _, tag := range tags.Tags {
-			if aws.ToString(tag.TagKey) == "Environment" && aws.ToString(tag.TagValue) == env {
-				live++
-			}
-		}
-	}
-	count("KMS keys", live, 1)
-	nss, err := c.ServiceDisc.ListNamespaces(ctx, &sd.ListNamespacesInput{})
-	must(t, err)
-	var nsIDs []string
-	for _, ns := range nss.Namespaces {
-		if aws.ToString(ns.Name) == n.Namespace() {
-			nsIDs = append(nsIDs, aws.ToString(ns.Id))
-		}
-	}
-	count("Cloud Map namespaces", len(nsIDs), 1)
-	if len(nsIDs) == 1 {
-		svcs, err := c.ServiceDisc.ListServices(ctx, &sd.ListServicesInput{Filters: []sdtypes.ServiceFilter{{Name: sdtypes.ServiceFilterNameNamespaceId, Values: nsIDs}}})
-		must(t, err)
-		inNamespace := 0
-		for _, s := range svcs.Services { // moto ignores the filter: check each service's namespace
-			got, err := c.ServiceDisc.GetService(ctx, &sd.GetServiceInput{Id: s.Id})
-			if cloud.IsNotFound(err) {
-				continue // another test's environment, deleted meanwhile
-			}
-			must(t, err)
-			if aws.ToString(got.Service.NamespaceId) == nsIDs[0] {
-				inNamespace++
-			}
-		}
-		count("Cloud Map services", inNamespace, len(services))
-	}
-	ecsSvcs, err := c.ECS.ListServices(ctx, &ecs.ListServicesInput{Cluster: aws.String(n.Cluster())})
-	must(t, err)
-	count("ECS services", len(ecsSvcs.ServiceArns), len(services))
-	for _, svc := range services {
-		tds, err := c.ECS.ListTaskDefinitions(ctx, &ecs.ListTaskDefinitionsInput{FamilyPrefix: aws.String(n.TaskFamily(svc.Name))})
-		must(t, err)
-		revisions := 0
-		for _, arn := range tds.TaskDefinitionArns {
-			if strings.Contains(arn, "/"+n.TaskFamily(svc.Name)+":") {
-				revisions++
-			}
-		}
-		count("task definition revisions of "+svc.Name, revisions, 1)
-	}
-}
 
 // recordOps lists the operations a run makes, as "service:Operation" in SigV4 service names,
 // the proxy's keys.
@@ -217,9 +108,7 @@ func lostAnswerOnce(t *testing.T, op string) {
 	if !strings.Contains(up.Stderr, "the answer to a create was lost") && !strings.Contains(up.Stderr, "after connection error") {
 		t.Errorf("the log does not say the answer of %s was lost and retried", op)
 	}
-	assertNetwork(t, env)
-	assertPlatform(t, dir, env)
-	assertNoDuplicates(t, env)
+	assertInventory(t, dir, env)
 	tapctl(t, dir, "down", "--yes", "--env", env).mustSucceed(t)
 	if left := leftovers(t, env); len(left) != 0 {
 		t.Errorf("down left %v", left)
@@ -299,9 +188,7 @@ func TestUpAndDownInBadWeather(t *testing.T) {
 	env, dir := newEnvName(t), t.TempDir()
 
 	up := tapctlAt(t, p.URL, dir, nil, "up", "--env", env).mustSucceed(t)
-	assertNetwork(t, env)
-	assertPlatform(t, dir, env)
-	assertNoDuplicates(t, env)
+	assertInventory(t, dir, env)
 	assertRetriesLogged(t, "up", up, "RequestLimitExceeded", "ThrottlingException", "Throttling ")
 
 	again := tapctlAt(t, p.URL, dir, nil, "up", "--env", env).mustSucceed(t)
@@ -310,7 +197,7 @@ func TestUpAndDownInBadWeather(t *testing.T) {
 			t.Errorf("second up created something: %s", call)
 		}
 	}
-	assertNoDuplicates(t, env)
+	assertInventory(t, dir, env)
 
 	down := tapctlAt(t, p.URL, dir, nil, "down", "--yes", "--env", env).mustSucceed(t)
 	if left := leftovers(t, env); len(left) != 0 {
@@ -338,9 +225,7 @@ func TestUpAndDownUnderEventualConsistency(t *testing.T) {
 	env, dir := newEnvName(t), t.TempDir()
 
 	up := tapctlAt(t, p.URL, dir, nil, "up", "--env", env, "--no-wait").mustSucceed(t)
-	assertNetwork(t, env)
-	assertPlatform(t, dir, env)
-	assertNoDuplicates(t, env)
+	assertInventory(t, dir, env)
 	assertRetriesLogged(t, "up", up, "InvalidParameterException")
 
 	down := tapctlAt(t, p.URL, dir, nil, "down", "--yes", "--env", env).mustSucceed(t)

@@ -13,9 +13,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+	kmstypes "github.com/aws/aws-sdk-go-v2/service/kms/types"
 	sd "github.com/aws/aws-sdk-go-v2/service/servicediscovery"
+	sdtypes "github.com/aws/aws-sdk-go-v2/service/servicediscovery/types"
 
 	"github.com/tapctl/tapctl/catalog"
+	"github.com/tapctl/tapctl/cloud"
 	"github.com/tapctl/tapctl/naming"
 )
 
@@ -75,6 +79,8 @@ func assertOneOfEach(t *testing.T, env, vpcID string) {
 		}
 	}
 	count("Cloud Map namespaces named "+n.Namespace(), named, 1)
+	count("Cloud Map services in the namespace", cloudMapServices(t, n.Namespace()), len(services))
+	count("live KMS keys of the environment", liveKeys(t, env), 1)
 
 	ecsServices, err := c.ECS.ListServices(ctx, &ecs.ListServicesInput{Cluster: aws.String(n.Cluster())})
 	must(t, err)
@@ -82,6 +88,7 @@ func assertOneOfEach(t *testing.T, env, vpcID string) {
 
 	lbs, err := c.ELB.DescribeLoadBalancers(ctx, &elbv2.DescribeLoadBalancersInput{Names: []string{n.ALB()}})
 	must(t, err)
+	count("load balancers named "+n.ALB(), len(lbs.LoadBalancers), 1)
 	if len(lbs.LoadBalancers) == 1 {
 		listeners, err := c.ELB.DescribeListeners(ctx, &elbv2.DescribeListenersInput{LoadBalancerArn: lbs.LoadBalancers[0].LoadBalancerArn})
 		must(t, err)
@@ -116,4 +123,61 @@ func assertOneOfEach(t *testing.T, env, vpcID string) {
 		must(t, err)
 		count("scaling policies of "+s, len(policies.ScalingPolicies), 1)
 	}
+}
+
+// liveKeys counts the environment's KMS keys not pending deletion (a retried CreateKey would
+// leave a second one).
+func liveKeys(t *testing.T, env string) int {
+	t.Helper()
+	ctx, c := context.Background(), clients(t)
+	keys, err := c.KMS.ListKeys(ctx, &kms.ListKeysInput{})
+	must(t, err)
+	live := 0
+	for _, k := range keys.Keys {
+		d, err := c.KMS.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: k.KeyId})
+		must(t, err)
+		// tapctl's key description names its environment.
+		if !strings.HasSuffix(aws.ToString(d.KeyMetadata.Description), " "+env) || d.KeyMetadata.KeyState == kmstypes.KeyStatePendingDeletion {
+			continue
+		}
+		tags, err := c.KMS.ListResourceTags(ctx, &kms.ListResourceTagsInput{KeyId: k.KeyId})
+		must(t, err)
+		for _, tag := range tags.Tags {
+			if aws.ToString(tag.TagKey) == "Environment" && aws.ToString(tag.TagValue) == env {
+				live++
+			}
+		}
+	}
+	return live
+}
+
+// cloudMapServices counts the services in the namespace of that name (when there is exactly one).
+func cloudMapServices(t *testing.T, namespace string) int {
+	t.Helper()
+	ctx, c := context.Background(), clients(t)
+	nss, err := c.ServiceDisc.ListNamespaces(ctx, &sd.ListNamespacesInput{})
+	must(t, err)
+	var ids []string
+	for _, ns := range nss.Namespaces {
+		if aws.ToString(ns.Name) == namespace {
+			ids = append(ids, aws.ToString(ns.Id))
+		}
+	}
+	if len(ids) != 1 {
+		return 0
+	}
+	svcs, err := c.ServiceDisc.ListServices(ctx, &sd.ListServicesInput{Filters: []sdtypes.ServiceFilter{{Name: sdtypes.ServiceFilterNameNamespaceId, Values: ids}}})
+	must(t, err)
+	in := 0
+	for _, s := range svcs.Services { // moto ignores the filter: check each service's namespace
+		got, err := c.ServiceDisc.GetService(ctx, &sd.GetServiceInput{Id: s.Id})
+		if cloud.IsNotFound(err) {
+			continue // another test's environment, deleted meanwhile
+		}
+		must(t, err)
+		if aws.ToString(got.Service.NamespaceId) == ids[0] {
+			in++
+		}
+	}
+	return in
 }
