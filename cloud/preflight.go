@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/arn"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
 )
@@ -17,6 +18,14 @@ import (
 type Identity struct {
 	Account string
 	ARN     string
+}
+
+// Partition is the ARN partition of the caller: aws, aws-cn or aws-us-gov.
+func (id Identity) Partition() string {
+	if a, err := arn.Parse(id.ARN); err == nil && a.Partition != "" {
+		return a.Partition
+	}
+	return "aws"
 }
 
 // Preflight checks credentials and reachability with one read call, turning the SDK's long

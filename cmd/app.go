@@ -11,6 +11,8 @@ import (
 
 	"github.com/aws/smithy-go/middleware"
 	"github.com/urfave/cli/v2"
+
+	"github.com/tapctl/tapctl/provision"
 )
 
 // Exit codes.
@@ -44,6 +46,14 @@ func Run(ctx context.Context, args []string, opts Options) int {
 	err := app.RunContext(ctx, args)
 	if err == nil {
 		return ExitOK
+	}
+	if foreign := provision.ForeignErrors(err); len(foreign) > 0 {
+		// One line per resource that is not the environment's, and nothing else: the rest of
+		// the error repeats them.
+		for _, f := range foreign {
+			fmt.Fprintln(opts.Stderr, "tapctl: "+oneLine(f.Error()))
+		}
+		return ExitError
 	}
 	fmt.Fprintln(opts.Stderr, "tapctl: "+oneLine(err.Error()))
 	var ue usageError

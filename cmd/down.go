@@ -37,6 +37,8 @@ Examples:
 				return err
 			}
 			defer s.close()
+			// Found by name, what is not the environment's is left alone (and said so).
+			s.env = s.env.ForTeardown()
 			// Services that left the catalog but whose resources up has not deleted yet go too.
 			removed, err := provision.RemovedServices(c.Context, s.env, s.env.Catalog)
 			if err != nil {

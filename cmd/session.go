@@ -100,8 +100,15 @@ func openSession(c *cli.Context, opts Options, exclusive bool) (*session, error)
 		s.close()
 		return nil, err
 	}
+	// A state file belongs to one account too: its IDs mean nothing, or something else, in another.
+	if recorded := st.Setting(provision.SettingAccount); recorded != "" && recorded != id.Account {
+		s.close()
+		return nil, usagef("environment %s was created in account %s, but these credentials are for account %s; use credentials of account %s, or another --state-dir",
+			envName, recorded, id.Account, recorded)
+	}
 	e := provision.NewEnv(envName)
 	e.Region, e.Account, e.AWS, e.State, e.Catalog, e.Log = cfg.Region, id.Account, clients, st, services, s.log
+	e.Partition = id.Partition()
 	e.Progress = progress.observer()
 	s.env = e
 	s.log.Debug().Str("region", cfg.Region).Str("account", id.Account).Str("state", st.Path()).Msg("session ready")

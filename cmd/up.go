@@ -53,15 +53,24 @@ func upCommand(opts Options, envFlag cli.Flag) *cli.Command {
 			if err := s.env.State.SetSetting("region", s.env.Region); err != nil {
 				return err
 			}
+			if err := s.env.State.SetSetting(provision.SettingAccount, s.env.Account); err != nil {
+				return err
+			}
 			if err := rememberChoices(s, choices); err != nil {
 				return err
 			}
 			s.log.Info().Str("region", s.env.Region).Str("mesh", string(mesh)).Msg("bringing environment up")
+			steps := provision.Platform(s.env.Catalog, choices)
+			// Every resource up would touch is proven the environment's before the first change.
+			if err := provision.Claim(c.Context, s.env, steps, c.Int("parallelism")); err != nil {
+				s.finish("up (refused)")
+				return err
+			}
 			if err := removeServices(c, s, choices); err != nil {
 				s.finish("up (failed)")
 				return err
 			}
-			if err := provision.Apply(c.Context, s.env, provision.Platform(s.env.Catalog, choices), c.Int("parallelism")); err != nil {
+			if err := provision.Apply(c.Context, s.env, steps, c.Int("parallelism")); err != nil {
 				s.finish("up (failed)")
 				return err
 			}

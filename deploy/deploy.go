@@ -20,19 +20,20 @@ type Started struct {
 	Previous, Target string // task definition ARNs
 }
 
-// runningService reads the ECS service a deploy or rollback acts on.
+// runningService reads the ECS service a deploy or rollback acts on, proven the environment's.
 func runningService(ctx context.Context, e *provision.Env, svc catalog.Service) (*ecstypes.Service, error) {
-	name := e.Names.Service(svc.Name)
-	out, err := e.AWS.ECS.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String(e.Names.Cluster()), Services: []string{name}})
+	return provision.OwnedService(ctx, e, svc)
+}
+
+// revision reads a revision with its tags and proves it is the environment's.
+func revision(ctx context.Context, e *provision.Env, arn string) (*ecs.DescribeTaskDefinitionOutput, error) {
+	td, err := e.AWS.ECS.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{
+		TaskDefinition: aws.String(arn), Include: []ecstypes.TaskDefinitionField{ecstypes.TaskDefinitionFieldTags},
+	})
 	if err != nil {
-		return nil, fmt.Errorf("describing ECS service %s: %w", name, err)
+		return nil, fmt.Errorf("describing task definition %s: %w", arn, err)
 	}
-	for i := range out.Services {
-		if aws.ToString(out.Services[i].Status) == "ACTIVE" {
-			return &out.Services[i], nil
-		}
-	}
-	return nil, fmt.Errorf("ECS service %s of environment %s does not exist; run tapctl up --env %s", name, e.Name, e.Name)
+	return td, provision.ProveTaskDefinition(e, arn, td.Tags)
 }
 
 // withImage copies a registered task definition into a new registration that differs only in
@@ -63,11 +64,9 @@ func Deploy(ctx context.Context, e *provision.Env, svc catalog.Service, image st
 		return Started{}, err
 	}
 	current := aws.ToString(running.TaskDefinition)
-	td, err := e.AWS.ECS.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{
-		TaskDefinition: aws.String(current), Include: []ecstypes.TaskDefinitionField{ecstypes.TaskDefinitionFieldTags},
-	})
+	td, err := revision(ctx, e, current)
 	if err != nil {
-		return Started{}, fmt.Errorf("describing task definition %s: %w", current, err)
+		return Started{}, err
 	}
 	container := e.Names.Container(svc.Name)
 	in, err := withImage(td.TaskDefinition, td.Tags, container, image)
@@ -97,6 +96,9 @@ func Rollback(ctx context.Context, e *provision.Env, svc catalog.Service) (Start
 		return Started{}, err
 	}
 	current, target := rec.ID, rec.Attrs["previous"]
+	if _, err := revision(ctx, e, target); err != nil {
+		return Started{}, err
+	}
 	if err := recordDeployment(e, svc, target, rec.Attrs["previousImage"], current, rec.Attrs["image"]); err != nil {
 		return Started{}, err
 	}

@@ -3,6 +3,8 @@ package provision
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -120,35 +122,76 @@ func sameAlarm(have cwtypes.MetricAlarm, want *cloudwatch.PutMetricAlarmInput) b
 	return true
 }
 
-// find reads the alarms of every service in one call (names that do not exist are left out).
-func (s alarmsStep) find(ctx context.Context, e *Env) (map[string]cwtypes.MetricAlarm, error) {
-	all, err := discover(e, "alarms", func() (map[string]cwtypes.MetricAlarm, error) {
+// taggedAlarm is an alarm with its tags.
+type taggedAlarm struct {
+	alarm cwtypes.MetricAlarm
+	tags  map[string]string
+}
+
+// alarms reads the alarms of every service in one call (names that do not exist are left out)
+// and each one's tags, once per run.
+func alarms(ctx context.Context, e *Env) (map[string]taggedAlarm, error) {
+	return discover(e, "alarms", func() (map[string]taggedAlarm, error) {
 		var names []string
 		for _, svc := range e.Catalog {
 			names = append(names, AlarmNames(e, svc.Name)...)
 		}
-		found := map[string]cwtypes.MetricAlarm{}
+		found := map[string]taggedAlarm{}
 		for _, batch := range chunks(names, 100) {
 			out, err := e.AWS.CloudWatch.DescribeAlarms(ctx, &cloudwatch.DescribeAlarmsInput{AlarmNames: batch})
 			if err != nil {
 				return nil, fmt.Errorf("describing alarms %v: %w", batch, err)
 			}
 			for _, a := range out.MetricAlarms {
-				found[aws.ToString(a.AlarmName)] = a
+				tags, err := tagsByARN(ctx, e, aws.ToString(a.AlarmArn), func() (map[string]string, error) {
+					out, err := e.AWS.CloudWatch.ListTagsForResource(ctx, &cloudwatch.ListTagsForResourceInput{ResourceARN: a.AlarmArn})
+					if err != nil {
+						return nil, fmt.Errorf("reading the tags of alarm %s: %w", aws.ToString(a.AlarmName), err)
+					}
+					return tagMap(out.Tags, func(t cwtypes.Tag) (*string, *string) { return t.Key, t.Value }), nil
+				})
+				if err != nil {
+					return nil, err
+				}
+				found[aws.ToString(a.AlarmName)] = taggedAlarm{a, tags}
 			}
 		}
 		return found, nil
 	})
+}
+
+// find returns the service's alarms that exist, each proven the environment's.
+func (s alarmsStep) find(ctx context.Context, e *Env) (map[string]cwtypes.MetricAlarm, error) {
+	all, err := alarms(ctx, e)
 	if err != nil {
 		return nil, err
 	}
 	mine := map[string]cwtypes.MetricAlarm{}
 	for _, name := range AlarmNames(e, s.svc.Name) {
-		if a, ok := all[name]; ok {
-			mine[name] = a
+		a, err := findOwned(e, lookup[cwtypes.MetricAlarm]{
+			kind: "alarm", name: name,
+			byName: func() (*cwtypes.MetricAlarm, error) {
+				if a, ok := all[name]; ok {
+					return &a.alarm, nil
+				}
+				return nil, nil
+			},
+			tags: func(*cwtypes.MetricAlarm) (map[string]string, error) { return all[name].tags, nil },
+			id:   func(a *cwtypes.MetricAlarm) string { return aws.ToString(a.AlarmArn) },
+		})
+		if err != nil {
+			return nil, err
+		}
+		if a != nil {
+			mine[name] = *a
 		}
 	}
 	return mine, nil
+}
+
+func (s alarmsStep) Claim(ctx context.Context, e *Env) error {
+	_, err := s.find(ctx, e)
+	return err
 }
 
 func (s alarmsStep) Up(ctx context.Context, e *Env) error {
@@ -193,7 +236,9 @@ func (s alarmsStep) Down(ctx context.Context, e *Env) error {
 		return err
 	}
 	if len(have) > 0 {
-		if _, err := e.AWS.CloudWatch.DeleteAlarms(ctx, &cloudwatch.DeleteAlarmsInput{AlarmNames: AlarmNames(e, s.svc.Name)}); err != nil && !cloud.IsNotFound(err) {
+		// Only the alarms proven the environment's: a foreign one of the same name stays.
+		names := slices.Sorted(maps.Keys(have))
+		if _, err := e.AWS.CloudWatch.DeleteAlarms(ctx, &cloudwatch.DeleteAlarmsInput{AlarmNames: names}); err != nil && !cloud.IsNotFound(err) {
 			return fmt.Errorf("deleting alarms of %s: %w", s.svc.Name, err)
 		}
 		e.Deleted("alarms of "+s.svc.Name, s.svc.Name)

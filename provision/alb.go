@@ -26,20 +26,65 @@ func (e *Env) elbTags(name, service string) []elbtypes.Tag {
 	return tagList(e, name, service, func(k, v string) elbtypes.Tag { return elbtypes.Tag{Key: aws.String(k), Value: aws.String(v)} })
 }
 
-// findALB looks the load balancer up by its unique name; it must run before any create, since
-// a repeated CreateLoadBalancer makes a second one on some emulators.
+// findALB looks the load balancer up by the state file's ARN, then by its unique name, once per
+// run; it must run before any create, since a repeated CreateLoadBalancer makes a second one
+// on some emulators.
 func findALB(ctx context.Context, e *Env) (*elbtypes.LoadBalancer, error) {
-	out, err := e.AWS.ELB.DescribeLoadBalancers(ctx, &elbv2.DescribeLoadBalancersInput{Names: []string{e.Names.ALB()}})
-	if cloud.IsNotFound(err) {
-		return nil, nil
+	return discover(e, "alb", func() (*elbtypes.LoadBalancer, error) {
+		describe := func(in *elbv2.DescribeLoadBalancersInput, what string) (*elbtypes.LoadBalancer, error) {
+			out, err := e.AWS.ELB.DescribeLoadBalancers(ctx, in)
+			if cloud.IsNotFound(err) || err == nil && len(out.LoadBalancers) == 0 {
+				return nil, nil
+			}
+			if err != nil {
+				return nil, fmt.Errorf("describing load balancer %s: %w", what, err)
+			}
+			return &out.LoadBalancers[0], nil
+		}
+		return findOwned(e, lookup[elbtypes.LoadBalancer]{
+			kind: "load balancer", name: e.Names.ALB(), stateID: e.StateID(keyALB),
+			byID: func(arn string) (*elbtypes.LoadBalancer, error) {
+				return describe(&elbv2.DescribeLoadBalancersInput{LoadBalancerArns: []string{arn}}, arn)
+			},
+			byName: func() (*elbtypes.LoadBalancer, error) {
+				return describe(&elbv2.DescribeLoadBalancersInput{Names: []string{e.Names.ALB()}}, e.Names.ALB())
+			},
+			tags: func(lb *elbtypes.LoadBalancer) (map[string]string, error) {
+				all, err := elbTags(ctx, e, aws.ToString(lb.LoadBalancerArn))
+				return all[aws.ToString(lb.LoadBalancerArn)], err
+			},
+			id: func(lb *elbtypes.LoadBalancer) string { return aws.ToString(lb.LoadBalancerArn) },
+		})
+	})
+}
+
+// elbTags reads the tags of load balancers, listeners, rules and target groups: from the
+// tagging index, else 20 ARNs per DescribeTags call.
+func elbTags(ctx context.Context, e *Env, arns ...string) (map[string]map[string]string, error) {
+	out := map[string]map[string]string{}
+	var unindexed []string
+	for _, arn := range arns {
+		if tags, ok := taggedIndex(ctx, e)[arn]; ok {
+			out[arn] = tags
+		} else {
+			unindexed = append(unindexed, arn)
+		}
 	}
-	if err != nil {
-		return nil, fmt.Errorf("describing load balancer %s: %w", e.Names.ALB(), err)
+	for _, batch := range chunks(unindexed, 20) {
+		got, err := e.AWS.ELB.DescribeTags(ctx, &elbv2.DescribeTagsInput{ResourceArns: batch})
+		if err != nil {
+			return nil, fmt.Errorf("reading the tags of %v: %w", batch, err)
+		}
+		for _, d := range got.TagDescriptions {
+			out[aws.ToString(d.ResourceArn)] = tagMap(d.Tags, func(t elbtypes.Tag) (*string, *string) { return t.Key, t.Value })
+		}
 	}
-	if len(out.LoadBalancers) == 0 {
-		return nil, nil
-	}
-	return &out.LoadBalancers[0], nil
+	return out, nil
+}
+
+func (albStep) Claim(ctx context.Context, e *Env) error {
+	_, err := findALB(ctx, e)
+	return err
 }
 
 func albRecord(lb *elbtypes.LoadBalancer) state.Resource {

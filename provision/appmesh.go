@@ -54,17 +54,37 @@ func (meshStep) DependsOn() []string { return nil }
 // findMesh answers nil when the mesh does not exist or App Mesh is not served at all: in both
 // cases there is nothing of it to keep or delete.
 func findMesh(ctx context.Context, e *Env) (*meshtypes.MeshData, error) {
-	out, err := e.AWS.AppMesh.DescribeMesh(ctx, &appmesh.DescribeMeshInput{MeshName: aws.String(e.Names.Mesh())})
-	if cloud.IsNotFound(err) || (err != nil && !appMeshServed(err)) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("describing mesh %s: %w", e.Names.Mesh(), err)
-	}
-	if out.Mesh.Status != nil && out.Mesh.Status.Status == meshtypes.MeshStatusCodeDeleted {
-		return nil, nil
-	}
-	return out.Mesh, nil
+	return discover(e, "mesh", func() (*meshtypes.MeshData, error) {
+		return findOwned(e, lookup[meshtypes.MeshData]{
+			kind: "App Mesh mesh", name: e.Names.Mesh(),
+			byName: func() (*meshtypes.MeshData, error) {
+				out, err := e.AWS.AppMesh.DescribeMesh(ctx, &appmesh.DescribeMeshInput{MeshName: aws.String(e.Names.Mesh())})
+				if cloud.IsNotFound(err) || (err != nil && !appMeshServed(err)) {
+					return nil, nil
+				}
+				if err != nil {
+					return nil, fmt.Errorf("describing mesh %s: %w", e.Names.Mesh(), err)
+				}
+				if out.Mesh.Status != nil && out.Mesh.Status.Status == meshtypes.MeshStatusCodeDeleted {
+					return nil, nil
+				}
+				return out.Mesh, nil
+			},
+			tags: func(m *meshtypes.MeshData) (map[string]string, error) {
+				out, err := e.AWS.AppMesh.ListTagsForResource(ctx, &appmesh.ListTagsForResourceInput{ResourceArn: m.Metadata.Arn})
+				if err != nil {
+					return nil, fmt.Errorf("reading the tags of mesh %s: %w", e.Names.Mesh(), err)
+				}
+				return tagMap(out.Tags, func(t meshtypes.TagRef) (*string, *string) { return t.Key, t.Value }), nil
+			},
+			id: func(m *meshtypes.MeshData) string { return aws.ToString(m.MeshName) },
+		})
+	})
+}
+
+func (meshStep) Claim(ctx context.Context, e *Env) error {
+	_, err := findMesh(ctx, e)
+	return err
 }
 
 func meshSpec() *meshtypes.MeshSpec {

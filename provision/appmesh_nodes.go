@@ -55,7 +55,11 @@ func sameVirtualNode(have, want *meshtypes.VirtualNodeSpec) bool {
 	return ok && aws.ToString(dns.Value.Hostname) == aws.ToString(want.ServiceDiscovery.(*meshtypes.ServiceDiscoveryMemberDns).Value.Hostname)
 }
 
+// find reads the virtual node; it is proven through its mesh (ownership.go).
 func (s virtualNodeStep) find(ctx context.Context, e *Env) (*meshtypes.VirtualNodeData, error) {
+	if mesh, err := findMesh(ctx, e); err != nil || mesh == nil {
+		return nil, err
+	}
 	out, err := e.AWS.AppMesh.DescribeVirtualNode(ctx, &appmesh.DescribeVirtualNodeInput{
 		MeshName: aws.String(e.Names.Mesh()), VirtualNodeName: aws.String(e.Names.VirtualNode(s.svc.Name)),
 	})
@@ -66,6 +70,11 @@ func (s virtualNodeStep) find(ctx context.Context, e *Env) (*meshtypes.VirtualNo
 		return nil, fmt.Errorf("describing virtual node %s: %w", e.Names.VirtualNode(s.svc.Name), err)
 	}
 	return out.VirtualNode, nil
+}
+
+func (s virtualNodeStep) Claim(ctx context.Context, e *Env) error {
+	_, err := s.find(ctx, e)
+	return err
 }
 
 func (s virtualNodeStep) Up(ctx context.Context, e *Env) error {
@@ -141,7 +150,11 @@ func (s virtualServiceStep) spec(e *Env) *meshtypes.VirtualServiceSpec {
 	}}
 }
 
+// find reads the virtual service; it is proven through its mesh (ownership.go).
 func (s virtualServiceStep) find(ctx context.Context, e *Env) (*meshtypes.VirtualServiceData, error) {
+	if mesh, err := findMesh(ctx, e); err != nil || mesh == nil {
+		return nil, err
+	}
 	out, err := e.AWS.AppMesh.DescribeVirtualService(ctx, &appmesh.DescribeVirtualServiceInput{
 		MeshName: aws.String(e.Names.Mesh()), VirtualServiceName: aws.String(e.Names.VirtualService(s.svc.Name)),
 	})
@@ -152,6 +165,11 @@ func (s virtualServiceStep) find(ctx context.Context, e *Env) (*meshtypes.Virtua
 		return nil, fmt.Errorf("describing virtual service %s: %w", e.Names.VirtualService(s.svc.Name), err)
 	}
 	return out.VirtualService, nil
+}
+
+func (s virtualServiceStep) Claim(ctx context.Context, e *Env) error {
+	_, err := s.find(ctx, e)
+	return err
 }
 
 func (s virtualServiceStep) Up(ctx context.Context, e *Env) error {

@@ -53,10 +53,30 @@ func (s autoScalingStep) findTarget(ctx context.Context, e *Env) (*aastypes.Scal
 	if err != nil {
 		return nil, err
 	}
-	if t, ok := all[s.resourceID(e)]; ok {
-		return &t, nil
+	t, ok := all[s.resourceID(e)]
+	if !ok {
+		return nil, nil
 	}
-	return nil, nil
+	if owned, err := s.parentOwned(ctx, e); err != nil || !owned {
+		return nil, err
+	}
+	return &t, nil
+}
+
+// parentOwned proves a scalable target through what its resource ID names: the ECS service
+// while it exists, else the cluster (a service just deleted). Both are proven by their tags.
+func (s autoScalingStep) parentOwned(ctx context.Context, e *Env) (bool, error) {
+	svc, err := ecsServiceStep{svc: s.svc}.find(ctx, e)
+	if err != nil || svc != nil {
+		return svc != nil, err
+	}
+	cluster, err := findCluster(ctx, e)
+	return cluster != nil, err
+}
+
+func (s autoScalingStep) Claim(ctx context.Context, e *Env) error {
+	_, err := s.findTarget(ctx, e)
+	return err
 }
 
 // findPolicy reads the CPU policies of every service in one call, by name.

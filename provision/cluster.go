@@ -41,21 +41,39 @@ func (c clusterStep) serviceConnectDefaults(e *Env) (*ecstypes.ClusterServiceCon
 }
 
 // findCluster must run before any create: a repeated CreateCluster resets the cluster on some
-// emulators, and an INACTIVE cluster (deleted) counts as absent.
+// emulators, and an INACTIVE cluster (deleted) counts as absent. Once per run.
 func findCluster(ctx context.Context, e *Env) (*ecstypes.Cluster, error) {
-	out, err := e.AWS.ECS.DescribeClusters(ctx, &ecs.DescribeClustersInput{
-		Clusters: []string{e.Names.Cluster()},
-		Include:  []ecstypes.ClusterField{ecstypes.ClusterFieldSettings, ecstypes.ClusterFieldTags},
+	return discover(e, "cluster", func() (*ecstypes.Cluster, error) {
+		return findOwned(e, lookup[ecstypes.Cluster]{
+			kind: "ECS cluster", name: e.Names.Cluster(),
+			byName: func() (*ecstypes.Cluster, error) {
+				out, err := e.AWS.ECS.DescribeClusters(ctx, &ecs.DescribeClustersInput{
+					Clusters: []string{e.Names.Cluster()},
+					Include:  []ecstypes.ClusterField{ecstypes.ClusterFieldSettings, ecstypes.ClusterFieldTags},
+				})
+				if err != nil {
+					return nil, fmt.Errorf("describing ECS cluster %s: %w", e.Names.Cluster(), err)
+				}
+				for i := range out.Clusters {
+					if aws.ToString(out.Clusters[i].Status) != "INACTIVE" {
+						return &out.Clusters[i], nil
+					}
+				}
+				return nil, nil
+			},
+			tags: func(c *ecstypes.Cluster) (map[string]string, error) { return ecsTagMap(c.Tags), nil },
+			id:   func(c *ecstypes.Cluster) string { return aws.ToString(c.ClusterArn) },
+		})
 	})
-	if err != nil {
-		return nil, fmt.Errorf("describing ECS cluster %s: %w", e.Names.Cluster(), err)
-	}
-	for i := range out.Clusters {
-		if aws.ToString(out.Clusters[i].Status) != "INACTIVE" {
-			return &out.Clusters[i], nil
-		}
-	}
-	return nil, nil
+}
+
+func ecsTagMap(tags []ecstypes.Tag) map[string]string {
+	return tagMap(tags, func(t ecstypes.Tag) (*string, *string) { return t.Key, t.Value })
+}
+
+func (clusterStep) Claim(ctx context.Context, e *Env) error {
+	_, err := findCluster(ctx, e)
+	return err
 }
 
 func containerInsightsOn(c *ecstypes.Cluster) bool {

@@ -28,12 +28,22 @@ type dashboardBody struct {
 }
 
 type dashboardWidget struct {
-	Type       string           `json:"type"`
-	X          int              `json:"x"`
-	Y          int              `json:"y"`
-	Width      int              `json:"width"`
-	Height     int              `json:"height"`
-	Properties widgetProperties `json:"properties"`
+	Type       string `json:"type"`
+	X          int    `json:"x"`
+	Y          int    `json:"y"`
+	Width      int    `json:"width"`
+	Height     int    `json:"height"`
+	Properties any    `json:"properties"` // widgetProperties or textProperties
+}
+
+type textProperties struct {
+	Markdown string `json:"markdown"`
+}
+
+// ownerMarker is the text widget that proves a dashboard is the environment's: PutDashboard
+// takes no tags, so the proof is written in the same call as the body (ownership.go).
+func ownerMarker(e *Env) string {
+	return fmt.Sprintf("Managed by tapctl: environment **%s**. Changes made here are replaced by the next `tapctl up`.", e.Name)
 }
 
 type widgetProperties struct {
@@ -46,11 +56,51 @@ type widgetProperties struct {
 }
 
 // body builds the dashboard: cluster CPU and memory, each service's CPU and memory, and the
-// load balancer's request count, response time, 4XX and 5XX.
-func (dashboardStep) body(e *Env) (string, error) {
-	alb, err := e.Require("alb")
+// load balancer's request count, response time, 4XX and 5XX; last, the owner marker.
+func (d dashboardStep) body(e *Env) (string, error) {
+	widgets, err := d.metricWidgets(e)
 	if err != nil {
 		return "", err
+	}
+	y := 0
+	if n := len(widgets); n > 0 {
+		y = widgets[n-1].Y + widgets[n-1].Height
+	}
+	widgets = append(widgets, dashboardWidget{Type: "text", X: 0, Y: y, Width: 24, Height: 1, Properties: textProperties{Markdown: ownerMarker(e)}})
+	raw, err := json.Marshal(dashboardBody{Widgets: widgets})
+	return string(raw), err
+}
+
+// owned proves a dashboard by its body: the marker, or exactly the metric widgets tapctl
+// wrote before it wrote the marker (they name the environment's own cluster and load balancer).
+func (d dashboardStep) owned(e *Env, body string) bool {
+	var have struct {
+		Widgets []struct {
+			Type       string          `json:"type"`
+			Properties json.RawMessage `json:"properties"`
+		} `json:"widgets"`
+	}
+	if json.Unmarshal([]byte(body), &have) != nil {
+		return false
+	}
+	for _, w := range have.Widgets {
+		var text textProperties
+		if w.Type == "text" && json.Unmarshal(w.Properties, &text) == nil && text.Markdown == ownerMarker(e) {
+			return true
+		}
+	}
+	legacy, err := d.metricWidgets(e)
+	if err != nil {
+		return false
+	}
+	raw, _ := json.Marshal(dashboardBody{Widgets: legacy})
+	return sameJSON(body, string(raw))
+}
+
+func (dashboardStep) metricWidgets(e *Env) ([]dashboardWidget, error) {
+	alb, err := e.Require("alb")
+	if err != nil {
+		return nil, err
 	}
 	// Load balancer metrics use the ARN's suffix, "app/<name>/<id>".
 	lbDimension := alb.ID
@@ -81,19 +131,43 @@ func (dashboardStep) body(e *Env) (string, error) {
 	add("ALB target 4XX and 5XX", "Sum",
 		[]string{"AWS/ApplicationELB", "HTTPCode_Target_4XX_Count", "LoadBalancer", lbDimension},
 		[]string{"AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", "LoadBalancer", lbDimension})
-	raw, err := json.Marshal(dashboardBody{Widgets: widgets})
-	return string(raw), err
+	return widgets, nil
 }
 
-func (dashboardStep) find(ctx context.Context, e *Env) (string, bool, error) {
-	out, err := e.AWS.CloudWatch.GetDashboard(ctx, &cloudwatch.GetDashboardInput{DashboardName: aws.String(e.Names.Dashboard())})
-	if cloud.IsNotFound(err) {
-		return "", false, nil
+// find reads the dashboard's body once per run; a dashboard of that name without the
+// environment's marker is someone else's.
+func (d dashboardStep) find(ctx context.Context, e *Env) (string, bool, error) {
+	body, err := discover(e, "dashboard", func() (*string, error) {
+		return findOwned(e, lookup[string]{
+			kind: "dashboard", name: e.Names.Dashboard(),
+			byName: func() (*string, error) {
+				out, err := e.AWS.CloudWatch.GetDashboard(ctx, &cloudwatch.GetDashboardInput{DashboardName: aws.String(e.Names.Dashboard())})
+				if cloud.IsNotFound(err) {
+					return nil, nil
+				}
+				if err != nil {
+					return nil, fmt.Errorf("reading dashboard %s: %w", e.Names.Dashboard(), err)
+				}
+				return out.DashboardBody, nil
+			},
+			tags: func(body *string) (map[string]string, error) {
+				if d.owned(e, aws.ToString(body)) {
+					return map[string]string{TagManagedBy: ManagedByValue, TagEnvironment: e.Name}, nil
+				}
+				return nil, nil
+			},
+			id: func(*string) string { return e.Names.Dashboard() },
+		})
+	})
+	if err != nil || body == nil {
+		return "", false, err
 	}
-	if err != nil {
-		return "", false, fmt.Errorf("reading dashboard %s: %w", e.Names.Dashboard(), err)
-	}
-	return aws.ToString(out.DashboardBody), true, nil
+	return *body, true, nil
+}
+
+func (d dashboardStep) Claim(ctx context.Context, e *Env) error {
+	_, _, err := d.find(ctx, e)
+	return err
 }
 
 func sameJSON(a, b string) bool {

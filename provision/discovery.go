@@ -9,11 +9,14 @@ import (
 // instead of one or more describes per resource. It holds what AWS said when the run began;
 // each step then changes only its own resource.
 type discovery struct {
-	mu      sync.Mutex
-	lookups map[string]*lookup
+	mu        sync.Mutex
+	lookups   map[string]*lookupResult
+	leftAlone map[string]bool // foreign resources down left alone, said once
 }
 
-type lookup struct {
+func newDiscovery() *discovery { return &discovery{lookups: map[string]*lookupResult{}} }
+
+type lookupResult struct {
 	once  sync.Once
 	value any
 	err   error
@@ -25,7 +28,7 @@ func discover[T any](e *Env, kind string, read func() (T, error)) (T, error) {
 	d.mu.Lock()
 	l, ok := d.lookups[kind]
 	if !ok {
-		l = &lookup{}
+		l = &lookupResult{}
 		d.lookups[kind] = l
 	}
 	d.mu.Unlock()

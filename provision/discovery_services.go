@@ -24,44 +24,64 @@ func (s discoveryServiceStep) key() string         { return s.Name() }
 // The A-record settings CDK's cloudMapOptions use for awsvpc tasks.
 const discoveryTTL = 60
 
+// find reads the Cloud Map service by the state file's ID, else by its name in the namespace,
+// once per run.
 func (s discoveryServiceStep) find(ctx context.Context, e *Env, namespaceID string) (*sdtypes.Service, error) {
-	if id := e.StateID(s.key()); id != "" {
-		out, err := e.AWS.ServiceDisc.GetService(ctx, &sd.GetServiceInput{Id: aws.String(id)})
-		if err != nil && !cloud.IsNotFound(err) {
-			return nil, fmt.Errorf("describing Cloud Map service %s: %w", id, err)
-		}
-		if err == nil {
+	name := e.Names.DiscoveryService(s.svc.Name)
+	return discover(e, "discovery-service/"+s.svc.Name+"/"+namespaceID, func() (*sdtypes.Service, error) {
+		get := func(id string) (*sdtypes.Service, error) {
+			out, err := e.AWS.ServiceDisc.GetService(ctx, &sd.GetServiceInput{Id: aws.String(id)})
+			if cloud.IsNotFound(err) {
+				return nil, nil // also: deleted since it was listed
+			}
+			if err != nil {
+				return nil, fmt.Errorf("describing Cloud Map service %s: %w", id, err)
+			}
 			return out.Service, nil
 		}
-	}
-	if namespaceID == "" {
-		return nil, nil
-	}
-	p := sd.NewListServicesPaginator(e.AWS.ServiceDisc, &sd.ListServicesInput{Filters: []sdtypes.ServiceFilter{{
-		Name: sdtypes.ServiceFilterNameNamespaceId, Values: []string{namespaceID}, Condition: sdtypes.FilterConditionEq,
-	}}})
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("listing Cloud Map services of %s: %w", namespaceID, err)
-		}
-		for _, summary := range page.Services {
-			if aws.ToString(summary.Name) == e.Names.DiscoveryService(s.svc.Name) {
-				out, err := e.AWS.ServiceDisc.GetService(ctx, &sd.GetServiceInput{Id: summary.Id})
-				if cloud.IsNotFound(err) {
-					continue // deleted since it was listed (moto lists other namespaces' services too)
+		return findOwned(e, lookup[sdtypes.Service]{
+			kind: "Cloud Map service", name: name + "." + e.Names.Namespace(), stateID: e.StateID(s.key()),
+			byID: get,
+			byName: func() (*sdtypes.Service, error) {
+				if namespaceID == "" {
+					return nil, nil
 				}
-				if err != nil {
-					return nil, fmt.Errorf("describing Cloud Map service %s: %w", aws.ToString(summary.Id), err)
+				p := sd.NewListServicesPaginator(e.AWS.ServiceDisc, &sd.ListServicesInput{Filters: []sdtypes.ServiceFilter{{
+					Name: sdtypes.ServiceFilterNameNamespaceId, Values: []string{namespaceID}, Condition: sdtypes.FilterConditionEq,
+				}}})
+				for p.HasMorePages() {
+					page, err := p.NextPage(ctx)
+					if err != nil {
+						return nil, fmt.Errorf("listing Cloud Map services of %s: %w", namespaceID, err)
+					}
+					for _, summary := range page.Services {
+						if aws.ToString(summary.Name) != name {
+							continue
+						}
+						svc, err := get(aws.ToString(summary.Id))
+						// Checked here too: some implementations (moto) ignore the namespace filter.
+						if err != nil || svc != nil && aws.ToString(svc.NamespaceId) == namespaceID {
+							return svc, err
+						}
+					}
 				}
-				// Checked here too: some implementations (moto) ignore the namespace filter.
-				if aws.ToString(out.Service.NamespaceId) == namespaceID {
-					return out.Service, nil
-				}
-			}
-		}
+				return nil, nil
+			},
+			tags: func(svc *sdtypes.Service) (map[string]string, error) {
+				return cloudMapTags(ctx, e, aws.ToString(svc.Arn))
+			},
+			id: func(svc *sdtypes.Service) string { return aws.ToString(svc.Id) },
+		})
+	})
+}
+
+func (s discoveryServiceStep) Claim(ctx context.Context, e *Env) error {
+	nsID, err := namespaceID(ctx, e)
+	if err != nil {
+		return err
 	}
-	return nil, nil
+	_, err = s.find(ctx, e, nsID)
+	return err
 }
 
 func (s discoveryServiceStep) desiredDNS() *sdtypes.DnsConfig {
@@ -124,20 +144,18 @@ func dnsTTL(c *sdtypes.DnsConfig) int64 {
 	return aws.ToInt64(c.DnsRecords[0].TTL)
 }
 
-// namespaceID is the environment's namespace for down and status: the state file's, else the
-// one found by name and tags (once per run), so that a down without a state file still finds
-// the services inside it before the namespace goes.
+// namespaceID is the environment's namespace: the one found by the state file's ID or by its
+// tags (once per run), so that a down without a state file still finds the services inside it
+// before the namespace goes; else the one this run made.
 func namespaceID(ctx context.Context, e *Env) (string, error) {
-	if id := e.StateID(keyNamespace); id != "" {
-		return id, nil
+	ns, err := findNamespace(ctx, e)
+	if err != nil {
+		return "", err
 	}
-	return discover(e, "namespace-id", func() (string, error) {
-		ns, err := findNamespace(ctx, e)
-		if err != nil || ns == nil {
-			return "", err
-		}
+	if ns != nil {
 		return aws.ToString(ns.Id), nil
-	})
+	}
+	return e.StateID(keyNamespace), nil // made by this run, after the lookup
 }
 
 func (s discoveryServiceStep) Down(ctx context.Context, e *Env) error {

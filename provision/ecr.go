@@ -54,21 +54,26 @@ func repositoryLifecyclePolicy() string {
 	return string(raw)
 }
 
-func (s ecrRepositoryStep) find(ctx context.Context, e *Env) (*ecrtypes.Repository, error) {
-	all, err := discover(e, "ecr-repositories", func() (map[string]ecrtypes.Repository, error) {
+// foundRepositories are the environment's repositories by name, each with its tags.
+type foundRepositories map[string]struct {
+	repo ecrtypes.Repository
+	tags map[string]string
+}
+
+// repositories reads every service's repository in one call (and each one's tags), once per run.
+func repositories(ctx context.Context, e *Env) (foundRepositories, error) {
+	return discover(e, "ecr-repositories", func() (foundRepositories, error) {
 		var names []string
 		for _, svc := range e.Catalog {
 			names = append(names, e.Names.Repository(svc.Name))
 		}
-		found := map[string]ecrtypes.Repository{}
+		var repos []ecrtypes.Repository
 		read := func(names []string) error {
 			out, err := e.AWS.ECR.DescribeRepositories(ctx, &ecr.DescribeRepositoriesInput{RepositoryNames: names})
 			if err != nil {
 				return err
 			}
-			for _, r := range out.Repositories {
-				found[aws.ToString(r.RepositoryName)] = r
-			}
+			repos = append(repos, out.Repositories...)
 			return nil
 		}
 		// ECR refuses the whole call when one name is missing: then each is read on its own.
@@ -81,15 +86,49 @@ func (s ecrRepositoryStep) find(ctx context.Context, e *Env) (*ecrtypes.Reposito
 		} else if err != nil {
 			return nil, fmt.Errorf("describing ECR repositories %v: %w", names, err)
 		}
+		found := foundRepositories{}
+		for _, r := range repos {
+			tags, err := tagsByARN(ctx, e, aws.ToString(r.RepositoryArn), func() (map[string]string, error) {
+				out, err := e.AWS.ECR.ListTagsForResource(ctx, &ecr.ListTagsForResourceInput{ResourceArn: r.RepositoryArn})
+				if err != nil {
+					return nil, fmt.Errorf("reading the tags of ECR repository %s: %w", aws.ToString(r.RepositoryName), err)
+				}
+				return tagMap(out.Tags, func(t ecrtypes.Tag) (*string, *string) { return t.Key, t.Value }), nil
+			})
+			if err != nil {
+				return nil, err
+			}
+			found[aws.ToString(r.RepositoryName)] = struct {
+				repo ecrtypes.Repository
+				tags map[string]string
+			}{r, tags}
+		}
 		return found, nil
 	})
+}
+
+func (s ecrRepositoryStep) find(ctx context.Context, e *Env) (*ecrtypes.Repository, error) {
+	all, err := repositories(ctx, e)
 	if err != nil {
 		return nil, err
 	}
-	if r, ok := all[e.Names.Repository(s.svc.Name)]; ok {
-		return &r, nil
-	}
-	return nil, nil
+	name := e.Names.Repository(s.svc.Name)
+	return findOwned(e, lookup[ecrtypes.Repository]{
+		kind: "ECR repository", name: name,
+		byName: func() (*ecrtypes.Repository, error) {
+			if r, ok := all[name]; ok {
+				return &r.repo, nil
+			}
+			return nil, nil
+		},
+		tags: func(*ecrtypes.Repository) (map[string]string, error) { return all[name].tags, nil },
+		id:   func(r *ecrtypes.Repository) string { return aws.ToString(r.RepositoryArn) },
+	})
+}
+
+func (s ecrRepositoryStep) Claim(ctx context.Context, e *Env) error {
+	_, err := s.find(ctx, e)
+	return err
 }
 
 func repoRecord(r *ecrtypes.Repository) state.Resource {

@@ -110,10 +110,49 @@ func (s ecsServiceStep) find(ctx context.Context, e *Env) (*ecstypes.Service, er
 	if err != nil {
 		return nil, err
 	}
-	if svc, ok := all[e.Names.Service(s.svc.Name)]; ok {
-		return &svc, nil
+	name := e.Names.Service(s.svc.Name)
+	return findOwned(e, lookup[ecstypes.Service]{
+		kind: "ECS service", name: name, stateID: e.StateID(s.key()),
+		byID: func(arn string) (*ecstypes.Service, error) {
+			for _, svc := range all {
+				if aws.ToString(svc.ServiceArn) == arn {
+					return &svc, nil
+				}
+			}
+			return nil, nil
+		},
+		byName: func() (*ecstypes.Service, error) {
+			if svc, ok := all[name]; ok {
+				return &svc, nil
+			}
+			return nil, nil
+		},
+		tags: func(svc *ecstypes.Service) (map[string]string, error) { return ecsTagMap(svc.Tags), nil },
+		id:   func(svc *ecstypes.Service) string { return aws.ToString(svc.ServiceArn) },
+	})
+}
+
+// OwnedService is the environment's ECS service of svc, proven by its tags; an error when the
+// environment has none (deploy and rollback act on it).
+func OwnedService(ctx context.Context, e *Env, svc catalog.Service) (*ecstypes.Service, error) {
+	found, err := ecsServiceStep{svc: svc}.find(ctx, e)
+	if err == nil && found == nil {
+		err = fmt.Errorf("ECS service %s of environment %s does not exist; run tapctl up --env %s", e.Names.Service(svc.Name), e.Name, e.Name)
 	}
-	return nil, nil
+	return found, err
+}
+
+// ProveTaskDefinition checks that a revision deploy or rollback acts on is the environment's.
+func ProveTaskDefinition(e *Env, arn string, tags []ecstypes.Tag) error {
+	if err := e.checkStateARN("task definition", arn); err != nil {
+		return err
+	}
+	return e.prove("task definition", arn, ecsTagMap(tags), true)
+}
+
+func (s ecsServiceStep) Claim(ctx context.Context, e *Env) error {
+	_, err := s.find(ctx, e)
+	return err
 }
 
 // ecsServices reads every service of the environment, ten per call (DescribeServices' limit);
@@ -199,8 +238,10 @@ func (s ecsServiceStep) Up(ctx context.Context, e *Env) error {
 	return s.correct(ctx, e, sp, svc, false)
 }
 
-// correct updates the service where it differs from the spec. The desired count is not
-// compared: once the service exists it belongs to auto scaling.
+// correct updates the service where it differs from the spec. The desired count belongs to auto
+// scaling once the service exists; only a count outside the scaling range (set by hand, or
+// left by a failed deployment) is drift: the service would not serve as the catalog says, and
+// auto scaling only moves it back at its next alarm.
 func (s ecsServiceStep) correct(ctx context.Context, e *Env, sp ecsServiceSpec, svc *ecstypes.Service, fresh bool) error {
 	in := &ecs.UpdateServiceInput{Cluster: aws.String(sp.cluster), Service: aws.String(sp.name)}
 	var changed []string
@@ -246,6 +287,10 @@ func (s ecsServiceStep) correct(ctx context.Context, e *Env, sp ecsServiceSpec, 
 		}
 		serviceConnectChanged = true
 		changed = append(changed, "service connect")
+	}
+	if want := min(max(svc.DesiredCount, s.svc.MinCount), s.svc.MaxCount); want != svc.DesiredCount {
+		in.DesiredCount = aws.Int32(want)
+		changed = append(changed, fmt.Sprintf("desired count %d -> %d (outside %d..%d)", svc.DesiredCount, want, s.svc.MinCount, s.svc.MaxCount))
 	}
 	if aws.ToInt32(svc.HealthCheckGracePeriodSeconds) != healthCheckGracePeriod {
 		in.HealthCheckGracePeriodSeconds = aws.Int32(healthCheckGracePeriod)

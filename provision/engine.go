@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/tapctl/tapctl/cloud"
@@ -20,6 +21,11 @@ type Step interface {
 	// DependsOn names the steps that must finish before this one starts (and, in
 	// teardown, that must wait until this one is deleted).
 	DependsOn() []string
+	// Claim looks the step's resources up, with read calls only, and proves each one found is
+	// the environment's (ownership.go). The engine claims every step before the first change,
+	// so a resource that is not the environment's stops a run before it has changed anything;
+	// what Claim read is kept for the step's own run.
+	Claim(ctx context.Context, e *Env) error
 	// Up finds, creates or corrects the resource so it matches the SPEC. Idempotent.
 	Up(ctx context.Context, e *Env) error
 	// Down deletes the resource, treating "already gone" as done.
@@ -102,6 +108,9 @@ func Apply(ctx context.Context, e *Env, steps []Step, parallelism int) error {
 	if err != nil {
 		return err
 	}
+	if err := Claim(ctx, e, ordered, parallelism); err != nil {
+		return err
+	}
 	return schedule(ctx, ordered, prerequisitesUp(ordered), parallelism, func(ctx context.Context, s Step) error {
 		return runStep(ctx, e, s, s.Up)
 	})
@@ -110,13 +119,47 @@ func Apply(ctx context.Context, e *Env, steps []Step, parallelism int) error {
 // Destroy runs every step's Down once every step that depends on it is deleted, up to
 // parallelism at a time; it stops starting steps at the first failure.
 func Destroy(ctx context.Context, e *Env, steps []Step, parallelism int) error {
+	e = e.ForTeardown()
 	ordered, err := Order(steps)
 	if err != nil {
+		return err
+	}
+	if err := Claim(ctx, e, ordered, parallelism); err != nil {
 		return err
 	}
 	return schedule(ctx, Reverse(ordered), prerequisitesDown(ordered), parallelism, func(ctx context.Context, s Step) error {
 		return runStep(ctx, e, s, s.Down)
 	})
+}
+
+// Claim runs every step's Claim, up to parallelism at a time, and returns every problem found:
+// a resource that is not the environment's (ForeignError), or a read that failed.
+// Claims read only, so no step waits for another, and every step is claimed even after a
+// failure: the user learns of every foreign resource at once.
+func Claim(ctx context.Context, e *Env, steps []Step, parallelism int) error {
+	errs := make([]error, len(steps))
+	slots := make(chan struct{}, max(parallelism, 1))
+	var wg sync.WaitGroup
+	for i, s := range steps {
+		wg.Add(1)
+		slots <- struct{}{}
+		go func() {
+			defer func() { <-slots; wg.Done() }()
+			if err := s.Claim(cloud.WithStep(ctx, s.Name()), e.ForStep(s.Name())); err != nil {
+				errs[i] = fmt.Errorf("step %s: %w", s.Name(), err)
+			}
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// ForTeardown is a copy of e for deleting: a resource found by name that is not the
+// environment's is left alone (and said so) instead of stopping the run.
+func (e *Env) ForTeardown() *Env {
+	c := *e
+	c.destroying = true
+	return &c
 }
 
 // lostAnswerRuns bounds how often a step is run again after the answer to one of its creates
@@ -154,7 +197,7 @@ func runStep(ctx context.Context, e *Env, s Step, run func(context.Context, *Env
 // rediscover is a copy of e whose shared reads (discovery.go) are made afresh.
 func (e *Env) rediscover() *Env {
 	c := *e
-	c.discovery = &discovery{lookups: map[string]*lookup{}}
+	c.discovery = newDiscovery()
 	return &c
 }
 

@@ -29,6 +29,7 @@ func (f fakeStep) Down(context.Context, *Env) error {
 	return nil
 }
 func (f fakeStep) Inspect(context.Context, *Env) []Status { return nil }
+func (f fakeStep) Claim(context.Context, *Env) error      { return nil }
 
 func names(steps []Step) string {
 	var out []string
@@ -154,6 +155,7 @@ func (s timedStep) run() error {
 func (s timedStep) Up(context.Context, *Env) error         { return s.run() }
 func (s timedStep) Down(context.Context, *Env) error       { return s.run() }
 func (s timedStep) Inspect(context.Context, *Env) []Status { return nil }
+func (s timedStep) Claim(context.Context, *Env) error      { return nil }
 
 func graph(rec *recorder) []Step {
 	return []Step{

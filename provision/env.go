@@ -16,16 +16,18 @@ import (
 
 // Env is everything a step needs: who and where, the clients, the state, the catalog.
 type Env struct {
-	Name     string
-	Names    naming.Names
-	Region   string
-	Account  string
-	AWS      *cloud.Clients
-	State    *state.Store
-	Catalog  []catalog.Service
-	Log      zerolog.Logger
-	Timeouts Timeouts
-	Wait     bool // wait for ECS services to run their desired count (false with --no-wait)
+	Name    string
+	Names   naming.Names
+	Region  string
+	Account string
+	// Partition is the caller's ARN partition: aws, aws-cn or aws-us-gov.
+	Partition string
+	AWS       *cloud.Clients
+	State     *state.Store
+	Catalog   []catalog.Service
+	Log       zerolog.Logger
+	Timeouts  Timeouts
+	Wait      bool // wait for ECS services to run their desired count (false with --no-wait)
 	// Progress, when set, hears of every step as it starts and ends (a terminal's live lines).
 	Progress Progress
 
@@ -33,6 +35,8 @@ type Env struct {
 	discovery *discovery
 	// plannedDeletes, in a plan only, are the IDs of resources up would delete first.
 	plannedDeletes map[string]bool
+	// destroying: a foreign resource found by name is left alone rather than refused.
+	destroying bool
 }
 
 // Timeouts bound every wait on AWS's asynchronous work.
@@ -83,7 +87,7 @@ func (s *Summary) Changed(prefix string) bool {
 // NewEnv assembles an Env; the summary starts empty.
 func NewEnv(name string) *Env {
 	return &Env{Name: name, Names: naming.Names{Env: name}, Timeouts: DefaultTimeouts(), summary: &Summary{}, Log: zerolog.Nop(),
-		discovery: &discovery{lookups: map[string]*lookup{}}}
+		discovery: newDiscovery()}
 }
 
 // Summary returns what this run changed so far.

@@ -3,6 +3,7 @@ package provision
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
@@ -14,8 +15,8 @@ import (
 )
 
 const (
-	executionRolePolicyARN      = "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
-	infrastructureRolePolicyARN = "arn:aws:iam::aws:policy/AmazonECSInfrastructureRolePolicyForLoadBalancers"
+	executionRolePolicy      = "service-role/AmazonECSTaskExecutionRolePolicy"
+	infrastructureRolePolicy = "AmazonECSInfrastructureRolePolicyForLoadBalancers"
 )
 
 // Role kinds of a service.
@@ -92,49 +93,72 @@ func (s roleStep) inlinePolicy(e *Env) (policyDocument, error) {
 	), nil
 }
 
-func (s roleStep) managedPolicies() []string {
+func (s roleStep) managedPolicies(e *Env) []string {
 	switch s.kind {
 	case executionRole:
-		return []string{executionRolePolicyARN}
+		return []string{awsManagedPolicy(e, executionRolePolicy)}
 	case infrastructureRole:
-		return []string{infrastructureRolePolicyARN}
+		return []string{awsManagedPolicy(e, infrastructureRolePolicy)}
 	}
 	return nil
 }
 
-// rolePath groups an environment's roles, so one ListRoles call reads them all.
+// awsManagedPolicy is the ARN of an AWS managed policy in the caller's partition.
+func awsManagedPolicy(e *Env, name string) string {
+	return "arn:" + e.partition() + ":iam::aws:policy/" + name
+}
+
+// rolePath groups an environment's roles (their ARNs show it; the roles are found by name).
 func rolePath(e *Env) string { return "/tapctl/" + e.Name + "/" }
 
-func (s roleStep) find(ctx context.Context, e *Env) (*iamtypes.Role, error) {
-	all, err := discover(e, "iam-roles", func() (map[string]iamtypes.Role, error) {
-		found := map[string]iamtypes.Role{}
-		p := iam.NewListRolesPaginator(e.AWS.IAM, &iam.ListRolesInput{PathPrefix: aws.String(rolePath(e))})
+// roleDetails reads every role of the account with its tags, trust policy, inline policies
+// and attached policies in one paginated call, once per run: per role, GetRole,
+// ListRolePolicies, GetRolePolicy and ListAttachedRolePolicies would cost 36 calls for three
+// services. (IAM: iam:GetAccountAuthorizationDetails.)
+func roleDetails(ctx context.Context, e *Env) (map[string]iamtypes.RoleDetail, error) {
+	return discover(e, "iam-roles", func() (map[string]iamtypes.RoleDetail, error) {
+		found := map[string]iamtypes.RoleDetail{}
+		p := iam.NewGetAccountAuthorizationDetailsPaginator(e.AWS.IAM, &iam.GetAccountAuthorizationDetailsInput{
+			Filter: []iamtypes.EntityType{iamtypes.EntityTypeRole},
+		})
 		for p.HasMorePages() {
 			page, err := p.NextPage(ctx)
 			if err != nil {
-				return nil, fmt.Errorf("listing IAM roles under %s: %w", rolePath(e), err)
+				return nil, fmt.Errorf("reading the account's IAM roles: %w", err)
 			}
-			for _, r := range page.Roles {
+			for _, r := range page.RoleDetailList {
 				found[aws.ToString(r.RoleName)] = r
 			}
 		}
 		return found, nil
 	})
+}
+
+// find returns the role with its policies, proven the environment's.
+func (s roleStep) find(ctx context.Context, e *Env) (*iamtypes.RoleDetail, error) {
+	all, err := roleDetails(ctx, e)
 	if err != nil {
 		return nil, err
 	}
-	if r, ok := all[s.roleName(e)]; ok {
-		return &r, nil
-	}
-	// Not under the path: missing, or made under another path; ask by name.
-	out, err := e.AWS.IAM.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(s.roleName(e))})
-	if cloud.IsNotFound(err) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("reading IAM role %s: %w", s.roleName(e), err)
-	}
-	return out.Role, nil
+	name := s.roleName(e)
+	return findOwned(e, lookup[iamtypes.RoleDetail]{
+		kind: "IAM role", name: name,
+		byName: func() (*iamtypes.RoleDetail, error) {
+			if r, ok := all[name]; ok {
+				return &r, nil
+			}
+			return nil, nil
+		},
+		tags: func(r *iamtypes.RoleDetail) (map[string]string, error) {
+			return tagMap(r.Tags, func(t iamtypes.Tag) (*string, *string) { return t.Key, t.Value }), nil
+		},
+		id: func(r *iamtypes.RoleDetail) string { return aws.ToString(r.Arn) },
+	})
+}
+
+func (s roleStep) Claim(ctx context.Context, e *Env) error {
+	_, err := s.find(ctx, e)
+	return err
 }
 
 func (s roleStep) Up(ctx context.Context, e *Env) error {
@@ -157,7 +181,7 @@ func (s roleStep) Up(ctx context.Context, e *Env) error {
 		if err != nil {
 			return fmt.Errorf("creating IAM role %s: %w", name, err)
 		}
-		role = out.Role
+		role = &iamtypes.RoleDetail{RoleName: out.Role.RoleName, Arn: out.Role.Arn, AssumeRolePolicyDocument: out.Role.AssumeRolePolicyDocument}
 		if err := e.Record(s.key(), state.Resource{ID: name, ARN: aws.ToString(role.Arn)}); err != nil {
 			return err
 		}
@@ -174,14 +198,12 @@ func (s roleStep) Up(ctx context.Context, e *Env) error {
 		e.Updated("IAM role "+name, name, "trust policy")
 		changed = true
 	}
-	if len(inline.Statement) > 0 {
-		if c, err := s.ensureInline(ctx, e, name, inline.String(), fresh); err != nil {
-			return err
-		} else if c {
-			changed = true
-		}
+	if c, err := s.ensureInline(ctx, e, role, inline, fresh); err != nil {
+		return err
+	} else if c {
+		changed = true
 	}
-	if c, err := s.ensureManaged(ctx, e, name, fresh); err != nil {
+	if c, err := s.ensureManaged(ctx, e, role, fresh); err != nil {
 		return err
 	} else if c {
 		changed = true
@@ -192,54 +214,77 @@ func (s roleStep) Up(ctx context.Context, e *Env) error {
 	return nil
 }
 
-func (s roleStep) ensureInline(ctx context.Context, e *Env, role, want string, fresh bool) (bool, error) {
-	if !fresh {
-		out, err := e.AWS.IAM.GetRolePolicy(ctx, &iam.GetRolePolicyInput{RoleName: aws.String(role), PolicyName: aws.String(s.inlinePolicyName())})
-		if err != nil && !cloud.IsNotFound(err) {
-			return false, fmt.Errorf("reading policy %s of role %s: %w", s.inlinePolicyName(), role, err)
+// ensureInline keeps exactly one inline policy on the role, tapctl's own (none for the
+// infrastructure role): a policy added by hand widens the role, so it is drift and goes.
+func (s roleStep) ensureInline(ctx context.Context, e *Env, role *iamtypes.RoleDetail, want policyDocument, fresh bool) (bool, error) {
+	name := aws.ToString(role.RoleName)
+	changed, current := false, false
+	for _, p := range role.RolePolicyList {
+		policy := aws.ToString(p.PolicyName)
+		if policy == s.inlinePolicyName() && len(want.Statement) > 0 {
+			current = samePolicy(aws.ToString(p.PolicyDocument), want.String())
+			continue
 		}
-		if err == nil && samePolicy(aws.ToString(out.PolicyDocument), want) {
-			return false, nil
+		if _, err := e.AWS.IAM.DeleteRolePolicy(ctx, &iam.DeleteRolePolicyInput{RoleName: aws.String(name), PolicyName: aws.String(policy)}); err != nil && !cloud.IsNotFound(err) {
+			return false, fmt.Errorf("deleting inline policy %s (not tapctl's) of role %s: %w", policy, name, err)
 		}
+		e.Updated("IAM role "+name, name, "removed inline policy "+policy)
+		changed = true
 	}
-	if _, err := e.AWS.IAM.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String(role), PolicyName: aws.String(s.inlinePolicyName()), PolicyDocument: aws.String(want)}); err != nil {
-		return false, fmt.Errorf("putting policy %s on role %s: %w", s.inlinePolicyName(), role, err)
+	if current || len(want.Statement) == 0 {
+		return changed, nil
+	}
+	if _, err := e.AWS.IAM.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String(name), PolicyName: aws.String(s.inlinePolicyName()), PolicyDocument: aws.String(want.String())}); err != nil {
+		return changed, fmt.Errorf("putting policy %s on role %s: %w", s.inlinePolicyName(), name, err)
 	}
 	if !fresh {
-		e.Updated("IAM role "+role, role, "inline policy "+s.inlinePolicyName())
+		e.Updated("IAM role "+name, name, "inline policy "+s.inlinePolicyName())
 	}
 	return true, nil
 }
 
-func (s roleStep) ensureManaged(ctx context.Context, e *Env, role string, fresh bool) (bool, error) {
-	want := s.managedPolicies()
-	if len(want) == 0 {
-		return false, nil
-	}
+// ensureManaged attaches exactly the role's managed policies: one attached by hand widens the
+// role, so it is drift and is detached.
+func (s roleStep) ensureManaged(ctx context.Context, e *Env, role *iamtypes.RoleDetail, fresh bool) (bool, error) {
+	name := aws.ToString(role.RoleName)
+	want := s.managedPolicies(e)
 	attached := map[string]bool{}
-	if !fresh {
-		out, err := e.AWS.IAM.ListAttachedRolePolicies(ctx, &iam.ListAttachedRolePoliciesInput{RoleName: aws.String(role)})
-		if err != nil {
-			return false, fmt.Errorf("listing policies attached to role %s: %w", role, err)
-		}
-		for _, p := range out.AttachedPolicies {
-			attached[aws.ToString(p.PolicyArn)] = true
-		}
+	for _, a := range role.AttachedManagedPolicies {
+		attached[aws.ToString(a.PolicyArn)] = true
 	}
 	changed := false
+	for _, arn := range sortedKeys(setOf(attached)) {
+		if slices.Contains(want, arn) {
+			continue
+		}
+		if _, err := e.AWS.IAM.DetachRolePolicy(ctx, &iam.DetachRolePolicyInput{RoleName: aws.String(name), PolicyArn: aws.String(arn)}); err != nil && !cloud.IsNotFound(err) {
+			return changed, fmt.Errorf("detaching %s (not tapctl's) from role %s: %w", arn, name, err)
+		}
+		e.Updated("IAM role "+name, name, "detached "+arn)
+		changed = true
+	}
 	for _, arn := range want {
 		if attached[arn] {
 			continue
 		}
-		if _, err := e.AWS.IAM.AttachRolePolicy(ctx, &iam.AttachRolePolicyInput{RoleName: aws.String(role), PolicyArn: aws.String(arn)}); err != nil {
-			return changed, fmt.Errorf("attaching %s to role %s: %w", arn, role, err)
+		if _, err := e.AWS.IAM.AttachRolePolicy(ctx, &iam.AttachRolePolicyInput{RoleName: aws.String(name), PolicyArn: aws.String(arn)}); err != nil {
+			return changed, fmt.Errorf("attaching %s to role %s: %w", arn, name, err)
 		}
 		if !fresh {
-			e.Updated("IAM role "+role, role, "attached "+arn)
+			e.Updated("IAM role "+name, name, "attached "+arn)
 		}
 		changed = true
 	}
 	return changed, nil
+}
+
+// setOf turns a set into a map sortedKeys takes.
+func setOf(m map[string]bool) map[string]string {
+	out := make(map[string]string, len(m))
+	for k := range m {
+		out[k] = ""
+	}
+	return out
 }
 
 func (s roleStep) Down(ctx context.Context, e *Env) error {
@@ -249,7 +294,8 @@ func (s roleStep) Down(ctx context.Context, e *Env) error {
 		return err
 	}
 	if role != nil {
-		// IAM refuses to delete a role that still has policies (DeleteConflict).
+		// IAM refuses to delete a role that still has policies (DeleteConflict). Listed afresh,
+		// not from the run's first read: a policy attached a moment ago may not show there yet.
 		attached, err := e.AWS.IAM.ListAttachedRolePolicies(ctx, &iam.ListAttachedRolePoliciesInput{RoleName: aws.String(name)})
 		if err != nil && !cloud.IsNotFound(err) {
 			return fmt.Errorf("listing policies attached to role %s: %w", name, err)

@@ -20,25 +20,35 @@ func (internetGatewayStep) Name() string        { return "internet-gateway" }
 func (internetGatewayStep) DependsOn() []string { return []string{"vpc"} }
 
 func findInternetGateway(ctx context.Context, e *Env) (*ec2types.InternetGateway, error) {
-	if id := e.StateID(keyInternetGateway); id != "" {
-		out, err := e.AWS.EC2.DescribeInternetGateways(ctx, &ec2.DescribeInternetGatewaysInput{InternetGatewayIds: []string{id}})
-		if err != nil && !cloud.IsNotFound(err) {
-			return nil, fmt.Errorf("describing internet gateway %s: %w", id, err)
-		}
-		if err == nil && len(out.InternetGateways) == 1 {
-			return &out.InternetGateways[0], nil
-		}
-	}
-	out, err := e.AWS.EC2.DescribeInternetGateways(ctx, &ec2.DescribeInternetGatewaysInput{Filters: e.ec2OwnedFilters(e.Names.InternetGateway())})
-	if err != nil {
-		return nil, fmt.Errorf("looking up internet gateway %s by tags: %w", e.Names.InternetGateway(), err)
-	}
-	for i := range out.InternetGateways {
-		if g := &out.InternetGateways[i]; e.ec2Owned(g.Tags, e.Names.InternetGateway()) {
-			return g, nil
-		}
-	}
-	return nil, nil
+	return discover(e, "internet-gateway", func() (*ec2types.InternetGateway, error) {
+		return findOwned(e, lookup[ec2types.InternetGateway]{
+			kind: "internet gateway", name: e.Names.InternetGateway(), stateID: e.StateID(keyInternetGateway),
+			byID: func(id string) (*ec2types.InternetGateway, error) {
+				out, err := e.AWS.EC2.DescribeInternetGateways(ctx, &ec2.DescribeInternetGatewaysInput{InternetGatewayIds: []string{id}})
+				if cloud.IsNotFound(err) || err == nil && len(out.InternetGateways) != 1 {
+					return nil, nil
+				}
+				if err != nil {
+					return nil, fmt.Errorf("describing internet gateway %s: %w", id, err)
+				}
+				return &out.InternetGateways[0], nil
+			},
+			byTags: func() ([]*ec2types.InternetGateway, error) {
+				out, err := e.AWS.EC2.DescribeInternetGateways(ctx, &ec2.DescribeInternetGatewaysInput{Filters: e.ec2OwnedFilters(e.Names.InternetGateway())})
+				if err != nil {
+					return nil, fmt.Errorf("looking up internet gateway %s by tags: %w", e.Names.InternetGateway(), err)
+				}
+				return pointers(out.InternetGateways), nil
+			},
+			tags: func(g *ec2types.InternetGateway) (map[string]string, error) { return ec2TagMap(g.Tags), nil },
+			id:   func(g *ec2types.InternetGateway) string { return aws.ToString(g.InternetGatewayId) },
+		})
+	})
+}
+
+func (internetGatewayStep) Claim(ctx context.Context, e *Env) error {
+	_, err := findInternetGateway(ctx, e)
+	return err
 }
 
 func attachedTo(igw *ec2types.InternetGateway, vpcID string) bool {

@@ -40,58 +40,114 @@ func keyPolicy(e *Env) policyDocument {
 	return newPolicy(root, logs)
 }
 
-// findLogKey looks the key up through its alias (one call that also proves the alias), then the
-// state file's ID, then its tags: after a teardown the alias is gone and the key pending deletion.
-func findLogKey(ctx context.Context, e *Env) (key *kmstypes.KeyMetadata, aliasOK bool, err error) {
-	out, err := e.AWS.KMS.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: aws.String(e.Names.KeyAlias())})
-	if err != nil && !cloud.IsNotFound(err) {
-		return nil, false, fmt.Errorf("describing key %s: %w", e.Names.KeyAlias(), err)
-	}
-	stateID := e.StateID(keyLogKey)
-	if err == nil && (stateID == "" || aws.ToString(out.KeyMetadata.KeyId) == stateID) {
-		return out.KeyMetadata, true, nil
-	}
-	if stateID != "" {
-		out, err := e.AWS.KMS.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: aws.String(stateID)})
-		if err != nil && !cloud.IsNotFound(err) {
-			return nil, false, fmt.Errorf("describing key %s: %w", stateID, err)
-		}
-		if err == nil {
-			return out.KeyMetadata, false, nil
-		}
-	}
-	return findLogKeyByTags(ctx, e)
+// logKeyFound is the environment's key and whether its alias already points at it.
+type logKeyFound struct {
+	key     *kmstypes.KeyMetadata
+	aliasOK bool
 }
 
-func findLogKeyByTags(ctx context.Context, e *Env) (*kmstypes.KeyMetadata, bool, error) {
+// findLogKey looks the key up by the state file's ID, then through its alias (the alias names
+// the key it points at, which must be the environment's: AWS cannot tag an alias), then by its
+// tags: after a teardown the alias is gone and the key pending deletion. Once per run.
+func findLogKey(ctx context.Context, e *Env) (key *kmstypes.KeyMetadata, aliasOK bool, err error) {
+	found, err := discover(e, "log-key", func() (logKeyFound, error) {
+		describe := func(id string) (*kmstypes.KeyMetadata, error) {
+			out, err := e.AWS.KMS.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: aws.String(id)})
+			if cloud.IsNotFound(err) {
+				return nil, nil
+			}
+			if err != nil {
+				return nil, fmt.Errorf("describing key %s: %w", id, err)
+			}
+			return out.KeyMetadata, nil
+		}
+		aliased, err := describe(e.Names.KeyAlias())
+		if err != nil {
+			return logKeyFound{}, err
+		}
+		key, err := findOwned(e, lookup[kmstypes.KeyMetadata]{
+			kind: "KMS key", name: e.Names.KeyAlias(), stateID: e.StateID(keyLogKey),
+			byID: func(id string) (*kmstypes.KeyMetadata, error) {
+				if aliased != nil && aws.ToString(aliased.KeyId) == id {
+					return aliased, nil // the alias already named it: no second call
+				}
+				return describe(id)
+			},
+			byName: func() (*kmstypes.KeyMetadata, error) { return aliased, nil },
+			byTags: func() ([]*kmstypes.KeyMetadata, error) {
+				if aliased != nil {
+					return nil, nil // the alias names the key: no need to list every key
+				}
+				return logKeysByTags(ctx, e)
+			},
+			tags: func(k *kmstypes.KeyMetadata) (map[string]string, error) {
+				return keyTags(ctx, e, k)
+			},
+			id: func(k *kmstypes.KeyMetadata) string { return aws.ToString(k.KeyId) },
+		})
+		if err != nil || key == nil {
+			return logKeyFound{}, err
+		}
+		aliasOK := aliased != nil && aws.ToString(aliased.KeyId) == aws.ToString(key.KeyId)
+		if aliased != nil && !aliasOK {
+			// up would move the alias to this key: the key it names now must be ours too.
+			tags, err := keyTags(ctx, e, aliased)
+			if err != nil {
+				return logKeyFound{}, err
+			}
+			if err := e.prove("KMS alias", e.Names.KeyAlias()+" (key "+aws.ToString(aliased.KeyId)+")", tags, false); err != nil {
+				return logKeyFound{}, e.foreignByName(err)
+			}
+		}
+		return logKeyFound{key: key, aliasOK: aliasOK}, nil
+	})
+	return found.key, found.aliasOK, err
+}
+
+func keyTags(ctx context.Context, e *Env, key *kmstypes.KeyMetadata) (map[string]string, error) {
+	id := aws.ToString(key.KeyId)
+	return tagsByARN(ctx, e, aws.ToString(key.Arn), func() (map[string]string, error) {
+		out, err := e.AWS.KMS.ListResourceTags(ctx, &kms.ListResourceTagsInput{KeyId: aws.String(id)})
+		if err != nil {
+			return nil, fmt.Errorf("reading the tags of key %s: %w", id, err)
+		}
+		return tagMap(out.Tags, func(t kmstypes.Tag) (*string, *string) { return t.TagKey, t.TagValue }), nil
+	})
+}
+
+// logKeysByTags lists the account's keys and keeps those tagged as the environment's log key.
+func logKeysByTags(ctx context.Context, e *Env) ([]*kmstypes.KeyMetadata, error) {
+	var found []*kmstypes.KeyMetadata
 	p := kms.NewListKeysPaginator(e.AWS.KMS, &kms.ListKeysInput{})
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {
-			return nil, false, fmt.Errorf("listing KMS keys: %w", err)
+			return nil, fmt.Errorf("listing KMS keys: %w", err)
 		}
 		for _, k := range page.Keys {
 			tags, err := e.AWS.KMS.ListResourceTags(ctx, &kms.ListResourceTagsInput{KeyId: k.KeyId})
 			if err != nil {
 				continue // AWS managed keys and keys of other principals may refuse; not ours
 			}
-			have := map[string]string{}
-			for _, t := range tags.Tags {
-				have[aws.ToString(t.TagKey)] = aws.ToString(t.TagValue)
-			}
-			if have[TagEnvironment] != e.Name || have[TagManagedBy] != ManagedByValue || have[TagName] != e.Names.KeyAlias() {
+			have := tagMap(tags.Tags, func(t kmstypes.Tag) (*string, *string) { return t.TagKey, t.TagValue })
+			if !e.owns(have) || have[TagName] != e.Names.KeyAlias() {
 				continue
 			}
 			out, err := e.AWS.KMS.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: k.KeyId})
 			if err != nil {
-				return nil, false, fmt.Errorf("describing key %s: %w", aws.ToString(k.KeyId), err)
+				return nil, fmt.Errorf("describing key %s: %w", aws.ToString(k.KeyId), err)
 			}
 			if out.KeyMetadata.KeyState != kmstypes.KeyStatePendingReplicaDeletion {
-				return out.KeyMetadata, false, nil
+				found = append(found, out.KeyMetadata)
 			}
 		}
 	}
-	return nil, false, nil
+	return found, nil
+}
+
+func (logKeyStep) Claim(ctx context.Context, e *Env) error {
+	_, _, err := findLogKey(ctx, e)
+	return err
 }
 
 // LogKeyARN is the key the log groups are encrypted with.

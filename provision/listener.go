@@ -38,28 +38,56 @@ func isNotFoundAction(actions []elbtypes.Action) bool {
 	return aws.ToString(c.StatusCode) == "404" && aws.ToString(c.ContentType) == "text/plain" && aws.ToString(c.MessageBody) == "Not Found"
 }
 
+// findListener reads the listeners of the environment's load balancer and picks the HTTP :80
+// one (by the state file's ARN, else by its port), once per run.
 func findListener(ctx context.Context, e *Env) (*elbtypes.Listener, error) {
 	albARN := e.StateID(keyALB)
-	if albARN == "" {
-		lb, err := findALB(ctx, e)
-		if err != nil || lb == nil {
-			return nil, err
-		}
+	lb, err := findALB(ctx, e)
+	if err != nil {
+		return nil, err
+	}
+	if lb != nil {
 		albARN = aws.ToString(lb.LoadBalancerArn)
 	}
-	out, err := e.AWS.ELB.DescribeListeners(ctx, &elbv2.DescribeListenersInput{LoadBalancerArn: aws.String(albARN)})
-	if cloud.IsNotFound(err) {
+	if albARN == "" {
 		return nil, nil
 	}
-	if err != nil {
-		return nil, fmt.Errorf("describing listeners of %s: %w", albARN, err)
-	}
-	for i := range out.Listeners {
-		if aws.ToInt32(out.Listeners[i].Port) == 80 {
-			return &out.Listeners[i], nil
+	return discover(e, "listener/"+albARN, func() (*elbtypes.Listener, error) {
+		out, err := e.AWS.ELB.DescribeListeners(ctx, &elbv2.DescribeListenersInput{LoadBalancerArn: aws.String(albARN)})
+		if cloud.IsNotFound(err) {
+			return nil, nil
 		}
-	}
-	return nil, nil
+		if err != nil {
+			return nil, fmt.Errorf("describing listeners of %s: %w", albARN, err)
+		}
+		pick := func(match func(*elbtypes.Listener) bool) (*elbtypes.Listener, error) {
+			for i := range out.Listeners {
+				if match(&out.Listeners[i]) {
+					return &out.Listeners[i], nil
+				}
+			}
+			return nil, nil
+		}
+		return findOwned(e, lookup[elbtypes.Listener]{
+			kind: "listener", name: ":80 of " + e.Names.ALB(), stateID: e.StateID(keyListener),
+			byID: func(arn string) (*elbtypes.Listener, error) {
+				return pick(func(l *elbtypes.Listener) bool { return aws.ToString(l.ListenerArn) == arn })
+			},
+			byName: func() (*elbtypes.Listener, error) {
+				return pick(func(l *elbtypes.Listener) bool { return aws.ToInt32(l.Port) == 80 })
+			},
+			tags: func(l *elbtypes.Listener) (map[string]string, error) {
+				all, err := elbTags(ctx, e, aws.ToString(l.ListenerArn))
+				return all[aws.ToString(l.ListenerArn)], err
+			},
+			id: func(l *elbtypes.Listener) string { return aws.ToString(l.ListenerArn) },
+		})
+	})
+}
+
+func (listenerStep) Claim(ctx context.Context, e *Env) error {
+	_, err := findListener(ctx, e)
+	return err
 }
 
 func (listenerStep) Up(ctx context.Context, e *Env) error {

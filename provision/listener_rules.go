@@ -95,64 +95,93 @@ func forwardsTo(r *elbtypes.Rule, targetGroup string) bool {
 	return false
 }
 
-func (s listenerRuleStep) find(ctx context.Context, e *Env) (*elbtypes.Rule, error) {
+// listenerRules are the rules of the environment's listener and the tags of each, by ARN.
+type listenerRules struct {
+	rules []elbtypes.Rule
+	tags  map[string]map[string]string
+}
+
+// rulesOf reads the listener's rules and their tags once per run.
+func rulesOf(ctx context.Context, e *Env) (listenerRules, error) {
 	listenerARN := e.StateID(keyListener)
-	if listenerARN == "" {
-		l, err := findListener(ctx, e)
-		if err != nil || l == nil {
-			return nil, err
-		}
+	l, err := findListener(ctx, e)
+	if err != nil {
+		return listenerRules{}, err
+	}
+	if l != nil {
 		listenerARN = aws.ToString(l.ListenerArn)
 	}
-	rules, err := discover(e, "listener-rules", func() ([]elbtypes.Rule, error) {
+	if listenerARN == "" {
+		return listenerRules{}, nil
+	}
+	return discover(e, "listener-rules/"+listenerARN, func() (listenerRules, error) {
 		out, err := e.AWS.ELB.DescribeRules(ctx, &elbv2.DescribeRulesInput{ListenerArn: aws.String(listenerARN)})
 		if cloud.IsNotFound(err) {
-			return nil, nil
+			return listenerRules{}, nil
 		}
 		if err != nil {
-			return nil, fmt.Errorf("describing rules of listener %s: %w", listenerARN, err)
+			return listenerRules{}, fmt.Errorf("describing rules of listener %s: %w", listenerARN, err)
 		}
-		return out.Rules, nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	stateID, priority := e.StateID(s.key()), strconv.Itoa(int(s.svc.Priority))
-	var byPriority *elbtypes.Rule
-	for i := range rules {
-		r := &rules[i]
-		if e.deletedInPlan(aws.ToString(r.RuleArn)) {
-			continue // a removed service's rule: up deletes it before this step runs
-		}
-		if aws.ToString(r.RuleArn) == stateID {
-			return r, nil
-		}
-		if aws.ToString(r.Priority) == priority {
-			byPriority = r
-		}
-	}
-	if byPriority != nil {
-		return byPriority, nil
-	}
-	// Without its ID or priority (a service that left the catalog, after a lost state file;
-	// a priority changed by hand), the rule is the one that forwards to the service's groups.
-	groups, err := targetGroups(ctx, e)
-	if err != nil {
-		return nil, err
-	}
-	for _, name := range []string{e.Names.TargetGroup(s.svc.Name), e.Names.AltTargetGroup(s.svc.Name)} {
-		tg, ok := groups[name]
-		if !ok {
-			continue
-		}
-		for i := range rules {
-			r := &rules[i]
-			if !aws.ToBool(r.IsDefault) && !e.deletedInPlan(aws.ToString(r.RuleArn)) && forwardsTo(r, aws.ToString(tg.TargetGroupArn)) {
-				return r, nil
+		var arns []string
+		for _, r := range out.Rules {
+			if !aws.ToBool(r.IsDefault) {
+				arns = append(arns, aws.ToString(r.RuleArn))
 			}
 		}
+		tags, err := elbTags(ctx, e, arns...)
+		return listenerRules{rules: out.Rules, tags: tags}, err
+	})
+}
+
+// find picks the service's rule: by the state file's ARN, else the rule at its priority, else
+// (a service that left the catalog, after a lost state file; a priority changed by hand) the
+// rule that forwards to the service's target groups.
+func (s listenerRuleStep) find(ctx context.Context, e *Env) (*elbtypes.Rule, error) {
+	all, err := rulesOf(ctx, e)
+	if err != nil || all.rules == nil {
+		return nil, err
 	}
-	return nil, nil
+	pick := func(match func(*elbtypes.Rule) bool) *elbtypes.Rule {
+		for i := range all.rules {
+			r := &all.rules[i]
+			// A removed service's rule: up deletes it before this step runs.
+			if !aws.ToBool(r.IsDefault) && !e.deletedInPlan(aws.ToString(r.RuleArn)) && match(r) {
+				return r
+			}
+		}
+		return nil
+	}
+	priority := strconv.Itoa(int(s.svc.Priority))
+	return findOwned(e, lookup[elbtypes.Rule]{
+		kind: "listener rule", name: fmt.Sprintf("%s (priority %d)", s.svc.PathPattern, s.svc.Priority), stateID: e.StateID(s.key()),
+		byID: func(arn string) (*elbtypes.Rule, error) {
+			return pick(func(r *elbtypes.Rule) bool { return aws.ToString(r.RuleArn) == arn }), nil
+		},
+		byName: func() (*elbtypes.Rule, error) {
+			if r := pick(func(r *elbtypes.Rule) bool { return aws.ToString(r.Priority) == priority }); r != nil {
+				return r, nil
+			}
+			groups, err := targetGroups(ctx, e)
+			if err != nil {
+				return nil, err
+			}
+			for _, name := range []string{e.Names.TargetGroup(s.svc.Name), e.Names.AltTargetGroup(s.svc.Name)} {
+				if tg, ok := groups.groups[name]; ok {
+					if r := pick(func(r *elbtypes.Rule) bool { return forwardsTo(r, aws.ToString(tg.TargetGroupArn)) }); r != nil {
+						return r, nil
+					}
+				}
+			}
+			return nil, nil
+		},
+		tags: func(r *elbtypes.Rule) (map[string]string, error) { return all.tags[aws.ToString(r.RuleArn)], nil },
+		id:   func(r *elbtypes.Rule) string { return aws.ToString(r.RuleArn) },
+	})
+}
+
+func (s listenerRuleStep) Claim(ctx context.Context, e *Env) error {
+	_, err := s.find(ctx, e)
+	return err
 }
 
 func (s listenerRuleStep) Up(ctx context.Context, e *Env) error {

@@ -23,34 +23,98 @@ func (s logGroupStep) Name() string        { return s.svc.Name + "/log-group" }
 func (s logGroupStep) DependsOn() []string { return []string{"log-key"} }
 func (s logGroupStep) key() string         { return s.Name() }
 
-func (s logGroupStep) find(ctx context.Context, e *Env) (*logtypes.LogGroup, error) {
-	all, err := discover(e, "log-groups", func() (map[string]logtypes.LogGroup, error) {
+// taggedLogGroup is a log group with its tags.
+type taggedLogGroup struct {
+	group logtypes.LogGroup
+	tags  map[string]string
+}
+
+// logGroups reads the services' log groups (one listing by the environment's name pattern)
+// and each one's tags, once per run.
+func logGroups(ctx context.Context, e *Env) (map[string]taggedLogGroup, error) {
+	return discover(e, "log-groups", func() (map[string]taggedLogGroup, error) {
 		ours := map[string]bool{}
 		for _, svc := range e.Catalog {
 			ours[e.Names.LogGroup(svc.Name)] = true
 		}
-		found := map[string]logtypes.LogGroup{}
-		p := cloudwatchlogs.NewDescribeLogGroupsPaginator(e.AWS.Logs, &cloudwatchlogs.DescribeLogGroupsInput{LogGroupNamePrefix: aws.String("/ecs/")})
+		found := map[string]taggedLogGroup{}
+		// A substring search: every name is /ecs/{svc}-service-{env}; the exact names are kept.
+		pattern := "-service-" + e.Name
+		p := cloudwatchlogs.NewDescribeLogGroupsPaginator(e.AWS.Logs, &cloudwatchlogs.DescribeLogGroupsInput{LogGroupNamePattern: aws.String(pattern)})
 		for p.HasMorePages() {
 			page, err := p.NextPage(ctx)
 			if err != nil {
-				return nil, fmt.Errorf("describing log groups /ecs/*: %w", err)
+				return nil, fmt.Errorf("describing log groups *%s*: %w", pattern, err)
 			}
 			for _, lg := range page.LogGroups {
-				if ours[aws.ToString(lg.LogGroupName)] {
-					found[aws.ToString(lg.LogGroupName)] = lg
+				name := aws.ToString(lg.LogGroupName)
+				if !ours[name] {
+					continue
 				}
+				tags, err := logGroupTags(ctx, e, name)
+				if err != nil {
+					return nil, err
+				}
+				found[name] = taggedLogGroup{lg, tags}
 			}
 		}
 		return found, nil
 	})
+}
+
+// logGroupTags reads a log group's tags by its name; nil when there is no such group.
+func logGroupTags(ctx context.Context, e *Env, name string) (map[string]string, error) {
+	arn := e.arn("logs", "log-group:"+name)
+	return tagsByARN(ctx, e, arn, func() (map[string]string, error) {
+		out, err := e.AWS.Logs.ListTagsForResource(ctx, &cloudwatchlogs.ListTagsForResourceInput{ResourceArn: aws.String(arn)})
+		if cloud.IsNotFound(err) {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("reading the tags of log group %s: %w", name, err)
+		}
+		if out.Tags == nil {
+			out.Tags = map[string]string{}
+		}
+		return out.Tags, nil
+	})
+}
+
+// find looks the log group up in the listing. byName, it asks AWS for the group by its name
+// instead: for a group the state file records or a create says exists, which a listing paged
+// while other groups were deleted can skip.
+func (s logGroupStep) find(ctx context.Context, e *Env, byName bool) (*logtypes.LogGroup, error) {
+	name := e.Names.LogGroup(s.svc.Name)
+	l := lookup[logtypes.LogGroup]{kind: "log group", name: name, id: func(*logtypes.LogGroup) string { return name }}
+	if byName {
+		var tags map[string]string
+		l.byName = func() (*logtypes.LogGroup, error) {
+			var err error
+			if tags, err = logGroupTags(ctx, e, name); tags == nil {
+				return nil, err
+			}
+			return &logtypes.LogGroup{LogGroupName: aws.String(name)}, nil
+		}
+		l.tags = func(*logtypes.LogGroup) (map[string]string, error) { return tags, nil }
+		return findOwned(e, l)
+	}
+	all, err := logGroups(ctx, e)
 	if err != nil {
 		return nil, err
 	}
-	if lg, ok := all[e.Names.LogGroup(s.svc.Name)]; ok {
-		return &lg, nil
+	l.byName = func() (*logtypes.LogGroup, error) {
+		if lg, ok := all[name]; ok {
+			return &lg.group, nil
+		}
+		return nil, nil
 	}
-	return nil, nil
+	l.tags = func(*logtypes.LogGroup) (map[string]string, error) { return all[name].tags, nil }
+	return findOwned(e, l)
+}
+
+func (s logGroupStep) Claim(ctx context.Context, e *Env) error {
+	_, err := s.find(ctx, e, false)
+	return err
 }
 
 func (s logGroupStep) Up(ctx context.Context, e *Env) error {
@@ -59,7 +123,7 @@ func (s logGroupStep) Up(ctx context.Context, e *Env) error {
 		return err
 	}
 	name := e.Names.LogGroup(s.svc.Name)
-	lg, err := s.find(ctx, e)
+	lg, err := s.find(ctx, e, false)
 	if err != nil {
 		return err
 	}
@@ -68,7 +132,10 @@ func (s logGroupStep) Up(ctx context.Context, e *Env) error {
 			LogGroupName: aws.String(name), KmsKeyId: aws.String(keyARN), Tags: e.Tags(name, s.svc.Name),
 		}); cloud.HasCode(err, "ResourceAlreadyExistsException") {
 			// The listing skipped it (a paged listing can, while other groups are deleted):
-			// adopt it, setting retention and key as for a new one.
+			// adopt it once it is proven ours, setting retention and key as for a new one.
+			if _, err := s.find(ctx, e, true); err != nil {
+				return err
+			}
 			if _, err := e.AWS.Logs.AssociateKmsKey(ctx, &cloudwatchlogs.AssociateKmsKeyInput{LogGroupName: aws.String(name), KmsKeyId: aws.String(keyARN)}); err != nil {
 				return fmt.Errorf("associating key %s with log group %s: %w", keyARN, name, err)
 			}
@@ -111,11 +178,14 @@ func (s logGroupStep) Up(ctx context.Context, e *Env) error {
 // Down deletes the log group the listing shows or the state file records, by its name: a
 // listing paged while other log groups are deleted can skip one.
 func (s logGroupStep) Down(ctx context.Context, e *Env) error {
-	lg, err := s.find(ctx, e)
+	lg, err := s.find(ctx, e, false)
+	if err == nil && lg == nil && e.StateID(s.key()) != "" {
+		lg, err = s.find(ctx, e, true)
+	}
 	if err != nil {
 		return err
 	}
-	if lg != nil || e.StateID(s.key()) != "" {
+	if lg != nil {
 		name := e.Names.LogGroup(s.svc.Name)
 		_, err := e.AWS.Logs.DeleteLogGroup(ctx, &cloudwatchlogs.DeleteLogGroupInput{LogGroupName: aws.String(name)})
 		switch {
@@ -130,7 +200,7 @@ func (s logGroupStep) Down(ctx context.Context, e *Env) error {
 }
 
 func (s logGroupStep) Inspect(ctx context.Context, e *Env) []Status {
-	lg, err := s.find(ctx, e)
+	lg, err := s.find(ctx, e, false)
 	return []Status{{Resource: "log group " + e.Names.LogGroup(s.svc.Name), StateID: e.StateID(s.key()),
 		AWS: describeState(err, lg != nil, func() string { return fmt.Sprintf("retention %d days", aws.ToInt32(lg.RetentionInDays)) })}}
 }

@@ -27,47 +27,76 @@ type namespaceStep struct{}
 func (namespaceStep) Name() string        { return "namespace" }
 func (namespaceStep) DependsOn() []string { return []string{"vpc"} }
 
+// findNamespace reads the namespace by the state file's ID, else lists the private namespaces
+// named {env}.local (the same private name may exist in other VPCs) and keeps ours. Once per run.
 func findNamespace(ctx context.Context, e *Env) (*sdtypes.Namespace, error) {
-	if id := e.StateID(keyNamespace); id != "" {
-		out, err := e.AWS.ServiceDisc.GetNamespace(ctx, &sd.GetNamespaceInput{Id: aws.String(id)})
-		if err != nil && !cloud.IsNotFound(err) {
-			return nil, fmt.Errorf("describing namespace %s: %w", id, err)
-		}
-		if err == nil {
+	return discover(e, "namespace", func() (*sdtypes.Namespace, error) {
+		get := func(id string) (*sdtypes.Namespace, error) {
+			out, err := e.AWS.ServiceDisc.GetNamespace(ctx, &sd.GetNamespaceInput{Id: aws.String(id)})
+			if cloud.IsNotFound(err) {
+				return nil, nil
+			}
+			if err != nil {
+				return nil, fmt.Errorf("describing namespace %s: %w", id, err)
+			}
 			return out.Namespace, nil
 		}
-	}
-	p := sd.NewListNamespacesPaginator(e.AWS.ServiceDisc, &sd.ListNamespacesInput{Filters: []sdtypes.NamespaceFilter{{
-		Name: sdtypes.NamespaceFilterNameType, Values: []string{string(sdtypes.NamespaceTypeDnsPrivate)}, Condition: sdtypes.FilterConditionEq,
-	}}})
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("listing Cloud Map namespaces: %w", err)
-		}
-		for _, ns := range page.Namespaces {
-			if aws.ToString(ns.Name) != e.Names.Namespace() {
-				continue
-			}
-			// The same private name may exist in other VPCs: only ours carries our tags.
-			tags, err := e.AWS.ServiceDisc.ListTagsForResource(ctx, &sd.ListTagsForResourceInput{ResourceARN: ns.Arn})
-			if err != nil {
-				return nil, fmt.Errorf("reading tags of namespace %s: %w", aws.ToString(ns.Id), err)
-			}
-			have := map[string]string{}
-			for _, t := range tags.Tags {
-				have[aws.ToString(t.Key)] = aws.ToString(t.Value)
-			}
-			if have[TagEnvironment] == e.Name && have[TagManagedBy] == ManagedByValue {
-				out, err := e.AWS.ServiceDisc.GetNamespace(ctx, &sd.GetNamespaceInput{Id: ns.Id})
-				if err != nil {
-					return nil, fmt.Errorf("describing namespace %s: %w", aws.ToString(ns.Id), err)
+		return findOwned(e, lookup[sdtypes.Namespace]{
+			kind: "Cloud Map namespace", name: e.Names.Namespace(), stateID: e.StateID(keyNamespace),
+			byID: get,
+			byTags: func() ([]*sdtypes.Namespace, error) {
+				var found []*sdtypes.Namespace
+				p := sd.NewListNamespacesPaginator(e.AWS.ServiceDisc, &sd.ListNamespacesInput{Filters: []sdtypes.NamespaceFilter{{
+					Name: sdtypes.NamespaceFilterNameType, Values: []string{string(sdtypes.NamespaceTypeDnsPrivate)}, Condition: sdtypes.FilterConditionEq,
+				}}})
+				for p.HasMorePages() {
+					page, err := p.NextPage(ctx)
+					if err != nil {
+						return nil, fmt.Errorf("listing Cloud Map namespaces: %w", err)
+					}
+					for _, ns := range page.Namespaces {
+						if aws.ToString(ns.Name) != e.Names.Namespace() {
+							continue
+						}
+						tags, err := cloudMapTags(ctx, e, aws.ToString(ns.Arn))
+						if err != nil {
+							return nil, err
+						}
+						if e.owns(tags) {
+							got, err := get(aws.ToString(ns.Id))
+							if err != nil {
+								return nil, err
+							}
+							if got != nil {
+								found = append(found, got)
+							}
+						}
+					}
 				}
-				return out.Namespace, nil
-			}
+				return found, nil
+			},
+			tags: func(ns *sdtypes.Namespace) (map[string]string, error) {
+				return cloudMapTags(ctx, e, aws.ToString(ns.Arn))
+			},
+			id: func(ns *sdtypes.Namespace) string { return aws.ToString(ns.Id) },
+		})
+	})
+}
+
+// cloudMapTags reads the tags of a Cloud Map namespace or service.
+func cloudMapTags(ctx context.Context, e *Env, arn string) (map[string]string, error) {
+	return tagsByARN(ctx, e, arn, func() (map[string]string, error) {
+		out, err := e.AWS.ServiceDisc.ListTagsForResource(ctx, &sd.ListTagsForResourceInput{ResourceARN: aws.String(arn)})
+		if err != nil {
+			return nil, fmt.Errorf("reading the tags of %s: %w", arn, err)
 		}
-	}
-	return nil, nil
+		return tagMap(out.Tags, func(t sdtypes.Tag) (*string, *string) { return t.Key, t.Value }), nil
+	})
+}
+
+func (namespaceStep) Claim(ctx context.Context, e *Env) error {
+	_, err := findNamespace(ctx, e)
+	return err
 }
 
 // waitOperation polls a Cloud Map operation until it ends; namespace operations take about a

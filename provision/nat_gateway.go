@@ -25,25 +25,30 @@ func (natGatewayStep) Name() string        { return "nat-gateway" }
 func (natGatewayStep) DependsOn() []string { return []string{"subnets", "internet-gateway"} }
 
 func findElasticIP(ctx context.Context, e *Env) (*ec2types.Address, error) {
-	if id := e.StateID(keyElasticIP); id != "" {
-		out, err := e.AWS.EC2.DescribeAddresses(ctx, &ec2.DescribeAddressesInput{AllocationIds: []string{id}})
-		if err != nil && !cloud.IsNotFound(err) {
-			return nil, fmt.Errorf("describing Elastic IP %s: %w", id, err)
-		}
-		if err == nil && len(out.Addresses) == 1 {
-			return &out.Addresses[0], nil
-		}
-	}
-	out, err := e.AWS.EC2.DescribeAddresses(ctx, &ec2.DescribeAddressesInput{Filters: e.ec2OwnedFilters(e.Names.ElasticIP())})
-	if err != nil {
-		return nil, fmt.Errorf("looking up Elastic IP %s by tags: %w", e.Names.ElasticIP(), err)
-	}
-	for i := range out.Addresses {
-		if a := &out.Addresses[i]; e.ec2Owned(a.Tags, e.Names.ElasticIP()) {
-			return a, nil
-		}
-	}
-	return nil, nil
+	return discover(e, "elastic-ip", func() (*ec2types.Address, error) {
+		return findOwned(e, lookup[ec2types.Address]{
+			kind: "Elastic IP", name: e.Names.ElasticIP(), stateID: e.StateID(keyElasticIP),
+			byID: func(id string) (*ec2types.Address, error) {
+				out, err := e.AWS.EC2.DescribeAddresses(ctx, &ec2.DescribeAddressesInput{AllocationIds: []string{id}})
+				if cloud.IsNotFound(err) || err == nil && len(out.Addresses) != 1 {
+					return nil, nil
+				}
+				if err != nil {
+					return nil, fmt.Errorf("describing Elastic IP %s: %w", id, err)
+				}
+				return &out.Addresses[0], nil
+			},
+			byTags: func() ([]*ec2types.Address, error) {
+				out, err := e.AWS.EC2.DescribeAddresses(ctx, &ec2.DescribeAddressesInput{Filters: e.ec2OwnedFilters(e.Names.ElasticIP())})
+				if err != nil {
+					return nil, fmt.Errorf("looking up Elastic IP %s by tags: %w", e.Names.ElasticIP(), err)
+				}
+				return pointers(out.Addresses), nil
+			},
+			tags: func(a *ec2types.Address) (map[string]string, error) { return ec2TagMap(a.Tags), nil },
+			id:   func(a *ec2types.Address) string { return aws.ToString(a.AllocationId) },
+		})
+	})
 }
 
 // liveNAT is a NAT gateway that is, or is becoming, usable; deleted and failed ones are history.
@@ -52,26 +57,46 @@ func liveNAT(n ec2types.NatGateway) bool {
 }
 
 func findNATGateway(ctx context.Context, e *Env) (*ec2types.NatGateway, error) {
-	if id := e.StateID(keyNATGateway); id != "" {
-		out, err := e.AWS.EC2.DescribeNatGateways(ctx, &ec2.DescribeNatGatewaysInput{NatGatewayIds: []string{id}})
-		if err != nil && !cloud.IsNotFound(err) {
-			return nil, fmt.Errorf("describing NAT gateway %s: %w", id, err)
-		}
-		if err == nil && len(out.NatGateways) == 1 && liveNAT(out.NatGateways[0]) {
-			return &out.NatGateways[0], nil
-		}
+	return discover(e, "nat-gateway", func() (*ec2types.NatGateway, error) {
+		return findOwned(e, lookup[ec2types.NatGateway]{
+			kind: "NAT gateway", name: e.Names.NATGateway(), stateID: e.StateID(keyNATGateway),
+			byID: func(id string) (*ec2types.NatGateway, error) {
+				out, err := e.AWS.EC2.DescribeNatGateways(ctx, &ec2.DescribeNatGatewaysInput{NatGatewayIds: []string{id}})
+				if cloud.IsNotFound(err) || err == nil && (len(out.NatGateways) != 1 || !liveNAT(out.NatGateways[0])) {
+					return nil, nil
+				}
+				if err != nil {
+					return nil, fmt.Errorf("describing NAT gateway %s: %w", id, err)
+				}
+				return &out.NatGateways[0], nil
+			},
+			byTags: func() ([]*ec2types.NatGateway, error) {
+				filters := append(e.ec2OwnedFilters(e.Names.NATGateway()), ec2types.Filter{Name: aws.String("state"), Values: []string{"pending", "available"}})
+				out, err := e.AWS.EC2.DescribeNatGateways(ctx, &ec2.DescribeNatGatewaysInput{Filter: filters})
+				if err != nil {
+					return nil, fmt.Errorf("looking up NAT gateway %s by tags: %w", e.Names.NATGateway(), err)
+				}
+				// Checked here too: some implementations (moto) ignore these filters.
+				var live []*ec2types.NatGateway
+				for i, n := range out.NatGateways {
+					if liveNAT(n) && ec2TagValue(n.Tags, TagName) == e.Names.NATGateway() {
+						live = append(live, &out.NatGateways[i])
+					}
+				}
+				return live, nil
+			},
+			tags: func(n *ec2types.NatGateway) (map[string]string, error) { return ec2TagMap(n.Tags), nil },
+			id:   func(n *ec2types.NatGateway) string { return aws.ToString(n.NatGatewayId) },
+		})
+	})
+}
+
+func (natGatewayStep) Claim(ctx context.Context, e *Env) error {
+	if _, err := findElasticIP(ctx, e); err != nil {
+		return err
 	}
-	filters := append(e.ec2OwnedFilters(e.Names.NATGateway()), ec2types.Filter{Name: aws.String("state"), Values: []string{"pending", "available"}})
-	out, err := e.AWS.EC2.DescribeNatGateways(ctx, &ec2.DescribeNatGatewaysInput{Filter: filters})
-	if err != nil {
-		return nil, fmt.Errorf("looking up NAT gateway %s by tags: %w", e.Names.NATGateway(), err)
-	}
-	for i := range out.NatGateways {
-		if n := &out.NatGateways[i]; e.ec2Owned(n.Tags, e.Names.NATGateway()) && liveNAT(*n) {
-			return n, nil
-		}
-	}
-	return nil, nil
+	_, err := findNATGateway(ctx, e)
+	return err
 }
 
 // NATGatewayID is the environment's NAT gateway, for the private route.

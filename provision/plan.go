@@ -46,11 +46,15 @@ type Change struct {
 // dependencies are planned; the changes come out in the run order.
 func Plan(ctx context.Context, e *Env, steps []Step, removed []catalog.Service, choices Choices, parallelism int) ([]Change, error) {
 	e = e.scratch()
-	changes, err := planRemoved(ctx, e, removed, choices)
+	ordered, err := Order(steps)
 	if err != nil {
 		return nil, err
 	}
-	ordered, err := Order(steps)
+	// As up: a resource that is not the environment's stops the plan.
+	if err := Claim(ctx, e, ordered, parallelism); err != nil {
+		return nil, err
+	}
+	changes, err := planRemoved(ctx, e, removed, choices)
 	if err != nil {
 		return nil, err
 	}
@@ -114,7 +118,8 @@ func planRemoved(ctx context.Context, e *Env, removed []catalog.Service, choices
 	if len(removed) == 0 {
 		return nil, nil
 	}
-	re := e.ForServices(removed)
+	// As up deletes them: what is not the environment's is left alone, not counted.
+	re := e.ForServices(removed).ForTeardown()
 	ordered, err := Order(ServiceSteps(removed, choices))
 	if err != nil {
 		return nil, err

@@ -35,6 +35,15 @@ func (r retiredMeshStep) anyNodeRecorded(e *Env) bool {
 	return false
 }
 
+// Claim reads nothing unless App Mesh resources were made: a converged run stays read-free here.
+func (r retiredMeshStep) Claim(ctx context.Context, e *Env) error {
+	if !r.recorded(e) {
+		return nil
+	}
+	_, err := findMesh(ctx, e)
+	return err
+}
+
 func (r retiredMeshStep) Up(ctx context.Context, e *Env) error {
 	if !r.recorded(e) {
 		return nil

@@ -25,30 +25,56 @@ func (routeTablesStep) DependsOn() []string {
 
 func routeTableKey(kind string) string { return "route-table/" + kind }
 
-// findRouteTables reads every route table of the VPC in one call and picks ours by state ID,
-// then Name tag.
+// findRouteTables reads every route table of the VPC in one call (once per run) and picks ours
+// by state ID, then Name tag; each must be the environment's.
 func findRouteTables(ctx context.Context, e *Env, vpcID string) (map[string]*ec2types.RouteTable, error) {
-	out, err := e.AWS.EC2.DescribeRouteTables(ctx, &ec2.DescribeRouteTablesInput{
-		Filters: []ec2types.Filter{{Name: aws.String("vpc-id"), Values: []string{vpcID}}},
-	})
-	if err != nil {
-		return nil, fmt.Errorf("describing route tables of VPC %s: %w", vpcID, err)
-	}
-	found := map[string]*ec2types.RouteTable{}
-	for _, kind := range []string{Public, Private} {
-		stateID, name := e.StateID(routeTableKey(kind)), e.Names.RouteTable(kind)
-		for i := range out.RouteTables {
-			rt := &out.RouteTables[i]
-			if stateID != "" && aws.ToString(rt.RouteTableId) == stateID {
-				found[kind] = rt
-				break
+	return discover(e, "route-tables/"+vpcID, func() (map[string]*ec2types.RouteTable, error) {
+		out, err := e.AWS.EC2.DescribeRouteTables(ctx, &ec2.DescribeRouteTablesInput{
+			Filters: []ec2types.Filter{{Name: aws.String("vpc-id"), Values: []string{vpcID}}},
+		})
+		if err != nil {
+			return nil, fmt.Errorf("describing route tables of VPC %s: %w", vpcID, err)
+		}
+		pick := func(match func(*ec2types.RouteTable) bool) *ec2types.RouteTable {
+			for i := range out.RouteTables {
+				if match(&out.RouteTables[i]) {
+					return &out.RouteTables[i]
+				}
 			}
-			if ec2TagValue(rt.Tags, TagName) == name && ec2TagValue(rt.Tags, TagEnvironment) == e.Name {
+			return nil
+		}
+		found := map[string]*ec2types.RouteTable{}
+		for _, kind := range []string{Public, Private} {
+			name := e.Names.RouteTable(kind)
+			rt, err := findOwned(e, lookup[ec2types.RouteTable]{
+				kind: "route table", name: name, stateID: e.StateID(routeTableKey(kind)),
+				byID: func(id string) (*ec2types.RouteTable, error) {
+					return pick(func(rt *ec2types.RouteTable) bool { return aws.ToString(rt.RouteTableId) == id }), nil
+				},
+				byName: func() (*ec2types.RouteTable, error) {
+					return pick(func(rt *ec2types.RouteTable) bool { return ec2TagValue(rt.Tags, TagName) == name }), nil
+				},
+				tags: func(rt *ec2types.RouteTable) (map[string]string, error) { return ec2TagMap(rt.Tags), nil },
+				id:   func(rt *ec2types.RouteTable) string { return aws.ToString(rt.RouteTableId) },
+			})
+			if err != nil {
+				return nil, err
+			}
+			if rt != nil {
 				found[kind] = rt
 			}
 		}
+		return found, nil
+	})
+}
+
+func (routeTablesStep) Claim(ctx context.Context, e *Env) error {
+	vpc, err := findVPC(ctx, e)
+	if err != nil || vpc == nil {
+		return err
 	}
-	return found, nil
+	_, err = findRouteTables(ctx, e, aws.ToString(vpc.VpcId))
+	return err
 }
 
 func (routeTablesStep) Up(ctx context.Context, e *Env) error {

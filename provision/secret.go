@@ -25,22 +25,34 @@ type secretStep struct{}
 func (secretStep) Name() string        { return "secret" }
 func (secretStep) DependsOn() []string { return nil }
 
+// findSecret reads the secret by the state file's ARN, then by its name, once per run.
 func findSecret(ctx context.Context, e *Env) (*sm.DescribeSecretOutput, error) {
-	ids := []string{e.Names.Secret()}
-	if id := e.StateID(keySecret); id != "" {
-		ids = []string{id, e.Names.Secret()}
-	}
-	for _, id := range ids {
-		out, err := e.AWS.Secrets.DescribeSecret(ctx, &sm.DescribeSecretInput{SecretId: aws.String(id)})
-		if cloud.IsNotFound(err) {
-			continue
+	return discover(e, "secret", func() (*sm.DescribeSecretOutput, error) {
+		describe := func(id string) (*sm.DescribeSecretOutput, error) {
+			out, err := e.AWS.Secrets.DescribeSecret(ctx, &sm.DescribeSecretInput{SecretId: aws.String(id)})
+			if cloud.IsNotFound(err) {
+				return nil, nil
+			}
+			if err != nil {
+				return nil, fmt.Errorf("describing secret %s: %w", id, err)
+			}
+			return out, nil
 		}
-		if err != nil {
-			return nil, fmt.Errorf("describing secret %s: %w", id, err)
-		}
-		return out, nil
-	}
-	return nil, nil
+		return findOwned(e, lookup[sm.DescribeSecretOutput]{
+			kind: "secret", name: e.Names.Secret(), stateID: e.StateID(keySecret),
+			byID:   describe,
+			byName: func() (*sm.DescribeSecretOutput, error) { return describe(e.Names.Secret()) },
+			tags: func(s *sm.DescribeSecretOutput) (map[string]string, error) {
+				return tagMap(s.Tags, func(t smtypes.Tag) (*string, *string) { return t.Key, t.Value }), nil
+			},
+			id: func(s *sm.DescribeSecretOutput) string { return aws.ToString(s.ARN) },
+		})
+	})
+}
+
+func (secretStep) Claim(ctx context.Context, e *Env) error {
+	_, err := findSecret(ctx, e)
+	return err
 }
 
 func (secretStep) Up(ctx context.Context, e *Env) error {

@@ -120,18 +120,16 @@ func flattenRules(g *ec2types.SecurityGroup) []sgRule {
 	return out
 }
 
-// find reads both of the environment's security groups in one call: in the VPC, by name (a
-// group's name is unique in its VPC and cannot change, so it finds the recorded one too).
-func (s securityGroupStep) find(ctx context.Context, e *Env) (*ec2types.SecurityGroup, error) {
-	all, err := discover(e, "security-groups", func() (map[string]ec2types.SecurityGroup, error) {
-		vpcID := e.StateID(keyVPC)
-		if vpcID == "" {
-			vpc, err := findVPC(ctx, e)
-			if err != nil || vpc == nil {
-				return nil, err
-			}
-			vpcID = aws.ToString(vpc.VpcId)
-		}
+// securityGroups reads both of the environment's security groups in one call, once per run:
+// in the VPC, by name (a group's name is unique in its VPC and cannot change, so this finds
+// the recorded one too). Each must be the environment's.
+func securityGroups(ctx context.Context, e *Env) (map[string]*ec2types.SecurityGroup, error) {
+	vpc, err := findVPC(ctx, e)
+	if err != nil || vpc == nil {
+		return nil, err
+	}
+	vpcID := aws.ToString(vpc.VpcId)
+	return discover(e, "security-groups/"+vpcID, func() (map[string]*ec2types.SecurityGroup, error) {
 		out, err := e.AWS.EC2.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{Filters: []ec2types.Filter{
 			{Name: aws.String("vpc-id"), Values: []string{vpcID}},
 			{Name: aws.String("group-name"), Values: []string{e.Names.ALBSecurityGroup(), e.Names.TaskSecurityGroup()}},
@@ -139,19 +137,45 @@ func (s securityGroupStep) find(ctx context.Context, e *Env) (*ec2types.Security
 		if err != nil {
 			return nil, fmt.Errorf("looking up the security groups of %s: %w", vpcID, err)
 		}
-		found := map[string]ec2types.SecurityGroup{}
-		for _, g := range out.SecurityGroups {
-			found[aws.ToString(g.GroupName)] = g
+		found := map[string]*ec2types.SecurityGroup{}
+		for _, kind := range []string{"alb", "task"} {
+			s := securityGroupStep{kind: kind}
+			name := s.groupName(e)
+			g, err := findOwned(e, lookup[ec2types.SecurityGroup]{
+				kind: "security group", name: name,
+				byName: func() (*ec2types.SecurityGroup, error) {
+					for i := range out.SecurityGroups {
+						if aws.ToString(out.SecurityGroups[i].GroupName) == name {
+							return &out.SecurityGroups[i], nil
+						}
+					}
+					return nil, nil
+				},
+				tags: func(g *ec2types.SecurityGroup) (map[string]string, error) { return ec2TagMap(g.Tags), nil },
+				id:   func(g *ec2types.SecurityGroup) string { return aws.ToString(g.GroupId) },
+			})
+			if err != nil {
+				return nil, err
+			}
+			if g != nil {
+				found[name] = g
+			}
 		}
 		return found, nil
 	})
+}
+
+func (s securityGroupStep) find(ctx context.Context, e *Env) (*ec2types.SecurityGroup, error) {
+	all, err := securityGroups(ctx, e)
 	if err != nil {
 		return nil, err
 	}
-	if g, ok := all[s.groupName(e)]; ok {
-		return &g, nil
-	}
-	return nil, nil
+	return all[s.groupName(e)], nil
+}
+
+func (s securityGroupStep) Claim(ctx context.Context, e *Env) error {
+	_, err := s.find(ctx, e)
+	return err
 }
 
 func (s securityGroupStep) Up(ctx context.Context, e *Env) error {

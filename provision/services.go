@@ -90,7 +90,7 @@ func WithRemoved(services, removed []catalog.Service) []catalog.Service {
 func (e *Env) ForServices(services []catalog.Service) *Env {
 	c := *e
 	c.Catalog = services
-	c.discovery = &discovery{lookups: map[string]*lookup{}}
+	c.discovery = newDiscovery()
 	return &c
 }
 
@@ -148,5 +148,10 @@ func RemoveServices(ctx context.Context, e *Env, removed []catalog.Service, choi
 		return nil
 	}
 	e.Log.Info().Strs("services", catalog.Names(removed)).Msg("removing services that left the catalog")
-	return Destroy(ctx, e.ForServices(removed), ServiceSteps(removed, choices), parallelism)
+	if err := Destroy(ctx, e.ForServices(removed), ServiceSteps(removed, choices), parallelism); err != nil {
+		return err
+	}
+	// What this run read before the removal (the listener's rules) no longer holds.
+	e.discovery = newDiscovery()
+	return nil
 }

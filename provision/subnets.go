@@ -67,37 +67,60 @@ type subnetsStep struct{}
 func (subnetsStep) Name() string        { return "subnets" }
 func (subnetsStep) DependsOn() []string { return []string{"vpc"} }
 
-// findSubnets reads every subnet of the VPC in one call and matches each spec by state ID,
-// then Name tag, then CIDR (a CIDR can be held by one subnet of a VPC only).
+// findSubnets reads every subnet of the VPC in one call (once per run) and matches each spec
+// by state ID, then Name tag, then CIDR (a CIDR can be held by one subnet of a VPC only); each
+// match must be the environment's.
 func findSubnets(ctx context.Context, e *Env, vpcID string) (map[subnetSpec]*ec2types.Subnet, error) {
-	out, err := e.AWS.EC2.DescribeSubnets(ctx, &ec2.DescribeSubnetsInput{
-		Filters: []ec2types.Filter{{Name: aws.String("vpc-id"), Values: []string{vpcID}}},
-	})
-	if err != nil {
-		return nil, fmt.Errorf("describing subnets of VPC %s: %w", vpcID, err)
-	}
-	found := map[subnetSpec]*ec2types.Subnet{}
-	for _, spec := range allSubnets() {
-		stateID, name := e.StateID(spec.key()), e.Names.Subnet(spec.kind, spec.az)
-		var byName, byCIDR *ec2types.Subnet
-		for i := range out.Subnets {
-			sn := &out.Subnets[i]
-			switch {
-			case stateID != "" && aws.ToString(sn.SubnetId) == stateID:
+	return discover(e, "subnets/"+vpcID, func() (map[subnetSpec]*ec2types.Subnet, error) {
+		out, err := e.AWS.EC2.DescribeSubnets(ctx, &ec2.DescribeSubnetsInput{
+			Filters: []ec2types.Filter{{Name: aws.String("vpc-id"), Values: []string{vpcID}}},
+		})
+		if err != nil {
+			return nil, fmt.Errorf("describing subnets of VPC %s: %w", vpcID, err)
+		}
+		found := map[subnetSpec]*ec2types.Subnet{}
+		for _, spec := range allSubnets() {
+			name := e.Names.Subnet(spec.kind, spec.az)
+			pick := func(match func(*ec2types.Subnet) bool) *ec2types.Subnet {
+				for i := range out.Subnets {
+					if match(&out.Subnets[i]) {
+						return &out.Subnets[i]
+					}
+				}
+				return nil
+			}
+			sn, err := findOwned(e, lookup[ec2types.Subnet]{
+				kind: "subnet", name: name + " (" + spec.cidr() + ")", stateID: e.StateID(spec.key()),
+				byID: func(id string) (*ec2types.Subnet, error) {
+					return pick(func(sn *ec2types.Subnet) bool { return aws.ToString(sn.SubnetId) == id }), nil
+				},
+				byName: func() (*ec2types.Subnet, error) {
+					if sn := pick(func(sn *ec2types.Subnet) bool { return ec2TagValue(sn.Tags, TagName) == name }); sn != nil {
+						return sn, nil
+					}
+					return pick(func(sn *ec2types.Subnet) bool { return aws.ToString(sn.CidrBlock) == spec.cidr() }), nil
+				},
+				tags: func(sn *ec2types.Subnet) (map[string]string, error) { return ec2TagMap(sn.Tags), nil },
+				id:   func(sn *ec2types.Subnet) string { return aws.ToString(sn.SubnetId) },
+			})
+			if err != nil {
+				return nil, err
+			}
+			if sn != nil {
 				found[spec] = sn
-			case ec2TagValue(sn.Tags, TagName) == name:
-				byName = sn
-			case aws.ToString(sn.CidrBlock) == spec.cidr():
-				byCIDR = sn
 			}
 		}
-		if found[spec] == nil && byName != nil {
-			found[spec] = byName
-		} else if found[spec] == nil && byCIDR != nil {
-			found[spec] = byCIDR
-		}
+		return found, nil
+	})
+}
+
+func (subnetsStep) Claim(ctx context.Context, e *Env) error {
+	vpc, err := findVPC(ctx, e)
+	if err != nil || vpc == nil {
+		return err
 	}
-	return found, nil
+	_, err = findSubnets(ctx, e, aws.ToString(vpc.VpcId))
+	return err
 }
 
 // availabilityZones picks the first three available zones (by name), as CDK's max_azs=3 does.

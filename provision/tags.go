@@ -67,6 +67,32 @@ func tagList[T any](e *Env, name, service string, tag func(k, v string) T) []T {
 	return out
 }
 
+// tagMap turns one service's tag list into a map, for proving ownership.
+func tagMap[T any](tags []T, kv func(T) (*string, *string)) map[string]string {
+	out := make(map[string]string, len(tags))
+	for _, t := range tags {
+		k, v := kv(t)
+		out[aws.ToString(k)] = aws.ToString(v)
+	}
+	return out
+}
+
+func ec2TagMap(tags []ec2types.Tag) map[string]string {
+	return tagMap(tags, func(t ec2types.Tag) (*string, *string) { return t.Key, t.Value })
+}
+
+// arn builds an ARN in the caller's partition, region and account.
+func (e *Env) arn(service, resource string) string {
+	return "arn:" + e.partition() + ":" + service + ":" + e.Region + ":" + e.Account + ":" + resource
+}
+
+func (e *Env) partition() string {
+	if e.Partition == "" {
+		return "aws"
+	}
+	return e.Partition
+}
+
 func sortedKeys(m map[string]string) []string {
 	keys := make([]string, 0, len(m))
 	for k := range m {

@@ -51,16 +51,45 @@ func (s targetGroupStep) find(ctx context.Context, e *Env) (*elbtypes.TargetGrou
 	if err != nil {
 		return nil, err
 	}
-	if tg, ok := all[s.groupName(e)]; ok {
-		return &tg, nil
-	}
-	return nil, nil
+	return findOwned(e, lookup[elbtypes.TargetGroup]{
+		kind: "target group", name: s.groupName(e), stateID: e.StateID(s.key()),
+		byID: func(arn string) (*elbtypes.TargetGroup, error) {
+			for _, g := range all.groups {
+				if aws.ToString(g.TargetGroupArn) == arn {
+					return &g, nil
+				}
+			}
+			return nil, nil
+		},
+		byName: func() (*elbtypes.TargetGroup, error) {
+			if g, ok := all.groups[s.groupName(e)]; ok {
+				return &g, nil
+			}
+			return nil, nil
+		},
+		tags: func(g *elbtypes.TargetGroup) (map[string]string, error) {
+			return all.tags[aws.ToString(g.TargetGroupArn)], nil
+		},
+		id: func(g *elbtypes.TargetGroup) string { return aws.ToString(g.TargetGroupArn) },
+	})
+}
+
+func (s targetGroupStep) Claim(ctx context.Context, e *Env) error {
+	_, err := s.find(ctx, e)
+	return err
+}
+
+// foundTargetGroups are the environment's target groups by name, and the tags of each by ARN.
+type foundTargetGroups struct {
+	groups map[string]elbtypes.TargetGroup
+	tags   map[string]map[string]string
 }
 
 // targetGroups reads every target group of the environment in one call when they all exist;
-// ELB refuses the whole call when one name is missing, and then each is read on its own.
-func targetGroups(ctx context.Context, e *Env) (map[string]elbtypes.TargetGroup, error) {
-	return discover(e, "target-groups", func() (map[string]elbtypes.TargetGroup, error) {
+// ELB refuses the whole call when one name is missing, and then each is read on its own. Their
+// tags come in one more call (20 per call).
+func targetGroups(ctx context.Context, e *Env) (foundTargetGroups, error) {
+	return discover(e, "target-groups", func() (foundTargetGroups, error) {
 		var names []string
 		for _, svc := range e.Catalog {
 			names = append(names, e.Names.TargetGroup(svc.Name), e.Names.AltTargetGroup(svc.Name))
@@ -81,16 +110,21 @@ func targetGroups(ctx context.Context, e *Env) (map[string]elbtypes.TargetGroup,
 			if cloud.IsNotFound(err) {
 				for _, name := range batch {
 					if err := read([]string{name}); err != nil && !cloud.IsNotFound(err) {
-						return nil, fmt.Errorf("describing target group %s: %w", name, err)
+						return foundTargetGroups{}, fmt.Errorf("describing target group %s: %w", name, err)
 					}
 				}
 				continue
 			}
 			if err != nil {
-				return nil, fmt.Errorf("describing target groups %v: %w", batch, err)
+				return foundTargetGroups{}, fmt.Errorf("describing target groups %v: %w", batch, err)
 			}
 		}
-		return found, nil
+		var arns []string
+		for _, tg := range found {
+			arns = append(arns, aws.ToString(tg.TargetGroupArn))
+		}
+		tags, err := elbTags(ctx, e, arns...)
+		return foundTargetGroups{groups: found, tags: tags}, err
 	})
 }
 

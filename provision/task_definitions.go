@@ -150,34 +150,57 @@ func sameTaskDefinition(have *ecstypes.TaskDefinition, want *ecs.RegisterTaskDef
 }
 
 // current is the revision the last deploy or rollback chose, while it is active, else the
-// family's newest active revision: after a rollback the newest one is the revision rolled away from.
+// family's newest active revision: after a rollback the newest one is the revision rolled away
+// from. Either must be the environment's: a family is only a name, which another team may use.
 func (s taskDefinitionStep) current(ctx context.Context, e *Env) (*ecstypes.TaskDefinition, error) {
-	if d, ok := e.State.Get(s.svc.Name + "/" + DeploymentKind); ok {
-		out, err := e.AWS.ECS.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String(d.ID)})
-		if err == nil && out.TaskDefinition.Status == ecstypes.TaskDefinitionStatusActive {
-			return out.TaskDefinition, nil
+	td, err := discover(e, "task-definition/"+s.svc.Name, func() (*taggedTaskDefinition, error) {
+		deployed := ""
+		if d, ok := e.State.Get(s.svc.Name + "/" + DeploymentKind); ok {
+			deployed = d.ID
 		}
-		if err != nil && !cloud.IsNotFound(err) && !cloud.HasCode(err, "ClientException") {
-			return nil, fmt.Errorf("describing task definition %s: %w", d.ID, err)
-		}
+		return findOwned(e, lookup[taggedTaskDefinition]{
+			kind: "task definition", name: e.Names.TaskFamily(s.svc.Name), stateID: deployed,
+			byID: func(arn string) (*taggedTaskDefinition, error) { return describeTaskDefinition(ctx, e, arn) },
+			byName: func() (*taggedTaskDefinition, error) {
+				return describeTaskDefinition(ctx, e, e.Names.TaskFamily(s.svc.Name))
+			},
+			tags: func(td *taggedTaskDefinition) (map[string]string, error) { return td.tags, nil },
+			id:   func(td *taggedTaskDefinition) string { return aws.ToString(td.TaskDefinitionArn) },
+		})
+	})
+	if err != nil || td == nil {
+		return nil, err
 	}
-	return s.latest(ctx, e)
+	return td.TaskDefinition, nil
 }
 
-// latest is the family's newest ACTIVE revision, or nil.
-func (s taskDefinitionStep) latest(ctx context.Context, e *Env) (*ecstypes.TaskDefinition, error) {
-	family := e.Names.TaskFamily(s.svc.Name)
-	out, err := e.AWS.ECS.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String(family)})
+// taggedTaskDefinition is a revision with its tags.
+type taggedTaskDefinition struct {
+	*ecstypes.TaskDefinition
+	tags map[string]string
+}
+
+func (s taskDefinitionStep) Claim(ctx context.Context, e *Env) error {
+	_, err := s.current(ctx, e)
+	return err
+}
+
+// describeTaskDefinition reads a revision (or a family's newest) with its tags; nil when it is
+// missing or no longer active. ECS answers ClientException for a family with no active revision.
+func describeTaskDefinition(ctx context.Context, e *Env, id string) (*taggedTaskDefinition, error) {
+	out, err := e.AWS.ECS.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{
+		TaskDefinition: aws.String(id), Include: []ecstypes.TaskDefinitionField{ecstypes.TaskDefinitionFieldTags},
+	})
 	if cloud.IsNotFound(err) || cloud.HasCode(err, "ClientException") {
-		return nil, nil // ECS answers ClientException for a family with no active revision
+		return nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("describing task definition %s: %w", family, err)
+		return nil, fmt.Errorf("describing task definition %s: %w", id, err)
 	}
 	if out.TaskDefinition.Status != ecstypes.TaskDefinitionStatusActive {
 		return nil, nil
 	}
-	return out.TaskDefinition, nil
+	return &taggedTaskDefinition{out.TaskDefinition, ecsTagMap(out.Tags)}, nil
 }
 
 func (s taskDefinitionStep) Up(ctx context.Context, e *Env) error {
@@ -229,8 +252,35 @@ func (s taskDefinitionStep) revisions(ctx context.Context, e *Env, status ecstyp
 	return arns, nil
 }
 
+// owned keeps the revisions that are the environment's: a family is only a name, and another
+// team's revisions in it are left alone (said once).
+func (s taskDefinitionStep) owned(ctx context.Context, e *Env, arns []string) ([]string, error) {
+	var out []string
+	for _, arn := range arns {
+		o, err := e.AWS.ECS.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String(arn), Include: []ecstypes.TaskDefinitionField{ecstypes.TaskDefinitionFieldTags}})
+		if cloud.IsNotFound(err) || cloud.HasCode(err, "ClientException") {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("describing task definition %s: %w", arn, err)
+		}
+		if err := e.prove("task definition", arn, ecsTagMap(o.Tags), false); err != nil {
+			if err := e.foreignByName(err); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		out = append(out, arn)
+	}
+	return out, nil
+}
+
 func (s taskDefinitionStep) Down(ctx context.Context, e *Env) error {
-	active, err := s.revisions(ctx, e, ecstypes.TaskDefinitionStatusActive)
+	listed, err := s.revisions(ctx, e, ecstypes.TaskDefinitionStatusActive)
+	if err != nil {
+		return err
+	}
+	active, err := s.owned(ctx, e, listed)
 	if err != nil {
 		return err
 	}
@@ -240,7 +290,11 @@ func (s taskDefinitionStep) Down(ctx context.Context, e *Env) error {
 		}
 		e.Deleted("task definition "+arn, arn)
 	}
-	inactive, err := s.revisions(ctx, e, ecstypes.TaskDefinitionStatusInactive)
+	listed, err = s.revisions(ctx, e, ecstypes.TaskDefinitionStatusInactive)
+	if err != nil {
+		return err
+	}
+	inactive, err := s.owned(ctx, e, listed)
 	if err != nil {
 		return err
 	}
@@ -258,7 +312,7 @@ func (s taskDefinitionStep) Down(ctx context.Context, e *Env) error {
 }
 
 func (s taskDefinitionStep) Inspect(ctx context.Context, e *Env) []Status {
-	td, err := s.latest(ctx, e)
+	td, err := s.current(ctx, e)
 	return []Status{{Resource: "task definition " + e.Names.TaskFamily(s.svc.Name), StateID: e.StateID(s.key()),
 		AWS: describeState(err, td != nil, func() string { return fmt.Sprintf("revision %d active", td.Revision) })}}
 }

@@ -2,6 +2,7 @@ package provision
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -23,34 +24,38 @@ type vpcStep struct{}
 func (vpcStep) Name() string        { return "vpc" }
 func (vpcStep) DependsOn() []string { return nil }
 
-// findVPC looks the VPC up by the state file's ID, then by its tags. nil means none exists.
+// findVPC looks the VPC up by the state file's ID, then by its tags, once per run. nil means
+// none exists.
 func findVPC(ctx context.Context, e *Env) (*ec2types.Vpc, error) {
-	if id := e.StateID(keyVPC); id != "" {
-		out, err := e.AWS.EC2.DescribeVpcs(ctx, &ec2.DescribeVpcsInput{VpcIds: []string{id}})
-		if err != nil && !cloud.IsNotFound(err) {
-			return nil, fmt.Errorf("describing VPC %s: %w", id, err)
-		}
-		if err == nil && len(out.Vpcs) == 1 {
-			return &out.Vpcs[0], nil
-		}
-	}
-	out, err := e.AWS.EC2.DescribeVpcs(ctx, &ec2.DescribeVpcsInput{Filters: e.ec2OwnedFilters(e.Names.VPC())})
-	if err != nil {
-		return nil, fmt.Errorf("looking up VPC %s by tags: %w", e.Names.VPC(), err)
-	}
-	var owned []*ec2types.Vpc
-	for i := range out.Vpcs {
-		if e.ec2Owned(out.Vpcs[i].Tags, e.Names.VPC()) {
-			owned = append(owned, &out.Vpcs[i])
-		}
-	}
-	if len(owned) > 1 {
-		return nil, fmt.Errorf("found %d VPCs tagged %s; remove the extra ones by hand", len(owned), e.Names.VPC())
-	}
-	if len(owned) == 1 {
-		return owned[0], nil
-	}
-	return nil, nil
+	return discover(e, "vpc", func() (*ec2types.Vpc, error) {
+		return findOwned(e, lookup[ec2types.Vpc]{
+			kind: "VPC", name: e.Names.VPC(), stateID: e.StateID(keyVPC),
+			byID: func(id string) (*ec2types.Vpc, error) {
+				out, err := e.AWS.EC2.DescribeVpcs(ctx, &ec2.DescribeVpcsInput{VpcIds: []string{id}})
+				if cloud.IsNotFound(err) || err == nil && len(out.Vpcs) != 1 {
+					return nil, nil
+				}
+				if err != nil {
+					return nil, fmt.Errorf("describing VPC %s: %w", id, err)
+				}
+				return &out.Vpcs[0], nil
+			},
+			byTags: func() ([]*ec2types.Vpc, error) {
+				out, err := e.AWS.EC2.DescribeVpcs(ctx, &ec2.DescribeVpcsInput{Filters: e.ec2OwnedFilters(e.Names.VPC())})
+				if err != nil {
+					return nil, fmt.Errorf("looking up VPC %s by tags: %w", e.Names.VPC(), err)
+				}
+				return pointers(out.Vpcs), nil
+			},
+			tags: func(v *ec2types.Vpc) (map[string]string, error) { return ec2TagMap(v.Tags), nil },
+			id:   func(v *ec2types.Vpc) string { return aws.ToString(v.VpcId) },
+		})
+	})
+}
+
+func (vpcStep) Claim(ctx context.Context, e *Env) error {
+	_, err := findVPC(ctx, e)
+	return err
 }
 
 // VPCID is the environment's VPC, as later steps need it. It fails when the VPC step has not run.
@@ -173,7 +178,10 @@ func (vpcStep) Inspect(ctx context.Context, e *Env) []Status {
 
 // describeState renders what AWS says of a resource for status.
 func describeState(err error, found bool, state func() string) string {
+	var foreign *ForeignError
 	switch {
+	case errors.As(err, &foreign):
+		return "not this environment's: " + foreign.Error()
 	case err != nil:
 		return "error: " + err.Error()
 	case !found:

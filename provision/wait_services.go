@@ -69,5 +69,6 @@ func (s servicesStableStep) allStable(ctx context.Context, e *Env) bool {
 	return true
 }
 
+func (servicesStableStep) Claim(context.Context, *Env) error      { return nil }
 func (servicesStableStep) Down(context.Context, *Env) error       { return nil }
 func (servicesStableStep) Inspect(context.Context, *Env) []Status { return nil }
