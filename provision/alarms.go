@@ -241,13 +241,20 @@ func (s alarmsStep) Down(ctx context.Context, e *Env) error {
 		if _, err := e.AWS.CloudWatch.DeleteAlarms(ctx, &cloudwatch.DeleteAlarmsInput{AlarmNames: names}); err != nil && !cloud.IsNotFound(err) {
 			return fmt.Errorf("deleting alarms of %s: %w", s.svc.Name, err)
 		}
-		e.Deleted("alarms of "+s.svc.Name, s.svc.Name)
+		for _, name := range names {
+			e.Deleted("alarm "+name, name)
+		}
 	}
 	return e.Forget(s.key())
 }
 
 func (s alarmsStep) Inspect(ctx context.Context, e *Env) []Status {
 	have, err := s.find(ctx, e)
-	return []Status{{Resource: "alarms of " + s.svc.Name, StateID: e.StateID(s.key()),
-		AWS: describeState(err, len(have) > 0, func() string { return fmt.Sprintf("%d alarms", len(have)) })}}
+	var out []Status
+	for _, name := range AlarmNames(e, s.svc.Name) {
+		a, found := have[name]
+		out = append(out, Status{Resource: "alarm " + name, StateID: e.StateID(s.key()),
+			AWS: describeState(err, found, func() string { return string(a.StateValue) })})
+	}
+	return out
 }

@@ -209,6 +209,7 @@ func (s autoScalingStep) Down(ctx context.Context, e *Env) error {
 		if err != nil && !cloud.IsNotFound(err) {
 			return fmt.Errorf("deleting scaling policy %s: %w", e.Names.ScalingPolicy(s.svc.Name), err)
 		}
+		e.Deleted("scaling policy "+e.Names.ScalingPolicy(s.svc.Name), resourceID)
 	}
 	_, err = e.AWS.AutoScaling.DeregisterScalableTarget(ctx, &aas.DeregisterScalableTargetInput{
 		ServiceNamespace: aastypes.ServiceNamespaceEcs, ResourceId: aws.String(resourceID),
@@ -225,8 +226,16 @@ func (s autoScalingStep) Down(ctx context.Context, e *Env) error {
 
 func (s autoScalingStep) Inspect(ctx context.Context, e *Env) []Status {
 	target, err := s.findTarget(ctx, e)
-	return []Status{{Resource: "scalable target " + s.resourceID(e), StateID: e.StateID(s.key()),
-		AWS: describeState(err, target != nil, func() string {
-			return fmt.Sprintf("%d..%d tasks", aws.ToInt32(target.MinCapacity), aws.ToInt32(target.MaxCapacity))
-		})}}
+	var policy *aastypes.ScalingPolicy
+	if err == nil && target != nil {
+		policy, err = s.findPolicy(ctx, e)
+	}
+	return []Status{
+		{Resource: "scalable target " + s.resourceID(e), StateID: e.StateID(s.key()),
+			AWS: describeState(err, target != nil, func() string {
+				return fmt.Sprintf("%d..%d tasks", aws.ToInt32(target.MinCapacity), aws.ToInt32(target.MaxCapacity))
+			})},
+		{Resource: "scaling policy " + e.Names.ScalingPolicy(s.svc.Name),
+			AWS: describeState(err, policy != nil, func() string { return fmt.Sprintf("CPU %.0f%%", s.svc.CPUTarget) })},
+	}
 }

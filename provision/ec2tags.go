@@ -19,9 +19,9 @@ func ec2TagValue(tags []ec2types.Tag, key string) string {
 	return ""
 }
 
-// ensureEC2Tags adds the tags an EC2 resource lacks (for example one adopted by its CIDR or
-// retagged by hand); it makes no call when they are all there.
-func (e *Env) ensureEC2Tags(ctx context.Context, id string, have []ec2types.Tag, name, service string) error {
+// ensureEC2Tags adds the tags an EC2 resource of the environment lacks (its Name changed by
+// hand); it makes no call when they are all there. label names the resource in the summary.
+func (e *Env) ensureEC2Tags(ctx context.Context, label, id string, have []ec2types.Tag, name, service string) error {
 	var missing []ec2types.Tag
 	for k, v := range e.Tags(name, service) {
 		if ec2TagValue(have, k) != v {
@@ -34,7 +34,7 @@ func (e *Env) ensureEC2Tags(ctx context.Context, id string, have []ec2types.Tag,
 	if _, err := e.AWS.EC2.CreateTags(ctx, &ec2.CreateTagsInput{Resources: []string{id}, Tags: missing}); err != nil {
 		return fmt.Errorf("tagging %s: %w", id, err)
 	}
-	e.Updated("tags of "+id, id, "tags")
+	e.Updated(label, id, "tags")
 	return nil
 }
 

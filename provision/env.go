@@ -2,6 +2,7 @@ package provision
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -58,7 +59,9 @@ type Progress interface {
 	StepDone(step string, err error)
 }
 
-// Summary counts what a run changed.
+// Summary counts what a run changed, one entry per resource: a resource created and then
+// corrected in the same run counts as created, one changed by several calls as updated once,
+// so the counts are the ones plan shows beforehand.
 type Summary struct {
 	mu                                   sync.Mutex
 	Created, Updated, Deleted, Unchanged []string
@@ -66,8 +69,11 @@ type Summary struct {
 
 func (s *Summary) add(list *[]string, item string) {
 	s.mu.Lock()
+	defer s.mu.Unlock()
+	if slices.Contains(*list, item) || list == &s.Updated && slices.Contains(s.Created, item) {
+		return
+	}
 	*list = append(*list, item)
-	s.mu.Unlock()
 }
 
 // Changed reports whether this run created or updated a resource whose description starts with prefix.

@@ -86,7 +86,7 @@ func (internetGatewayStep) Up(ctx context.Context, e *Env) error {
 		if err := e.Record(keyInternetGateway, state.Resource{ID: aws.ToString(igw.InternetGatewayId)}); err != nil {
 			return err
 		}
-		if err := e.ensureEC2Tags(ctx, aws.ToString(igw.InternetGatewayId), igw.Tags, name, ""); err != nil {
+		if err := e.ensureEC2Tags(ctx, "internet gateway "+name, aws.ToString(igw.InternetGatewayId), igw.Tags, name, ""); err != nil {
 			return err
 		}
 	}

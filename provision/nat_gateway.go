@@ -131,7 +131,7 @@ func (natGatewayStep) Up(ctx context.Context, e *Env) error {
 		if err := e.Record(keyNATGateway, state.Resource{ID: id, Attrs: map[string]string{"subnet": aws.ToString(nat.SubnetId)}}); err != nil {
 			return err
 		}
-		if err := e.ensureEC2Tags(ctx, id, nat.Tags, e.Names.NATGateway(), ""); err != nil {
+		if err := e.ensureEC2Tags(ctx, "NAT gateway "+e.Names.NATGateway(), id, nat.Tags, e.Names.NATGateway(), ""); err != nil {
 			return err
 		}
 		if nat.State == ec2types.NatGatewayStatePending {

@@ -165,8 +165,8 @@ func planStep(ctx context.Context, e *Env, s Step, p *planned) ([]Change, error)
 		}
 		// Up would point this resource at what its dependency gets anew.
 		statuses, err := inspect(ctx, se, s)
-		if err != nil {
-			return nil, err
+		if err != nil || len(statuses) == 0 {
+			return nil, err // a step that owns no resource (the services-stable wait) changes nothing
 		}
 		return []Change{{Step: s.Name(), Resource: resources(s, statuses), Action: Update,
 			Fields: map[string]any{"reason": replacedDep + " changes first (a new ID or revision); up points this resource at it"}}}, nil
@@ -175,6 +175,9 @@ func planStep(ctx context.Context, e *Env, s Step, p *planned) ([]Change, error)
 	statuses, err := inspect(ctx, se, s)
 	if err != nil {
 		return nil, err
+	}
+	if _, retires := s.(retiring); retires {
+		return deletes(s, statuses), nil
 	}
 	var missing []Status
 	for _, st := range statuses {
@@ -247,6 +250,20 @@ func inspect(ctx context.Context, e *Env, s Step) ([]Status, error) {
 		}
 	}
 	return statuses, nil
+}
+
+// retiring is a step whose Up removes what an earlier choice made (App Mesh after a move to
+// Service Connect): plan shows what it deletes, not an update of the step.
+type retiring interface{ retires() }
+
+func deletes(s Step, statuses []Status) []Change {
+	var out []Change
+	for _, st := range statuses {
+		if st.AWS != "missing" {
+			out = append(out, Change{Step: s.Name(), Resource: st.Resource, Action: Delete})
+		}
+	}
+	return out
 }
 
 func creates(s Step, missing []Status) []Change {

@@ -22,6 +22,8 @@ func (r retiredMeshStep) DependsOn() []string {
 	return deps
 }
 
+func (retiredMeshStep) retires() {}
+
 func (r retiredMeshStep) recorded(e *Env) bool {
 	return e.StateID(keyMesh) != "" || r.anyNodeRecorded(e)
 }
@@ -77,9 +79,16 @@ func (r retiredMeshStep) Down(ctx context.Context, e *Env) error {
 	return e.Forget(keyMesh)
 }
 
+// Inspect shows what the retirement removes: the mesh, and each service's virtual node and
+// virtual service.
 func (r retiredMeshStep) Inspect(ctx context.Context, e *Env) []Status {
 	if !r.recorded(e) {
 		return nil
 	}
-	return meshStep{}.Inspect(ctx, e)
+	out := meshStep{}.Inspect(ctx, e)
+	for _, svc := range r.services {
+		out = append(out, virtualServiceStep{svc}.Inspect(ctx, e)...)
+		out = append(out, virtualNodeStep{svc}.Inspect(ctx, e)...)
+	}
+	return out
 }

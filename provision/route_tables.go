@@ -130,17 +130,17 @@ func ensureRouteTable(ctx context.Context, e *Env, kind, vpcID string, rt *ec2ty
 		if err := e.Record(routeTableKey(kind), state.Resource{ID: aws.ToString(rt.RouteTableId)}); err != nil {
 			return err
 		}
-		if err := e.ensureEC2Tags(ctx, aws.ToString(rt.RouteTableId), rt.Tags, name, ""); err != nil {
+		if err := e.ensureEC2Tags(ctx, "route table "+name, aws.ToString(rt.RouteTableId), rt.Tags, name, ""); err != nil {
 			return err
 		}
 	}
 	id := aws.ToString(rt.RouteTableId)
 
-	routeChanged, err := ensureDefaultRoute(ctx, e, rt, target)
+	routeChanged, err := ensureDefaultRoute(ctx, e, name, rt, target)
 	if err != nil {
 		return err
 	}
-	assocChanged, err := ensureAssociations(ctx, e, rt, subnets)
+	assocChanged, err := ensureAssociations(ctx, e, name, rt, subnets)
 	if err != nil {
 		return err
 	}
@@ -152,7 +152,7 @@ func ensureRouteTable(ctx context.Context, e *Env, kind, vpcID string, rt *ec2ty
 
 // ensureDefaultRoute makes 0.0.0.0/0 point at the target: created when missing (for example
 // deleted by hand), replaced when it points elsewhere or is blackholed.
-func ensureDefaultRoute(ctx context.Context, e *Env, rt *ec2types.RouteTable, target ec2types.Route) (bool, error) {
+func ensureDefaultRoute(ctx context.Context, e *Env, name string, rt *ec2types.RouteTable, target ec2types.Route) (bool, error) {
 	id := aws.ToString(rt.RouteTableId)
 	var current *ec2types.Route
 	for i := range rt.Routes {
@@ -173,7 +173,7 @@ func ensureDefaultRoute(ctx context.Context, e *Env, rt *ec2types.RouteTable, ta
 		if err != nil {
 			return false, fmt.Errorf("creating route %s -> %s in %s: %w", defaultRoute, wantTarget, id, err)
 		}
-		e.Updated("route table "+id, id, "added route "+defaultRoute+" -> "+wantTarget)
+		e.Updated("route table "+name, id, "added route "+defaultRoute+" -> "+wantTarget)
 		return true, nil
 	}
 	_, err := e.AWS.EC2.ReplaceRoute(ctx, &ec2.ReplaceRouteInput{
@@ -183,13 +183,13 @@ func ensureDefaultRoute(ctx context.Context, e *Env, rt *ec2types.RouteTable, ta
 	if err != nil {
 		return false, fmt.Errorf("replacing route %s -> %s in %s: %w", defaultRoute, wantTarget, id, err)
 	}
-	e.Updated("route table "+id, id, "route "+defaultRoute+" now -> "+wantTarget)
+	e.Updated("route table "+name, id, "route "+defaultRoute+" now -> "+wantTarget)
 	return true, nil
 }
 
 // ensureAssociations associates each subnet with the table. A subnet explicitly associated with
 // another table is moved with ReplaceRouteTableAssociation, which needs that association's ID.
-func ensureAssociations(ctx context.Context, e *Env, rt *ec2types.RouteTable, subnets []string) (bool, error) {
+func ensureAssociations(ctx context.Context, e *Env, name string, rt *ec2types.RouteTable, subnets []string) (bool, error) {
 	id := aws.ToString(rt.RouteTableId)
 	have := map[string]bool{}
 	for _, a := range rt.Associations {
@@ -209,7 +209,7 @@ func ensureAssociations(ctx context.Context, e *Env, rt *ec2types.RouteTable, su
 		if err != nil {
 			return changed, fmt.Errorf("associating subnet %s with route table %s: %w", subnet, id, err)
 		}
-		e.Updated("route table "+id, id, "associated "+subnet)
+		e.Updated("route table "+name, id, "associated "+subnet)
 		changed = true
 	}
 	return changed, nil

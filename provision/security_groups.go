@@ -211,7 +211,7 @@ func (s securityGroupStep) Up(ctx context.Context, e *Env) error {
 		if err := e.Record(s.key(), state.Resource{ID: aws.ToString(g.GroupId)}); err != nil {
 			return err
 		}
-		if err := e.ensureEC2Tags(ctx, aws.ToString(g.GroupId), g.Tags, name, ""); err != nil {
+		if err := e.ensureEC2Tags(ctx, "security group "+name, aws.ToString(g.GroupId), g.Tags, name, ""); err != nil {
 			return err
 		}
 	}

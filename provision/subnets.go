@@ -182,11 +182,11 @@ func (subnetsStep) Up(ctx context.Context, e *Env) error {
 			if err := e.Record(spec.key(), subnetRecord(sn)); err != nil {
 				return err
 			}
-			if err := e.ensureEC2Tags(ctx, aws.ToString(sn.SubnetId), sn.Tags, name, ""); err != nil {
+			if err := e.ensureEC2Tags(ctx, "subnet "+name, aws.ToString(sn.SubnetId), sn.Tags, name, ""); err != nil {
 				return err
 			}
 		}
-		if err := ensureMapPublicIP(ctx, e, sn, spec.kind == Public); err != nil {
+		if err := ensureMapPublicIP(ctx, e, name, sn, spec.kind == Public); err != nil {
 			return err
 		}
 	}
@@ -198,7 +198,7 @@ func subnetRecord(sn *ec2types.Subnet) state.Resource {
 }
 
 // ensureMapPublicIP sets "map public IP on launch" on public subnets and clears it on private ones.
-func ensureMapPublicIP(ctx context.Context, e *Env, sn *ec2types.Subnet, want bool) error {
+func ensureMapPublicIP(ctx context.Context, e *Env, name string, sn *ec2types.Subnet, want bool) error {
 	id := aws.ToString(sn.SubnetId)
 	if aws.ToBool(sn.MapPublicIpOnLaunch) == want {
 		return nil
@@ -212,7 +212,7 @@ func ensureMapPublicIP(ctx context.Context, e *Env, sn *ec2types.Subnet, want bo
 	if err != nil {
 		return fmt.Errorf("setting map-public-ip-on-launch=%t on subnet %s: %w", want, id, err)
 	}
-	e.Updated("subnet "+id, id, fmt.Sprintf("mapPublicIpOnLaunch=%t", want))
+	e.Updated("subnet "+name, id, fmt.Sprintf("mapPublicIpOnLaunch=%t", want))
 	return nil
 }
 

@@ -94,7 +94,7 @@ func (vpcStep) Up(ctx context.Context, e *Env) error {
 		if got := aws.ToString(vpc.CidrBlock); got != VPCCIDR {
 			return fmt.Errorf("VPC %s has CIDR %s, not %s; a VPC's CIDR cannot change: delete it or choose another --env", aws.ToString(vpc.VpcId), got, VPCCIDR)
 		}
-		if err := e.ensureEC2Tags(ctx, aws.ToString(vpc.VpcId), vpc.Tags, e.Names.VPC(), ""); err != nil {
+		if err := e.ensureEC2Tags(ctx, "VPC "+e.Names.VPC(), aws.ToString(vpc.VpcId), vpc.Tags, e.Names.VPC(), ""); err != nil {
 			return err
 		}
 	}
