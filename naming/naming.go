@@ -56,6 +56,14 @@ func (n Names) DiscoveryService(svc string) string { return svc }
 func (n Names) Bucket(svc string) string           { return svc + "-bucket-" + n.Env }
 func (n Names) Table(svc string) string            { return svc + "-table-" + n.Env }
 
+// The two CloudWatch alarms that roll a deployment of the service back.
+func (n Names) Alarm5xx(svc string) string       { return svc + "-5xx-" + n.Env }
+func (n Names) AlarmUnhealthy(svc string) string { return svc + "-unhealthy-" + n.Env }
+
+// ServiceConnectPort is the service's named port, which Service Connect also registers as a
+// Cloud Map service in the environment's namespace, beside DiscoveryService.
+func (n Names) ServiceConnectPort(svc string) string { return svc + "-http" }
+
 // limit is one AWS naming rule that a generated name must satisfy.
 type limit struct {
 	kind string
