@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/tapctl/tapctl/naming"
 )
 
 // FileName is the catalog file tapctl reads from the working directory when --config is not given.
@@ -302,23 +304,14 @@ func (r *reader) integer(n *yaml.Node, field string, lo, hi int64) int32 {
 	return int32(v)
 }
 
-// ServiceNamePattern: service names go into DNS labels, IAM role, target group and ECR names.
-var ServiceNamePattern = regexp.MustCompile(`^[a-z][a-z0-9-]*[a-z0-9]$|^[a-z]$`)
-
-// MaxServiceNameLength leaves room for an environment name in the 32 characters of a target
-// group name ("{name}-tg2-{env}"); naming.ValidateEnv checks the exact lengths per environment.
-const MaxServiceNameLength = 20
-
+// name checks a service name by naming's rule, the one every command applies.
 func (r *reader) name(n *yaml.Node, field string) string {
 	s, ok := r.scalar(n, field)
 	if !ok {
 		return ""
 	}
-	switch {
-	case !ServiceNamePattern.MatchString(s):
-		r.add(n, field, "%q: a name starts with a lowercase letter, holds only lowercase letters, digits and hyphens, and does not end with a hyphen", s)
-	case len(s) > MaxServiceNameLength:
-		r.add(n, field, "%q is %d characters; at most %d (it goes into target group names, which AWS limits to 32)", s, len(s), MaxServiceNameLength)
+	if err := naming.ValidateService(s); err != nil {
+		r.add(n, field, "%v", err)
 	}
 	return s
 }

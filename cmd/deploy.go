@@ -10,6 +10,7 @@ import (
 
 	"github.com/tapctl/tapctl/catalog"
 	"github.com/tapctl/tapctl/deploy"
+	"github.com/tapctl/tapctl/naming"
 	"github.com/tapctl/tapctl/state"
 )
 
@@ -91,6 +92,11 @@ func chosenServices(c *cli.Context, opts Options, all bool) ([]catalog.Service, 
 			return nil, usagef("use --service or --all, not both")
 		}
 		return services, nil
+	}
+	if name != "" {
+		if err := naming.ValidateService(name); err != nil {
+			return nil, usagef("invalid --service %w", err)
+		}
 	}
 	var known []string
 	for _, svc := range services {
