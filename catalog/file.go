@@ -108,25 +108,52 @@ func (r *reader) document(doc *yaml.Node) []Service {
 		return nil
 	}
 	var services []Service
-	seen := false
+	keys := map[string]int{}
 	for i := 0; i+1 < len(top.Content); i += 2 {
 		key, val := top.Content[i], top.Content[i+1]
+		if r.givenAgain(keys, key, key.Value) {
+			continue
+		}
 		switch key.Value {
 		case "version":
 			if val.Value != "1" {
 				r.add(val, "version", "unsupported version %q: this tapctl reads version 1", val.Value)
 			}
 		case "services":
-			seen = true
 			services = r.serviceList(val)
 		default:
 			r.add(key, key.Value, "unknown field (the file holds version and services)")
 		}
 	}
-	if !seen {
+	if _, seen := keys["services"]; !seen {
 		r.add(top, "services", "required: the list of services")
 	}
 	return services
+}
+
+// givenAgain reports a mapping key seen before, naming both lines, and says whether it was.
+// yaml.v3 refuses a repeated key only when it decodes into Go values; into a yaml.Node it keeps
+// both, and the later one would silently replace the earlier (two services: blocks, say, after
+// appending to the file with cat >>).
+func (r *reader) givenAgain(keys map[string]int, key *yaml.Node, field string) bool {
+	if key.Kind != yaml.ScalarNode {
+		return false // not a field name; reported as an unknown field
+	}
+	first, again := keys[key.Value]
+	if !again {
+		keys[key.Value] = key.Line
+		return false
+	}
+	r.add(key, field, "given twice, at lines %d and %d; keep one%s", first, key.Line, mergeHint(key.Value))
+	return true
+}
+
+// mergeHint says what to do with a second services list.
+func mergeHint(key string) string {
+	if key == "services" {
+		return " list and put every service in it"
+	}
+	return ""
 }
 
 func (r *reader) serviceList(n *yaml.Node) []Service {
@@ -157,16 +184,15 @@ func (r *reader) service(n *yaml.Node, at string) Service {
 		r.add(n, at, "must be a mapping of fields (name, path, priority, ...)")
 		return svc
 	}
-	fields := map[string]*yaml.Node{}
+	fields, keys := map[string]*yaml.Node{}, map[string]int{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		key, val := n.Content[i], n.Content[i+1]
 		field := at + "." + key.Value
-		if _, known := fieldDocs[key.Value]; !known {
-			r.add(key, field, "unknown field (known: %s)", strings.Join(fieldOrder, ", "))
+		if r.givenAgain(keys, key, field) {
 			continue
 		}
-		if _, dup := fields[key.Value]; dup {
-			r.add(key, field, "given twice")
+		if _, known := fieldDocs[key.Value]; !known {
+			r.add(key, field, "unknown field (known: %s)", strings.Join(fieldOrder, ", "))
 			continue
 		}
 		fields[key.Value] = val
@@ -385,10 +411,13 @@ func (r *reader) environment(n *yaml.Node, field string) map[string]string {
 		r.add(n, field, "must be a mapping of variable names to values")
 		return nil
 	}
-	out := map[string]string{}
+	out, keys := map[string]string{}, map[string]int{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		key, val := n.Content[i], n.Content[i+1]
 		at := field + "." + key.Value
+		if r.givenAgain(keys, key, at) {
+			continue
+		}
 		switch {
 		case !envName.MatchString(key.Value):
 			r.add(key, at, "not a valid variable name (letters, digits, _; not starting with a digit)")
@@ -398,10 +427,6 @@ func (r *reader) environment(n *yaml.Node, field string) map[string]string {
 			continue
 		case secretLike.MatchString(key.Value):
 			r.add(key, at, "looks like a secret: task definition variables are readable by anyone who may describe the task definition; keep secrets in Secrets Manager")
-			continue
-		}
-		if _, dup := out[key.Value]; dup {
-			r.add(key, at, "given twice")
 			continue
 		}
 		if val.Kind != yaml.ScalarNode {
