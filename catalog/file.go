@@ -3,11 +3,13 @@ package catalog
 import (
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 
 	"gopkg.in/yaml.v3"
 
@@ -47,16 +49,66 @@ func (e *InvalidError) Error() string {
 	return strings.Join(lines, "\n")
 }
 
+// MaxFileSize bounds what tapctl reads as a catalog file. Fifty services take a few KiB; a
+// --config that names /dev/zero or a large file by mistake must not fill the memory.
+const MaxFileSize = 1 << 20
+
 // Load reads and validates a catalog file. It makes no AWS call.
 func Load(path string) ([]Service, error) {
-	raw, err := os.ReadFile(path)
+	raw, err := readFile(path)
 	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return nil, &InvalidError{[]Problem{{File: path, Msg: "no such file (tapctl init writes one)"}}}
-		}
-		return nil, fmt.Errorf("reading catalog file %s: %w", path, err)
+		return nil, err
 	}
 	return Parse(path, raw)
+}
+
+// readFile reads a regular file of at most MaxFileSize bytes. What cannot be a catalog file
+// (missing, a directory, a FIFO or device, too large, unreadable) is a Problem: bad input.
+func readFile(path string) ([]byte, error) {
+	refuse := func(format string, a ...any) error {
+		return &InvalidError{[]Problem{{File: path, Msg: fmt.Sprintf(format, a...)}}}
+	}
+	// O_NONBLOCK: opening a FIFO would wait for a writer; it is refused below instead.
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return nil, refuse("no such file (tapctl init writes one)")
+	case errors.Is(err, os.ErrPermission):
+		return nil, refuse("not readable (permission denied)")
+	case err != nil:
+		return nil, fmt.Errorf("reading catalog file %s: %w", path, err)
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("reading catalog file %s: %w", path, err)
+	}
+	if !info.Mode().IsRegular() {
+		return nil, refuse("is %s, not a file; --config names the catalog file (tapctl init writes one)", fileKind(info.Mode()))
+	}
+	raw, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("reading catalog file %s: %w", path, err)
+	}
+	if len(raw) > MaxFileSize {
+		return nil, refuse("larger than 1 MiB, the most tapctl reads as a catalog (one of 50 services takes a few KiB); is it the right file?")
+	}
+	return raw, nil
+}
+
+// fileKind names what a path is when it is not a regular file.
+func fileKind(m os.FileMode) string {
+	switch {
+	case m.IsDir():
+		return "a directory"
+	case m&os.ModeNamedPipe != 0:
+		return "a named pipe (FIFO)"
+	case m&os.ModeSocket != 0:
+		return "a socket"
+	case m&os.ModeDevice != 0:
+		return "a device"
+	}
+	return "a special file"
 }
 
 // yamlLine finds the line yaml.v3 reports in its messages ("yaml: line 3: ...").

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -131,6 +132,57 @@ func TestLoadMissingFileSaysHowToMakeOne(t *testing.T) {
 	_, err := Load(filepath.Join(t.TempDir(), "tapctl.yaml"))
 	if err == nil || !strings.Contains(err.Error(), "tapctl init") {
 		t.Fatalf("got %v", err)
+	}
+}
+
+// What cannot be a catalog file is refused in one line naming it, at once and without reading
+// more than MaxFileSize+1 bytes: a directory, a FIFO (no hang waiting for a writer), a device,
+// a file over 1 MiB (a sparse 2 GiB one is not read through).
+func TestLoadRefusesWhatIsNotACatalogFile(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	huge := filepath.Join(dir, "huge.yaml")
+	f, err := os.Create(huge)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Truncate(2 << 30); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	for path, want := range map[string]string{
+		dir:         dir + ": is a directory, not a file; --config names the catalog file",
+		fifo:        fifo + ": is a named pipe (FIFO), not a file",
+		"/dev/zero": "/dev/zero: is a device, not a file",
+		huge:        huge + ": larger than 1 MiB",
+	} {
+		_, err := Load(path)
+		var inv *InvalidError
+		if !errors.As(err, &inv) || !strings.HasPrefix(err.Error(), want) || strings.Contains(err.Error(), "\n") {
+			t.Errorf("Load(%s) = %v, want one problem starting %q", path, err, want)
+		}
+	}
+}
+
+// A file of exactly MaxFileSize bytes is read; one byte more is refused.
+func TestLoadReadsUpToOneMebibyte(t *testing.T) {
+	head := "services:\n  - name: a\n    priority: 1\n#"
+	body := head + strings.Repeat("x", MaxFileSize-len(head)-1) + "\n"
+	path := filepath.Join(t.TempDir(), "tapctl.yaml")
+	if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(path); err != nil {
+		t.Fatalf("a file of exactly 1 MiB: %v", err)
+	}
+	if err := os.WriteFile(path, []byte(body+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(path); err == nil || !strings.Contains(err.Error(), "larger than 1 MiB") {
+		t.Fatalf("a file of 1 MiB + 1 byte: %v", err)
 	}
 }
 
