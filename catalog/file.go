@@ -427,8 +427,8 @@ func (r *reader) image(n *yaml.Node, field string) string {
 	if !ok {
 		return ""
 	}
-	if s == "" || len(s) > 255 || strings.ContainsAny(s, " \t\r\n") {
-		r.add(n, field, "%q: an image reference is non-empty, has no spaces and at most 255 characters", s)
+	if err := CheckImage(s); err != nil {
+		r.add(n, field, "%v", err)
 	}
 	return s
 }

@@ -103,6 +103,8 @@ func TestValidationErrorsNameFileLineAndField(t *testing.T) {
 			[]string{"f.yaml:6: services[0].priority: given twice, at lines 4 and 6; keep one"}},
 		{"a variable twice", base + "    environment:\n      LOG_LEVEL: info\n      LOG_LEVEL: debug\n",
 			[]string{"f.yaml:7: services[0].environment.LOG_LEVEL: given twice, at lines 6 and 7; keep one"}},
+		{"bad image", base + "    image: nginx:latest tag\n",
+			[]string{"f.yaml:5: services[0].image: \"nginx:latest tag\": not a container image reference"}},
 		{"empty list", "services: []\n", []string{"f.yaml:1: services: must list at least one service"}},
 		{"empty file", "", []string{"f.yaml: the file is empty"}},
 		{"yaml syntax", "services:\n  - name: a\n   priority: 1\n", []string{"f.yaml:1: did not find expected"}},

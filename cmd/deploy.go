@@ -41,8 +41,8 @@ Examples:
 		},
 		Action: func(c *cli.Context) error {
 			image := c.String("image")
-			if image == "" || strings.ContainsAny(image, " \t\n") {
-				return usagef("invalid --image %q", image)
+			if err := catalog.CheckImage(image); err != nil {
+				return usagef("invalid --image %w", err)
 			}
 			services, err := chosenServices(c, opts, c.Bool("all"))
 			if err != nil {
