@@ -183,6 +183,11 @@ func (r *reader) document(doc *yaml.Node) []Service {
 	return services
 }
 
+// MaxServices is what the environment's one load balancer holds. Each service takes two target
+// groups (blue and green) and one listener rule; the Elastic Load Balancing quotas allow 100
+// target groups per Application Load Balancer (not adjustable) and 100 rules (by default).
+const MaxServices = 50
+
 // givenAgain reports a mapping key seen before, naming both lines, and says whether it was.
 // yaml.v3 refuses a repeated key only when it decodes into Go values; into a yaml.Node it keeps
 // both, and the later one would silently replace the earlier (two services: blocks, say, after
@@ -215,6 +220,9 @@ func (r *reader) serviceList(n *yaml.Node) []Service {
 	}
 	if len(n.Content) == 0 {
 		r.add(n, "services", "must list at least one service")
+	}
+	if len(n.Content) > MaxServices {
+		r.add(n, "services", "%d services; at most %d fit one load balancer: each service takes two target groups and one listener rule, and AWS allows 100 target groups and 100 rules per Application Load Balancer (Elastic Load Balancing quotas)", len(n.Content), MaxServices)
 	}
 	var out []Service
 	for i, item := range n.Content {

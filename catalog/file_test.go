@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -166,6 +167,23 @@ func TestLoadRefusesWhatIsNotACatalogFile(t *testing.T) {
 		if !errors.As(err, &inv) || !strings.HasPrefix(err.Error(), want) || strings.Contains(err.Error(), "\n") {
 			t.Errorf("Load(%s) = %v, want one problem starting %q", path, err, want)
 		}
+	}
+}
+
+// Fifty services fit the load balancer; the fifty-first is refused in one line saying why.
+func TestAtMostFiftyServices(t *testing.T) {
+	services := make([]Service, MaxServices)
+	for i := range services {
+		services[i] = WithDefaults(fmt.Sprintf("svc%d", i), int32(i+1))
+	}
+	if _, err := Parse("f.yaml", Template(services)); err != nil {
+		t.Fatalf("50 services: %v", err)
+	}
+	services = append(services, WithDefaults("onetoomany", 99))
+	_, err := Parse("f.yaml", Template(services))
+	want := "f.yaml:12: services: 51 services; at most 50 fit one load balancer: each service takes two target groups and one listener rule, and AWS allows 100 target groups and 100 rules per Application Load Balancer"
+	if err == nil || !strings.HasPrefix(err.Error(), want) || strings.Contains(err.Error(), "\n") {
+		t.Fatalf("51 services: %v", err)
 	}
 }
 
