@@ -44,6 +44,9 @@ Examples:
 			if err := catalog.CheckImage(image); err != nil {
 				return usagef("invalid --image %w", err)
 			}
+			if err := checkTimeout(c); err != nil {
+				return err
+			}
 			services, err := chosenServices(c, opts, c.Bool("all"))
 			if err != nil {
 				return err
@@ -69,6 +72,9 @@ func rollbackCommand(opts Options, envFlag cli.Flag) *cli.Command {
 			configFlag(),
 		},
 		Action: func(c *cli.Context) error {
+			if err := checkTimeout(c); err != nil {
+				return err
+			}
 			services, err := chosenServices(c, opts, false)
 			if err != nil {
 				return err

@@ -35,6 +35,9 @@ func upCommand(opts Options, envFlag cli.Flag) *cli.Command {
 			if err := checkParallelism(c); err != nil {
 				return err
 			}
+			if err := checkTimeout(c); err != nil {
+				return err
+			}
 			s, err := openSession(c, opts, true)
 			if err != nil {
 				return err
@@ -160,6 +163,14 @@ const defaultParallelism = 10
 
 func parallelismFlag() cli.Flag {
 	return &cli.IntFlag{Name: "parallelism", Value: defaultParallelism, Usage: "how many steps may run at once (1: one after another)"}
+}
+
+// checkTimeout: a wait bounded by zero or less would end before it starts.
+func checkTimeout(c *cli.Context) error {
+	if d := c.Duration("timeout"); d <= 0 {
+		return usagef("invalid --timeout %s: the longest wait must be more than 0 (--no-wait skips the wait)", d)
+	}
+	return nil
 }
 
 func checkParallelism(c *cli.Context) error {
