@@ -22,8 +22,9 @@ const (
 
 func deployCommand(opts Options, envFlag cli.Flag) *cli.Command {
 	return &cli.Command{
-		Name:  "deploy",
-		Usage: "ship a new image of a service: a new task-definition revision that differs only in the image, then follow the deployment",
+		Name:   "deploy",
+		Before: checkUsage("env", "image"),
+		Usage:  "ship a new image of a service: a new task-definition revision that differs only in the image, then follow the deployment",
 		Description: `Exit codes: 0 the new revision serves all traffic; 3 ECS rolled it back (the reason is printed);
 4 the wait timed out (the deployment goes on in ECS); 1 other errors; 2 bad input.
 
@@ -34,7 +35,7 @@ Examples:
 			envFlag,
 			&cli.StringFlag{Name: "service", Aliases: []string{"s"}, Usage: "the service to deploy"},
 			&cli.BoolFlag{Name: "all", Usage: "deploy the same image to every service"},
-			&cli.StringFlag{Name: "image", Aliases: []string{"i"}, Usage: "the image reference", Required: true},
+			&cli.StringFlag{Name: "image", Aliases: []string{"i"}, Usage: "the image reference; required"},
 			&cli.DurationFlag{Name: "timeout", Value: 30 * time.Minute, Usage: "how long to follow the deployment"},
 			&cli.BoolFlag{Name: "no-wait", Usage: "return once ECS accepted the update"},
 			configFlag(),
@@ -60,13 +61,14 @@ Examples:
 
 func rollbackCommand(opts Options, envFlag cli.Flag) *cli.Command {
 	return &cli.Command{
-		Name:  "rollback",
-		Usage: "return a service to the revision that served before the last deploy, then follow the deployment",
+		Name:   "rollback",
+		Before: checkUsage("env", "service"),
+		Usage:  "return a service to the revision that served before the last deploy, then follow the deployment",
 		Description: `Exit codes as for deploy. Example:
    tapctl rollback --env pr6906 --service payment`,
 		Flags: []cli.Flag{
 			envFlag,
-			&cli.StringFlag{Name: "service", Aliases: []string{"s"}, Usage: "the service to roll back", Required: true},
+			&cli.StringFlag{Name: "service", Aliases: []string{"s"}, Usage: "the service to roll back; required"},
 			&cli.DurationFlag{Name: "timeout", Value: 30 * time.Minute, Usage: "how long to follow the deployment"},
 			&cli.BoolFlag{Name: "no-wait", Usage: "return once ECS accepted the update"},
 			configFlag(),

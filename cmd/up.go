@@ -12,8 +12,9 @@ import (
 
 func upCommand(opts Options, envFlag cli.Flag) *cli.Command {
 	return &cli.Command{
-		Name:  "up",
-		Usage: "create the environment, or bring it back to the SPEC (idempotent: a converged environment costs only reads)",
+		Name:   "up",
+		Before: checkUsage("env"),
+		Usage:  "create the environment, or bring it back to the SPEC (idempotent: a converged environment costs only reads)",
 		Description: `Examples:
    tapctl up --env pr6906
    tapctl --region eu-west-1 up --env pr6906 --timeout 30m
