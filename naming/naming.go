@@ -1,5 +1,6 @@
-// Package naming checks an environment name and derives every AWS name tapctl generates from it,
-// so that a name AWS would reject is refused before the first API call.
+// Package naming checks environment and service names and derives every AWS name tapctl
+// generates from them, so that a name AWS would reject, or one two inputs would share, is
+// refused before the first API call.
 package naming
 
 import (
