@@ -18,7 +18,7 @@ test: vet
 
 # Each fuzz target for FUZZTIME (CI runs 10s each; `make fuzz FUZZTIME=10m` digs deeper).
 FUZZTIME ?= 10s
-FUZZ_TARGETS := FuzzOpen:./state/ FuzzParse:./catalog/ FuzzValidateEnv:./naming/ FuzzValidateRegion:./cloud/ FuzzParseChoices:./provision/
+FUZZ_TARGETS := FuzzOpen:./state/ FuzzParse:./catalog/ FuzzValidateEnv:./naming/ FuzzNamesAreInjective:./naming/ FuzzValidateRegion:./cloud/ FuzzParseChoices:./provision/
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \
 		echo "fuzz $${t%%:*} for $(FUZZTIME)"; \

@@ -3,13 +3,17 @@ package catalog
 import (
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/tapctl/tapctl/naming"
 )
 
 // FileName is the catalog file tapctl reads from the working directory when --config is not given.
@@ -45,16 +49,66 @@ func (e *InvalidError) Error() string {
 	return strings.Join(lines, "\n")
 }
 
+// MaxFileSize bounds what tapctl reads as a catalog file. Fifty services take a few KiB; a
+// --config that names /dev/zero or a large file by mistake must not fill the memory.
+const MaxFileSize = 1 << 20
+
 // Load reads and validates a catalog file. It makes no AWS call.
 func Load(path string) ([]Service, error) {
-	raw, err := os.ReadFile(path)
+	raw, err := readFile(path)
 	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return nil, &InvalidError{[]Problem{{File: path, Msg: "no such file (tapctl init writes one)"}}}
-		}
-		return nil, fmt.Errorf("reading catalog file %s: %w", path, err)
+		return nil, err
 	}
 	return Parse(path, raw)
+}
+
+// readFile reads a regular file of at most MaxFileSize bytes. What cannot be a catalog file
+// (missing, a directory, a FIFO or device, too large, unreadable) is a Problem: bad input.
+func readFile(path string) ([]byte, error) {
+	refuse := func(format string, a ...any) error {
+		return &InvalidError{[]Problem{{File: path, Msg: fmt.Sprintf(format, a...)}}}
+	}
+	// O_NONBLOCK: opening a FIFO would wait for a writer; it is refused below instead.
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return nil, refuse("no such file (tapctl init writes one)")
+	case errors.Is(err, os.ErrPermission):
+		return nil, refuse("not readable (permission denied)")
+	case err != nil:
+		return nil, fmt.Errorf("reading catalog file %s: %w", path, err)
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("reading catalog file %s: %w", path, err)
+	}
+	if !info.Mode().IsRegular() {
+		return nil, refuse("is %s, not a file; --config names the catalog file (tapctl init writes one)", fileKind(info.Mode()))
+	}
+	raw, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("reading catalog file %s: %w", path, err)
+	}
+	if len(raw) > MaxFileSize {
+		return nil, refuse("larger than 1 MiB, the most tapctl reads as a catalog (one of 50 services takes a few KiB); is it the right file?")
+	}
+	return raw, nil
+}
+
+// fileKind names what a path is when it is not a regular file.
+func fileKind(m os.FileMode) string {
+	switch {
+	case m.IsDir():
+		return "a directory"
+	case m&os.ModeNamedPipe != 0:
+		return "a named pipe (FIFO)"
+	case m&os.ModeSocket != 0:
+		return "a socket"
+	case m&os.ModeDevice != 0:
+		return "a device"
+	}
+	return "a special file"
 }
 
 // yamlLine finds the line yaml.v3 reports in its messages ("yaml: line 3: ...").
@@ -106,25 +160,57 @@ func (r *reader) document(doc *yaml.Node) []Service {
 		return nil
 	}
 	var services []Service
-	seen := false
+	keys := map[string]int{}
 	for i := 0; i+1 < len(top.Content); i += 2 {
 		key, val := top.Content[i], top.Content[i+1]
+		if r.givenAgain(keys, key, key.Value) {
+			continue
+		}
 		switch key.Value {
 		case "version":
 			if val.Value != "1" {
 				r.add(val, "version", "unsupported version %q: this tapctl reads version 1", val.Value)
 			}
 		case "services":
-			seen = true
 			services = r.serviceList(val)
 		default:
 			r.add(key, key.Value, "unknown field (the file holds version and services)")
 		}
 	}
-	if !seen {
+	if _, seen := keys["services"]; !seen {
 		r.add(top, "services", "required: the list of services")
 	}
 	return services
+}
+
+// MaxServices is what the environment's one load balancer holds. Each service takes two target
+// groups (blue and green) and one listener rule; the Elastic Load Balancing quotas allow 100
+// target groups per Application Load Balancer (not adjustable) and 100 rules (by default).
+const MaxServices = 50
+
+// givenAgain reports a mapping key seen before, naming both lines, and says whether it was.
+// yaml.v3 refuses a repeated key only when it decodes into Go values; into a yaml.Node it keeps
+// both, and the later one would silently replace the earlier (two services: blocks, say, after
+// appending to the file with cat >>).
+func (r *reader) givenAgain(keys map[string]int, key *yaml.Node, field string) bool {
+	if key.Kind != yaml.ScalarNode {
+		return false // not a field name; reported as an unknown field
+	}
+	first, again := keys[key.Value]
+	if !again {
+		keys[key.Value] = key.Line
+		return false
+	}
+	r.add(key, field, "given twice, at lines %d and %d; keep one%s", first, key.Line, mergeHint(key.Value))
+	return true
+}
+
+// mergeHint says what to do with a second services list.
+func mergeHint(key string) string {
+	if key == "services" {
+		return " list and put every service in it"
+	}
+	return ""
 }
 
 func (r *reader) serviceList(n *yaml.Node) []Service {
@@ -134,6 +220,9 @@ func (r *reader) serviceList(n *yaml.Node) []Service {
 	}
 	if len(n.Content) == 0 {
 		r.add(n, "services", "must list at least one service")
+	}
+	if len(n.Content) > MaxServices {
+		r.add(n, "services", "%d services; at most %d fit one load balancer: each service takes two target groups and one listener rule, and AWS allows 100 target groups and 100 rules per Application Load Balancer (Elastic Load Balancing quotas)", len(n.Content), MaxServices)
 	}
 	var out []Service
 	for i, item := range n.Content {
@@ -155,16 +244,15 @@ func (r *reader) service(n *yaml.Node, at string) Service {
 		r.add(n, at, "must be a mapping of fields (name, path, priority, ...)")
 		return svc
 	}
-	fields := map[string]*yaml.Node{}
+	fields, keys := map[string]*yaml.Node{}, map[string]int{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		key, val := n.Content[i], n.Content[i+1]
 		field := at + "." + key.Value
-		if _, known := fieldDocs[key.Value]; !known {
-			r.add(key, field, "unknown field (known: %s)", strings.Join(fieldOrder, ", "))
+		if r.givenAgain(keys, key, field) {
 			continue
 		}
-		if _, dup := fields[key.Value]; dup {
-			r.add(key, field, "given twice")
+		if _, known := fieldDocs[key.Value]; !known {
+			r.add(key, field, "unknown field (known: %s)", strings.Join(fieldOrder, ", "))
 			continue
 		}
 		fields[key.Value] = val
@@ -302,23 +390,14 @@ func (r *reader) integer(n *yaml.Node, field string, lo, hi int64) int32 {
 	return int32(v)
 }
 
-// ServiceNamePattern: service names go into DNS labels, IAM role, target group and ECR names.
-var ServiceNamePattern = regexp.MustCompile(`^[a-z][a-z0-9-]*[a-z0-9]$|^[a-z]$`)
-
-// MaxServiceNameLength leaves room for an environment name in the 32 characters of a target
-// group name ("{name}-tg2-{env}"); naming.ValidateEnv checks the exact lengths per environment.
-const MaxServiceNameLength = 20
-
+// name checks a service name by naming's rule, the one every command applies.
 func (r *reader) name(n *yaml.Node, field string) string {
 	s, ok := r.scalar(n, field)
 	if !ok {
 		return ""
 	}
-	switch {
-	case !ServiceNamePattern.MatchString(s):
-		r.add(n, field, "%q: a name starts with a lowercase letter, holds only lowercase letters, digits and hyphens, and does not end with a hyphen", s)
-	case len(s) > MaxServiceNameLength:
-		r.add(n, field, "%q is %d characters; at most %d (it goes into target group names, which AWS limits to 32)", s, len(s), MaxServiceNameLength)
+	if err := naming.ValidateService(s); err != nil {
+		r.add(n, field, "%v", err)
 	}
 	return s
 }
@@ -356,8 +435,8 @@ func (r *reader) image(n *yaml.Node, field string) string {
 	if !ok {
 		return ""
 	}
-	if s == "" || len(s) > 255 || strings.ContainsAny(s, " \t\r\n") {
-		r.add(n, field, "%q: an image reference is non-empty, has no spaces and at most 255 characters", s)
+	if err := CheckImage(s); err != nil {
+		r.add(n, field, "%v", err)
 	}
 	return s
 }
@@ -392,10 +471,13 @@ func (r *reader) environment(n *yaml.Node, field string) map[string]string {
 		r.add(n, field, "must be a mapping of variable names to values")
 		return nil
 	}
-	out := map[string]string{}
+	out, keys := map[string]string{}, map[string]int{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		key, val := n.Content[i], n.Content[i+1]
 		at := field + "." + key.Value
+		if r.givenAgain(keys, key, at) {
+			continue
+		}
 		switch {
 		case !envName.MatchString(key.Value):
 			r.add(key, at, "not a valid variable name (letters, digits, _; not starting with a digit)")
@@ -405,10 +487,6 @@ func (r *reader) environment(n *yaml.Node, field string) map[string]string {
 			continue
 		case secretLike.MatchString(key.Value):
 			r.add(key, at, "looks like a secret: task definition variables are readable by anyone who may describe the task definition; keep secrets in Secrets Manager")
-			continue
-		}
-		if _, dup := out[key.Value]; dup {
-			r.add(key, at, "given twice")
 			continue
 		}
 		if val.Kind != yaml.ScalarNode {

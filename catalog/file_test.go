@@ -2,10 +2,12 @@ package catalog
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -75,9 +77,12 @@ func TestValidationErrorsNameFileLineAndField(t *testing.T) {
 		{"priority out of range", base + "  - name: search\n    priority: 50001\n",
 			[]string{"f.yaml:6: services[1].priority: 50001 is out of range (1-50000)"}},
 		{"bad name", base + "  - name: Search_1\n    priority: 11\n",
-			[]string{"f.yaml:5: services[1].name: \"Search_1\": a name starts with a lowercase letter"}},
-		{"long name", base + "  - name: a-very-long-service-name-x\n    priority: 11\n",
-			[]string{"f.yaml:5: services[1].name: \"a-very-long-service-name-x\" is 26 characters; at most 20"}},
+			[]string{"f.yaml:5: services[1].name: \"Search_1\": a service name starts with a lowercase letter and holds only lowercase letters and digits"}},
+		{"long name", base + "  - name: averylongservicenamexy\n    priority: 11\n",
+			[]string{"f.yaml:5: services[1].name: \"averylongservicenamexy\" is 22 characters; a service name has at most 20"}},
+		{"hyphen in a name", base + "  - name: api-v2\n    priority: 11\n",
+			[]string{"f.yaml:5: services[1].name: \"api-v2\": hyphens are not allowed in a service name, because AWS names are {service}-...-{env} and " +
+				"service \"api-v2\" in environment pr1 and service \"api\" in environment v2-pr1 would share names (task definition family api-v2-pr1); use \"apiv2\""}},
 		{"path without slash", base + "  - name: search\n    priority: 11\n    path: search/*\n",
 			[]string{"f.yaml:7: services[1].path: \"search/*\": a path pattern starts with /"}},
 		{"counts out of order", base + "  - name: search\n    priority: 11\n    minCount: 3\n    desiredCount: 2\n",
@@ -92,6 +97,15 @@ func TestValidationErrorsNameFileLineAndField(t *testing.T) {
 			[]string{"f.yaml:6: services[0].environment.DB_SECRET: looks like a secret"}},
 		{"reserved variable", base + "    environment:\n      PORT: \"81\"\n",
 			[]string{"f.yaml:6: services[0].environment.PORT: set by tapctl itself"}},
+		{"services twice, as cat >> appends", base + "services:\n  - name: search\n    priority: 11\n",
+			[]string{"f.yaml:5: services: given twice, at lines 2 and 5; keep one list and put every service in it"}},
+		{"version twice", base + "version: 1\n", []string{"f.yaml:5: version: given twice, at lines 1 and 5; keep one"}},
+		{"a field twice", base + "    port: 8080\n    priority: 12\n",
+			[]string{"f.yaml:6: services[0].priority: given twice, at lines 4 and 6; keep one"}},
+		{"a variable twice", base + "    environment:\n      LOG_LEVEL: info\n      LOG_LEVEL: debug\n",
+			[]string{"f.yaml:7: services[0].environment.LOG_LEVEL: given twice, at lines 6 and 7; keep one"}},
+		{"bad image", base + "    image: nginx:latest tag\n",
+			[]string{"f.yaml:5: services[0].image: \"nginx:latest tag\": not a container image reference"}},
 		{"empty list", "services: []\n", []string{"f.yaml:1: services: must list at least one service"}},
 		{"empty file", "", []string{"f.yaml: the file is empty"}},
 		{"yaml syntax", "services:\n  - name: a\n   priority: 1\n", []string{"f.yaml:1: did not find expected"}},
@@ -121,6 +135,74 @@ func TestLoadMissingFileSaysHowToMakeOne(t *testing.T) {
 	_, err := Load(filepath.Join(t.TempDir(), "tapctl.yaml"))
 	if err == nil || !strings.Contains(err.Error(), "tapctl init") {
 		t.Fatalf("got %v", err)
+	}
+}
+
+// What cannot be a catalog file is refused in one line naming it, at once and without reading
+// more than MaxFileSize+1 bytes: a directory, a FIFO (no hang waiting for a writer), a device,
+// a file over 1 MiB (a sparse 2 GiB one is not read through).
+func TestLoadRefusesWhatIsNotACatalogFile(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	huge := filepath.Join(dir, "huge.yaml")
+	f, err := os.Create(huge)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Truncate(2 << 30); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	for path, want := range map[string]string{
+		dir:         dir + ": is a directory, not a file; --config names the catalog file",
+		fifo:        fifo + ": is a named pipe (FIFO), not a file",
+		"/dev/zero": "/dev/zero: is a device, not a file",
+		huge:        huge + ": larger than 1 MiB",
+	} {
+		_, err := Load(path)
+		var inv *InvalidError
+		if !errors.As(err, &inv) || !strings.HasPrefix(err.Error(), want) || strings.Contains(err.Error(), "\n") {
+			t.Errorf("Load(%s) = %v, want one problem starting %q", path, err, want)
+		}
+	}
+}
+
+// Fifty services fit the load balancer; the fifty-first is refused in one line saying why.
+func TestAtMostFiftyServices(t *testing.T) {
+	services := make([]Service, MaxServices)
+	for i := range services {
+		services[i] = WithDefaults(fmt.Sprintf("svc%d", i), int32(i+1))
+	}
+	if _, err := Parse("f.yaml", Template(services)); err != nil {
+		t.Fatalf("50 services: %v", err)
+	}
+	services = append(services, WithDefaults("onetoomany", 99))
+	_, err := Parse("f.yaml", Template(services))
+	want := "f.yaml:12: services: 51 services; at most 50 fit one load balancer: each service takes two target groups and one listener rule, and AWS allows 100 target groups and 100 rules per Application Load Balancer"
+	if err == nil || !strings.HasPrefix(err.Error(), want) || strings.Contains(err.Error(), "\n") {
+		t.Fatalf("51 services: %v", err)
+	}
+}
+
+// A file of exactly MaxFileSize bytes is read; one byte more is refused.
+func TestLoadReadsUpToOneMebibyte(t *testing.T) {
+	head := "services:\n  - name: a\n    priority: 1\n#"
+	body := head + strings.Repeat("x", MaxFileSize-len(head)-1) + "\n"
+	path := filepath.Join(t.TempDir(), "tapctl.yaml")
+	if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(path); err != nil {
+		t.Fatalf("a file of exactly 1 MiB: %v", err)
+	}
+	if err := os.WriteFile(path, []byte(body+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(path); err == nil || !strings.Contains(err.Error(), "larger than 1 MiB") {
+		t.Fatalf("a file of 1 MiB + 1 byte: %v", err)
 	}
 }
 

@@ -14,7 +14,7 @@ var fieldOrder = []string{"name", "path", "priority", "port", "image", "cpu", "m
 
 // fieldDocs is the comment tapctl init writes beside each field.
 var fieldDocs = map[string]string{
-	"name":            "required; lowercase letters, digits, hyphens, at most 20 characters",
+	"name":            "required; lowercase letters and digits (no hyphens), at most 20 characters",
 	"path":            "path pattern of its load balancer rule (default /{name}/*)",
 	"priority":        "required; rule priority, 1-50000, unique",
 	"port":            "container port (default 80)",

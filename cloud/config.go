@@ -5,7 +5,9 @@ package cloud
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net/url"
 	"regexp"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -36,11 +38,34 @@ func ValidateRegion(region string) error {
 	return nil
 }
 
+// ValidateEndpoint rejects an --endpoint the SDK could not send a request to: it must be an
+// absolute http or https URL with a host ("" means AWS's own endpoints).
+func ValidateEndpoint(endpoint string) error {
+	if endpoint == "" {
+		return nil
+	}
+	u, err := url.Parse(endpoint)
+	switch {
+	case err != nil:
+		return fmt.Errorf("invalid --endpoint %q: %w", endpoint, errors.Unwrap(err))
+	case u.Scheme != "http" && u.Scheme != "https":
+		return fmt.Errorf("invalid --endpoint %q: it must be an http:// or https:// URL, e.g. http://127.0.0.1:4566", endpoint)
+	case u.Hostname() == "":
+		return fmt.Errorf("invalid --endpoint %q: it names no host; e.g. http://127.0.0.1:4566", endpoint)
+	case u.User != nil || u.RawQuery != "" || u.Fragment != "":
+		return fmt.Errorf("invalid --endpoint %q: only scheme, host, port and path, e.g. http://127.0.0.1:4566", endpoint)
+	}
+	return nil
+}
+
 // Load builds the SDK configuration from the standard chain (env, profiles, SSO) plus opts.
 // AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_<SERVICE> keep working: the SDK reads them itself,
 // and --endpoint, when given, takes precedence over them.
 func Load(ctx context.Context, opts Options) (aws.Config, error) {
 	if err := ValidateRegion(opts.Region); err != nil {
+		return aws.Config{}, err
+	}
+	if err := ValidateEndpoint(opts.Endpoint); err != nil {
 		return aws.Config{}, err
 	}
 	loaders := []func(*config.LoadOptions) error{

@@ -43,7 +43,14 @@ func usagef(format string, a ...any) error { return usageError{fmt.Errorf(format
 // Run executes tapctl with args (args[0] is the program name) and returns the exit code.
 func Run(ctx context.Context, args []string, opts Options) int {
 	app := newApp(opts)
+	// urfave/cli answers an unknown command ("tapctl frobnicate", "tapctl help frobnicate")
+	// with exit code 3; it is bad input like any other.
+	var unknown error
+	app.CommandNotFound = func(c *cli.Context, name string) { unknown = unknownCommand(c.App, name) }
 	err := app.RunContext(ctx, args)
+	if err == nil {
+		err = unknown
+	}
 	if err == nil {
 		return ExitOK
 	}
@@ -69,11 +76,47 @@ func Run(ctx context.Context, args []string, opts Options) int {
 
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 
+func unknownCommand(app *cli.App, name string) error {
+	var names []string
+	for _, c := range app.VisibleCommands() {
+		names = append(names, c.Name)
+	}
+	return usagef("unknown command %q: the commands are %s (tapctl --help says what each does)", name, strings.Join(names, ", "))
+}
+
+// flagExamples complete the message for a missing flag.
+var flagExamples = map[string]string{
+	"env":     "--env pr6906",
+	"image":   "--image registry.example.com/shop:v2",
+	"service": "--service payment",
+}
+
+// checkUsage runs before each command's action: it refuses stray arguments (a command without
+// ArgsUsage takes none) and the missing required flags. urfave/cli's own Required flags print
+// the command's help on stdout and exit 1; here, as for all bad input, it is one line and exit 2.
+func checkUsage(required ...string) cli.BeforeFunc {
+	return func(c *cli.Context) error {
+		if first := c.Args().First(); first == "help" || first == "h" {
+			return nil // urfave/cli's help subcommand of every command: tapctl up help
+		}
+		if c.Command.ArgsUsage == "" && c.Args().Present() {
+			return usagef("%s takes no arguments, got %q (flags after it are not read); see tapctl %s --help",
+				c.Command.Name, strings.Join(c.Args().Slice(), " "), c.Command.Name)
+		}
+		for _, name := range required {
+			if !c.IsSet(name) {
+				return usagef("%s needs --%s (for example %s)", c.Command.Name, name, flagExamples[name])
+			}
+		}
+		return nil
+	}
+}
+
 func newApp(opts Options) *cli.App {
 	// -v is --verbose here, as in most CLIs; the version flag keeps its long name only.
 	cli.VersionFlag = &cli.BoolFlag{Name: "version", Usage: "print the version"}
 	cli.VersionPrinter = func(c *cli.Context) { printVersion(c.App.Writer, opts) }
-	envFlag := &cli.StringFlag{Name: "env", Aliases: []string{"e"}, Usage: "environment name, e.g. pr6906 (lowercase letters, digits, hyphens)", Required: true}
+	envFlag := &cli.StringFlag{Name: "env", Aliases: []string{"e"}, Usage: "environment name, e.g. pr6906 (lowercase letters, digits, hyphens); required"}
 	app := &cli.App{
 		Name:      "tapctl",
 		Usage:     "provision and remove a complete ECS Fargate microservices platform on AWS, one environment per pull request",
@@ -109,6 +152,9 @@ func newApp(opts Options) *cli.App {
 	}
 	for _, c := range app.Commands {
 		c.OnUsageError = app.OnUsageError
+		if c.Before == nil {
+			c.Before = checkUsage()
+		}
 	}
 	return app
 }

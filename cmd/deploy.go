@@ -10,6 +10,7 @@ import (
 
 	"github.com/tapctl/tapctl/catalog"
 	"github.com/tapctl/tapctl/deploy"
+	"github.com/tapctl/tapctl/naming"
 	"github.com/tapctl/tapctl/state"
 )
 
@@ -21,8 +22,9 @@ const (
 
 func deployCommand(opts Options, envFlag cli.Flag) *cli.Command {
 	return &cli.Command{
-		Name:  "deploy",
-		Usage: "ship a new image of a service: a new task-definition revision that differs only in the image, then follow the deployment",
+		Name:   "deploy",
+		Before: checkUsage("env", "image"),
+		Usage:  "ship a new image of a service: a new task-definition revision that differs only in the image, then follow the deployment",
 		Description: `Exit codes: 0 the new revision serves all traffic; 3 ECS rolled it back (the reason is printed);
 4 the wait timed out (the deployment goes on in ECS); 1 other errors; 2 bad input.
 
@@ -33,15 +35,18 @@ Examples:
 			envFlag,
 			&cli.StringFlag{Name: "service", Aliases: []string{"s"}, Usage: "the service to deploy"},
 			&cli.BoolFlag{Name: "all", Usage: "deploy the same image to every service"},
-			&cli.StringFlag{Name: "image", Aliases: []string{"i"}, Usage: "the image reference", Required: true},
+			&cli.StringFlag{Name: "image", Aliases: []string{"i"}, Usage: "the image reference; required"},
 			&cli.DurationFlag{Name: "timeout", Value: 30 * time.Minute, Usage: "how long to follow the deployment"},
 			&cli.BoolFlag{Name: "no-wait", Usage: "return once ECS accepted the update"},
 			configFlag(),
 		},
 		Action: func(c *cli.Context) error {
 			image := c.String("image")
-			if image == "" || strings.ContainsAny(image, " \t\n") {
-				return usagef("invalid --image %q", image)
+			if err := catalog.CheckImage(image); err != nil {
+				return usagef("invalid --image %w", err)
+			}
+			if err := checkTimeout(c); err != nil {
+				return err
 			}
 			services, err := chosenServices(c, opts, c.Bool("all"))
 			if err != nil {
@@ -56,18 +61,22 @@ Examples:
 
 func rollbackCommand(opts Options, envFlag cli.Flag) *cli.Command {
 	return &cli.Command{
-		Name:  "rollback",
-		Usage: "return a service to the revision that served before the last deploy, then follow the deployment",
+		Name:   "rollback",
+		Before: checkUsage("env", "service"),
+		Usage:  "return a service to the revision that served before the last deploy, then follow the deployment",
 		Description: `Exit codes as for deploy. Example:
    tapctl rollback --env pr6906 --service payment`,
 		Flags: []cli.Flag{
 			envFlag,
-			&cli.StringFlag{Name: "service", Aliases: []string{"s"}, Usage: "the service to roll back", Required: true},
+			&cli.StringFlag{Name: "service", Aliases: []string{"s"}, Usage: "the service to roll back; required"},
 			&cli.DurationFlag{Name: "timeout", Value: 30 * time.Minute, Usage: "how long to follow the deployment"},
 			&cli.BoolFlag{Name: "no-wait", Usage: "return once ECS accepted the update"},
 			configFlag(),
 		},
 		Action: func(c *cli.Context) error {
+			if err := checkTimeout(c); err != nil {
+				return err
+			}
 			services, err := chosenServices(c, opts, false)
 			if err != nil {
 				return err
@@ -91,6 +100,11 @@ func chosenServices(c *cli.Context, opts Options, all bool) ([]catalog.Service, 
 			return nil, usagef("use --service or --all, not both")
 		}
 		return services, nil
+	}
+	if name != "" {
+		if err := naming.ValidateService(name); err != nil {
+			return nil, usagef("invalid --service %w", err)
+		}
 	}
 	var known []string
 	for _, svc := range services {

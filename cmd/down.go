@@ -9,8 +9,9 @@ import (
 
 func downCommand(opts Options, envFlag cli.Flag) *cli.Command {
 	return &cli.Command{
-		Name:  "down",
-		Usage: "delete every resource of the environment, then its state file",
+		Name:   "down",
+		Before: checkUsage("env"),
+		Usage:  "delete every resource of the environment, then its state file",
 		Description: `Resources are found by the state file's IDs, else by their tags, so down also
 works when the state file was lost. Running it again after an interruption resumes.
 

@@ -35,6 +35,9 @@ Examples:
 			if err := cloud.ValidateRegion(c.String("region")); err != nil {
 				return usageError{err}
 			}
+			if err := cloud.ValidateEndpoint(c.String("endpoint")); err != nil {
+				return usageError{err}
+			}
 			cfg, err := cloud.Load(c.Context, cloud.Options{
 				Region: c.String("region"), Endpoint: c.String("endpoint"),
 				APIOptions: append([]func(*middleware.Stack) error(nil), opts.APIOptions...),

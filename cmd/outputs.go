@@ -14,8 +14,9 @@ import (
 
 func outputsCommand(opts Options, envFlag cli.Flag) *cli.Command {
 	return &cli.Command{
-		Name:  "outputs",
-		Usage: "print the environment's outputs (VPC, cluster, load balancer DNS, ECR repositories) from its state file",
+		Name:   "outputs",
+		Before: checkUsage("env"),
+		Usage:  "print the environment's outputs (VPC, cluster, load balancer DNS, ECR repositories) from its state file",
 		Description: `Makes no AWS call. Examples:
    tapctl outputs --env pr6906
    tapctl outputs --env pr6906 --output json | jq -r .LoadBalancerDns`,

@@ -35,8 +35,9 @@ type planReport struct {
 
 func planCommand(opts Options, envFlag cli.Flag) *cli.Command {
 	return &cli.Command{
-		Name:  "plan",
-		Usage: "show what up would create, update or delete, resource by resource, with read calls only",
+		Name:   "plan",
+		Before: checkUsage("env"),
+		Usage:  "show what up would create, update or delete, resource by resource, with read calls only",
 		Description: `plan reads the environment and the state file and never changes either: every mutating
 AWS call is stopped before it is sent, and the state file is not written. It takes no lock.
 

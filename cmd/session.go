@@ -41,6 +41,9 @@ func checkInputs(c *cli.Context, services []catalog.Service) error {
 	if err := cloud.ValidateRegion(c.String("region")); err != nil {
 		return usageError{err}
 	}
+	if err := cloud.ValidateEndpoint(c.String("endpoint")); err != nil {
+		return usageError{err}
+	}
 	if c.String("state-dir") == "" {
 		return usagef("--state-dir must not be empty")
 	}

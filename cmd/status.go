@@ -11,8 +11,9 @@ import (
 
 func statusCommand(opts Options, envFlag cli.Flag) *cli.Command {
 	return &cli.Command{
-		Name:  "status",
-		Usage: "show each resource: the ID the state file holds and what AWS says now (read calls only)",
+		Name:   "status",
+		Before: checkUsage("env"),
+		Usage:  "show each resource: the ID the state file holds and what AWS says now (read calls only)",
 		Description: `Examples:
    tapctl status --env pr6906
    tapctl status --env pr6906 --output json | jq '.[] | select(.aws == "missing")'`,

@@ -12,8 +12,9 @@ import (
 
 func upCommand(opts Options, envFlag cli.Flag) *cli.Command {
 	return &cli.Command{
-		Name:  "up",
-		Usage: "create the environment, or bring it back to the SPEC (idempotent: a converged environment costs only reads)",
+		Name:   "up",
+		Before: checkUsage("env"),
+		Usage:  "create the environment, or bring it back to the SPEC (idempotent: a converged environment costs only reads)",
 		Description: `Examples:
    tapctl up --env pr6906
    tapctl --region eu-west-1 up --env pr6906 --timeout 30m
@@ -33,6 +34,9 @@ func upCommand(opts Options, envFlag cli.Flag) *cli.Command {
 				return err
 			}
 			if err := checkParallelism(c); err != nil {
+				return err
+			}
+			if err := checkTimeout(c); err != nil {
 				return err
 			}
 			s, err := openSession(c, opts, true)
@@ -169,6 +173,14 @@ const defaultParallelism = 10
 
 func parallelismFlag() cli.Flag {
 	return &cli.IntFlag{Name: "parallelism", Value: defaultParallelism, Usage: "how many steps may run at once (1: one after another)"}
+}
+
+// checkTimeout: a wait bounded by zero or less would end before it starts.
+func checkTimeout(c *cli.Context) error {
+	if d := c.Duration("timeout"); d <= 0 {
+		return usagef("invalid --timeout %s: the longest wait must be more than 0 (--no-wait skips the wait)", d)
+	}
+	return nil
 }
 
 func checkParallelism(c *cli.Context) error {

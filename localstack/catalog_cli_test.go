@@ -60,8 +60,11 @@ func TestBadCatalogFileIsRefusedBeforeAnyCall(t *testing.T) {
 	assertRefused(t, tapctl(t, dir, "plan", "--env", "e1", "--config", path), path+":5: services[1].priority: 10 is already the priority of services[0]")
 	assertRefused(t, tapctl(t, dir, "plan", "--env", "e1", "--config", filepath.Join(dir, "none.yaml")), "none.yaml: no such file (tapctl init writes one)")
 	// A service name that leaves no room for the environment name in a target group name.
-	must(t, os.WriteFile(path, []byte("services:\n  - name: a-service-of-twenty\n    priority: 10\n"), 0o644))
-	assertRefused(t, tapctl(t, dir, "plan", "--env", "pr6906abcdef", "--config", path), `target group name "a-service-of-twenty-tg-pr6906abcdef" would be 35`)
+	must(t, os.WriteFile(path, []byte("services:\n  - name: aserviceoftwentyxyz\n    priority: 10\n"), 0o644))
+	assertRefused(t, tapctl(t, dir, "plan", "--env", "pr6906abcdef", "--config", path), `target group name "aserviceoftwentyxyz-tg-pr6906abcdef" would be 35`)
+	// A hyphen would let two (environment, service) pairs share AWS names.
+	must(t, os.WriteFile(path, []byte("services:\n  - name: api-v2\n    priority: 10\n"), 0o644))
+	assertRefused(t, tapctl(t, dir, "plan", "--env", "pr1", "--config", path), path+`:2: services[0].name: "api-v2": hyphens are not allowed in a service name`)
 }
 
 // init writes a file that loads back to the built-in catalog, refuses to overwrite it without

@@ -1,13 +1,52 @@
-// Package naming checks an environment name and derives every AWS name tapctl generates from it,
-// so that a name AWS would reject is refused before the first API call.
+// Package naming checks environment and service names and derives every AWS name tapctl
+// generates from them, so that a name AWS would reject, or one two inputs would share, is
+// refused before the first API call.
 package naming
 
 import (
 	"fmt"
 	"regexp"
+	"strings"
 )
 
 var envPattern = regexp.MustCompile(`^[a-z][a-z0-9-]*$`)
+
+// servicePattern has no hyphen: every per-service name is "{service}-...-{env}" and
+// environment names hold hyphens, so only a hyphen-free service name makes the first hyphen
+// split the service from the rest, and no two (environment, service) pairs share a name.
+var servicePattern = regexp.MustCompile(`^[a-z][a-z0-9]*$`)
+
+// MaxServiceLength leaves room for an environment name in the 32 characters of a target group
+// name ("{service}-tg2-{env}"); ValidateEnv checks the exact lengths per environment.
+const MaxServiceLength = 20
+
+// hyphenClash is the collision a hyphen in a service name would allow, told by example.
+const hyphenClash = `service "api-v2" in environment pr1 and service "api" in environment v2-pr1 would share names (task definition family api-v2-pr1)`
+
+// ValidateService checks a service name: lowercase letters and digits, starting with a letter,
+// at most MaxServiceLength characters. The error starts with the quoted name.
+func ValidateService(svc string) error {
+	if strings.Contains(svc, "-") {
+		return fmt.Errorf("%q: hyphens are not allowed in a service name, because AWS names are {service}-...-{env} and %s; use %s",
+			svc, hyphenClash, withoutHyphens(svc))
+	}
+	if !servicePattern.MatchString(svc) {
+		return fmt.Errorf("%q: a service name starts with a lowercase letter and holds only lowercase letters and digits", svc)
+	}
+	if len(svc) > MaxServiceLength {
+		return fmt.Errorf("%q is %d characters; a service name has at most %d (it goes into target group names, which AWS limits to 32)", svc, len(svc), MaxServiceLength)
+	}
+	return nil
+}
+
+// withoutHyphens suggests a name for one with hyphens: the same without them, when that is a
+// valid name, else an example.
+func withoutHyphens(svc string) string {
+	if s := strings.ReplaceAll(svc, "-", ""); servicePattern.MatchString(s) && len(s) <= MaxServiceLength {
+		return fmt.Sprintf("%q", s)
+	}
+	return `a name such as "apiv2"`
+}
 
 // Names derives resource names for one environment.
 type Names struct{ Env string }
@@ -56,6 +95,14 @@ func (n Names) DiscoveryService(svc string) string { return svc }
 func (n Names) Bucket(svc string) string           { return svc + "-bucket-" + n.Env }
 func (n Names) Table(svc string) string            { return svc + "-table-" + n.Env }
 
+// The two CloudWatch alarms that roll a deployment of the service back.
+func (n Names) Alarm5xx(svc string) string       { return svc + "-5xx-" + n.Env }
+func (n Names) AlarmUnhealthy(svc string) string { return svc + "-unhealthy-" + n.Env }
+
+// ServiceConnectPort is the service's named port, which Service Connect also registers as a
+// Cloud Map service in the environment's namespace, beside DiscoveryService.
+func (n Names) ServiceConnectPort(svc string) string { return svc + "-http" }
+
 // limit is one AWS naming rule that a generated name must satisfy.
 type limit struct {
 	kind string
@@ -90,8 +137,8 @@ var serviceLimits = []limit{
 	{"App Mesh virtual node name", 255, func(n Names, s string) string { return n.VirtualNode(s) }},
 }
 
-// ValidateEnv checks an environment name against the character rules and every generated
-// name's length limit for the given service names.
+// ValidateEnv checks an environment name against the character rules, the given service names
+// against theirs, and every generated name's length limit.
 func ValidateEnv(env string, services []string) error {
 	if env == "" {
 		return fmt.Errorf("--env is required (for example --env pr6906)")
@@ -109,6 +156,9 @@ func ValidateEnv(env string, services []string) error {
 		}
 	}
 	for _, svc := range services {
+		if err := ValidateService(svc); err != nil {
+			return fmt.Errorf("invalid service name %w", err)
+		}
 		for _, l := range serviceLimits {
 			if name := l.name(n, svc); len(name) > l.max {
 				return tooLong(env, l, name)

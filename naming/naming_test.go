@@ -86,3 +86,33 @@ func FuzzValidateEnv(f *testing.F) {
 		}
 	})
 }
+
+func TestValidateService(t *testing.T) {
+	for _, svc := range []string{"payment", "a", "apiv2", "s3", strings.Repeat("a", 20)} {
+		if err := ValidateService(svc); err != nil {
+			t.Errorf("ValidateService(%q) = %v, want nil", svc, err)
+		}
+	}
+	for svc, want := range map[string]string{
+		"api-v2":                `hyphens are not allowed in a service name, because AWS names are {service}-...-{env} and service "api-v2" in environment pr1 and service "api" in environment v2-pr1 would share names (task definition family api-v2-pr1); use "apiv2"`,
+		"Api-v2":                `hyphens are not allowed in a service name, because AWS names are {service}-...-{env} and service "api-v2" in environment pr1 and service "api" in environment v2-pr1 would share names (task definition family api-v2-pr1); use a name such as "apiv2"`,
+		"":                      "starts with a lowercase letter",
+		"2fa":                   "starts with a lowercase letter",
+		"Search":                "holds only lowercase letters and digits",
+		"pay_ment":              "holds only lowercase letters and digits",
+		strings.Repeat("a", 21): "is 21 characters; a service name has at most 20",
+	} {
+		err := ValidateService(svc)
+		if err == nil || !strings.HasPrefix(err.Error(), `"`+svc+`"`) || !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "\n") {
+			t.Errorf("ValidateService(%q) = %v, want one line starting with the name and containing %q", svc, err, want)
+		}
+	}
+}
+
+// ValidateEnv also checks the service names it is given, as every command passes the catalog's.
+func TestValidateEnvRefusesABadServiceName(t *testing.T) {
+	err := ValidateEnv("pr1", []string{"payment", "api-v2"})
+	if err == nil || !strings.HasPrefix(err.Error(), `invalid service name "api-v2": hyphens are not allowed`) {
+		t.Fatalf("got %v", err)
+	}
+}

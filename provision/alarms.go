@@ -36,7 +36,7 @@ const (
 
 // AlarmNames are the rollback alarms of a service.
 func AlarmNames(e *Env, svc string) []string {
-	return []string{svc + "-5xx-" + e.Name, svc + "-unhealthy-" + e.Name}
+	return []string{e.Names.Alarm5xx(svc), e.Names.AlarmUnhealthy(svc)}
 }
 
 // arnSuffix is the part of an ELB ARN that CloudWatch dimensions use ("app/…", "targetgroup/…").

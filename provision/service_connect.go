@@ -7,6 +7,7 @@ import (
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
 	"github.com/tapctl/tapctl/catalog"
+	"github.com/tapctl/tapctl/naming"
 )
 
 // Service Connect: each service publishes its named port in the environment's namespace with a
@@ -19,7 +20,7 @@ import (
 const attrServiceConnect = "serviceConnect"
 
 // PortName is the name of a service's port mapping, which Service Connect refers to.
-func PortName(svc catalog.Service) string { return svc.Name + "-http" }
+func PortName(svc catalog.Service) string { return naming.Names{}.ServiceConnectPort(svc.Name) }
 
 func serviceConnectConfig(e *Env, svc catalog.Service, namespaceARN string) *ecstypes.ServiceConnectConfiguration {
 	return &ecstypes.ServiceConnectConfiguration{
