@@ -210,6 +210,8 @@ func TestStateFileOfAnotherAccountOrRegionIsRefused(t *testing.T) {
 	if m := r.Calls.Mutating(); len(m) != 0 {
 		t.Errorf("up made mutating calls: %v", m)
 	}
+	st, err = state.Open(dir, env) // the refused up recorded its settings
+	must(t, err)
 	must(t, st.Put("secret", state.Resource{ID: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:db-credentials-" + env + "-AbCdEf"}))
 	r = tapctl(t, dir, "down", "--yes", "--env", env)
 	if r.Code == 0 || !strings.Contains(r.Stderr, "is in region eu-west-1, this run works in us-east-1") {

@@ -196,8 +196,10 @@ func planStep(ctx context.Context, e *Env, s Step, p *planned) ([]Change, error)
 	case len(statuses) == 0 && deleteOperation(first.Operation):
 		return []Change{{Step: s.Name(), Resource: s.Name(), Action: Delete, Operation: op}}, nil
 	}
-	if createOperation(first.Operation) {
-		p.mark(p.replaced, s.Name()) // e.g. RegisterTaskDefinition: a new revision of an existing family
+	if strings.HasPrefix(first.Operation, "Register") {
+		// A new revision of an existing family (RegisterTaskDefinition): what points at it changes
+		// too. A Put* on an existing resource keeps its ID.
+		p.mark(p.replaced, s.Name())
 	}
 	return []Change{{Step: s.Name(), Resource: resources(s, statuses), Action: Update, Operation: op, Fields: Fields(first.Input)}}, nil
 }
