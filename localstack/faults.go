@@ -217,6 +217,9 @@ func (p *Proxy) before(c call) (awsError, bool) {
 	defer p.mu.Unlock()
 	f := &p.faults
 	e, ok := f.decide(c)
+	if !ok {
+		e, ok = p.strictBefore(c)
+	}
 	if ok {
 		f.injected[c.op+" "+e.code]++
 	}
@@ -294,6 +297,7 @@ func (p *Proxy) after(c call, status int, body []byte) {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.strictAfter(c, body)
 	key := c.service + ":" + c.op
 	if strings.HasPrefix(c.op, "Delete") || c.op == "DetachInternetGateway" {
 		p.faults.deletes[key] = time.Now()

@@ -20,7 +20,7 @@ import (
 
 func startProxy(t *testing.T) *Proxy {
 	t.Helper()
-	p, err := StartProxy(Endpoint(t))
+	p, err := StartProxy(BareEndpoint(t))
 	must(t, err)
 	t.Cleanup(func() { p.Close() })
 	return p

@@ -30,6 +30,9 @@ import (
 type Proxy struct {
 	URL                 string
 	AppMeshDiscontinued atomic.Bool
+	// Strict makes the emulator answer as AWS does where moto forgives (strict.go); on unless a
+	// test switches it off.
+	Strict atomic.Bool
 
 	upstream *url.URL
 	server   *http.Server
@@ -40,6 +43,7 @@ type Proxy struct {
 	timing          Timing
 	created         map[string]time.Time // IDs of resources the timing model slows down
 	faults          faultState           // faults.go
+	strict          strictState          // strict.go
 }
 
 type virtualService struct {
@@ -61,7 +65,8 @@ func StartProxy(upstream string) (*Proxy, error) {
 		return nil, err
 	}
 	p := &Proxy{URL: "http://" + l.Addr().String(), upstream: u, virtualServices: map[string]map[string]*virtualService{},
-		created: map[string]time.Time{}, faults: newFaultState()}
+		created: map[string]time.Time{}, faults: newFaultState(), strict: newStrictState()}
+	p.Strict.Store(true)
 	p.faults.created = p.created
 	p.rp = httputil.NewSingleHostReverseProxy(u)
 	p.rp.ModifyResponse = p.fixAppMeshTimestamps

@@ -14,9 +14,20 @@ import (
 )
 
 var (
-	shared    string    // the endpoint this test binary's tests use
+	shared    string    // the endpoint this test binary's tests use: a strict proxy (strict.go)
+	bare      string    // the emulator itself, behind that proxy
 	sharedEmu *Emulator // the emulator Main started, nil with TAPCTL_TEST_ENDPOINT
 )
+
+// serveStrict puts the shared strict proxy in front of upstream, for every test of the binary.
+func serveStrict(upstream string) (func(), error) {
+	p, err := StartProxy(upstream)
+	if err != nil {
+		return nil, err
+	}
+	shared, bare = p.URL, upstream
+	return func() { p.Close() }, nil
+}
 
 // Main runs a test binary's tests against one emulator: TAPCTL_TEST_ENDPOINT when set, else a
 // moto it starts before m.Run and stops after. AWS credentials are fake and the developer's
@@ -31,7 +42,12 @@ func Main(m *testing.M) int {
 	defer cleanup()
 
 	if endpoint != "" {
-		shared = endpoint
+		stop, err := serveStrict(endpoint)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "localstack: cannot start the strict proxy: %v\n", err)
+			return 1
+		}
+		defer stop()
 		return m.Run()
 	}
 
@@ -72,9 +88,14 @@ func Main(m *testing.M) int {
 		fmt.Fprintf(os.Stderr, "localstack: cannot start the emulator (moto %s): %s\n", MotoVersion, oneLine(err))
 		return 1
 	}
-	shared = e.URL
-
+	stop, err := serveStrict(e.URL)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "localstack: cannot start the strict proxy: %v\n", err)
+		e.Stop()
+		return 1
+	}
 	code := m.Run()
+	stop()
 
 	keep := code != 0
 	if err := e.stop(keep); err != nil {
@@ -129,8 +150,17 @@ func isolateAWSEnv(keepSet bool) (cleanup func(), err error) {
 	return func() { os.Remove(empty.Name()) }, nil
 }
 
-// Endpoint is the emulator's URL ("http://127.0.0.1:PORT") for a test. It fails the test when the
-// package's TestMain does not call Main, or when the emulator has died.
+// BareEndpoint is the emulator itself, without the strict layer: for the proxies tests start
+// (which are strict themselves unless switched off) and for tests that need moto's own answers.
+func BareEndpoint(t testing.TB) string {
+	t.Helper()
+	Endpoint(t)
+	return bare
+}
+
+// Endpoint is the URL ("http://127.0.0.1:PORT") a test talks to: a strict proxy (strict.go) in
+// front of the emulator. It fails the test when the package's TestMain does not call Main, or
+// when the emulator has died.
 func Endpoint(t testing.TB) string {
 	t.Helper()
 	if shared == "" {

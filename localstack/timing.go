@@ -218,7 +218,7 @@ func (p *Proxy) timed(w http.ResponseWriter, r *http.Request) {
 		dropConnection(w)
 		return
 	}
-	out := p.rewriteSlow(op, rec.body.Bytes())
+	out := p.rewriteSlow(op, p.strictRewrite(c, rec.body.Bytes()))
 	for k, v := range rec.header {
 		w.Header()[k] = v
 	}

@@ -12,7 +12,7 @@ import (
 // The timing model makes a new NAT gateway pending, as AWS does; up's waiters sit it out and
 // the platform still comes up. (No timing is asserted: only what the model answers.)
 func TestTimingModelMakesNewResourcesSlowAndUpWaitsForThem(t *testing.T) {
-	p, err := NewTimingProxy(Endpoint(t), Timing{Factor: 0.02})
+	p, err := NewTimingProxy(BareEndpoint(t), Timing{Factor: 0.02})
 	must(t, err)
 	defer p.Close()
 	c := clientsAt(t, p.URL).EC2

@@ -1,0 +1,373 @@
+package localstack
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+)
+
+// The strict-AWS layer makes the emulator answer as AWS does where moto forgives: it refuses
+// what AWS refuses and makes a resource just created "not there yet" to the first call that
+// needs it, as AWS's eventual consistency does. It is on in every proxy (and so in every
+// integration test: Endpoint is a strict proxy in front of moto); a test that needs moto's bare
+// behaviour opts out by name with Proxy.Strict.Store(false) or BareEndpoint.
+//
+// AWS gives no figure for how long "not yet" lasts; the layer answers the first call that names
+// a new resource with the error and lets the next through. That is deterministic (a test can
+// count on the rule firing) and costs one retry each.
+type strictRule struct {
+	name   string
+	source string // the AWS document the behaviour comes from
+	// arm notes, from a call the emulator carried out, what the rule refuses later.
+	arm func(s *strictState, c call, answer []byte)
+	// refuse answers a call as AWS would, when it would.
+	refuse func(s *strictState, c call) (awsError, bool)
+	// rewrite, when set, changes the emulator's answer into AWS's (a state moto never reaches).
+	rewrite func(s *strictState, c call, answer []byte) []byte
+}
+
+var strictRules = []strictRule{
+	{
+		name:   "tags on an existing scalable target",
+		source: "Application Auto Scaling API Reference, RegisterScalableTarget, Tags: \"if you specify tags for an existing scalable target, the request fails\"; use TagResource",
+		arm: func(s *strictState, c call, _ []byte) {
+			key := jsonString(c.body, "ResourceId") + "|" + jsonString(c.body, "ScalableDimension")
+			switch {
+			case c.is("application-autoscaling:RegisterScalableTarget"):
+				s.scalableTargets[key] = true
+			case c.is("application-autoscaling:DeregisterScalableTarget"):
+				delete(s.scalableTargets, key)
+			}
+		},
+		refuse: func(s *strictState, c call) (awsError, bool) {
+			key := jsonString(c.body, "ResourceId") + "|" + jsonString(c.body, "ScalableDimension")
+			if c.is("application-autoscaling:RegisterScalableTarget") && s.scalableTargets[key] && jsonHas(c.body, "Tags") {
+				return awsError{http.StatusBadRequest, "ValidationException",
+					"The scalable target that you tried to tag already exists. To update tags on an existing scalable target, use the TagResource API."}, true
+			}
+			return awsError{}, false
+		},
+	},
+	{
+		name:   "a secret name right after a force-delete",
+		source: "Secrets Manager API Reference, DeleteSecret: a secret deleted without recovery may take a moment to go; creating one of that name fails meanwhile (\"use back-off and retry\")",
+		arm: func(s *strictState, c call, answer []byte) {
+			if c.is("secretsmanager:DeleteSecret") && jsonBool(c.body, "ForceDeleteWithoutRecovery") {
+				s.arm("secret-name", jsonString(answer, "Name"))
+			}
+		},
+		refuse: func(s *strictState, c call) (awsError, bool) {
+			if c.is("secretsmanager:CreateSecret") && s.fire("secret-name", jsonString(c.body, "Name")) {
+				return awsError{http.StatusBadRequest, "InvalidRequestException",
+					"You can't create this secret because a secret with this name is already scheduled for deletion."}, true
+			}
+			return awsError{}, false
+		},
+	},
+	{
+		name:   "a cluster just created",
+		source: "Amazon ECS API Reference, CreateService, ClusterNotFoundException; ECS is eventually consistent (ECS API Reference, \"Request eventual consistency\")",
+		arm: func(s *strictState, c call, answer []byte) {
+			if c.is("ecs:CreateCluster") {
+				s.arm("cluster", jsonString(answer, "cluster", "clusterName"))
+			}
+		},
+		refuse: func(s *strictState, c call) (awsError, bool) {
+			if c.is("ecs:CreateService") && s.fire("cluster", clusterName(jsonString(c.body, "cluster"))) {
+				return awsError{http.StatusBadRequest, "ClusterNotFoundException", "Cluster not found."}, true
+			}
+			return awsError{}, false
+		},
+	},
+	{
+		name:   "a listener rule just created",
+		source: "Amazon ECS API Reference, CreateService, loadBalancers: the target group must be associated with a load balancer; ELB is eventually consistent (terraform-provider-aws retries this answer on aws_ecs_service create)",
+		arm: func(s *strictState, c call, _ []byte) {
+			if c.is("elasticloadbalancing:CreateRule", "elasticloadbalancing:ModifyRule") {
+				for _, tg := range formValuesLike(c.body, "TargetGroupArn") {
+					s.arm("rule-target-group", tg)
+				}
+			}
+		},
+		refuse: func(s *strictState, c call) (awsError, bool) {
+			if !c.is("ecs:CreateService") {
+				return awsError{}, false
+			}
+			for _, tg := range targetGroupsOf(c.body) {
+				if s.fire("rule-target-group", tg) {
+					return awsError{http.StatusBadRequest, "InvalidParameterException",
+						fmt.Sprintf("The target group with targetGroupArn %s does not have an associated load balancer.", tg)}, true
+				}
+			}
+			return awsError{}, false
+		},
+	},
+	{
+		name:   "a role just created",
+		source: "IAM User Guide, \"Changes that I make are not always immediately visible\"; ECS answers InvalidParameterException \"Unable to assume role ...\" meanwhile",
+		arm: func(s *strictState, c call, answer []byte) {
+			if c.is("iam:CreateRole") {
+				if m := regexp.MustCompile(`<Arn>([^<]+)</Arn>`).FindSubmatch(answer); m != nil {
+					s.arm("role", string(m[1]))
+				}
+			}
+		},
+		refuse: func(s *strictState, c call) (awsError, bool) {
+			if !c.is("ecs:CreateService", "ecs:UpdateService") {
+				return awsError{}, false
+			}
+			for _, role := range s.armedIn("role", c.body) {
+				s.fire("role", role)
+				return awsError{http.StatusBadRequest, "InvalidParameterException",
+					"Unable to assume role and validate the listeners configured on your load balancer. Please verify that the ECS service role being passed has the proper permissions."}, true
+			}
+			return awsError{}, false
+		},
+	},
+	{
+		name:   "an ECS service just created",
+		source: "Application Auto Scaling API Reference, RegisterScalableTarget, ValidationException; ECS is eventually consistent (terraform-provider-aws retries \"ECS service doesn't exist\" on aws_appautoscaling_target)",
+		arm: func(s *strictState, c call, answer []byte) {
+			if c.is("ecs:CreateService") {
+				cluster := clusterName(jsonString(answer, "service", "clusterArn"))
+				s.arm("ecs-service", "service/"+cluster+"/"+jsonString(answer, "service", "serviceName"))
+			}
+		},
+		refuse: func(s *strictState, c call) (awsError, bool) {
+			id := jsonString(c.body, "ResourceId")
+			if c.is("application-autoscaling:RegisterScalableTarget") && s.fire("ecs-service", id) {
+				return awsError{http.StatusBadRequest, "ValidationException", "ECS service doesn't exist: " + id}, true
+			}
+			return awsError{}, false
+		},
+	},
+	{
+		name:   "a KMS key just created",
+		source: "AWS KMS Developer Guide, \"Eventual consistency\": a key just created may not be usable at once by KMS operations or by services (CloudWatch Logs)",
+		arm: func(s *strictState, c call, answer []byte) {
+			if c.is("kms:CreateKey") {
+				for _, op := range []string{"EnableKeyRotation", "CreateAlias", "CreateLogGroup"} {
+					s.arm("key/"+op, jsonString(answer, "KeyMetadata", "KeyId"))
+				}
+			}
+		},
+		refuse: func(s *strictState, c call) (awsError, bool) {
+			var key string
+			switch {
+			case c.is("kms:EnableKeyRotation"):
+				key = jsonString(c.body, "KeyId")
+			case c.is("kms:CreateAlias"):
+				key = jsonString(c.body, "TargetKeyId")
+			case c.is("logs:CreateLogGroup"):
+				key = jsonString(c.body, "kmsKeyId")
+			default:
+				return awsError{}, false
+			}
+			if !s.fire("key/"+c.op, keyID(key)) {
+				return awsError{}, false
+			}
+			if c.op == "CreateLogGroup" {
+				return awsError{http.StatusBadRequest, "InvalidParameterException",
+					"The specified KMS key does not exist or is not allowed to be used with Arn '" + key + "'"}, true
+			}
+			return awsError{http.StatusBadRequest, "NotFoundException", "Key '" + key + "' does not exist"}, true
+		},
+	},
+	{
+		name:   "a route to a NAT gateway just created",
+		source: "Amazon EC2 API Reference, \"Eventual consistency\"; CreateRoute answers InvalidNatGatewayID.NotFound meanwhile",
+		arm: func(s *strictState, c call, answer []byte) {
+			if c.is("ec2:CreateNatGateway") {
+				if m := regexp.MustCompile(`<natGatewayId>([^<]+)</natGatewayId>`).FindSubmatch(answer); m != nil {
+					s.arm("nat-route", string(m[1]))
+				}
+			}
+		},
+		refuse: func(s *strictState, c call) (awsError, bool) {
+			nat := formValue(c.body, "NatGatewayId")
+			if c.is("ec2:CreateRoute", "ec2:ReplaceRoute") && s.fire("nat-route", nat) {
+				return awsError{http.StatusBadRequest, "InvalidNatGatewayID.NotFound", "The natGateway ID '" + nat + "' does not exist"}, true
+			}
+			return awsError{}, false
+		},
+	},
+}
+
+// strictState is what the rules remember, under Proxy.mu.
+type strictState struct {
+	scalableTargets map[string]bool
+	armed           map[string]bool // "kind|id": the next call naming id is answered "not yet"
+	fired           map[string]int  // rule name -> times it answered
+}
+
+func newStrictState() strictState {
+	return strictState{scalableTargets: map[string]bool{}, armed: map[string]bool{}, fired: map[string]int{}}
+}
+
+func (s *strictState) arm(kind, id string) {
+	if id != "" {
+		s.armed[kind+"|"+id] = true
+	}
+}
+
+// fire reports whether id is armed for kind, disarming it.
+func (s *strictState) fire(kind, id string) bool {
+	if id == "" || !s.armed[kind+"|"+id] {
+		return false
+	}
+	delete(s.armed, kind+"|"+id)
+	return true
+}
+
+// armedIn lists the armed IDs of kind that body names.
+func (s *strictState) armedIn(kind string, body []byte) []string {
+	var out []string
+	for k := range s.armed {
+		if id, ok := strings.CutPrefix(k, kind+"|"); ok && strings.Contains(string(body), id) {
+			out = append(out, id)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// strictBefore answers a call as AWS would refuse it; strictAfter arms the rules with what the
+// emulator carried out. Both run under p.mu.
+func (p *Proxy) strictBefore(c call) (awsError, bool) {
+	if !p.Strict.Load() {
+		return awsError{}, false
+	}
+	for _, r := range strictRules {
+		if r.refuse == nil {
+			continue
+		}
+		if e, ok := r.refuse(&p.strict, c); ok {
+			p.strict.fired[r.name]++
+			return e, true
+		}
+	}
+	return awsError{}, false
+}
+
+func (p *Proxy) strictAfter(c call, answer []byte) {
+	if !p.Strict.Load() {
+		return
+	}
+	for _, r := range strictRules {
+		if r.arm != nil {
+			r.arm(&p.strict, c, answer)
+		}
+	}
+}
+
+// strictRewrite turns the emulator's answer into the one AWS would give.
+func (p *Proxy) strictRewrite(c call, answer []byte) []byte {
+	if !p.Strict.Load() {
+		return answer
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, r := range strictRules {
+		if r.rewrite != nil {
+			answer = r.rewrite(&p.strict, c, answer)
+		}
+	}
+	return answer
+}
+
+// StrictFired counts, by rule, the calls the strict layer answered as AWS would.
+func (p *Proxy) StrictFired() map[string]int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := map[string]int{}
+	for k, v := range p.strict.fired {
+		out[k] = v
+	}
+	return out
+}
+
+// jsonString reads a string field of a JSON body by its path.
+func jsonString(body []byte, path ...string) string {
+	var v any
+	if json.Unmarshal(body, &v) != nil {
+		return ""
+	}
+	for _, k := range path {
+		m, ok := v.(map[string]any)
+		if !ok {
+			return ""
+		}
+		v = m[k]
+	}
+	s, _ := v.(string)
+	return s
+}
+
+func jsonBool(body []byte, key string) bool {
+	var m map[string]any
+	if json.Unmarshal(body, &m) != nil {
+		return false
+	}
+	b, _ := m[key].(bool)
+	return b
+}
+
+// jsonHas reports a non-empty field (a list or an object).
+func jsonHas(body []byte, key string) bool {
+	var m map[string]json.RawMessage
+	if json.Unmarshal(body, &m) != nil {
+		return false
+	}
+	raw := strings.TrimSpace(string(m[key]))
+	return raw != "" && raw != "null" && raw != "[]" && raw != "{}"
+}
+
+// targetGroupsOf lists the target groups of a CreateService body.
+func targetGroupsOf(body []byte) []string {
+	var in struct {
+		LoadBalancers []struct {
+			TargetGroupArn string `json:"targetGroupArn"`
+		} `json:"loadBalancers"`
+	}
+	json.Unmarshal(body, &in)
+	var out []string
+	for _, lb := range in.LoadBalancers {
+		out = append(out, lb.TargetGroupArn)
+	}
+	return out
+}
+
+// formValue reads a parameter of a query-protocol body.
+func formValue(body []byte, key string) string {
+	form, err := url.ParseQuery(string(body))
+	if err != nil {
+		return ""
+	}
+	return form.Get(key)
+}
+
+// formValuesLike lists the values of every parameter whose name ends in suffix.
+func formValuesLike(body []byte, suffix string) []string {
+	form, err := url.ParseQuery(string(body))
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for k, vs := range form {
+		if strings.HasSuffix(k, suffix) {
+			out = append(out, vs...)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// clusterName turns a cluster ARN into its name; a name stays as it is.
+func clusterName(s string) string { return s[strings.LastIndex(s, "/")+1:] }
+
+// keyID turns a key ARN into its ID; an ID stays as it is.
+func keyID(s string) string { return s[strings.LastIndex(s, "/")+1:] }
