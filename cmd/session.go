@@ -74,6 +74,9 @@ func openSession(c *cli.Context, opts Options, exclusive bool) (*session, error)
 		if s.lock, err = state.Acquire(dir, envName); err != nil {
 			return nil, err
 		}
+		if left := s.lock.Leftovers(); len(left) > 0 {
+			s.log.Info().Strs("files", left).Str("dir", dir).Msg("removed the temporary files an interrupted run left in the state directory")
+		}
 	}
 	st, err := state.Open(dir, envName)
 	if err != nil {
