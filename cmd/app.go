@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/aws/smithy-go/middleware"
 	"github.com/urfave/cli/v2"
@@ -31,6 +32,9 @@ type Options struct {
 	APIOptions []func(*middleware.Stack) error
 	// Version and Commit are set by the build.
 	Version, Commit string
+	// AttemptTimeout bounds each attempt of an AWS call; zero means cloud.DefaultAttemptTimeout.
+	// Tests shorten it to meet a silent endpoint in seconds.
+	AttemptTimeout time.Duration
 }
 
 // usageError marks bad input: reported in one line with exit code 2.

@@ -84,10 +84,11 @@ func openSession(c *cli.Context, opts Options, exclusive bool) (*session, error)
 		return nil, err
 	}
 	cfg, err := cloud.Load(c.Context, cloud.Options{
-		Region:     c.String("region"),
-		Endpoint:   c.String("endpoint"),
-		APIOptions: append([]func(*middleware.Stack) error{s.calls.Middleware}, opts.APIOptions...),
-		Retries:    s.retries,
+		Region:         c.String("region"),
+		Endpoint:       c.String("endpoint"),
+		APIOptions:     append([]func(*middleware.Stack) error{s.calls.Middleware}, opts.APIOptions...),
+		Retries:        s.retries,
+		AttemptTimeout: opts.AttemptTimeout,
 	})
 	if err != nil {
 		s.close()
