@@ -43,11 +43,18 @@ type usageError struct{ error }
 func usagef(format string, a ...any) error { return usageError{fmt.Errorf(format, a...)} }
 
 // Run executes tapctl with args (args[0] is the program name) and returns the exit code.
+// When ctx is cancelled with an Interrupted cause, a run that did not finish ends with one line
+// saying how far it got, and 128 + the signal's number.
 func Run(ctx context.Context, args []string, opts Options) int {
 	app := newApp(opts)
+	ctx, changes := withRunChanges(ctx)
 	err := app.RunContext(ctx, args)
 	if err == nil {
 		return ExitOK
+	}
+	if sig, ok := interruption(ctx); ok {
+		fmt.Fprintln(opts.Stderr, "tapctl: "+changes.interruptedLine())
+		return sig.exitCode()
 	}
 	fmt.Fprintln(opts.Stderr, "tapctl: "+oneLine(err.Error()))
 	var ue usageError

@@ -1,6 +1,8 @@
 package cmd
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -125,7 +127,8 @@ func (p *liveProgress) StepDone(step string, err error) {
 		}
 	}
 	p.erase()
-	if err != nil {
+	// A step stopped by Ctrl-C did not fail: the run's one line says it was interrupted.
+	if err != nil && !errors.Is(err, context.Canceled) {
 		fmt.Fprintf(p.out, "✗ %s failed after %s: %v\n", step, formatElapsed(took), err)
 		p.midLine = false
 	}
@@ -265,6 +268,8 @@ func summaryLine(verb string, sum *provision.Summary, elapsed time.Duration) str
 	what := "finished in"
 	if v, ok := strings.CutSuffix(verb, " (failed)"); ok {
 		verb, what = v, "failed after"
+	} else if v, ok := strings.CutSuffix(verb, " (interrupted)"); ok {
+		verb, what = v, "interrupted after"
 	}
 	return fmt.Sprintf("%s %s %s: %d created, %d updated, %d unchanged, %d deleted",
 		verb, what, formatElapsed(elapsed), len(sum.Created), len(sum.Updated), len(sum.Unchanged), len(sum.Deleted))
