@@ -53,7 +53,7 @@ func Preflight(ctx context.Context, cfg aws.Config, client *sts.Client) (Identit
 // errUnreachable is the one line for an endpoint that did not answer; mid-run failures of the
 // same kind are summed up with the same words (cmd).
 func errUnreachable(err error) error {
-	return fmt.Errorf("cannot reach the AWS endpoint (%s); check --endpoint/AWS_ENDPOINT_URL and your network", callCause(err))
+	return fmt.Errorf("%s; check --endpoint/AWS_ENDPOINT_URL and your network", CannotReach(err))
 }
 
 func errNoCredentials(cause error) error {

@@ -56,7 +56,11 @@ func Run(ctx context.Context, args []string, opts Options) int {
 		fmt.Fprintln(opts.Stderr, "tapctl: "+changes.interruptedLine())
 		return sig.exitCode()
 	}
-	fmt.Fprintln(opts.Stderr, "tapctl: "+oneLine(err.Error()))
+	lines := failureLines(err, changes.changing)
+	fmt.Fprintln(opts.Stderr, "tapctl: "+lines[0])
+	for _, line := range lines[1:] {
+		fmt.Fprintln(opts.Stderr, line)
+	}
 	var ue usageError
 	if errors.As(err, &ue) {
 		return ExitUsage

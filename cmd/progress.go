@@ -13,6 +13,7 @@ import (
 
 	"github.com/mattn/go-isatty"
 
+	"github.com/tapctl/tapctl/cloud"
 	"github.com/tapctl/tapctl/provision"
 )
 
@@ -114,7 +115,8 @@ func (p *liveProgress) Write(b []byte) (int, error) {
 
 func (p *liveProgress) StepStarted(step string) { p.Show(step, "") }
 
-// StepDone removes the step's line; a failure is printed in full above the block at once.
+// StepDone removes the step's line; a failure is printed above the block at once, in one line
+// without the SDK's chain of wrappers (the debug log has it whole).
 func (p *liveProgress) StepDone(step string, err error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -129,7 +131,7 @@ func (p *liveProgress) StepDone(step string, err error) {
 	p.erase()
 	// A step stopped by Ctrl-C did not fail: the run's one line says it was interrupted.
 	if err != nil && !errors.Is(err, context.Canceled) {
-		fmt.Fprintf(p.out, "✗ %s failed after %s: %v\n", step, formatElapsed(took), err)
+		fmt.Fprintf(p.out, "✗ %s failed after %s: %s\n", step, formatElapsed(took), cloud.Brief(err))
 		p.midLine = false
 	}
 	p.draw()

@@ -81,7 +81,7 @@ func (f *fakeTerminal) Write(b []byte) (int, error) {
 func (f *fakeTerminal) text() string { return strings.Join(f.screen, "\n") }
 
 // On a terminal: a line per running step, gone when the step is done, log lines above, the
-// failure printed in full, and the summary last.
+// failure printed in one line, and the summary last.
 func TestLiveProgressOnATerminal(t *testing.T) {
 	term := &fakeTerminal{t: t}
 	clock := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -115,7 +115,7 @@ func TestLiveProgressOnATerminal(t *testing.T) {
 	screen = term.text()
 	if !strings.Contains(screen, "✗ alb failed after 12s: creating load balancer microservices-alb-pr1: AccessDenied") ||
 		!strings.Contains(screen, "second line of the cause") {
-		t.Errorf("the failure is not printed in full:\n%s", screen)
+		t.Errorf("the failure is not printed:\n%s", screen)
 	}
 
 	sum := &provision.Summary{Created: []string{"a", "b"}, Updated: []string{"c"}, Unchanged: []string{"d", "e", "f"}}
