@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/url"
 	"regexp"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
@@ -26,6 +27,9 @@ type Options struct {
 	APIOptions []func(*middleware.Stack) error
 	// Retries, when set, observes and logs the SDK's retries (retries.go).
 	Retries *Retries
+	// AttemptTimeout bounds each attempt of every call (transport.go); zero means
+	// DefaultAttemptTimeout. Tests shorten it to meet a silent endpoint quickly.
+	AttemptTimeout time.Duration
 }
 
 var regionPattern = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d{1,2}$`)
@@ -74,6 +78,7 @@ func Load(ctx context.Context, opts Options) (aws.Config, error) {
 			// default 3 attempts (why 10, and why no retry quota: see MaxAttempts).
 			return NewRetryer()
 		}),
+		config.WithHTTPClient(boundedHTTPClient(opts.AttemptTimeout)),
 	}
 	if opts.Region != "" {
 		loaders = append(loaders, config.WithRegion(opts.Region))

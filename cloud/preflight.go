@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/url"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -45,20 +44,25 @@ func Preflight(ctx context.Context, cfg aws.Config, client *sts.Client) (Identit
 		o.Retryer = &quickWhenUnreachable{Retryer: o.Retryer}
 	})
 	if err != nil {
-		var netErr net.Error
 		var dnsErr *net.DNSError
-		var urlErr *url.Error
 		switch {
 		case errors.As(err, &dnsErr):
 			return Identity{}, fmt.Errorf("cannot reach AWS: host %s not found; check --region %s and --endpoint/AWS_ENDPOINT_URL", dnsErr.Name, cfg.Region)
-		case errors.As(err, &netErr), errors.As(err, &urlErr):
-			return Identity{}, fmt.Errorf("cannot reach the AWS endpoint (%v); check --endpoint/AWS_ENDPOINT_URL and your network", rootCause(err))
+		case Unreachable(err):
+			// Refused, reset, or no answer within the attempt's time (transport.go).
+			return Identity{}, errUnreachable(err)
 		case ErrorCode(err) == "InvalidClientTokenId" || ErrorCode(err) == "SignatureDoesNotMatch" || ErrorCode(err) == "ExpiredToken":
 			return Identity{}, fmt.Errorf("AWS rejected the credentials (%s); refresh them (aws sso login, or new access keys)", ErrorCode(err))
 		}
 		return Identity{}, fmt.Errorf("checking AWS credentials with sts:GetCallerIdentity: %w", err)
 	}
 	return Identity{Account: aws.ToString(out.Account), ARN: aws.ToString(out.Arn)}, nil
+}
+
+// errUnreachable is the one line for an endpoint that did not answer; mid-run failures of the
+// same kind are summed up with the same words (cmd).
+func errUnreachable(err error) error {
+	return fmt.Errorf("%s; check --endpoint/AWS_ENDPOINT_URL and your network", CannotReach(err))
 }
 
 func errNoCredentials(cause error) error {

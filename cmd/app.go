@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/aws/smithy-go/middleware"
 	"github.com/urfave/cli/v2"
@@ -33,6 +34,9 @@ type Options struct {
 	APIOptions []func(*middleware.Stack) error
 	// Version and Commit are set by the build.
 	Version, Commit string
+	// AttemptTimeout bounds each attempt of an AWS call; zero means cloud.DefaultAttemptTimeout.
+	// Tests shorten it to meet a silent endpoint in seconds.
+	AttemptTimeout time.Duration
 }
 
 // usageError marks bad input: reported in one line with exit code 2.
@@ -41,18 +45,25 @@ type usageError struct{ error }
 func usagef(format string, a ...any) error { return usageError{fmt.Errorf(format, a...)} }
 
 // Run executes tapctl with args (args[0] is the program name) and returns the exit code.
+// When ctx is cancelled with an Interrupted cause, a run that did not finish ends with one line
+// saying how far it got, and 128 + the signal's number.
 func Run(ctx context.Context, args []string, opts Options) int {
 	app := newApp(opts)
 	// urfave/cli answers an unknown command ("tapctl frobnicate", "tapctl help frobnicate")
 	// with exit code 3; it is bad input like any other.
 	var unknown error
 	app.CommandNotFound = func(c *cli.Context, name string) { unknown = unknownCommand(c.App, name) }
+	ctx, changes := withRunChanges(ctx)
 	err := app.RunContext(ctx, args)
 	if err == nil {
 		err = unknown
 	}
 	if err == nil {
 		return ExitOK
+	}
+	if sig, ok := interruption(ctx); ok {
+		fmt.Fprintln(opts.Stderr, "tapctl: "+changes.interruptedLine())
+		return sig.exitCode()
 	}
 	if foreign := provision.ForeignErrors(err); len(foreign) > 0 {
 		// One line per resource that is not the environment's, and nothing else: the rest of
@@ -62,7 +73,11 @@ func Run(ctx context.Context, args []string, opts Options) int {
 		}
 		return ExitError
 	}
-	fmt.Fprintln(opts.Stderr, "tapctl: "+oneLine(err.Error()))
+	lines := failureLines(err, changes.changing)
+	fmt.Fprintln(opts.Stderr, "tapctl: "+lines[0])
+	for _, line := range lines[1:] {
+		fmt.Fprintln(opts.Stderr, line)
+	}
 	var ue usageError
 	if errors.As(err, &ue) {
 		return ExitUsage

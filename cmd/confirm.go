@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -23,7 +24,7 @@ func interactive(opts Options) bool {
 
 // confirmDown shows what down would delete (read calls only) and asks, as terraform destroy
 // does, for the word "yes".
-func confirmDown(out io.Writer, in io.Reader, env string, statuses []provision.Status) error {
+func confirmDown(ctx context.Context, out io.Writer, in io.Reader, env string, statuses []provision.Status) error {
 	var existing []provision.Status
 	for _, st := range statuses {
 		if st.AWS != "missing" {
@@ -35,7 +36,19 @@ func confirmDown(out io.Writer, in io.Reader, env string, statuses []provision.S
 		fmt.Fprintf(out, "  - %s  %s  (%s)\n", st.Step, st.Resource, st.AWS)
 	}
 	fmt.Fprintf(out, "and anything else tagged %s=%s, %s=%s.\nOnly 'yes' will be accepted to confirm: ", provision.TagEnvironment, env, provision.TagManagedBy, provision.ManagedByValue)
-	answer, _ := bufio.NewReader(in).ReadString('\n')
+	// Read aside, so that Ctrl-C at the question ends the run at once.
+	answered := make(chan string, 1)
+	go func() {
+		answer, _ := bufio.NewReader(in).ReadString('\n')
+		answered <- answer
+	}()
+	var answer string
+	select {
+	case <-ctx.Done():
+		fmt.Fprintln(out)
+		return ctx.Err()
+	case answer = <-answered:
+	}
 	if strings.TrimSpace(answer) != "yes" {
 		return usagef("down cancelled: the answer was not 'yes'; nothing was deleted")
 	}

@@ -52,7 +52,7 @@ Examples:
 				if err != nil {
 					return err
 				}
-				if err := confirmDown(opts.Stdout, opts.Stdin, s.env.Name, statuses); err != nil {
+				if err := confirmDown(c.Context, opts.Stdout, opts.Stdin, s.env.Name, statuses); err != nil {
 					return err
 				}
 			}

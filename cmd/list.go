@@ -40,7 +40,8 @@ Examples:
 			}
 			cfg, err := cloud.Load(c.Context, cloud.Options{
 				Region: c.String("region"), Endpoint: c.String("endpoint"),
-				APIOptions: append([]func(*middleware.Stack) error(nil), opts.APIOptions...),
+				APIOptions:     append([]func(*middleware.Stack) error(nil), opts.APIOptions...),
+				AttemptTimeout: opts.AttemptTimeout,
 			})
 			if err != nil {
 				return err

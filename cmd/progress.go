@@ -1,6 +1,8 @@
 package cmd
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -11,6 +13,7 @@ import (
 
 	"github.com/mattn/go-isatty"
 
+	"github.com/tapctl/tapctl/cloud"
 	"github.com/tapctl/tapctl/provision"
 )
 
@@ -112,7 +115,8 @@ func (p *liveProgress) Write(b []byte) (int, error) {
 
 func (p *liveProgress) StepStarted(step string) { p.Show(step, "") }
 
-// StepDone removes the step's line; a failure is printed in full above the block at once.
+// StepDone removes the step's line; a failure is printed above the block at once, in one line
+// without the SDK's chain of wrappers (the debug log has it whole).
 func (p *liveProgress) StepDone(step string, err error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -125,8 +129,9 @@ func (p *liveProgress) StepDone(step string, err error) {
 		}
 	}
 	p.erase()
-	if err != nil {
-		fmt.Fprintf(p.out, "✗ %s failed after %s: %v\n", step, formatElapsed(took), err)
+	// A step stopped by Ctrl-C did not fail: the run's one line says it was interrupted.
+	if err != nil && !errors.Is(err, context.Canceled) {
+		fmt.Fprintf(p.out, "✗ %s failed after %s: %s\n", step, formatElapsed(took), cloud.Brief(err))
 		p.midLine = false
 	}
 	p.draw()
@@ -265,6 +270,8 @@ func summaryLine(verb string, sum *provision.Summary, elapsed time.Duration) str
 	what := "finished in"
 	if v, ok := strings.CutSuffix(verb, " (failed)"); ok {
 		verb, what = v, "failed after"
+	} else if v, ok := strings.CutSuffix(verb, " (interrupted)"); ok {
+		verb, what = v, "interrupted after"
 	}
 	return fmt.Sprintf("%s %s %s: %d created, %d updated, %d unchanged, %d deleted",
 		verb, what, formatElapsed(elapsed), len(sum.Created), len(sum.Updated), len(sum.Unchanged), len(sum.Deleted))

@@ -1,7 +1,9 @@
 package cmd
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 	"testing"
@@ -79,7 +81,7 @@ func (f *fakeTerminal) Write(b []byte) (int, error) {
 func (f *fakeTerminal) text() string { return strings.Join(f.screen, "\n") }
 
 // On a terminal: a line per running step, gone when the step is done, log lines above, the
-// failure printed in full, and the summary last.
+// failure printed in one line, and the summary last.
 func TestLiveProgressOnATerminal(t *testing.T) {
 	term := &fakeTerminal{t: t}
 	clock := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -113,7 +115,7 @@ func TestLiveProgressOnATerminal(t *testing.T) {
 	screen = term.text()
 	if !strings.Contains(screen, "✗ alb failed after 12s: creating load balancer microservices-alb-pr1: AccessDenied") ||
 		!strings.Contains(screen, "second line of the cause") {
-		t.Errorf("the failure is not printed in full:\n%s", screen)
+		t.Errorf("the failure is not printed:\n%s", screen)
 	}
 
 	sum := &provision.Summary{Created: []string{"a", "b"}, Updated: []string{"c"}, Unchanged: []string{"d", "e", "f"}}
@@ -214,5 +216,25 @@ func TestLiveProgressConcurrentSteps(t *testing.T) {
 		if !strings.HasPrefix(l, "INF log line ") {
 			t.Errorf("torn or live line left: %q", l)
 		}
+	}
+}
+
+func TestSummaryLineOfAnInterruptedRun(t *testing.T) {
+	got := summaryLine("up (interrupted)", &provision.Summary{Created: []string{"x", "y"}}, 3*time.Second)
+	if got != "up interrupted after 3s: 2 created, 0 updated, 0 unchanged, 0 deleted" {
+		t.Errorf("got %q", got)
+	}
+}
+
+// A step stopped by Ctrl-C did not fail: no "✗" line for it; the run's one line says the rest.
+func TestCancelledStepIsNotShownAsAFailure(t *testing.T) {
+	term := &fakeTerminal{t: t}
+	p := startProgress(term, true, 80, 0)
+	obs := p.observer()
+	obs.StepStarted("vpc")
+	obs.StepDone("vpc", fmt.Errorf("creating VPC: operation error EC2: CreateVpc, canceled, %w", context.Canceled))
+	p.Close()
+	if strings.Contains(term.text(), "✗") {
+		t.Errorf("a cancelled step is shown as failed:\n%s", term.text())
 	}
 }

@@ -1,7 +1,9 @@
 package cmd
 
 import (
+	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/aws/smithy-go/middleware"
@@ -24,6 +26,7 @@ type session struct {
 	log      zerolog.Logger
 	progress *liveProgress // live lines on a terminal; the log's writer
 	started  time.Time
+	ctx      context.Context // the command's: finish tells an interrupted run from a failed one
 }
 
 func (s *session) close() {
@@ -69,13 +72,16 @@ func openSession(c *cli.Context, opts Options, exclusive bool) (*session, error)
 		return nil, err
 	}
 	envName, dir := c.String("env"), c.String("state-dir")
-	s := &session{log: log.With().Str("env", envName).Logger(), calls: cloud.NewCallCounter(), progress: progress, started: time.Now()}
+	s := &session{log: log.With().Str("env", envName).Logger(), calls: cloud.NewCallCounter(), progress: progress, started: time.Now(), ctx: c.Context}
 	s.retries = cloud.NewRetries(s.log)
 	// Bounded retry loops in the steps report to the same log as the SDK's retries.
 	c.Context = cloud.WithRetries(c.Context, s.retries)
 	if exclusive {
 		if s.lock, err = state.Acquire(dir, envName); err != nil {
 			return nil, err
+		}
+		if left := s.lock.Leftovers(); len(left) > 0 {
+			s.log.Info().Strs("files", left).Str("dir", dir).Msg("removed the temporary files an interrupted run left in the state directory")
 		}
 	}
 	st, err := state.Open(dir, envName)
@@ -84,10 +90,11 @@ func openSession(c *cli.Context, opts Options, exclusive bool) (*session, error)
 		return nil, err
 	}
 	cfg, err := cloud.Load(c.Context, cloud.Options{
-		Region:     c.String("region"),
-		Endpoint:   c.String("endpoint"),
-		APIOptions: append([]func(*middleware.Stack) error{s.calls.Middleware}, opts.APIOptions...),
-		Retries:    s.retries,
+		Region:         c.String("region"),
+		Endpoint:       c.String("endpoint"),
+		APIOptions:     append([]func(*middleware.Stack) error{s.calls.Middleware}, opts.APIOptions...),
+		Retries:        s.retries,
+		AttemptTimeout: opts.AttemptTimeout,
 	})
 	if err != nil {
 		s.close()
@@ -114,6 +121,9 @@ func openSession(c *cli.Context, opts Options, exclusive bool) (*session, error)
 	e.Partition = id.Partition()
 	e.Progress = progress.observer()
 	s.env = e
+	if exclusive {
+		track(c.Context, e.Summary())
+	}
 	s.log.Debug().Str("region", cfg.Region).Str("account", id.Account).Str("state", st.Path()).Msg("session ready")
 	return s, nil
 }
@@ -121,6 +131,11 @@ func openSession(c *cli.Context, opts Options, exclusive bool) (*session, error)
 // finish logs what the run did: what was retried and why (one line), changes, API calls and wall
 // time; at debug level, calls per step.
 func (s *session) finish(verb string) {
+	if v, failed := strings.CutSuffix(verb, " (failed)"); failed {
+		if _, interrupted := interruption(s.ctx); interrupted {
+			verb = v + " (interrupted)"
+		}
+	}
 	for step, n := range s.calls.PerStep() {
 		s.log.Debug().Str("step", step).Int("calls", n).Msg("step calls")
 	}

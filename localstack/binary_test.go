@@ -2,6 +2,7 @@ package localstack
 
 import (
 	"bytes"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -141,5 +142,30 @@ func TestBinaryHonoursAWSEndpointURLAndConsoleLogs(t *testing.T) {
 	oneLineError(t, code, stderr, "invalid --log-format")
 	if code, _, stderr = runBinary(t, env, "--state-dir", dir, "down", "--yes", "--env", name); code != 0 {
 		t.Fatalf("down: exit %d\n%s", code, stderr)
+	}
+}
+
+// The real binary, with no test hook, gives up on an endpoint that accepts connections and never
+// answers after the preflight's one attempt (cloud.DefaultAttemptTimeout, 30 s), with one line.
+func TestBinarySilentEndpointFailsWithOneLine(t *testing.T) {
+	t.Parallel() // it waits out the product's attempt timeout
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	must(t, err)
+	defer l.Close()
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close() // held open, never written to
+		}
+	}()
+	env := append(noProfile(t), "AWS_ACCESS_KEY_ID=testing", "AWS_SECRET_ACCESS_KEY=testing", "AWS_REGION=us-east-1")
+	dir := t.TempDir()
+	code, _, stderr := runBinary(t, env, "--endpoint", "http://"+l.Addr().String(), "--state-dir", dir, "status", "--env", "pr1")
+	oneLineError(t, code, stderr, "cannot reach the AWS endpoint")
+	if code != 1 || !strings.HasPrefix(stderr, "tapctl: cannot reach the AWS endpoint") {
+		t.Errorf("exit %d, stderr %q", code, stderr)
 	}
 }

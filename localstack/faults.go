@@ -368,6 +368,10 @@ func (p *Proxy) dropArmed(c call) bool {
 	return false
 }
 
+// Unplug makes the endpoint go away: from now on every request is answered by resetting its
+// connection, as when AWS's endpoint, a VPN or a proxy on the way is lost mid-run.
+func (p *Proxy) Unplug() { p.unplugged.Store(true) }
+
 // dropConnection closes the client's connection with a reset instead of answering: the SDK sees
 // a transport error and cannot know whether AWS carried the call out.
 func dropConnection(w http.ResponseWriter) {

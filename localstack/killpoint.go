@@ -32,6 +32,7 @@ type killPoint struct {
 	counted int // mutating calls carried out since the kill point was last armed
 	at      int // the call after which hook fires; 0: never
 	hook    func(operation string)
+	hold    bool // after hook, keep the answer until the client hangs up (HoldAfterMutating)
 	journal []Carried
 
 	inFlight int        // calls passed on to the emulator and not yet answered
@@ -54,10 +55,22 @@ func (p *Proxy) killPoint() *killPoint {
 // KillAfterMutating arms the kill point: hook runs after the k-th mutating call carried out
 // from now on, before its answer goes back; the answer is then dropped. hook runs once.
 func (p *Proxy) KillAfterMutating(k int, hook func(operation string)) {
+	p.armKillPoint(k, hook, false)
+}
+
+// HoldAfterMutating arms the kill point so that the answer of the k-th mutating call carried out
+// from now on is held: hook runs (a test sends tapctl a signal), then the proxy waits until the
+// client hangs up, and the answer is dropped. tapctl is thus interrupted while a call is in
+// flight, at a point the test chooses, with no sleep. hook runs once.
+func (p *Proxy) HoldAfterMutating(k int, hook func(operation string)) {
+	p.armKillPoint(k, hook, true)
+}
+
+func (p *Proxy) armKillPoint(k int, hook func(operation string), hold bool) {
 	kp := p.killPoint()
 	kp.mu.Lock()
 	defer kp.mu.Unlock()
-	kp.counted, kp.at, kp.hook = 0, k, hook
+	kp.counted, kp.at, kp.hook, kp.hold = 0, k, hook, hold
 }
 
 // MutatingCarriedOut is the number of mutating calls carried out since the kill point was last
@@ -79,9 +92,9 @@ func (p *Proxy) Journal() []Carried {
 }
 
 // countMutating is called by timed() with each answer from the emulator, before it is written
-// back. When the armed kill point fires it does not return: the handler is aborted, so the
-// connection is cut without an answer.
-func (p *Proxy) countMutating(op string, status int, answer []byte) {
+// back; clientGone is closed when the caller hangs up. When the armed kill point fires it does
+// not return: the handler is aborted, so the connection is cut without an answer.
+func (p *Proxy) countMutating(op string, status int, answer []byte, clientGone <-chan struct{}) {
 	kp := p.killPoint()
 	kp.mu.Lock()
 	kp.inFlight--
@@ -95,12 +108,16 @@ func (p *Proxy) countMutating(op string, status int, answer []byte) {
 	kp.journal = append(kp.journal, Carried{Operation: op, Answer: append([]byte(nil), answer...)})
 	kp.counted++
 	var hook func(string)
+	hold := false
 	if kp.at > 0 && kp.counted == kp.at {
-		hook, kp.hook, kp.at = kp.hook, nil, 0
+		hook, hold, kp.hook, kp.at = kp.hook, kp.hold, nil, 0
 	}
 	kp.mu.Unlock()
 	if hook != nil {
 		hook(op)
+		if hold {
+			<-clientGone
+		}
 		panic(http.ErrAbortHandler)
 	}
 }

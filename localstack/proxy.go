@@ -30,6 +30,7 @@ import (
 type Proxy struct {
 	URL                 string
 	AppMeshDiscontinued atomic.Bool
+	unplugged           atomic.Bool // Unplug (faults.go)
 	// Strict makes the emulator answer as AWS does where moto forgives (strict.go); on unless a
 	// test switches it off.
 	Strict atomic.Bool
@@ -83,6 +84,10 @@ const appMeshPrefix = "/v20190125/meshes"
 var virtualServicePath = regexp.MustCompile(`^/v20190125/meshes/([^/]+)/virtualServices(?:/([^/]+))?$`)
 
 func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if p.unplugged.Load() {
+		dropConnection(w)
+		return
+	}
 	if strings.HasPrefix(r.URL.Path, appMeshPrefix) {
 		if p.AppMeshDiscontinued.Load() {
 			writeAppMeshError(w, http.StatusNotFound, "UnknownOperationException", "App Mesh is not available")

@@ -208,11 +208,12 @@ func (p *Proxy) timed(w http.ResponseWriter, r *http.Request) {
 	rec, replayed := p.replay(c)
 	if !replayed {
 		rec = &recorder{header: http.Header{}, status: http.StatusOK}
+		clientGone := r.Context().Done()
 		r = p.carryOut(r) // killpoint.go
 		p.rp.ServeHTTP(rec, r)
 		p.after(c, rec.status, rec.body.Bytes())
 		p.keepAnswer(c, rec)
-		p.countMutating(op, rec.status, rec.body.Bytes()) // kill points (killpoint.go)
+		p.countMutating(op, rec.status, rec.body.Bytes(), clientGone) // kill points (killpoint.go)
 	}
 	if p.dropArmed(c) {
 		dropConnection(w)

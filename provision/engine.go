@@ -184,7 +184,7 @@ func runStep(ctx context.Context, e *Env, s Step, run func(context.Context, *Env
 		if err == nil || !errors.As(err, &lost) || attempt == lostAnswerRuns {
 			return err
 		}
-		e.Log.Info().Str("step", s.Name()).Str("call", lost.Call).Str("cause", lost.Err.Error()).
+		e.Log.Info().Str("step", s.Name()).Str("call", lost.Call).Str("cause", cloud.Cause(lost.Err)).
 			Msg("the answer to a create was lost or failed; looking the resource up by its tags before creating it again")
 		select {
 		case <-ctx.Done():
@@ -212,7 +212,8 @@ func timeStep(ctx context.Context, e *Env, s Step, run func(context.Context, *En
 	if e.Progress != nil {
 		e.Progress.StepDone(s.Name(), err)
 	}
-	e.Log.Debug().Str("step", s.Name()).Str("elapsed", time.Since(start).Round(time.Millisecond).String()).Msg("step done")
+	// The whole error, SDK chain and request ID included, for -v; the run's end sums it up.
+	e.Log.Debug().Str("step", s.Name()).Str("elapsed", time.Since(start).Round(time.Millisecond).String()).Err(err).Msg("step done")
 	return err
 }
 

@@ -76,6 +76,13 @@ func (s *Summary) add(list *[]string, item string) {
 	*list = append(*list, item)
 }
 
+// Changes is how many resources this run created, updated or deleted so far.
+func (s *Summary) Changes() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.Created) + len(s.Updated) + len(s.Deleted)
+}
+
 // Changed reports whether this run created or updated a resource whose description starts with prefix.
 func (s *Summary) Changed(prefix string) bool {
 	s.mu.Lock()

@@ -2,7 +2,6 @@ package provision
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 )
@@ -10,7 +9,7 @@ import (
 // schedule runs fn for every step once all of its prerequisites are done, at most parallelism
 // at a time. order is a valid run order and the tie-break: with parallelism 1 the steps run
 // exactly in that order. After the first failure no new step starts; those running finish, and
-// every failure is returned.
+// every failure is returned, as *StepsFailed.
 func schedule(ctx context.Context, order []Step, prerequisites map[string][]string, parallelism int, fn func(context.Context, Step) error) error {
 	if parallelism < 1 {
 		parallelism = 1
@@ -29,7 +28,7 @@ func schedule(ctx context.Context, order []Step, prerequisites map[string][]stri
 	}
 	results := make(chan result)
 	started, running := map[string]bool{}, 0
-	var errs []error
+	var errs []*StepError
 	var wg sync.WaitGroup
 	for {
 		// Start every ready step, in order, while there is room and nothing has failed.
@@ -54,7 +53,7 @@ func schedule(ctx context.Context, order []Step, prerequisites map[string][]stri
 		r := <-results
 		running--
 		if r.err != nil {
-			errs = append(errs, fmt.Errorf("step %s: %w", r.step, r.err))
+			errs = append(errs, &StepError{Step: r.step, Err: r.err})
 			continue
 		}
 		for _, d := range dependents[r.step] {
@@ -68,7 +67,10 @@ func schedule(ctx context.Context, order []Step, prerequisites map[string][]stri
 	if len(errs) == 0 && len(started) < len(order) {
 		return fmt.Errorf("%d steps could not start", len(order)-len(started))
 	}
-	return errors.Join(errs...)
+	if len(errs) > 0 {
+		return &StepsFailed{Failures: errs}
+	}
+	return nil
 }
 
 // prerequisitesUp: a step waits for the steps it depends on.

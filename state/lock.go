@@ -34,10 +34,14 @@ func (e *LockedError) Error() string {
 
 // Lock is an exclusive hold on one environment, held until Release or the process's death.
 type Lock struct {
-	f    *os.File
-	path string
-	me   HolderInfo
+	f         *os.File
+	path      string
+	me        HolderInfo
+	leftovers []string
 }
+
+// Leftovers names the temporary files of a killed earlier run that Acquire removed.
+func (l *Lock) Leftovers() []string { return l.leftovers }
 
 // Acquire takes the environment's lock at once or fails with *LockedError. The kernel drops an
 // flock when its process dies, so a lock file left by a killed tapctl, or one naming a pid that
@@ -60,11 +64,14 @@ func Acquire(dir, env string) (*Lock, error) {
 		l.Release()
 		return nil, notWritable(dir, err)
 	}
+	// Temporary files a killed run of this environment left are dead now that we hold the lock;
+	// removed before the probe, they leave it their room.
+	l.leftovers = removeLeftovers(dir, env)
 	// The state file is replaced by rename, which needs a directory that takes new files even
 	// when the lock file was already there, and room for the old and the new file side by side;
 	// find out now rather than after the first AWS call, when a failed save would leave a
 	// created resource unrecorded.
-	if err := probeRoom(dir); err != nil {
+	if err := probeRoom(dir, env); err != nil {
 		l.Release()
 		return nil, notWritable(dir, err)
 	}
@@ -78,8 +85,8 @@ const probeBytes = 256 << 10
 
 // probeRoom writes probeBytes to a new file in dir, syncs it to the disk (where a full disk
 // shows, on file systems that allocate late) and removes it.
-func probeRoom(dir string) error {
-	probe, err := os.CreateTemp(dir, ".write-probe-*")
+func probeRoom(dir, env string) error {
+	probe, err := os.CreateTemp(dir, probePattern(env))
 	if err != nil {
 		return err
 	}
@@ -99,11 +106,15 @@ func notWritable(dir string, err error) error {
 }
 
 // lockFile opens and flocks path. A releasing holder unlinks the file while still holding it,
-// so a flock won on an inode no longer at path protects nothing: then try again.
+// so a flock won on an inode no longer at path protects nothing: then try again. A symbolic
+// link at path is refused, not followed: the lock file is written, and a link would aim that
+// write at any file the user can write.
 func lockFile(dir, env, path string) (*os.File, error) {
 	for attempt := 0; attempt < 10; attempt++ {
-		f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
-		if err != nil {
+		f, err := openNoFollow("lock file", path, os.O_RDWR|os.O_CREATE, 0o600)
+		if errors.Is(err, ErrSymlink) {
+			return nil, err
+		} else if err != nil {
 			return nil, notWritable(dir, err)
 		}
 		if err := flock(f, syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
@@ -129,10 +140,10 @@ func flock(f *os.File, how int) error {
 	}
 }
 
-// stillAt reports whether the open file is the one path names now.
+// stillAt reports whether the open file is the one path names now (a link to it is not).
 func stillAt(f *os.File, path string) bool {
 	open, err1 := f.Stat()
-	named, err2 := os.Stat(path)
+	named, err2 := os.Lstat(path)
 	return err1 == nil && err2 == nil && os.SameFile(open, named)
 }
 
@@ -140,7 +151,7 @@ func stillAt(f *os.File, path string) bool {
 // unreadable file is read again briefly before the holder is called unknown.
 func readHolder(path string) HolderInfo {
 	for attempt := 0; ; attempt++ {
-		raw, err := os.ReadFile(path)
+		raw, err := readNoFollow(path)
 		var h HolderInfo
 		if err == nil && json.Unmarshal(raw, &h) == nil && h.PID != 0 {
 			return h
@@ -150,6 +161,15 @@ func readHolder(path string) HolderInfo {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+func readNoFollow(path string) ([]byte, error) {
+	f, err := openNoFollow("lock file", path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(io.LimitReader(f, 1<<16))
 }
 
 // writeHolder replaces whatever a previous holder left with this process's details.

@@ -78,10 +78,12 @@ func Open(dir, env string) (*Store, error) {
 	if err := checkEnv(env); err != nil {
 		return nil, err
 	}
-	s := &Store{dir: dir, env: env, path: filepath.Join(dir, env+".json"), data: emptyFile(env)}
+	s := &Store{dir: dir, env: env, path: filepath.Join(dir, stateFileName(env)), data: emptyFile(env)}
 	raw, info, err := readRegular(s.path)
 	if errors.Is(err, os.ErrNotExist) {
 		return s, nil
+	} else if errors.Is(err, ErrSymlink) {
+		return nil, err
 	} else if err != nil {
 		return nil, fmt.Errorf("reading state file %s: %w", s.path, err)
 	}
@@ -94,9 +96,10 @@ func Open(dir, env string) (*Store, error) {
 }
 
 // readRegular returns the file's bytes and the stat of the same open file. O_NONBLOCK: a FIFO
-// left at the path must not hang tapctl; it is refused as not a regular file.
+// left at the path must not hang tapctl; it is refused as not a regular file. A symbolic link
+// is refused without being followed (ErrSymlink).
 func readRegular(path string) ([]byte, os.FileInfo, error) {
-	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	f, err := openNoFollow("state file", path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -168,9 +171,9 @@ func checkEnv(env string) error {
 // Path is where the file lives.
 func (s *Store) Path() string { return s.path }
 
-// Exists reports whether the file is on disk now.
+// Exists reports whether the file is on disk now (Lstat: a link there is not followed).
 func (s *Store) Exists() bool {
-	_, err := os.Stat(s.path)
+	_, err := os.Lstat(s.path)
 	return err == nil
 }
 
@@ -284,12 +287,16 @@ func (s *Store) copyData() file {
 // a second tapctl that ignored the lock). A file deleted meanwhile may be written again.
 // Callers hold s.mu.
 func (s *Store) checkDisk() error {
-	cur, err := os.Stat(s.path)
+	// Lstat: a link planted at the path is refused, neither followed nor replaced.
+	cur, err := os.Lstat(s.path)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil
 	}
 	if err != nil {
 		return fmt.Errorf("checking state file %s: %w", s.path, err)
+	}
+	if cur.Mode()&os.ModeSymlink != 0 {
+		return symlinkError("state file", s.path)
 	}
 	if s.disk != nil && os.SameFile(cur, s.disk) && cur.Size() == s.disk.Size() && cur.ModTime().Equal(s.disk.ModTime()) {
 		return nil
