@@ -199,6 +199,8 @@ func reason(err error) (code, why string) {
 		return code, "a resource just created is not visible everywhere yet"
 	case IsRoleNotAssumable(err):
 		return code, "a role just created cannot be assumed yet"
+	case errors.As(err, new(retryableError)):
+		return code, "a resource just created is not visible everywhere yet"
 	case code == "" && errors.As(err, &status) && status.HTTPStatusCode() >= 500:
 		return fmt.Sprintf("HTTP %d", status.HTTPStatusCode()), "server error"
 	case code == "":
@@ -226,10 +228,47 @@ func classify(service, op string, err error) error {
 		service == "Elastic Load Balancing v2" && HasCode(err, "TargetGroupNotFound", "LoadBalancerNotFound")) {
 		return retryableError{err}
 	}
-	if IsRoleNotAssumable(err) {
+	if IsRoleNotAssumable(err) || notYet(service+"."+op, err) {
 		return retryableError{err}
 	}
 	return err
+}
+
+// notYetAnswers are what AWS answers a call that needs a resource created a moment ago, which
+// that part of the service does not see yet (each service is eventually consistent). They are
+// retried with the patient delays (1 s doubling to 20 s, MaxAttempts): about two minutes. The
+// message is matched where the code alone also means a real mistake.
+var notYetAnswers = []struct{ call, code, message string }{
+	// ECS after CreateCluster (ECS API Reference, "eventual consistency").
+	{"ECS.CreateService", "ClusterNotFoundException", ""},
+	// ECS after the listener rule that ties the target group to the load balancer
+	// (terraform-provider-aws retries it on aws_ecs_service).
+	{"ECS.CreateService", "InvalidParameterException", "does not have an associated load balancer"},
+	// Application Auto Scaling after CreateService (terraform-provider-aws retries it on
+	// aws_appautoscaling_target).
+	{"Application Auto Scaling.RegisterScalableTarget", "ValidationException", "ECS service doesn't exist"},
+	// KMS after CreateKey (AWS KMS Developer Guide, "Eventual consistency").
+	{"KMS.EnableKeyRotation", "NotFoundException", ""},
+	{"KMS.CreateAlias", "NotFoundException", ""},
+	// CloudWatch Logs with a key just created, or whose policy has not reached Logs yet.
+	{"CloudWatch Logs.CreateLogGroup", "InvalidParameterException", "KMS key does not exist"},
+	{"CloudWatch Logs.AssociateKmsKey", "InvalidParameterException", "KMS key does not exist"},
+	// Secrets Manager right after a force-delete of the same name (DeleteSecret: "use back-off
+	// and retry").
+	{"Secrets Manager.CreateSecret", "InvalidRequestException", "scheduled for deletion"},
+}
+
+func notYet(call string, err error) bool {
+	var apiErr smithy.APIError
+	if !errors.As(err, &apiErr) {
+		return false
+	}
+	for _, a := range notYetAnswers {
+		if a.call == call && a.code == apiErr.ErrorCode() && strings.Contains(apiErr.ErrorMessage(), a.message) {
+			return true
+		}
+	}
+	return false
 }
 
 // removes reports a call that deletes or detaches: "not found" then means done, not "not yet".
@@ -320,7 +359,6 @@ var withToken = map[string]bool{
 	"App Mesh.CreateMesh":                             true, // clientToken (filled by the SDK)
 	"App Mesh.CreateVirtualNode":                      true,
 	"App Mesh.CreateVirtualService":                   true,
-	"Application Auto Scaling.RegisterScalableTarget": true, // creates or updates
 }
 
 // noteGaveUp logs, at info level, a bounded retry loop that ran out of time.
@@ -333,14 +371,15 @@ func (r *Retries) noteGaveUp(what, code string, budget interface{ String() strin
 
 // patientRetryer waits longer between attempts when AWS says a change has not propagated yet:
 // the SDK's base delay for non-throttling errors is 50 ms, fit for a blip, while propagation
-// (EC2 IDs, IAM roles) takes seconds. From 1 s, doubling to 20 s, with jitter: the ten attempts
-// span one to two minutes.
+// (EC2 IDs, IAM roles) takes seconds. From 0.5 s, doubling to 20 s, with jitter: the ten
+// attempts span 45 to 90 seconds, and a resource that is there after a second costs one short
+// wait.
 type patientRetryer struct{ aws.RetryerV2 }
 
 func (p patientRetryer) RetryDelay(attempt int, err error) (time.Duration, error) {
 	var notYet retryableError
 	if errors.As(err, &notYet) {
-		d := min(time.Second<<min(attempt-1, 5), 20*time.Second)
+		d := min(500*time.Millisecond<<min(attempt-1, 6), 20*time.Second)
 		return d/2 + rand.N(d/2+1), nil
 	}
 	return p.RetryerV2.RetryDelay(attempt, err)

@@ -115,3 +115,32 @@ func TestRetriesLogOncePerCodeAndSumUp(t *testing.T) {
 		}
 	}
 }
+
+// AWS's "not yet" answers right after a create are retried on the call that meets them, and the
+// same codes with another message (a real mistake) are not.
+func TestNotYetAnswersAreRetried(t *testing.T) {
+	sdk := NewRetryer()
+	for _, c := range []struct {
+		service, op, code, message string
+		retried                    bool
+	}{
+		{"ECS", "CreateService", "ClusterNotFoundException", "Cluster not found.", true},
+		{"ECS", "CreateService", "InvalidParameterException", "The target group with targetGroupArn arn:x does not have an associated load balancer.", true},
+		{"ECS", "CreateService", "InvalidParameterException", "Unable to assume role and validate the listeners configured on your load balancer.", true},
+		{"ECS", "CreateService", "InvalidParameterException", "The container x does not exist in the task definition.", false},
+		{"Application Auto Scaling", "RegisterScalableTarget", "ValidationException", "ECS service doesn't exist: service/c/s", true},
+		{"Application Auto Scaling", "RegisterScalableTarget", "ValidationException", "The scalable target that you tried to tag already exists.", false},
+		{"KMS", "EnableKeyRotation", "NotFoundException", "Key 'k' does not exist", true},
+		{"KMS", "CreateAlias", "NotFoundException", "Key 'k' does not exist", true},
+		{"KMS", "DescribeKey", "NotFoundException", "Key 'k' does not exist", false},
+		{"CloudWatch Logs", "CreateLogGroup", "InvalidParameterException", "The specified KMS key does not exist or is not allowed to be used with Arn 'x'", true},
+		{"Secrets Manager", "CreateSecret", "InvalidRequestException", "You can't create this secret because a secret with this name is already scheduled for deletion.", true},
+		{"Secrets Manager", "CreateSecret", "InvalidRequestException", "You can't perform this operation on the secret because it was marked for deletion.", false},
+		{"EC2", "CreateRoute", "InvalidNatGatewayID.NotFound", "The natGateway ID 'nat-1' does not exist", true},
+	} {
+		err := classify(c.service, c.op, &smithy.GenericAPIError{Code: c.code, Message: c.message})
+		if got := sdk.IsErrorRetryable(err); got != c.retried {
+			t.Errorf("%s.%s %s %q: retried %t, want %t", c.service, c.op, c.code, c.message, got, c.retried)
+		}
+	}
+}

@@ -298,6 +298,7 @@ func (p *Proxy) after(c call, status int, body []byte) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.strictAfter(c, body)
+	p.noteAutoScalingTags(c, body)
 	key := c.service + ":" + c.op
 	if strings.HasPrefix(c.op, "Delete") || c.op == "DetachInternetGateway" {
 		p.faults.deletes[key] = time.Now()

@@ -21,7 +21,9 @@ import (
 // cannot do on its own. It changes test conditions only; tapctl talks to it as to AWS.
 //   - moto writes App Mesh timestamps as strings ("25/11/2026, 01:02:31") where AWS and the
 //     SDK use epoch numbers: the proxy rewrites them.
-//   - moto has no App Mesh virtual services: the proxy answers those operations itself.
+//   - moto has no App Mesh virtual services: the proxy answers those operations itself; nor
+//     tags for Application Auto Scaling (autoscaling_tags.go).
+//   - moto forgives what AWS refuses: the strict layer (strict.go) answers as AWS does.
 //   - AppMeshDiscontinued makes every App Mesh call answer as a discontinued API would.
 //   - Timing (timing.go) adds latency and AWS's slow transitions.
 //   - Faults (faults.go) inject throttling, server errors, lost answers and AWS's eventual
@@ -42,9 +44,10 @@ type Proxy struct {
 	mu              sync.Mutex
 	virtualServices map[string]map[string]*virtualService // mesh -> name -> service
 	timing          Timing
-	created         map[string]time.Time // IDs of resources the timing model slows down
-	faults          faultState           // faults.go
-	strict          strictState          // strict.go
+	created         map[string]time.Time         // IDs of resources the timing model slows down
+	faults          faultState                   // faults.go
+	strict          strictState                  // strict.go
+	autoScalingTags map[string]map[string]string // autoscaling_tags.go
 }
 
 type virtualService struct {
@@ -66,7 +69,7 @@ func StartProxy(upstream string) (*Proxy, error) {
 		return nil, err
 	}
 	p := &Proxy{URL: "http://" + l.Addr().String(), upstream: u, virtualServices: map[string]map[string]*virtualService{},
-		created: map[string]time.Time{}, faults: newFaultState(), strict: newStrictState()}
+		created: map[string]time.Time{}, faults: newFaultState(), strict: newStrictState(), autoScalingTags: map[string]map[string]string{}}
 	p.Strict.Store(true)
 	p.faults.created = p.created
 	p.rp = httputil.NewSingleHostReverseProxy(u)
@@ -97,6 +100,9 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			p.serveVirtualService(w, r, m[1], m[2])
 			return
 		}
+	}
+	if p.serveAutoScalingTags(w, r) {
+		return
 	}
 	p.timed(w, r)
 }

@@ -57,11 +57,11 @@ var strictRules = []strictRule{
 		source: "Secrets Manager API Reference, DeleteSecret: a secret deleted without recovery may take a moment to go; creating one of that name fails meanwhile (\"use back-off and retry\")",
 		arm: func(s *strictState, c call, answer []byte) {
 			if c.is("secretsmanager:DeleteSecret") && jsonBool(c.body, "ForceDeleteWithoutRecovery") {
-				s.arm("secret-name", jsonString(answer, "Name"))
+				s.arm("secretsmanager:CreateSecret/name", jsonString(answer, "Name"))
 			}
 		},
 		refuse: func(s *strictState, c call) (awsError, bool) {
-			if c.is("secretsmanager:CreateSecret") && s.fire("secret-name", jsonString(c.body, "Name")) {
+			if c.is("secretsmanager:CreateSecret") && s.fire("secretsmanager:CreateSecret/name", jsonString(c.body, "Name")) {
 				return awsError{http.StatusBadRequest, "InvalidRequestException",
 					"You can't create this secret because a secret with this name is already scheduled for deletion."}, true
 			}
@@ -69,27 +69,25 @@ var strictRules = []strictRule{
 		},
 	},
 	{
-		name:   "a cluster just created",
-		source: "Amazon ECS API Reference, CreateService, ClusterNotFoundException; ECS is eventually consistent (ECS API Reference, \"Request eventual consistency\")",
+		// ECS checks a new service's cluster, target groups and roles; right after any of them
+		// was made, it answers that one "not yet". One answer per call, taking turns, so that a
+		// fresh up of three services meets all three answers (and pays three short waits, not
+		// nine).
+		name: "ECS CreateService right after its cluster, listener rule or role",
+		source: "Amazon ECS API Reference, CreateService (ClusterNotFoundException; InvalidParameterException for a target group " +
+			"without a load balancer, and \"Unable to assume role\"), and \"Request eventual consistency\"; terraform-provider-aws " +
+			"retries these on aws_ecs_service create",
 		arm: func(s *strictState, c call, answer []byte) {
-			if c.is("ecs:CreateCluster") {
-				s.arm("cluster", jsonString(answer, "cluster", "clusterName"))
-			}
-		},
-		refuse: func(s *strictState, c call) (awsError, bool) {
-			if c.is("ecs:CreateService") && s.fire("cluster", clusterName(jsonString(c.body, "cluster"))) {
-				return awsError{http.StatusBadRequest, "ClusterNotFoundException", "Cluster not found."}, true
-			}
-			return awsError{}, false
-		},
-	},
-	{
-		name:   "a listener rule just created",
-		source: "Amazon ECS API Reference, CreateService, loadBalancers: the target group must be associated with a load balancer; ELB is eventually consistent (terraform-provider-aws retries this answer on aws_ecs_service create)",
-		arm: func(s *strictState, c call, _ []byte) {
-			if c.is("elasticloadbalancing:CreateRule", "elasticloadbalancing:ModifyRule") {
+			switch {
+			case c.is("ecs:CreateCluster"):
+				s.arm("ecs:CreateService/cluster", jsonString(answer, "cluster", "clusterName"))
+			case c.is("elasticloadbalancing:CreateRule", "elasticloadbalancing:ModifyRule"):
 				for _, tg := range formValuesLike(c.body, "TargetGroupArn") {
-					s.arm("rule-target-group", tg)
+					s.arm("ecs:CreateService/target-group", tg)
+				}
+			case c.is("iam:CreateRole"):
+				if m := regexp.MustCompile(`<Arn>([^<]+)</Arn>`).FindSubmatch(answer); m != nil {
+					s.arm("ecs:CreateService/role", string(m[1]))
 				}
 			}
 		},
@@ -97,31 +95,32 @@ var strictRules = []strictRule{
 			if !c.is("ecs:CreateService") {
 				return awsError{}, false
 			}
+			young := [3]string{}
+			if cluster := clusterName(jsonString(c.body, "cluster")); s.armed["ecs:CreateService/cluster|"+cluster] {
+				young[0] = cluster
+			}
 			for _, tg := range targetGroupsOf(c.body) {
-				if s.fire("rule-target-group", tg) {
+				if s.armed["ecs:CreateService/target-group|"+tg] {
+					young[1] = tg
+				}
+			}
+			if roles := s.armedIn("ecs:CreateService/role", c.body); len(roles) > 0 {
+				young[2] = roles[0]
+			}
+			for i := range 3 {
+				k := (s.turn + i) % 3
+				if young[k] == "" {
+					continue
+				}
+				s.turn = k + 1
+				s.fired["ECS CreateService: "+[]string{"cluster", "listener rule", "role"}[k]]++
+				switch k {
+				case 0:
+					return awsError{http.StatusBadRequest, "ClusterNotFoundException", "Cluster not found."}, true
+				case 1:
 					return awsError{http.StatusBadRequest, "InvalidParameterException",
-						fmt.Sprintf("The target group with targetGroupArn %s does not have an associated load balancer.", tg)}, true
+						fmt.Sprintf("The target group with targetGroupArn %s does not have an associated load balancer.", young[1])}, true
 				}
-			}
-			return awsError{}, false
-		},
-	},
-	{
-		name:   "a role just created",
-		source: "IAM User Guide, \"Changes that I make are not always immediately visible\"; ECS answers InvalidParameterException \"Unable to assume role ...\" meanwhile",
-		arm: func(s *strictState, c call, answer []byte) {
-			if c.is("iam:CreateRole") {
-				if m := regexp.MustCompile(`<Arn>([^<]+)</Arn>`).FindSubmatch(answer); m != nil {
-					s.arm("role", string(m[1]))
-				}
-			}
-		},
-		refuse: func(s *strictState, c call) (awsError, bool) {
-			if !c.is("ecs:CreateService", "ecs:UpdateService") {
-				return awsError{}, false
-			}
-			for _, role := range s.armedIn("role", c.body) {
-				s.fire("role", role)
 				return awsError{http.StatusBadRequest, "InvalidParameterException",
 					"Unable to assume role and validate the listeners configured on your load balancer. Please verify that the ECS service role being passed has the proper permissions."}, true
 			}
@@ -134,12 +133,12 @@ var strictRules = []strictRule{
 		arm: func(s *strictState, c call, answer []byte) {
 			if c.is("ecs:CreateService") {
 				cluster := clusterName(jsonString(answer, "service", "clusterArn"))
-				s.arm("ecs-service", "service/"+cluster+"/"+jsonString(answer, "service", "serviceName"))
+				s.arm("application-autoscaling:RegisterScalableTarget/service", "service/"+cluster+"/"+jsonString(answer, "service", "serviceName"))
 			}
 		},
 		refuse: func(s *strictState, c call) (awsError, bool) {
 			id := jsonString(c.body, "ResourceId")
-			if c.is("application-autoscaling:RegisterScalableTarget") && s.fire("ecs-service", id) {
+			if c.is("application-autoscaling:RegisterScalableTarget") && s.fire("application-autoscaling:RegisterScalableTarget/service", id) {
 				return awsError{http.StatusBadRequest, "ValidationException", "ECS service doesn't exist: " + id}, true
 			}
 			return awsError{}, false
@@ -150,8 +149,8 @@ var strictRules = []strictRule{
 		source: "AWS KMS Developer Guide, \"Eventual consistency\": a key just created may not be usable at once by KMS operations or by services (CloudWatch Logs)",
 		arm: func(s *strictState, c call, answer []byte) {
 			if c.is("kms:CreateKey") {
-				for _, op := range []string{"EnableKeyRotation", "CreateAlias", "CreateLogGroup"} {
-					s.arm("key/"+op, jsonString(answer, "KeyMetadata", "KeyId"))
+				for _, op := range []string{"kms:EnableKeyRotation", "kms:CreateAlias", "logs:CreateLogGroup"} {
+					s.arm(op+"/key", jsonString(answer, "KeyMetadata", "KeyId"))
 				}
 			}
 		},
@@ -167,7 +166,7 @@ var strictRules = []strictRule{
 			default:
 				return awsError{}, false
 			}
-			if !s.fire("key/"+c.op, keyID(key)) {
+			if !s.fire(c.service+":"+c.op+"/key", keyID(key)) {
 				return awsError{}, false
 			}
 			if c.op == "CreateLogGroup" {
@@ -183,13 +182,14 @@ var strictRules = []strictRule{
 		arm: func(s *strictState, c call, answer []byte) {
 			if c.is("ec2:CreateNatGateway") {
 				if m := regexp.MustCompile(`<natGatewayId>([^<]+)</natGatewayId>`).FindSubmatch(answer); m != nil {
-					s.arm("nat-route", string(m[1]))
+					s.arm("ec2:CreateRoute/nat", string(m[1]))
+					s.arm("ec2:ReplaceRoute/nat", string(m[1]))
 				}
 			}
 		},
 		refuse: func(s *strictState, c call) (awsError, bool) {
 			nat := formValue(c.body, "NatGatewayId")
-			if c.is("ec2:CreateRoute", "ec2:ReplaceRoute") && s.fire("nat-route", nat) {
+			if c.is("ec2:CreateRoute", "ec2:ReplaceRoute") && s.fire(c.service+":"+c.op+"/nat", nat) {
 				return awsError{http.StatusBadRequest, "InvalidNatGatewayID.NotFound", "The natGateway ID '" + nat + "' does not exist"}, true
 			}
 			return awsError{}, false
@@ -200,7 +200,8 @@ var strictRules = []strictRule{
 // strictState is what the rules remember, under Proxy.mu.
 type strictState struct {
 	scalableTargets map[string]bool
-	armed           map[string]bool // "kind|id": the next call naming id is answered "not yet"
+	armed           map[string]bool // "service:Operation/what|id": the next such call naming id is answered "not yet"
+	turn            int             // which of its young dependencies ECS names next
 	fired           map[string]int  // rule name -> times it answered
 }
 
@@ -247,6 +248,14 @@ func (p *Proxy) strictBefore(c call) (awsError, bool) {
 		}
 		if e, ok := r.refuse(&p.strict, c); ok {
 			p.strict.fired[r.name]++
+			// AWS answers one error per call, and by the retry the rest has caught up too:
+			// whatever else this call names that was "not yet" for it is there now.
+			for k := range p.strict.armed {
+				kind, id, _ := strings.Cut(k, "|")
+				if strings.HasPrefix(kind, c.service+":"+c.op+"/") && strings.Contains(string(c.body), id) {
+					delete(p.strict.armed, k)
+				}
+			}
 			return e, true
 		}
 	}

@@ -137,13 +137,18 @@ func (s autoScalingStep) Up(ctx context.Context, e *Env) error {
 		return err
 	}
 	if target == nil || aws.ToInt32(target.MinCapacity) != s.svc.MinCount || aws.ToInt32(target.MaxCapacity) != s.svc.MaxCount {
-		// RegisterScalableTarget creates or updates: one call either way.
-		out, err := e.AWS.AutoScaling.RegisterScalableTarget(ctx, &aas.RegisterScalableTargetInput{
+		// RegisterScalableTarget creates or updates. AWS refuses tags for a target that exists
+		// (RegisterScalableTarget, Tags): they go with the create only, and an update sets them
+		// with TagResource, which also puts back tags removed by hand.
+		in := &aas.RegisterScalableTargetInput{
 			ServiceNamespace: aastypes.ServiceNamespaceEcs, ResourceId: aws.String(resourceID),
 			ScalableDimension: aastypes.ScalableDimensionECSServiceDesiredCount,
 			MinCapacity:       aws.Int32(s.svc.MinCount), MaxCapacity: aws.Int32(s.svc.MaxCount),
-			Tags: e.Tags(resourceID, s.svc.Name),
-		})
+		}
+		if target == nil {
+			in.Tags = e.Tags(resourceID, s.svc.Name)
+		}
+		out, err := e.AWS.AutoScaling.RegisterScalableTarget(ctx, in)
 		if err != nil {
 			return fmt.Errorf("registering scalable target %s: %w", resourceID, err)
 		}
@@ -153,6 +158,11 @@ func (s autoScalingStep) Up(ctx context.Context, e *Env) error {
 		if target == nil {
 			e.Created("scalable target "+resourceID, resourceID)
 		} else {
+			if _, err := e.AWS.AutoScaling.TagResource(ctx, &aas.TagResourceInput{
+				ResourceARN: target.ScalableTargetARN, Tags: e.Tags(resourceID, s.svc.Name),
+			}); err != nil {
+				return fmt.Errorf("tagging scalable target %s: %w", resourceID, err)
+			}
 			e.Updated("scalable target "+resourceID, resourceID, fmt.Sprintf("capacity %d..%d", s.svc.MinCount, s.svc.MaxCount))
 		}
 	} else if err := e.Record(s.key(), state.Resource{ID: resourceID, ARN: aws.ToString(target.ScalableTargetARN)}); err != nil {
