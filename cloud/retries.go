@@ -350,15 +350,15 @@ func tokenless(service, op string) bool {
 }
 
 var withToken = map[string]bool{
-	"EC2.CreateNatGateway":                            true, // ClientToken
-	"EC2.CreateRouteTable":                            true, // ClientToken
-	"ECS.CreateService":                               true, // clientToken
-	"Secrets Manager.CreateSecret":                    true, // ClientRequestToken (filled by the SDK)
-	"ServiceDiscovery.CreatePrivateDnsNamespace":      true, // CreatorRequestId
-	"ServiceDiscovery.CreateService":                  true, // CreatorRequestId
-	"App Mesh.CreateMesh":                             true, // clientToken (filled by the SDK)
-	"App Mesh.CreateVirtualNode":                      true,
-	"App Mesh.CreateVirtualService":                   true,
+	"EC2.CreateNatGateway":                       true, // ClientToken
+	"EC2.CreateRouteTable":                       true, // ClientToken
+	"ECS.CreateService":                          true, // clientToken
+	"Secrets Manager.CreateSecret":               true, // ClientRequestToken (filled by the SDK)
+	"ServiceDiscovery.CreatePrivateDnsNamespace": true, // CreatorRequestId
+	"ServiceDiscovery.CreateService":             true, // CreatorRequestId
+	"App Mesh.CreateMesh":                        true, // clientToken (filled by the SDK)
+	"App Mesh.CreateVirtualNode":                 true,
+	"App Mesh.CreateVirtualService":              true,
 }
 
 // noteGaveUp logs, at info level, a bounded retry loop that ran out of time.
