@@ -84,8 +84,8 @@ func (s roleStep) inlinePolicy(e *Env) (policyDocument, error) {
 			allow([]string{"kms:Encrypt", "kms:Decrypt"}, keyARN),
 		), nil
 	}
-	bucket := "arn:aws:s3:::" + e.Names.Bucket(s.svc.Name)
-	table := "arn:aws:dynamodb:" + e.Region + ":" + e.Account + ":table/" + e.Names.Table(s.svc.Name)
+	bucket := e.arnIn("s3", "", "", e.Names.Bucket(s.svc.Name))
+	table := e.arn("dynamodb", "table/"+e.Names.Table(s.svc.Name))
 	return newPolicy(
 		allow([]string{"s3:GetObject", "s3:PutObject"}, bucket+"/*"),
 		allow([]string{"s3:ListBucket"}, bucket),
@@ -105,7 +105,7 @@ func (s roleStep) managedPolicies(e *Env) []string {
 
 // awsManagedPolicy is the ARN of an AWS managed policy in the caller's partition.
 func awsManagedPolicy(e *Env, name string) string {
-	return "arn:" + e.partition() + ":iam::aws:policy/" + name
+	return e.arnIn("iam", "", "aws", "policy/"+name)
 }
 
 // rolePath groups an environment's roles (their ARNs show it; the roles are found by name).
