@@ -64,8 +64,9 @@ func (s roleStep) trust() policyDocument {
 	})
 }
 
-// inlinePolicy is least privilege: only the environment's own secret, key, bucket and table.
-// The infrastructure role has none: its AWS managed policy is all ECS needs.
+// inlinePolicy is least privilege: only the environment's own secret, key, bucket and table,
+// and for the task role the ECS Exec channels (which name no resource). The infrastructure role
+// has none: its AWS managed policy is all ECS needs.
 func (s roleStep) inlinePolicy(e *Env) (policyDocument, error) {
 	if s.kind == infrastructureRole {
 		return policyDocument{}, nil
@@ -90,8 +91,17 @@ func (s roleStep) inlinePolicy(e *Env) (policyDocument, error) {
 		allow([]string{"s3:GetObject", "s3:PutObject"}, bucket+"/*"),
 		allow([]string{"s3:ListBucket"}, bucket),
 		allow([]string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query", "dynamodb:Scan"}, table),
+		allow(ecsExecActions, "*"),
 	), nil
 }
+
+// ecsExecActions are what the task role must allow for `aws ecs execute-command` to reach a
+// container of a service with enableExecuteCommand (Amazon ECS developer guide, "Using Amazon
+// ECS Exec", IAM permissions required for ECS Exec;
+// https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs-exec.html). They support no
+// resource-level permissions, so Resource is "*" (Service Authorization Reference, Amazon
+// Message Gateway Service: no resource types).
+var ecsExecActions = []string{"ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel", "ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel"}
 
 func (s roleStep) managedPolicies(e *Env) []string {
 	switch s.kind {
