@@ -348,6 +348,7 @@ func TestPlatformInventory(t *testing.T) {
 	tapctl(t, dir, "up", "--env", env).mustSucceed(t)
 	assertNetwork(t, env)
 	assertPlatform(t, dir, env)
+	assertReachable(t, env, catalog.Default())
 }
 
 // The blue/green infrastructure role: trusted by ECS itself, only the AWS managed policy.
