@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -159,4 +160,52 @@ func groupIDs(groups []ec2types.SecurityGroup) []string {
 		ids[i] = aws.ToString(g.GroupId)
 	}
 	return ids
+}
+
+// The task security group follows the catalog: a service on port 8080 gets its own rule from
+// the load balancer, reachability holds for every service, and taking the service out of the
+// catalog revokes the rule (plan shows it first).
+func TestTaskSecurityGroupFollowsTheCatalogsPorts(t *testing.T) {
+	env, dir := newEnvName(t), t.TempDir()
+	api := catalog.WithDefaults("api", 13)
+	api.Port = 8080
+	withAPI := append(catalog.Default(), api)
+	tapctl(t, dir, "up", "--env", env, "--no-wait", "--config", writeCatalog(t, t.TempDir(), api)).mustSucceed(t)
+
+	albSG, taskSG := stateResource(t, dir, env, "alb-security-group").ID, stateResource(t, dir, env, "task-security-group").ID
+	want := []string{"egress -1 0.0.0.0/0", "ingress -1 " + taskSG, "ingress tcp 80 " + albSG, "ingress tcp 8080 " + albSG}
+	if got := taskGroupRules(t, taskSG); !slices.Equal(got, want) {
+		t.Errorf("task security group with a service on 8080:\n got  %v\n want %v", got, want)
+	}
+	assertSecurityGroupRules(t, dir, env, withAPI)
+	assertReachable(t, env, withAPI)
+
+	config := writeCatalog(t, t.TempDir())
+	r, p := plan(t, dir, env, "--config", config)
+	var changes []string
+	for _, ch := range p.Changes {
+		changes = append(changes, strings.TrimSpace(ch.Action+" "+ch.Step+" "+ch.Operation))
+	}
+	if want := "update task-security-group EC2.RevokeSecurityGroupIngress"; r.Code != 2 || !slices.Contains(changes, want) {
+		t.Errorf("plan without api exited %d, changes %v: want %q among them", r.Code, changes, want)
+	}
+
+	tapctl(t, dir, "up", "--env", env, "--no-wait", "--config", config).mustSucceed(t)
+	want = []string{"egress -1 0.0.0.0/0", "ingress -1 " + taskSG, "ingress tcp 80 " + albSG}
+	if got := taskGroupRules(t, taskSG); !slices.Equal(got, want) {
+		t.Errorf("task security group after api left the catalog:\n got  %v\n want %v", got, want)
+	}
+	assertReachable(t, env, catalog.Default())
+	tapctl(t, dir, "down", "--yes", "--env", env, "--config", config).mustSucceed(t)
+}
+
+// taskGroupRules reads the group's rules back from AWS, sorted ("ingress tcp 80 sg-…").
+func taskGroupRules(t *testing.T, id string) []string {
+	t.Helper()
+	out, err := clients(t).EC2.DescribeSecurityGroups(context.Background(), &ec2.DescribeSecurityGroupsInput{GroupIds: []string{id}})
+	must(t, err)
+	if len(out.SecurityGroups) != 1 {
+		t.Fatalf("found %d security groups with ID %s", len(out.SecurityGroups), id)
+	}
+	return sgRules(out.SecurityGroups[0])
 }

@@ -166,7 +166,7 @@ func TestSecurity(t *testing.T) {
 	})
 
 	t.Run("security groups hold exactly SPEC rows 12 and 14", func(t *testing.T) {
-		assertSecurityGroupRules(t, dir, env)
+		assertSecurityGroupRules(t, dir, env, catalog.Default())
 	})
 	tapctl(t, dir, "down", "--yes", "--env", env).mustSucceed(t)
 }
