@@ -24,13 +24,15 @@ import (
 )
 
 // assertInventory is the whole environment as AWS holds it: SPEC rows 1-23 with their settings
-// (assertNetwork, assertPlatform), and exactly one of everything — counted where AWS would let a
-// second copy exist beside the first.
+// (assertNetwork, assertPlatform), exactly one of everything — counted where AWS would let a
+// second copy exist beside the first — and every service reachable from the load balancer
+// (assertReachable).
 func assertInventory(t *testing.T, dir, env string) {
 	t.Helper()
 	net := assertNetwork(t, env)
 	assertPlatform(t, dir, env)
 	assertOneOfEach(t, env, aws.ToString(net.VPCs[0].VpcId))
+	assertReachable(t, env, catalog.Default())
 }
 
 // assertOneOfEach counts what can be duplicated without a name clash: resources inside the VPC

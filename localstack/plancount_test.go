@@ -83,6 +83,7 @@ func TestPlanCountsWhatUpThenReports(t *testing.T) {
 		"s3:GetObject s3:PutObject": {"arn:aws:s3:::payment-bucket-" + env + "/*"},
 		"s3:ListBucket":             {"arn:aws:s3:::payment-bucket-" + env},
 		"dynamodb:GetItem dynamodb:PutItem dynamodb:UpdateItem dynamodb:Query dynamodb:Scan": {"arn:aws:dynamodb:us-east-1:123456789012:table/payment-table-" + env},
+		ecsExecStatement: {"*"},
 	})
 	attached, err := c.IAM.ListAttachedRolePolicies(ctx, &iam.ListAttachedRolePoliciesInput{RoleName: aws.String(n.ExecutionRole("order"))})
 	must(t, err)

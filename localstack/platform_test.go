@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -89,7 +90,7 @@ func assertPlatform(t *testing.T, dir, env string) {
 	}
 
 	// Rows 12 and 14: the security groups.
-	albSG := assertSecurityGroupRules(t, dir, env)
+	albSG := assertSecurityGroupRules(t, dir, env, catalog.Default())
 
 	// Row 13: the load balancer and its listener.
 	lbs, err := c.ELB.DescribeLoadBalancers(ctx, &elbv2.DescribeLoadBalancersInput{Names: []string{n.ALB()}})
@@ -164,6 +165,7 @@ func assertPlatform(t *testing.T, dir, env string) {
 			"s3:GetObject s3:PutObject": {"arn:aws:s3:::" + s + "-bucket-" + env + "/*"},
 			"s3:ListBucket":             {"arn:aws:s3:::" + s + "-bucket-" + env},
 			"dynamodb:GetItem dynamodb:PutItem dynamodb:UpdateItem dynamodb:Query dynamodb:Scan": {"arn:aws:dynamodb:" + region + ":" + account + ":table/" + s + "-table-" + env},
+			ecsExecStatement: {"*"},
 		})
 
 		assertInfrastructureRole(t, n.InfrastructureRole(s))
@@ -228,9 +230,10 @@ func assertPlatform(t *testing.T, dir, env string) {
 	}
 }
 
-// assertSecurityGroupRules checks SPEC rows 12 and 14: the two groups hold exactly their rules,
-// nothing more (IPv6 ranges and prefix lists included). It returns the load balancer's group.
-func assertSecurityGroupRules(t *testing.T, dir, env string) (albSG string) {
+// assertSecurityGroupRules checks SPEC rows 12 and 14 for a catalog: the two groups hold exactly
+// their rules, nothing more (IPv6 ranges and prefix lists included); the task group admits the
+// load balancer's on each distinct port of the services. It returns the load balancer's group.
+func assertSecurityGroupRules(t *testing.T, dir, env string, services []catalog.Service) (albSG string) {
 	t.Helper()
 	ctx, c := context.Background(), clients(t)
 	albSG, taskSG := stateResource(t, dir, env, "alb-security-group").ID, stateResource(t, dir, env, "task-security-group").ID
@@ -243,7 +246,12 @@ func assertSecurityGroupRules(t *testing.T, dir, env string) (albSG string) {
 		got := sgRules(g)
 		want := []string{"egress -1 0.0.0.0/0", "ingress tcp 443 0.0.0.0/0", "ingress tcp 80 0.0.0.0/0"}
 		if aws.ToString(g.GroupId) == taskSG {
-			want = []string{"egress -1 0.0.0.0/0", "ingress -1 " + taskSG, "ingress tcp 80 " + albSG}
+			want = []string{"egress -1 0.0.0.0/0", "ingress -1 " + taskSG}
+			for _, svc := range services {
+				if rule := fmt.Sprintf("ingress tcp %d %s", svc.Port, albSG); !slices.Contains(want, rule) {
+					want = append(want, rule)
+				}
+			}
 			sort.Strings(want)
 		}
 		if strings.Join(got, "; ") != strings.Join(want, "; ") {
@@ -331,8 +339,8 @@ func assertRole(t *testing.T, name string, managed []string, statements map[stri
 			}
 		}
 		for _, r := range st.Resource {
-			if r == "*" {
-				t.Errorf("%s grants resource *", name)
+			if r == "*" && !wildcardResourceAllowed(st.Action) {
+				t.Errorf("%s grants %v on resource *", name, st.Action)
 			}
 		}
 		have[strings.Join(st.Action, " ")] = st.Resource
@@ -347,6 +355,7 @@ func TestPlatformInventory(t *testing.T) {
 	tapctl(t, dir, "up", "--env", env).mustSucceed(t)
 	assertNetwork(t, env)
 	assertPlatform(t, dir, env)
+	assertReachable(t, env, catalog.Default())
 }
 
 // The blue/green infrastructure role: trusted by ECS itself, only the AWS managed policy.

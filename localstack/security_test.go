@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 
+	"github.com/tapctl/tapctl/catalog"
 	"github.com/tapctl/tapctl/naming"
 )
 
@@ -23,12 +24,32 @@ import (
 //   - Attached AWS managed policies are AWS's documents, not tapctl's: only the two below may be
 //     attached (AmazonECSTaskExecutionRolePolicy has ecr:GetAuthorizationToken on "*", which
 //     that action requires).
+//   - The IAM statements of requiredWildcardResources, which every task role must hold.
 //
 // Partial wildcards that SPEC names (kms:ReEncrypt*, kms:GenerateDataKey* for CloudWatch Logs,
 // bucket/* for the objects of one bucket) are not "*" nor "service:*" and are allowed.
 var awsManagedPoliciesAllowed = map[string]bool{
 	"arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy":     true,
 	"arn:aws:iam::aws:policy/AmazonECSInfrastructureRolePolicyForLoadBalancers": true,
+}
+
+// ecsExecStatement is the task role's ECS Exec statement: every ECS service runs with
+// enableExecuteCommand, and `aws ecs execute-command` opens its session through these Session
+// Manager channels, which the task role must allow (Amazon ECS developer guide, "Using Amazon
+// ECS Exec", IAM permissions required for ECS Exec:
+// https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs-exec.html).
+const ecsExecStatement = "ssmmessages:CreateControlChannel ssmmessages:CreateDataChannel ssmmessages:OpenControlChannel ssmmessages:OpenDataChannel"
+
+// requiredWildcardResources are the IAM statements (their actions, space-separated) that must
+// name Resource "*", each with the reason AWS gives; every task role holds each of them.
+var requiredWildcardResources = map[string]string{
+	ecsExecStatement: `the ssmmessages actions support no resource-level permissions (Service Authorization Reference, Amazon Message Gateway Service: no resource types), so "*" is the only Resource they take`,
+}
+
+// wildcardResourceAllowed reports whether a statement's "*" resource is one AWS requires.
+func wildcardResourceAllowed(actions []string) bool {
+	_, ok := requiredWildcardResources[strings.Join(actions, " ")]
+	return ok
 }
 
 // statement is one policy statement; Action and Resource may be a string or a list.
@@ -75,7 +96,7 @@ func assertNoWildcards(t *testing.T, what string, statements []statement) {
 			}
 		}
 		for _, r := range st.Resource {
-			if r == "*" {
+			if r == "*" && !wildcardResourceAllowed(st.Action) {
 				t.Errorf("%s grants %v on resource *", what, st.Action)
 			}
 		}
@@ -138,8 +159,14 @@ func TestSecurity(t *testing.T) {
 		}
 	})
 
+	t.Run("every task role holds the statements AWS requires on resource *", func(t *testing.T) {
+		for _, svc := range catalog.Default() {
+			assertHoldsRequiredWildcards(t, n.TaskRole(svc.Name))
+		}
+	})
+
 	t.Run("security groups hold exactly SPEC rows 12 and 14", func(t *testing.T) {
-		assertSecurityGroupRules(t, dir, env)
+		assertSecurityGroupRules(t, dir, env, catalog.Default())
 	})
 	tapctl(t, dir, "down", "--yes", "--env", env).mustSucceed(t)
 }
@@ -151,4 +178,28 @@ func principalAWS(p any) string {
 		return s
 	}
 	return ""
+}
+
+// assertHoldsRequiredWildcards checks that the role's inline policies hold each statement of
+// requiredWildcardResources, on Resource "*" alone.
+func assertHoldsRequiredWildcards(t *testing.T, role string) {
+	t.Helper()
+	ctx, c := context.Background(), clients(t).IAM
+	inline, err := c.ListRolePolicies(ctx, &iam.ListRolePoliciesInput{RoleName: aws.String(role)})
+	must(t, err)
+	held := map[string]bool{}
+	for _, pn := range inline.PolicyNames {
+		doc, err := c.GetRolePolicy(ctx, &iam.GetRolePolicyInput{RoleName: aws.String(role), PolicyName: aws.String(pn)})
+		must(t, err)
+		for _, st := range parsePolicy(t, pn, aws.ToString(doc.PolicyDocument)) {
+			if st.Effect == "Allow" && len(st.Resource) == 1 && st.Resource[0] == "*" {
+				held[strings.Join(st.Action, " ")] = true
+			}
+		}
+	}
+	for actions, why := range requiredWildcardResources {
+		if !held[actions] {
+			t.Errorf("%s does not allow %s on resource * (%s)", role, actions, why)
+		}
+	}
 }

@@ -64,8 +64,9 @@ func (s roleStep) trust() policyDocument {
 	})
 }
 
-// inlinePolicy is least privilege: only the environment's own secret, key, bucket and table.
-// The infrastructure role has none: its AWS managed policy is all ECS needs.
+// inlinePolicy is least privilege: only the environment's own secret, key, bucket and table,
+// and for the task role the ECS Exec channels (which name no resource). The infrastructure role
+// has none: its AWS managed policy is all ECS needs.
 func (s roleStep) inlinePolicy(e *Env) (policyDocument, error) {
 	if s.kind == infrastructureRole {
 		return policyDocument{}, nil
@@ -84,14 +85,23 @@ func (s roleStep) inlinePolicy(e *Env) (policyDocument, error) {
 			allow([]string{"kms:Encrypt", "kms:Decrypt"}, keyARN),
 		), nil
 	}
-	bucket := "arn:aws:s3:::" + e.Names.Bucket(s.svc.Name)
-	table := "arn:aws:dynamodb:" + e.Region + ":" + e.Account + ":table/" + e.Names.Table(s.svc.Name)
+	bucket := e.arnIn("s3", "", "", e.Names.Bucket(s.svc.Name))
+	table := e.arn("dynamodb", "table/"+e.Names.Table(s.svc.Name))
 	return newPolicy(
 		allow([]string{"s3:GetObject", "s3:PutObject"}, bucket+"/*"),
 		allow([]string{"s3:ListBucket"}, bucket),
 		allow([]string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query", "dynamodb:Scan"}, table),
+		allow(ecsExecActions, "*"),
 	), nil
 }
+
+// ecsExecActions are what the task role must allow for `aws ecs execute-command` to reach a
+// container of a service with enableExecuteCommand (Amazon ECS developer guide, "Using Amazon
+// ECS Exec", IAM permissions required for ECS Exec;
+// https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs-exec.html). They support no
+// resource-level permissions, so Resource is "*" (Service Authorization Reference, Amazon
+// Message Gateway Service: no resource types).
+var ecsExecActions = []string{"ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel", "ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel"}
 
 func (s roleStep) managedPolicies(e *Env) []string {
 	switch s.kind {
@@ -105,7 +115,7 @@ func (s roleStep) managedPolicies(e *Env) []string {
 
 // awsManagedPolicy is the ARN of an AWS managed policy in the caller's partition.
 func awsManagedPolicy(e *Env, name string) string {
-	return "arn:" + e.partition() + ":iam::aws:policy/" + name
+	return e.arnIn("iam", "", "aws", "policy/"+name)
 }
 
 // rolePath groups an environment's roles (their ARNs show it; the roles are found by name).

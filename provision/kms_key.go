@@ -22,22 +22,34 @@ func (logKeyStep) DependsOn() []string { return nil }
 
 // keyPolicy is SPEC row 7's policy. Key policies must name Resource "*" (it means "this key"),
 // and the account root's kms:* is AWS's own default statement that keeps the key manageable.
+// Every ARN and the service principal are spelled for the caller's partition.
 func keyPolicy(e *Env) policyDocument {
 	root := policyStatement{
 		Sid: "AccountRootFullAccess", Effect: "Allow",
-		Principal: &policyPrincipal{AWS: "arn:aws:iam::" + e.Account + ":root"},
+		Principal: &policyPrincipal{AWS: e.arnIn("iam", "", e.Account, "root")},
 		Action:    []string{"kms:*"}, Resource: []string{"*"},
 	}
 	logs := policyStatement{
 		Sid: "CloudWatchLogsUse", Effect: "Allow",
-		Principal: &policyPrincipal{Service: "logs." + e.Region + ".amazonaws.com"},
+		Principal: &policyPrincipal{Service: logsPrincipal(e)},
 		Action:    []string{"kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:CreateGrant", "kms:DescribeKey"},
 		Resource:  []string{"*"},
 		Condition: map[string]map[string]string{"ArnLike": {
-			"kms:EncryptionContext:aws:logs:arn": "arn:aws:logs:" + e.Region + ":" + e.Account + ":log-group:*",
+			"kms:EncryptionContext:aws:logs:arn": e.arn("logs", "log-group:*"),
 		}},
 	}
 	return newPolicy(root, logs)
+}
+
+// logsPrincipal is CloudWatch Logs in the key's own region, as the key policy must name it
+// ("Encrypt log data in CloudWatch Logs using AWS KMS", step 2: "logs.region.amazonaws.com",
+// in the same Region as the key;
+// https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/encrypt-log-data-kms.html). That
+// page shows no China spelling; the regional principal takes the partition's DNS suffix,
+// amazonaws.com.cn in aws-cn (AWS CDK's region-info lists logs as "regional and partitional";
+// Terraform's aws_service_principal gives logs.cn-north-1.amazonaws.com.cn).
+func logsPrincipal(e *Env) string {
+	return "logs." + e.Region + "." + e.dnsSuffix()
 }
 
 // logKeyFound is the environment's key and whether its alias already points at it.

@@ -3,6 +3,7 @@ package provision
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -10,12 +11,14 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
+	"github.com/tapctl/tapctl/catalog"
 	"github.com/tapctl/tapctl/cloud"
 	"github.com/tapctl/tapctl/state"
 )
 
 // securityGroupStep owns one security group and exactly its rules: the load balancer's (SPEC
-// row 12) or the tasks' (row 14). Rules added by hand are revoked; missing ones are authorized.
+// row 12) or the tasks' (row 14, one rule from the load balancer per port of the environment's
+// catalog, e.Catalog). Rules added by hand are revoked; missing ones are authorized.
 type securityGroupStep struct {
 	kind string // "alb" or "task"
 }
@@ -83,11 +86,25 @@ func (s securityGroupStep) desiredRules(e *Env, selfID string) ([]sgRule, error)
 	if err != nil {
 		return nil, err
 	}
-	return []sgRule{
-		{protocol: "tcp", from: 80, to: 80, peerGroup: alb.ID},
-		{protocol: "-1", peerGroup: selfID},
-		allEgress,
-	}, nil
+	// The load balancer sends traffic and health checks to each service's container port, so the
+	// tasks admit it on exactly the catalog's ports: a port no service uses any more is revoked.
+	var rules []sgRule
+	for _, port := range servicePorts(e.Catalog) {
+		rules = append(rules, sgRule{protocol: "tcp", from: port, to: port, peerGroup: alb.ID})
+	}
+	return append(rules, sgRule{protocol: "-1", peerGroup: selfID}, allEgress), nil
+}
+
+// servicePorts are the distinct container ports of the services, in ascending order.
+func servicePorts(services []catalog.Service) []int32 {
+	var ports []int32
+	for _, svc := range services {
+		if !slices.Contains(ports, svc.Port) {
+			ports = append(ports, svc.Port)
+		}
+	}
+	slices.Sort(ports)
+	return ports
 }
 
 func flattenRules(g *ec2types.SecurityGroup) []sgRule {

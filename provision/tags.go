@@ -83,7 +83,14 @@ func ec2TagMap(tags []ec2types.Tag) map[string]string {
 
 // arn builds an ARN in the caller's partition, region and account.
 func (e *Env) arn(service, resource string) string {
-	return "arn:" + e.partition() + ":" + service + ":" + e.Region + ":" + e.Account + ":" + resource
+	return e.arnIn(service, e.Region, e.Account, resource)
+}
+
+// arnIn builds an ARN in the caller's partition with the region and account given: empty for
+// what has none (an S3 bucket has neither, an IAM principal no region, AWS's managed policies
+// the account "aws").
+func (e *Env) arnIn(service, region, account, resource string) string {
+	return "arn:" + e.partition() + ":" + service + ":" + region + ":" + account + ":" + resource
 }
 
 func (e *Env) partition() string {
@@ -91,6 +98,15 @@ func (e *Env) partition() string {
 		return "aws"
 	}
 	return e.Partition
+}
+
+// dnsSuffix is the domain of the partition's regional service names: amazonaws.com.cn in the
+// China regions (aws-cn), amazonaws.com in aws and aws-us-gov.
+func (e *Env) dnsSuffix() string {
+	if e.partition() == "aws-cn" {
+		return "amazonaws.com.cn"
+	}
+	return "amazonaws.com"
 }
 
 func sortedKeys(m map[string]string) []string {
