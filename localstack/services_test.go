@@ -208,7 +208,7 @@ func TestCreateServiceRequestShape(t *testing.T) {
 		}
 		short := strings.TrimSuffix(name.(string), "-service-"+env)
 		deploy, _ := json.Marshal(b["deploymentConfiguration"])
-		if string(deploy) != `{"alarms":{"alarmNames":["`+short+`-5xx-`+env+`","`+short+`-unhealthy-`+env+`"],"enable":true,"rollback":true},"bakeTimeInMinutes":5,"maximumPercent":200,"minimumHealthyPercent":0,"strategy":"BLUE_GREEN"}` {
+		if string(deploy) != `{"alarms":{"alarmNames":["`+short+`-5xx-`+env+`","`+short+`-unhealthy-`+env+`"],"enable":true,"rollback":true},"bakeTimeInMinutes":5,"deploymentCircuitBreaker":{"enable":true,"rollback":true},"maximumPercent":200,"minimumHealthyPercent":0,"strategy":"BLUE_GREEN"}` {
 			t.Errorf("%s deploymentConfiguration = %s", name, deploy)
 		}
 		lbs, _ := json.Marshal(b["loadBalancers"])
