@@ -121,6 +121,12 @@ func (w *Waiter) poll(ctx context.Context) (Progress, Outcome, bool, error) {
 	}
 	svc := out.Services[0]
 	p := Progress{Service: w.Service, Running: svc.RunningCount, Desired: svc.DesiredCount, Pending: svc.PendingCount}
+	// The circuit breaker's (or an alarm's) verdict on the target ends the wait at once: ECS
+	// has decided to roll back, even while the service deployment still reads ROLLBACK_IN_PROGRESS.
+	if outcome, failed := failedDeployment(svc, w.Target); failed {
+		p.State = outcome.Status
+		return p, outcome, true, nil
+	}
 
 	if !w.deploymentsAPIGone {
 		outcome, state, stage, done, err := w.fromServiceDeployments(ctx)
@@ -181,20 +187,27 @@ func (w *Waiter) fromServiceDeployments(ctx context.Context) (Outcome, string, s
 	return Outcome{}, status, stage, false, nil
 }
 
-// fromServiceDescription concludes from DescribeServices: done when the service runs the target
-// revision in one completed deployment with all its tasks; rolled back when a deployment of the
-// target failed or the service went back to another revision.
+// fromServiceDescription concludes from DescribeServices (a failed deployment of the target is
+// seen before): done when the service runs the target revision in one completed deployment with
+// all its tasks; rolled back when the service went back to another revision.
 func fromServiceDescription(svc ecstypes.Service, target string) (Outcome, bool) {
-	for _, d := range svc.Deployments {
-		if aws.ToString(d.TaskDefinition) == target && d.RolloutState == ecstypes.DeploymentRolloutStateFailed {
-			return Outcome{RolledBack: true, Status: "FAILED", Reason: aws.ToString(d.RolloutStateReason)}, true
-		}
-	}
 	if aws.ToString(svc.TaskDefinition) != target {
 		return Outcome{RolledBack: true, Status: "ROLLED_BACK", Reason: "ECS returned the service to " + aws.ToString(svc.TaskDefinition)}, true
 	}
 	if len(svc.Deployments) == 1 && svc.Deployments[0].RolloutState == ecstypes.DeploymentRolloutStateCompleted && svc.RunningCount >= svc.DesiredCount {
 		return Outcome{Succeeded: true, Status: "COMPLETED"}, true
+	}
+	return Outcome{}, false
+}
+
+// failedDeployment is a deployment of the target that ECS reports FAILED: the circuit breaker
+// (or an alarm) stopped it, and with rollback on ECS returns the service to the last
+// completed deployment.
+func failedDeployment(svc ecstypes.Service, target string) (Outcome, bool) {
+	for _, d := range svc.Deployments {
+		if aws.ToString(d.TaskDefinition) == target && d.RolloutState == ecstypes.DeploymentRolloutStateFailed {
+			return Outcome{RolledBack: true, Status: "FAILED", Reason: aws.ToString(d.RolloutStateReason)}, true
+		}
 	}
 	return Outcome{}, false
 }

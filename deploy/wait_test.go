@@ -165,3 +165,22 @@ func TestWaitTimesOutWithoutSleepingForReal(t *testing.T) {
 		t.Error("the wait slept in real time")
 	}
 }
+
+// The circuit breaker has stopped the target (DescribeServices: FAILED) while the service
+// deployment still reads ROLLBACK_IN_PROGRESS: the first poll ends the wait, rolled back.
+func TestWaitEndsAtOnceWhenTheCircuitBreakerFailedTheTarget(t *testing.T) {
+	clock := &fakeClock{now: time.Unix(1000, 0)}
+	api := &recorded{
+		services: []ecstypes.Service{service(target, 0,
+			deployment("PRIMARY", target, ecstypes.DeploymentRolloutStateFailed, "ECS deployment circuit breaker: tasks failed to start."),
+			deployment("ACTIVE", old, ecstypes.DeploymentRolloutStateCompleted, ""))},
+		deployments: []ecstypes.ServiceDeployment{{Status: ecstypes.ServiceDeploymentStatusRollbackInProgress}},
+	}
+	out, err := waiterFor(api, clock).Wait(context.Background())
+	if err != nil || !out.RolledBack || !strings.Contains(out.Reason, "circuit breaker") {
+		t.Fatalf("outcome %+v, err %v", out, err)
+	}
+	if api.describes != 1 || len(clock.slept) != 0 {
+		t.Errorf("%d polls and sleeps %v, want the first poll to end the wait", api.describes, clock.slept)
+	}
+}

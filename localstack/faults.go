@@ -123,12 +123,13 @@ type call struct {
 	service, op string // SigV4 service name ("ec2", "ecs", "elasticloadbalancing", ...), operation
 	protocol    string // "ec2", "query", "json", "rest-json"
 	body        []byte
+	auth        string // the Authorization header, for the proxy's own calls to the emulator
 }
 
 var credentialScope = regexp.MustCompile(`Credential=[^/]+/\d+/[^/]+/([^/]+)/aws4_request`)
 
 func newCall(r *http.Request, body []byte) call {
-	c := call{op: operation(r, body), body: body}
+	c := call{op: operation(r, body), body: body, auth: r.Header.Get("Authorization")}
 	if m := credentialScope.FindStringSubmatch(r.Header.Get("Authorization")); m != nil {
 		c.service = m[1]
 	}
@@ -296,7 +297,11 @@ func (p *Proxy) after(c call, status int, body []byte) {
 		return
 	}
 	p.mu.Lock()
-	defer p.mu.Unlock()
+	defer func() {
+		frees := p.strict.takeFrees()
+		p.mu.Unlock()
+		p.freeAddresses(c.auth, frees)
+	}()
 	p.strictAfter(c, body)
 	p.noteAutoScalingTags(c, body)
 	key := c.service + ":" + c.op

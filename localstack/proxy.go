@@ -24,6 +24,7 @@ import (
 //   - moto has no App Mesh virtual services: the proxy answers those operations itself; nor
 //     tags for Application Auto Scaling (autoscaling_tags.go).
 //   - moto forgives what AWS refuses: the strict layer (strict.go) answers as AWS does.
+//   - moto runs no tasks: ReportDeployment (deployments.go) says how a deployment ends.
 //   - AppMeshDiscontinued makes every App Mesh call answer as a discontinued API would.
 //   - Timing (timing.go) adds latency and AWS's slow transitions.
 //   - Faults (faults.go) inject throttling, server errors, lost answers and AWS's eventual
@@ -48,6 +49,7 @@ type Proxy struct {
 	faults          faultState                   // faults.go
 	strict          strictState                  // strict.go
 	autoScalingTags map[string]map[string]string // autoscaling_tags.go
+	deployments     map[string]DeploymentReport  // deployments.go: by ECS service name
 }
 
 type virtualService struct {
@@ -101,7 +103,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if p.serveAutoScalingTags(w, r) {
+	if p.serveAutoScalingTags(w, r) || p.serveServiceDeployments(w, r) {
 		return
 	}
 	p.timed(w, r)

@@ -195,7 +195,107 @@ var strictRules = []strictRule{
 			return awsError{}, false
 		},
 	},
+	{
+		// The first gateway made with an address fails; the next one works. Cheap (one more
+		// create in a fresh up) and certain, so every fresh up of the suite meets it.
+		name: ruleNATFailsOnce,
+		source: "Amazon VPC User Guide, \"Troubleshoot NAT gateways\": a NAT gateway can go to state failed " +
+			"(InternalError: \"... Please try again\") and the remedy is to create another; EC2 API Reference, " +
+			"NatGateway (state, failureCode, failureMessage) and CreateNatGateway (ClientToken: a resend gets the first answer's gateway)",
+		arm: func(s *strictState, c call, answer []byte) {
+			alloc, id := formValue(c.body, "AllocationId"), natIDOf(answer)
+			if !c.is("ec2:CreateNatGateway") || alloc == "" || id == "" || s.natAllocations[alloc] {
+				return
+			}
+			s.natAllocations[alloc] = true
+			s.failingNATs[id] = false // its create answer has not gone out yet
+		},
+		rewrite: func(s *strictState, c call, answer []byte) []byte {
+			switch {
+			case c.is("ec2:CreateNatGateway"):
+				id := natIDOf(answer)
+				answered, failing := s.failingNATs[id]
+				if !failing {
+					return answer
+				}
+				if !answered { // AWS's create answer: pending
+					s.failingNATs[id] = true
+					return setNATState(answer, id, "pending", "")
+				}
+				s.fired[ruleNATFailsOnce]++ // a resend of its token: the gateway as it is now
+				return setNATState(answer, id, "failed", natFailureFields)
+			case c.is("ec2:DescribeNatGateways"):
+				for _, n := range natItems(answer) {
+					if _, failing := s.failingNATs[n.ID]; failing && (n.State == "pending" || n.State == "available") {
+						s.fired[ruleNATFailsOnce]++
+						answer = setNATState(answer, n.ID, "failed", natFailureFields)
+					}
+				}
+			}
+			return answer
+		},
+	},
+	{
+		// moto deletes a gateway at once and keeps its address associated for good; AWS shows
+		// it deleting for a while, frees the address once it is deleted. The proxy shows the
+		// first describe after the delete "deleting", refuses the address until a describe has
+		// shown the gateway deleted, and then frees it in the emulator. A failed gateway is not
+		// held: AWS documents no such wait for it (tapctl waits for its deletion either way).
+		name: ruleNATHoldsAddress,
+		source: "EC2 API Reference, DeleteNatGateway (\"Deleting a public NAT gateway disassociates its Elastic IP address\") " +
+			"and NatGateway (deleting: \"in the process of being terminated\"); an address still associated is refused: " +
+			"Resource.AlreadyAssociated (\"Elastic IP address eipalloc-xxxxxxxx is already associated\")",
+		arm: func(s *strictState, c call, answer []byte) {
+			switch {
+			case c.is("ec2:CreateNatGateway"):
+				s.learnNATs(answer)
+			case c.is("ec2:DeleteNatGateway"):
+				id := formValue(c.body, "NatGatewayId")
+				addr := s.natAddresses[id]
+				if addr.association != "" {
+					s.frees = append(s.frees, addr.association)
+				}
+				if _, failed := s.failingNATs[id]; !failed && addr.allocation != "" {
+					s.heldBy[addr.allocation] = id
+					s.deleting[id] = true
+				}
+			}
+		},
+		refuse: func(s *strictState, c call) (awsError, bool) {
+			alloc := formValue(c.body, "AllocationId")
+			if c.is("ec2:CreateNatGateway") && s.heldBy[alloc] != "" {
+				return awsError{http.StatusBadRequest, "Resource.AlreadyAssociated", "Elastic IP address " + alloc + " is already associated"}, true
+			}
+			return awsError{}, false
+		},
+		rewrite: func(s *strictState, c call, answer []byte) []byte {
+			if !c.is("ec2:DescribeNatGateways") {
+				return answer
+			}
+			s.learnNATs(answer)
+			for _, n := range natItems(answer) {
+				alloc := s.natAddresses[n.ID].allocation
+				if n.State != "deleted" || s.heldBy[alloc] != n.ID {
+					continue
+				}
+				if s.deleting[n.ID] { // the first describe after the delete
+					delete(s.deleting, n.ID)
+					s.fired[ruleNATHoldsAddress]++
+					answer = setNATState(answer, n.ID, "deleting", "")
+					continue
+				}
+				delete(s.heldBy, alloc)
+			}
+			return answer
+		},
+	},
 }
+
+// The NAT gateway rules' names, for StrictFired.
+const (
+	ruleNATFailsOnce    = "a NAT gateway that fails once"
+	ruleNATHoldsAddress = "an address still held by a deleting NAT gateway"
+)
 
 // strictState is what the rules remember, under Proxy.mu.
 type strictState struct {
@@ -203,10 +303,19 @@ type strictState struct {
 	armed           map[string]bool // "service:Operation/what|id": the next such call naming id is answered "not yet"
 	turn            int             // which of its young dependencies ECS names next
 	fired           map[string]int  // rule name -> times it answered
+
+	natAllocations map[string]bool       // addresses a NAT gateway was created with
+	failingNATs    map[string]bool       // NAT gateway that fails -> its create answer went out
+	natAddresses   map[string]natAddress // NAT gateway -> its address, from the answers seen
+	heldBy         map[string]string     // allocation -> the deleted NAT gateway that still holds it
+	deleting       map[string]bool       // deleted NAT gateway not described since
+	frees          []string              // address associations the emulator is to drop (strict_nat.go)
 }
 
 func newStrictState() strictState {
-	return strictState{scalableTargets: map[string]bool{}, armed: map[string]bool{}, fired: map[string]int{}}
+	return strictState{scalableTargets: map[string]bool{}, armed: map[string]bool{}, fired: map[string]int{},
+		natAllocations: map[string]bool{}, failingNATs: map[string]bool{}, natAddresses: map[string]natAddress{},
+		heldBy: map[string]string{}, deleting: map[string]bool{}}
 }
 
 func (s *strictState) arm(kind, id string) {

@@ -219,7 +219,7 @@ func (p *Proxy) timed(w http.ResponseWriter, r *http.Request) {
 		dropConnection(w)
 		return
 	}
-	out := p.rewriteSlow(op, p.strictRewrite(c, rec.body.Bytes()))
+	out := p.reportDeployments(op, p.rewriteSlow(op, p.strictRewrite(c, rec.body.Bytes())))
 	for k, v := range rec.header {
 		w.Header()[k] = v
 	}

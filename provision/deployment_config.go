@@ -13,11 +13,11 @@ type DeployStrategy string
 
 const (
 	// BlueGreen is Amazon ECS's built-in blue/green: the new revision starts behind the
-	// alternate target group, takes the production listener rule, bakes, and rolls back on an
-	// alarm. It is the default, as the source design promises blue/green deployments.
+	// alternate target group, takes the production listener rule, bakes, and rolls back on the
+	// circuit breaker or an alarm. It is the default, as the source design promises blue/green
+	// deployments.
 	BlueGreen DeployStrategy = "blue-green"
-	// Rolling replaces tasks in place, guarded by the deployment circuit breaker (ECS applies
-	// the circuit breaker to rolling deployments only) and the alarms.
+	// Rolling replaces tasks in place, guarded by the same circuit breaker and alarms.
 	Rolling DeployStrategy = "rolling"
 )
 
@@ -93,13 +93,16 @@ func (d deploymentSpec) configuration() *ecstypes.DeploymentConfiguration {
 		MinimumHealthyPercent: aws.Int32(minimumHealthyPercent),
 		MaximumPercent:        aws.Int32(maximumPercent),
 		Alarms:                &ecstypes.DeploymentAlarms{AlarmNames: d.alarms, Enable: true, Rollback: true},
+		// In both strategies (ECS developer guide, "Amazon ECS deployment failure detection"):
+		// a revision whose tasks never start registers no targets, the alarms see only missing
+		// data, and without the breaker nothing would roll it back.
+		DeploymentCircuitBreaker: &ecstypes.DeploymentCircuitBreaker{Enable: true, Rollback: true},
 	}
 	if d.strategy == BlueGreen {
 		c.Strategy = ecstypes.DeploymentStrategyBlueGreen
 		c.BakeTimeInMinutes = aws.Int32(d.bakeMinutes)
 	} else {
 		c.Strategy = ecstypes.DeploymentStrategyRolling
-		c.DeploymentCircuitBreaker = &ecstypes.DeploymentCircuitBreaker{Enable: true, Rollback: true}
 	}
 	return c
 }
@@ -130,10 +133,10 @@ func (d deploymentSpec) matches(got *ecstypes.DeploymentConfiguration) bool {
 	if strategy != want.Strategy {
 		return false
 	}
-	if d.strategy == BlueGreen {
-		return aws.ToInt32(got.BakeTimeInMinutes) == d.bakeMinutes
+	if b := got.DeploymentCircuitBreaker; b == nil || !b.Enable || !b.Rollback {
+		return false
 	}
-	return got.DeploymentCircuitBreaker != nil && got.DeploymentCircuitBreaker.Enable && got.DeploymentCircuitBreaker.Rollback
+	return d.strategy != BlueGreen || aws.ToInt32(got.BakeTimeInMinutes) == d.bakeMinutes
 }
 
 // targetGroupsMatch accepts the service's load balancer when it uses the service's two target

@@ -14,8 +14,22 @@ import (
 )
 
 // discoveryServiceStep owns the Cloud Map service through which ECS registers a service's
-// tasks as {svc}.{env}.local (SPEC row 21: "registered in Cloud Map as {svc}").
+// tasks as {svc}.{env}.local (SPEC row 21: "registered in Cloud Map as {svc}"). It exists in
+// every mode, also where ECS registers nothing in it (registersDNS), so that a change of mode or
+// strategy only changes the ECS service's registration.
 type discoveryServiceStep struct{ svc catalog.Service }
+
+// registersDNS says whether ECS registers a service's tasks in Cloud Map DNS. DNS registers a
+// task as soon as it runs, so in a blue/green deployment DNS callers reach the new revision
+// before the production traffic shifts, and while a rollback is under way. Service Connect
+// registers the green revision as a test endpoint and moves its clients with the traffic shift
+// (ECS developer guide, "Service Connect resources for Amazon ECS blue/green deployments"), so
+// with Service Connect and blue/green the DNS registration is dropped: callers use the Service
+// Connect alias. App Mesh's virtual nodes find their tasks by DNS and "none" has nothing else:
+// they keep it, and so does rolling, which replaces tasks in place anyway (README, "Service mesh").
+func registersDNS(c Choices) bool {
+	return c.Mesh != MeshServiceConnect || c.Strategy != BlueGreen
+}
 
 func (s discoveryServiceStep) Name() string        { return s.svc.Name + "/discovery-service" }
 func (s discoveryServiceStep) DependsOn() []string { return []string{"namespace"} }

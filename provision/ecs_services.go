@@ -62,7 +62,9 @@ func (s ecsServiceStep) spec(e *Env) (ecsServiceSpec, error) {
 	if err != nil {
 		return sp, err
 	}
-	sp.registry = reg.ARN
+	if registersDNS(s.choices) {
+		sp.registry = reg.ARN
+	}
 	sg, err := e.Require("task-security-group")
 	if err != nil {
 		return sp, err
@@ -101,8 +103,20 @@ func (sp ecsServiceSpec) loadBalancers(svc catalog.Service, container string) []
 	}}
 }
 
+// serviceRegistries is the service's Cloud Map DNS registration, nil where it has none
+// (registersDNS).
 func (sp ecsServiceSpec) serviceRegistries() []ecstypes.ServiceRegistry {
+	if sp.registry == "" {
+		return nil
+	}
 	return []ecstypes.ServiceRegistry{{RegistryArn: aws.String(sp.registry)}}
+}
+
+func (sp ecsServiceSpec) registriesMatch(got []ecstypes.ServiceRegistry) bool {
+	if sp.registry == "" {
+		return len(got) == 0
+	}
+	return len(got) == 1 && aws.ToString(got[0].RegistryArn) == sp.registry
 }
 
 func (s ecsServiceStep) find(ctx context.Context, e *Env) (*ecstypes.Service, error) {
@@ -270,8 +284,9 @@ func (s ecsServiceStep) correct(ctx context.Context, e *Env, sp ecsServiceSpec, 
 		in.LoadBalancers = want
 		changed = append(changed, "load balancers")
 	}
-	if len(svc.ServiceRegistries) != 1 || aws.ToString(svc.ServiceRegistries[0].RegistryArn) != sp.registry {
-		in.ServiceRegistries = sp.serviceRegistries()
+	if !sp.registriesMatch(svc.ServiceRegistries) {
+		// An empty list removes a registration (UpdateService); nil would leave it as it is.
+		in.ServiceRegistries = append([]ecstypes.ServiceRegistry{}, sp.serviceRegistries()...)
 		changed = append(changed, "service registries")
 	}
 	if !svc.EnableExecuteCommand {

@@ -51,13 +51,15 @@ func (s listenerRuleStep) actions(primary, alternate string) []elbtypes.Action {
 }
 
 // forwardsAsOwned accepts the rule as ECS may have left it: in blue/green, both groups named
-// with any weights; otherwise traffic to the primary group (or to either group, as a former
-// blue/green service leaves it).
+// with any weights (ECS shifts them). In rolling, all traffic must go to the primary group, the
+// one the rolling service uses: a former blue/green rule that ECS left weighted to the alternate
+// group would send everything to a group no task registers in once the service is back on the
+// primary.
 func (s listenerRuleStep) forwardsAsOwned(rule *elbtypes.Rule, primary, alternate string) bool {
 	if s.strategy == BlueGreen && alternate != "" {
 		return forwardsTo(rule, primary) && forwardsTo(rule, alternate)
 	}
-	return forwardsTo(rule, primary) || alternate != "" && forwardsTo(rule, alternate)
+	return forwardsOnlyTo(rule, primary)
 }
 
 func rulePaths(r *elbtypes.Rule) []string {
@@ -93,6 +95,30 @@ func forwardsTo(r *elbtypes.Rule, targetGroup string) bool {
 		}
 	}
 	return false
+}
+
+// forwardsOnlyTo says whether all of the rule's traffic goes to the target group: a plain
+// forward to it, or a weighted forward whose every weight above 0 is its.
+func forwardsOnlyTo(r *elbtypes.Rule, targetGroup string) bool {
+	if len(r.Actions) != 1 || r.Actions[0].Type != elbtypes.ActionTypeEnumForward {
+		return false
+	}
+	a := r.Actions[0]
+	if a.ForwardConfig == nil || len(a.ForwardConfig.TargetGroups) == 0 {
+		return aws.ToString(a.TargetGroupArn) == targetGroup
+	}
+	served := false
+	for _, tg := range a.ForwardConfig.TargetGroups {
+		// No weight is ELB's default weight, not 0.
+		if tg.Weight != nil && aws.ToInt32(tg.Weight) == 0 {
+			continue
+		}
+		if aws.ToString(tg.TargetGroupArn) != targetGroup {
+			return false
+		}
+		served = true
+	}
+	return served
 }
 
 // listenerRules are the rules of the environment's listener and the tags of each, by ARN.
@@ -220,6 +246,7 @@ func (s listenerRuleStep) Up(ctx context.Context, e *Env) error {
 	}
 	changed := false
 	// In blue/green, ECS points the rule at whichever of the two groups serves; either is fine.
+	// In rolling, the rule must send everything to the primary group, where the service is.
 	alt := e.StateID(s.svc.Name + "/alt-target-group")
 	if paths := rulePaths(rule); len(paths) != 1 || paths[0] != s.svc.PathPattern || !s.forwardsAsOwned(rule, tg.ID, alt) {
 		if _, err := e.AWS.ELB.ModifyRule(ctx, &elbv2.ModifyRuleInput{RuleArn: aws.String(arn), Conditions: s.conditions(), Actions: s.actions(tg.ID, alt)}); err != nil {

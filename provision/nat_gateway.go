@@ -2,7 +2,9 @@ package provision
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
@@ -118,46 +120,83 @@ func (natGatewayStep) Up(ctx context.Context, e *Env) error {
 		return err
 	}
 	if nat != nil {
-		id := aws.ToString(nat.NatGatewayId)
-		allocationID := ""
-		if len(nat.NatGatewayAddresses) > 0 {
-			allocationID = aws.ToString(nat.NatGatewayAddresses[0].AllocationId)
-		}
-		if allocationID != "" {
-			if err := e.Record(keyElasticIP, state.Resource{ID: allocationID}); err != nil {
-				return err
-			}
-		}
-		if err := e.Record(keyNATGateway, state.Resource{ID: id, Attrs: map[string]string{"subnet": aws.ToString(nat.SubnetId)}}); err != nil {
+		// A pending gateway that fails meanwhile is replaced like one this run made.
+		err := adoptNATGateway(ctx, e, nat)
+		failed := (*natFailedError)(nil)
+		if !errors.As(err, &failed) {
 			return err
 		}
-		if err := e.ensureEC2Tags(ctx, "NAT gateway "+e.Names.NATGateway(), id, nat.Tags, e.Names.NATGateway(), ""); err != nil {
-			return err
-		}
-		if nat.State == ec2types.NatGatewayStatePending {
-			return waitNATAvailable(ctx, e, id)
-		}
-		e.Unchanged("NAT gateway "+e.Names.NATGateway(), id)
-		return nil
+		e.Log.Warn().Str("id", failed.id).Msgf("%v; replacing it", failed)
 	}
-
 	allocationID, err := ensureElasticIP(ctx, e)
 	if err != nil {
 		return err
 	}
+	return createNATGateway(ctx, e, publicSubnets[0], allocationID)
+}
+
+// adoptNATGateway records a live gateway and its address, and waits for a pending one.
+func adoptNATGateway(ctx context.Context, e *Env, nat *ec2types.NatGateway) error {
+	id := aws.ToString(nat.NatGatewayId)
+	if len(nat.NatGatewayAddresses) > 0 && aws.ToString(nat.NatGatewayAddresses[0].AllocationId) != "" {
+		if err := e.Record(keyElasticIP, state.Resource{ID: aws.ToString(nat.NatGatewayAddresses[0].AllocationId)}); err != nil {
+			return err
+		}
+	}
+	if err := e.Record(keyNATGateway, state.Resource{ID: id, Attrs: map[string]string{"subnet": aws.ToString(nat.SubnetId)}}); err != nil {
+		return err
+	}
+	if err := e.ensureEC2Tags(ctx, "NAT gateway "+e.Names.NATGateway(), id, nat.Tags, e.Names.NATGateway(), ""); err != nil {
+		return err
+	}
+	if nat.State == ec2types.NatGatewayStatePending {
+		return waitNATAvailable(ctx, e, id)
+	}
+	e.Unchanged("NAT gateway "+e.Names.NATGateway(), id)
+	return nil
+}
+
+// natAttempts bounds the gateways one run creates: AWS's answer to a failed gateway is another
+// one (VPC user guide, "Troubleshoot NAT gateways": "you can try to create a NAT gateway again").
+const natAttempts = 3
+
+// createNATGateway makes the environment's NAT gateway with its Elastic IP. The environment's
+// former gateways are dealt with first: a failed one is deleted (AWS would only after about an
+// hour), and the address is used once no former gateway is still deleting (a deleting gateway
+// holds it). A gateway that fails is replaced the same way.
+func createNATGateway(ctx context.Context, e *Env, subnet, allocationID string) error {
+	var err error
+	for range natAttempts {
+		var former []ec2types.NatGateway
+		if former, err = formerNATGateways(ctx, e); err != nil {
+			return err
+		}
+		if err = clearFormerNATGateways(ctx, e, former); err != nil {
+			return err
+		}
+		err = createNATOnce(ctx, e, subnet, allocationID, natToken(allocationID, former))
+		failed := (*natFailedError)(nil)
+		if !errors.As(err, &failed) {
+			return err
+		}
+		e.Log.Warn().Str("id", failed.id).Msgf("%v; replacing it", failed)
+	}
+	return fmt.Errorf("creating NAT gateway %s: %d gateways in a row failed, the last: %w", e.Names.NATGateway(), natAttempts, err)
+}
+
+func createNATOnce(ctx context.Context, e *Env, subnet, allocationID, token string) error {
 	out, err := e.AWS.EC2.CreateNatGateway(ctx, &ec2.CreateNatGatewayInput{
-		SubnetId:     aws.String(publicSubnets[0]),
-		AllocationId: aws.String(allocationID),
-		// The allocation is new after every teardown, so the token never matches an old, deleted gateway.
-		ClientToken:       aws.String("tapctl-nat-" + allocationID),
+		SubnetId:          aws.String(subnet),
+		AllocationId:      aws.String(allocationID),
+		ClientToken:       aws.String(token),
 		ConnectivityType:  ec2types.ConnectivityTypePublic,
 		TagSpecifications: e.ec2TagSpec(ec2types.ResourceTypeNatgateway, e.Names.NATGateway(), ""),
 	})
 	if err != nil {
-		return fmt.Errorf("creating NAT gateway in %s: %w", publicSubnets[0], err)
+		return fmt.Errorf("creating NAT gateway in %s: %w", subnet, err)
 	}
 	id := aws.ToString(out.NatGateway.NatGatewayId)
-	if err := e.Record(keyNATGateway, state.Resource{ID: id, Attrs: map[string]string{"subnet": publicSubnets[0]}}); err != nil {
+	if err := e.Record(keyNATGateway, state.Resource{ID: id, Attrs: map[string]string{"subnet": subnet}}); err != nil {
 		return err
 	}
 	e.Created("NAT gateway "+e.Names.NATGateway(), id)
@@ -165,6 +204,65 @@ func (natGatewayStep) Up(ctx context.Context, e *Env) error {
 		return nil
 	}
 	return waitNATAvailable(ctx, e, id)
+}
+
+// natToken is a create's idempotency token: the same for a resend of this create, and a new one
+// after each gateway of the environment that failed or went away, since AWS answers a resent
+// token with the gateway it made for it, failed or deleted as that may be by now. The address
+// is new after every teardown, so a token never matches a gateway of an earlier environment.
+func natToken(allocationID string, former []ec2types.NatGateway) string {
+	if len(former) == 0 {
+		return "tapctl-nat-" + allocationID
+	}
+	parts := []string{allocationID}
+	for _, n := range former {
+		parts = append(parts, aws.ToString(n.NatGatewayId))
+	}
+	slices.Sort(parts[1:])
+	return "tapctl-nat-" + requestToken(parts...)
+}
+
+// formerNATGateways are the environment's gateways that are no longer live (failed, deleting,
+// or deleted: AWS lists those for about an hour), proven by their tags.
+func formerNATGateways(ctx context.Context, e *Env) ([]ec2types.NatGateway, error) {
+	var former []ec2types.NatGateway
+	p := ec2.NewDescribeNatGatewaysPaginator(e.AWS.EC2, &ec2.DescribeNatGatewaysInput{Filter: e.ec2OwnedFilters(e.Names.NATGateway())})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("looking up former NAT gateways %s by tags: %w", e.Names.NATGateway(), err)
+		}
+		// Checked here too: some implementations (moto) ignore these filters.
+		for _, n := range page.NatGateways {
+			if !liveNAT(n) && e.owns(ec2TagMap(n.Tags)) && ec2TagValue(n.Tags, TagName) == e.Names.NATGateway() {
+				former = append(former, n)
+			}
+		}
+	}
+	return former, nil
+}
+
+// clearFormerNATGateways deletes the failed gateways and waits until none is deleting: until it
+// is deleted, a gateway holds its Elastic IP (EC2 API reference, DeleteNatGateway: deleting a
+// public NAT gateway disassociates its Elastic IP address).
+func clearFormerNATGateways(ctx context.Context, e *Env, former []ec2types.NatGateway) error {
+	for _, n := range former {
+		id := aws.ToString(n.NatGatewayId)
+		switch n.State {
+		case ec2types.NatGatewayStateFailed:
+			e.Log.Info().Str("id", id).Str("failure", aws.ToString(n.FailureCode)).Msg("deleting failed NAT gateway")
+			if _, err := e.AWS.EC2.DeleteNatGateway(ctx, &ec2.DeleteNatGatewayInput{NatGatewayId: aws.String(id)}); err != nil && !cloud.IsNotFound(err) {
+				return fmt.Errorf("deleting failed NAT gateway %s: %w", id, err)
+			}
+		case ec2types.NatGatewayStateDeleting:
+		default:
+			continue
+		}
+		if err := waitNATDeleted(ctx, e, id); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // ensureElasticIP finds or allocates the NAT gateway's address.
@@ -192,14 +290,51 @@ func ensureElasticIP(ctx context.Context, e *Env) (string, error) {
 	return id, nil
 }
 
-// waitNATAvailable waits with the SDK's waiter: pending -> available takes minutes on AWS.
+// waitNATAvailable waits with the SDK's waiter: pending -> available takes minutes on AWS. A
+// gateway that ends failed (or deleted meanwhile) is a *natFailedError.
 func waitNATAvailable(ctx context.Context, e *Env, id string) error {
 	e.Log.Info().Str("id", id).Dur("timeout", e.Timeouts.NATGateway).Msg("waiting for NAT gateway to become available")
 	w := ec2.NewNatGatewayAvailableWaiter(e.AWS.EC2, func(o *ec2.NatGatewayAvailableWaiterOptions) {
 		o.MinDelay, o.MaxDelay = pollMinDelay, pollMaxDelay
 	})
-	if err := w.Wait(ctx, &ec2.DescribeNatGatewaysInput{NatGatewayIds: []string{id}}, e.Timeouts.NATGateway); err != nil {
-		return fmt.Errorf("waiting for NAT gateway %s to become available: %w", id, err)
+	err := w.Wait(ctx, &ec2.DescribeNatGatewaysInput{NatGatewayIds: []string{id}}, e.Timeouts.NATGateway)
+	if err == nil {
+		return nil
+	}
+	if failed := natFailure(ctx, e, id); failed != nil {
+		return failed
+	}
+	return fmt.Errorf("waiting for NAT gateway %s to become available: %w", id, err)
+}
+
+// natFailedError is a NAT gateway that will never become available.
+type natFailedError struct{ id, state, code, message string }
+
+func (f *natFailedError) Error() string {
+	if f.code == "" {
+		return fmt.Sprintf("NAT gateway %s is %s", f.id, f.state)
+	}
+	return fmt.Sprintf("NAT gateway %s is %s (%s: %s)", f.id, f.state, f.code, f.message)
+}
+
+// natFailure reads why a gateway will not become available; nil when it still may.
+func natFailure(ctx context.Context, e *Env, id string) *natFailedError {
+	out, err := e.AWS.EC2.DescribeNatGateways(ctx, &ec2.DescribeNatGatewaysInput{NatGatewayIds: []string{id}})
+	if err != nil || len(out.NatGateways) != 1 || liveNAT(out.NatGateways[0]) {
+		return nil
+	}
+	n := out.NatGateways[0]
+	return &natFailedError{id: id, state: string(n.State), code: aws.ToString(n.FailureCode), message: aws.ToString(n.FailureMessage)}
+}
+
+// waitNATDeleted waits, bounded by the NAT timeout, until the gateway is deleted.
+func waitNATDeleted(ctx context.Context, e *Env, id string) error {
+	w := ec2.NewNatGatewayDeletedWaiter(e.AWS.EC2, func(o *ec2.NatGatewayDeletedWaiterOptions) {
+		o.MinDelay, o.MaxDelay = pollMinDelay, pollMaxDelay
+	})
+	e.Log.Info().Str("id", id).Msg("waiting for NAT gateway to be deleted")
+	if err := w.Wait(ctx, &ec2.DescribeNatGatewaysInput{NatGatewayIds: []string{id}}, e.Timeouts.NATGateway); err != nil && !cloud.IsNotFound(err) {
+		return fmt.Errorf("waiting for NAT gateway %s to be deleted: %w", id, err)
 	}
 	return nil
 }
@@ -214,15 +349,16 @@ func (natGatewayStep) Down(ctx context.Context, e *Env) error {
 		if _, err := e.AWS.EC2.DeleteNatGateway(ctx, &ec2.DeleteNatGatewayInput{NatGatewayId: aws.String(id)}); err != nil && !cloud.IsNotFound(err) {
 			return fmt.Errorf("deleting NAT gateway %s: %w", id, err)
 		}
-		// The address stays associated until the gateway is deleted, not merely deleting.
-		w := ec2.NewNatGatewayDeletedWaiter(e.AWS.EC2, func(o *ec2.NatGatewayDeletedWaiterOptions) {
-			o.MinDelay, o.MaxDelay = pollMinDelay, pollMaxDelay
-		})
-		e.Log.Info().Str("id", id).Msg("waiting for NAT gateway to be deleted")
-		if err := w.Wait(ctx, &ec2.DescribeNatGatewaysInput{NatGatewayIds: []string{id}}, e.Timeouts.NATGateway); err != nil && !cloud.IsNotFound(err) {
-			return fmt.Errorf("waiting for NAT gateway %s to be deleted: %w", id, err)
-		}
 		e.Deleted("NAT gateway "+e.Names.NATGateway(), id)
+	}
+	// The address stays associated until the gateway is deleted, not merely deleting; a failed
+	// gateway of the environment goes too.
+	former, err := formerNATGateways(ctx, e)
+	if err != nil {
+		return err
+	}
+	if err := clearFormerNATGateways(ctx, e, former); err != nil {
+		return err
 	}
 	if err := e.Forget(keyNATGateway); err != nil {
 		return err

@@ -12,8 +12,9 @@ import (
 
 // Service Connect: each service publishes its named port in the environment's namespace with a
 // client alias equal to its catalog name, so any other service of the environment reaches it
-// as http://payment (port 80). Cloud Map keeps the source design's DNS records as well
-// ({svc}.{env}.local), so the discovery name differs from the catalog name to keep both.
+// as http://payment (port 80). The source design's Cloud Map DNS service ({svc}.{env}.local)
+// stays in the same namespace (registersDNS says when tasks are registered in it), so the
+// discovery name differs from the catalog name to keep both.
 
 // attrServiceConnect is the ECS service's state attribute holding a fingerprint of the Service
 // Connect configuration tapctl applied last; it is compared when DescribeServices reports none.
