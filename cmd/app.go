@@ -13,7 +13,7 @@ import (
 	"github.com/aws/smithy-go/middleware"
 	"github.com/urfave/cli/v2"
 
-	"github.com/tapctl/tapctl/provision"
+	"github.com/tapctl/tapctl/engine"
 )
 
 // Exit codes.
@@ -65,7 +65,7 @@ func Run(ctx context.Context, args []string, opts Options) int {
 		fmt.Fprintln(opts.Stderr, "tapctl: "+changes.interruptedLine())
 		return sig.exitCode()
 	}
-	if foreign := provision.ForeignErrors(err); len(foreign) > 0 {
+	if foreign := engine.ForeignErrors(err); len(foreign) > 0 {
 		// One line per resource that is not the environment's, and nothing else: the rest of
 		// the error repeats them.
 		for _, f := range foreign {

@@ -10,7 +10,7 @@ import (
 
 	"github.com/mattn/go-isatty"
 
-	"github.com/tapctl/tapctl/provision"
+	"github.com/tapctl/tapctl/engine"
 )
 
 // interactive reports whether a person can answer a question on stdin.
@@ -24,8 +24,8 @@ func interactive(opts Options) bool {
 
 // confirmDown shows what down would delete (read calls only) and asks, as terraform destroy
 // does, for the word "yes".
-func confirmDown(ctx context.Context, out io.Writer, in io.Reader, env string, statuses []provision.Status) error {
-	var existing []provision.Status
+func confirmDown(ctx context.Context, out io.Writer, in io.Reader, env string, statuses []engine.Status) error {
+	var existing []engine.Status
 	for _, st := range statuses {
 		if st.AWS != "missing" {
 			existing = append(existing, st)
@@ -35,7 +35,7 @@ func confirmDown(ctx context.Context, out io.Writer, in io.Reader, env string, s
 	for _, st := range existing {
 		fmt.Fprintf(out, "  - %s  %s  (%s)\n", st.Step, st.Resource, st.AWS)
 	}
-	fmt.Fprintf(out, "and anything else tagged %s=%s, %s=%s.\nOnly 'yes' will be accepted to confirm: ", provision.TagEnvironment, env, provision.TagManagedBy, provision.ManagedByValue)
+	fmt.Fprintf(out, "and anything else tagged %s=%s, %s=%s.\nOnly 'yes' will be accepted to confirm: ", engine.TagEnvironment, env, engine.TagManagedBy, engine.ManagedByValue)
 	// Read aside, so that Ctrl-C at the question ends the run at once.
 	answered := make(chan string, 1)
 	go func() {

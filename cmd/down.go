@@ -3,6 +3,7 @@ package cmd
 import (
 	"github.com/urfave/cli/v2"
 
+	"github.com/tapctl/tapctl/engine"
 	"github.com/tapctl/tapctl/provision"
 	"github.com/tapctl/tapctl/teardown"
 )
@@ -39,7 +40,7 @@ Examples:
 			}
 			defer s.close()
 			// Found by name, what is not the environment's is left alone (and said so).
-			s.env = s.env.ForTeardown()
+			s.env = engine.ForTeardown(s.env)
 			// Services that left the catalog but whose resources up has not deleted yet go too.
 			removed, err := provision.RemovedServices(c.Context, s.env, s.env.Catalog)
 			if err != nil {
@@ -48,7 +49,7 @@ Examples:
 			s.env.Catalog = provision.WithRemoved(s.env.Catalog, removed)
 			steps := provision.Platform(s.env.Catalog, rememberedChoices(s))
 			if ask {
-				statuses, err := provision.Inspect(c.Context, s.env, steps)
+				statuses, err := engine.Inspect(c.Context, s.env, steps)
 				if err != nil {
 					return err
 				}

@@ -7,7 +7,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/tapctl/tapctl/cloud"
-	"github.com/tapctl/tapctl/provision"
+	"github.com/tapctl/tapctl/engine"
 )
 
 // Bounds on how a failed run ends, so that an outage never prints a wall: each step that failed
@@ -25,7 +25,7 @@ const (
 // (the whole error is in the debug log, -v). changing says whether the run may have written the
 // state file.
 func failureLines(err error, changing bool) []string {
-	var failed *provision.StepsFailed
+	var failed *engine.StepsFailed
 	if !errors.As(err, &failed) || len(failed.Failures) == 0 {
 		if cloud.Unreachable(err) {
 			return []string{fmt.Sprintf("cannot reach the AWS endpoint: %s; check --endpoint/AWS_ENDPOINT_URL and your network", cloud.Brief(err))}

@@ -14,7 +14,7 @@ import (
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
-	"github.com/tapctl/tapctl/provision"
+	"github.com/tapctl/tapctl/engine"
 )
 
 // resetCall is the SDK's error for a read whose ten attempts met a reset connection, wrapped as
@@ -30,12 +30,12 @@ func deniedCall() error {
 		OperationName: "CreateLoadBalancer", Err: &smithy.GenericAPIError{Code: "AccessDenied", Message: "not allowed"}})
 }
 
-func stepsFailed(errs ...*provision.StepError) error { return &provision.StepsFailed{Failures: errs} }
+func stepsFailed(errs ...*engine.StepError) error { return &engine.StepsFailed{Failures: errs} }
 
 func TestFailureLines(t *testing.T) {
 	outage := stepsFailed(
-		&provision.StepError{Step: "vpc", Err: resetCall("EC2", "DescribeVpcs", "looking up VPC microservices-vpc-pr1 by tags")},
-		&provision.StepError{Step: "payment/task-role", Err: resetCall("IAM", "GetRole", "reading IAM role payment-task-role-pr1")},
+		&engine.StepError{Step: "vpc", Err: resetCall("EC2", "DescribeVpcs", "looking up VPC microservices-vpc-pr1 by tags")},
+		&engine.StepError{Step: "payment/task-role", Err: resetCall("IAM", "GetRole", "reading IAM role payment-task-role-pr1")},
 	)
 	for _, tc := range []struct {
 		name     string
@@ -53,12 +53,12 @@ func TestFailureLines(t *testing.T) {
 			"  vpc: EC2.DescribeVpcs: connection reset by peer (after 10 attempts)",
 			"  payment/task-role: IAM.GetRole: connection reset by peer (after 10 attempts)",
 		}},
-		{"one step, AWS's answer", stepsFailed(&provision.StepError{Step: "alb", Err: deniedCall()}), true, []string{
+		{"one step, AWS's answer", stepsFailed(&engine.StepError{Step: "alb", Err: deniedCall()}), true, []string{
 			"step alb: creating load balancer microservices-alb-pr1: Elastic Load Balancing v2.CreateLoadBalancer: AccessDenied: not allowed",
 		}},
 		{"two steps, two reasons", stepsFailed(
-			&provision.StepError{Step: "alb", Err: deniedCall()},
-			&provision.StepError{Step: "vpc", Err: resetCall("EC2", "DescribeVpcs", "looking up VPC")},
+			&engine.StepError{Step: "alb", Err: deniedCall()},
+			&engine.StepError{Step: "vpc", Err: resetCall("EC2", "DescribeVpcs", "looking up VPC")},
 		), true, []string{
 			"2 steps failed: alb, vpc; the state file is saved; once the cause is fixed, run the same command again",
 			"  alb: creating load balancer microservices-alb-pr1: Elastic Load Balancing v2.CreateLoadBalancer: AccessDenied: not allowed",
@@ -80,9 +80,9 @@ func TestFailureLines(t *testing.T) {
 
 // Many failures (a high --parallelism) still end in a bounded text: ten detailed, the rest counted.
 func TestFailureLinesAreBounded(t *testing.T) {
-	var failures []*provision.StepError
+	var failures []*engine.StepError
 	for i := range 40 {
-		failures = append(failures, &provision.StepError{Step: fmt.Sprintf("svc%d/log-group", i),
+		failures = append(failures, &engine.StepError{Step: fmt.Sprintf("svc%d/log-group", i),
 			Err: &smithy.OperationError{ServiceID: "CloudWatch Logs", OperationName: "CreateLogGroup",
 				Err: &smithy.GenericAPIError{Code: "AccessDeniedException", Message: strings.Repeat("not allowed ", 60)}}})
 	}

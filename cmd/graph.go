@@ -11,12 +11,13 @@ import (
 
 	"github.com/tapctl/tapctl/catalog"
 	"github.com/tapctl/tapctl/cloud"
+	"github.com/tapctl/tapctl/engine"
 	"github.com/tapctl/tapctl/naming"
 	"github.com/tapctl/tapctl/provision"
 	"github.com/tapctl/tapctl/state"
 )
 
-// A step's state in the picture, from provision.Inspect's answers for its resources.
+// A step's state in the picture, from engine.Inspect's answers for its resources.
 const (
 	graphCreated  = "created"
 	graphMissing  = "missing"
@@ -99,7 +100,7 @@ func offlineGraph(c *cli.Context, opts Options) ([]graphNode, error) {
 	return graphNodes(provision.Platform(services, choices), nil, services, nil)
 }
 
-// liveGraph colours each step by provision.Inspect (exists or not) and provision.Plan (would
+// liveGraph colours each step by engine.Inspect (exists or not) and provision.Plan (would
 // up change it: drifted), with read calls only (mutations refused, as for plan) and no lock.
 func liveGraph(c *cli.Context, opts Options) ([]graphNode, error) {
 	if c.String("env") == "" {
@@ -114,7 +115,7 @@ func liveGraph(c *cli.Context, opts Options) ([]graphNode, error) {
 	defer s.close()
 	choices := rememberedChoices(s)
 	steps := provision.Platform(s.env.Catalog, choices)
-	statuses, err := provision.Inspect(c.Context, s.env, steps)
+	statuses, err := engine.Inspect(c.Context, s.env, steps)
 	if err != nil {
 		return nil, err
 	}
@@ -124,7 +125,7 @@ func liveGraph(c *cli.Context, opts Options) ([]graphNode, error) {
 	}
 	drifted := map[string]bool{}
 	for _, ch := range changes {
-		if ch.Action == provision.Update {
+		if ch.Action == engine.Update {
 			drifted[ch.Step] = true
 		}
 	}
@@ -132,12 +133,12 @@ func liveGraph(c *cli.Context, opts Options) ([]graphNode, error) {
 }
 
 // graphNodes orders the steps as up runs them; nil statuses means offline.
-func graphNodes(steps []provision.Step, statuses []provision.Status, services []catalog.Service, drifted map[string]bool) ([]graphNode, error) {
-	ordered, err := provision.Order(steps)
+func graphNodes(steps []provision.Step, statuses []engine.Status, services []catalog.Service, drifted map[string]bool) ([]graphNode, error) {
+	ordered, err := engine.Order(steps)
 	if err != nil {
 		return nil, err
 	}
-	byStep := map[string][]provision.Status{}
+	byStep := map[string][]engine.Status{}
 	for _, st := range statuses {
 		byStep[st.Step] = append(byStep[st.Step], st)
 	}
@@ -160,7 +161,7 @@ func graphNodes(steps []provision.Step, statuses []provision.Status, services []
 }
 
 // stepState folds the statuses of a step's resources into one state.
-func stepState(statuses []provision.Status) string {
+func stepState(statuses []engine.Status) string {
 	if len(statuses) == 0 {
 		return graphNoTarget // a step that only checks or waits, or has nothing to remove
 	}

@@ -3,19 +3,19 @@ package cmd
 import (
 	"testing"
 
-	"github.com/tapctl/tapctl/provision"
+	"github.com/tapctl/tapctl/engine"
 )
 
 func TestStepStateFoldsItsResources(t *testing.T) {
-	s := func(aws ...string) []provision.Status {
-		var out []provision.Status
+	s := func(aws ...string) []engine.Status {
+		var out []engine.Status
 		for _, a := range aws {
-			out = append(out, provision.Status{AWS: a})
+			out = append(out, engine.Status{AWS: a})
 		}
 		return out
 	}
 	for _, c := range []struct {
-		statuses []provision.Status
+		statuses []engine.Status
 		want     string
 	}{
 		{s("available"), graphCreated},

@@ -7,7 +7,7 @@ import (
 	"os"
 	"syscall"
 
-	"github.com/tapctl/tapctl/provision"
+	"github.com/tapctl/tapctl/engine"
 )
 
 // Interrupted is the cause a run's context is cancelled with when the user or CI asks tapctl
@@ -34,7 +34,7 @@ func interruption(ctx context.Context) (Interrupted, bool) {
 // runChanges lets Run, which only sees the command's error, report what a run changed before
 // it was interrupted: the session puts its summary here.
 type runChanges struct {
-	summary  *provision.Summary // nil until a session that may change the environment opens
+	summary  *engine.Summary // nil until a session that may change the environment opens
 	changing bool
 }
 
@@ -46,7 +46,7 @@ func withRunChanges(ctx context.Context) (context.Context, *runChanges) {
 }
 
 // track is called by a session that holds the environment's lock (up, down, deploy, rollback).
-func track(ctx context.Context, sum *provision.Summary) {
+func track(ctx context.Context, sum *engine.Summary) {
 	if rc, ok := ctx.Value(runChangesKey{}).(*runChanges); ok {
 		rc.summary, rc.changing = sum, true
 	}

@@ -7,7 +7,7 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/tapctl/tapctl/provision"
+	"github.com/tapctl/tapctl/engine"
 )
 
 // A run whose context was cancelled by a signal ends with one line and 128 + the signal's
@@ -32,14 +32,14 @@ func TestInterruptedRunExitsWithTheSignalsCode(t *testing.T) {
 }
 
 func TestInterruptedLineCountsChanges(t *testing.T) {
-	sum := &provision.Summary{Created: []string{"a", "b"}, Updated: []string{"c"}, Deleted: []string{"d"}, Unchanged: []string{"e"}}
+	sum := &engine.Summary{Created: []string{"a", "b"}, Updated: []string{"c"}, Deleted: []string{"d"}, Unchanged: []string{"e"}}
 	for _, tc := range []struct {
 		changes *runChanges
 		want    string
 	}{
 		{&runChanges{}, "interrupted; nothing was changed"},
 		{&runChanges{changing: true}, "interrupted after 0 changes; the state file is saved; run the same command again to finish"},
-		{&runChanges{changing: true, summary: &provision.Summary{Deleted: []string{"d"}}}, "interrupted after 1 change; the state file is saved; run the same command again to finish"},
+		{&runChanges{changing: true, summary: &engine.Summary{Deleted: []string{"d"}}}, "interrupted after 1 change; the state file is saved; run the same command again to finish"},
 		{&runChanges{changing: true, summary: sum}, "interrupted after 4 changes; the state file is saved; run the same command again to finish"},
 	} {
 		if got := tc.changes.interruptedLine(); got != tc.want {

@@ -11,6 +11,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/tapctl/tapctl/cloud"
+	"github.com/tapctl/tapctl/engine"
 	"github.com/tapctl/tapctl/provision"
 )
 
@@ -27,10 +28,10 @@ type planSummary struct {
 
 // planReport is plan's --output json.
 type planReport struct {
-	Env     string             `json:"env"`
-	Region  string             `json:"region"`
-	Changes []provision.Change `json:"changes"`
-	Summary planSummary        `json:"summary"`
+	Env     string          `json:"env"`
+	Region  string          `json:"region"`
+	Changes []engine.Change `json:"changes"`
+	Summary planSummary     `json:"summary"`
 }
 
 func planCommand(opts Options, envFlag cli.Flag) *cli.Command {
@@ -88,16 +89,16 @@ Examples:
 			report := planReport{Env: s.env.Name, Region: s.env.Region, Changes: changes}
 			for _, ch := range changes {
 				switch ch.Action {
-				case provision.Create:
+				case engine.Create:
 					report.Summary.Add++
-				case provision.Update:
+				case engine.Update:
 					report.Summary.Change++
-				case provision.Delete:
+				case engine.Delete:
 					report.Summary.Destroy++
 				}
 			}
 			if report.Changes == nil {
-				report.Changes = []provision.Change{}
+				report.Changes = []engine.Change{}
 			}
 			if format == "json" {
 				enc := json.NewEncoder(opts.Stdout)
@@ -118,7 +119,7 @@ Examples:
 	}
 }
 
-var planSymbols = map[provision.Action]string{provision.Create: "+ create", provision.Update: "~ update", provision.Delete: "- delete"}
+var planSymbols = map[engine.Action]string{engine.Create: "+ create", engine.Update: "~ update", engine.Delete: "- delete"}
 
 // printPlan writes the plan as terraform users read one: a line per resource, the values an
 // update would set beneath it, and the counts.

@@ -14,7 +14,7 @@ import (
 	"github.com/mattn/go-isatty"
 
 	"github.com/tapctl/tapctl/cloud"
-	"github.com/tapctl/tapctl/provision"
+	"github.com/tapctl/tapctl/engine"
 )
 
 // liveProgress shows, on a terminal, one line per running step with its elapsed time, redrawn
@@ -92,7 +92,7 @@ func startProgress(w io.Writer, terminal bool, width int, tick time.Duration) *l
 func (p *liveProgress) IsTerminal() bool { return p.terminal }
 
 // observer is what the engine calls; nil without a terminal, where log lines say it all.
-func (p *liveProgress) observer() provision.Progress {
+func (p *liveProgress) observer() engine.Progress {
 	if !p.terminal {
 		return nil
 	}
@@ -266,7 +266,7 @@ func formatElapsed(d time.Duration) string {
 
 // summaryLine is the run's last line on a terminal, e.g.
 // "up finished in 2m14s: 12 created, 3 updated, 40 unchanged, 0 deleted".
-func summaryLine(verb string, sum *provision.Summary, elapsed time.Duration) string {
+func summaryLine(verb string, sum *engine.Summary, elapsed time.Duration) string {
 	what := "finished in"
 	if v, ok := strings.CutSuffix(verb, " (failed)"); ok {
 		verb, what = v, "failed after"

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tapctl/tapctl/provision"
+	"github.com/tapctl/tapctl/engine"
 )
 
 // fakeTerminal keeps a screen of lines and understands what liveProgress writes: text, "\n",
@@ -87,7 +87,7 @@ func TestLiveProgressOnATerminal(t *testing.T) {
 	clock := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	p := startProgress(term, true, 80, 0)
 	p.now = func() time.Time { return clock }
-	var obs provision.Progress = p.observer()
+	var obs engine.Progress = p.observer()
 	if obs == nil {
 		t.Fatal("no observer on a terminal")
 	}
@@ -118,7 +118,7 @@ func TestLiveProgressOnATerminal(t *testing.T) {
 		t.Errorf("the failure is not printed:\n%s", screen)
 	}
 
-	sum := &provision.Summary{Created: []string{"a", "b"}, Updated: []string{"c"}, Unchanged: []string{"d", "e", "f"}}
+	sum := &engine.Summary{Created: []string{"a", "b"}, Updated: []string{"c"}, Unchanged: []string{"d", "e", "f"}}
 	p.Println(summaryLine("up", sum, 2*time.Minute+14*time.Second))
 	p.Close()
 	screen = term.text()
@@ -172,7 +172,7 @@ func TestLiveProgressWithoutATerminal(t *testing.T) {
 }
 
 func TestSummaryLineOfAFailedRun(t *testing.T) {
-	got := summaryLine("down (failed)", &provision.Summary{Deleted: []string{"x"}}, 3*time.Second)
+	got := summaryLine("down (failed)", &engine.Summary{Deleted: []string{"x"}}, 3*time.Second)
 	if got != "down failed after 3s: 0 created, 0 updated, 0 unchanged, 1 deleted" {
 		t.Errorf("got %q", got)
 	}
@@ -220,7 +220,7 @@ func TestLiveProgressConcurrentSteps(t *testing.T) {
 }
 
 func TestSummaryLineOfAnInterruptedRun(t *testing.T) {
-	got := summaryLine("up (interrupted)", &provision.Summary{Created: []string{"x", "y"}}, 3*time.Second)
+	got := summaryLine("up (interrupted)", &engine.Summary{Created: []string{"x", "y"}}, 3*time.Second)
 	if got != "up interrupted after 3s: 2 created, 0 updated, 0 unchanged, 0 deleted" {
 		t.Errorf("got %q", got)
 	}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/tapctl/tapctl/engine"
 	"github.com/tapctl/tapctl/provision"
 )
 
@@ -32,7 +33,7 @@ func statusCommand(opts Options, envFlag cli.Flag) *cli.Command {
 				return err
 			}
 			defer s.close()
-			statuses, err := provision.Inspect(c.Context, s.env, provision.Platform(s.env.Catalog, rememberedChoices(s)))
+			statuses, err := engine.Inspect(c.Context, s.env, provision.Platform(s.env.Catalog, rememberedChoices(s)))
 			if err != nil {
 				return err
 			}

@@ -6,6 +6,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/tapctl/tapctl/catalog"
+	"github.com/tapctl/tapctl/engine"
 	"github.com/tapctl/tapctl/provision"
 	"github.com/tapctl/tapctl/state"
 )
@@ -66,7 +67,7 @@ func upCommand(opts Options, envFlag cli.Flag) *cli.Command {
 			s.log.Info().Str("region", s.env.Region).Str("mesh", string(mesh)).Msg("bringing environment up")
 			steps := provision.Platform(s.env.Catalog, choices)
 			// Every resource up would touch is proven the environment's before the first change.
-			if err := provision.Claim(c.Context, s.env, steps, c.Int("parallelism")); err != nil {
+			if err := engine.Claim(c.Context, s.env, steps, c.Int("parallelism")); err != nil {
 				s.finish("up (refused)")
 				return err
 			}
@@ -74,7 +75,7 @@ func upCommand(opts Options, envFlag cli.Flag) *cli.Command {
 				s.finish("up (failed)")
 				return err
 			}
-			if err := provision.Apply(c.Context, s.env, steps, c.Int("parallelism")); err != nil {
+			if err := engine.Apply(c.Context, s.env, steps, c.Int("parallelism")); err != nil {
 				s.finish("up (failed)")
 				return err
 			}

@@ -20,6 +20,7 @@ import (
 	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 
 	"github.com/tapctl/tapctl/cloud"
+	"github.com/tapctl/tapctl/engine"
 	"github.com/tapctl/tapctl/provision"
 )
 
@@ -46,19 +47,19 @@ func Find(ctx context.Context, clients *cloud.Clients, region string) ([]Environ
 	services := map[string][]string{} // env -> ECS service ARNs, counted only with a live cluster
 	nats := map[string][]string{}     // env -> NAT gateway IDs, counted only when not deleted
 	pages := tagging.NewGetResourcesPaginator(clients.Tagging, &tagging.GetResourcesInput{
-		TagFilters:       []taggingtypes.TagFilter{{Key: aws.String(provision.TagManagedBy), Values: []string{provision.ManagedByValue}}},
+		TagFilters:       []taggingtypes.TagFilter{{Key: aws.String(engine.TagManagedBy), Values: []string{engine.ManagedByValue}}},
 		ResourcesPerPage: aws.Int32(100),
 	})
 	for pages.HasMorePages() {
 		page, err := pages.NextPage(ctx)
 		if err != nil {
-			return nil, fmt.Errorf("listing the resources tagged %s=%s: %w", provision.TagManagedBy, provision.ManagedByValue, err)
+			return nil, fmt.Errorf("listing the resources tagged %s=%s: %w", engine.TagManagedBy, engine.ManagedByValue, err)
 		}
 		for _, r := range page.ResourceTagMappingList {
 			tags := tagMap(r.Tags)
-			name := tags[provision.TagEnvironment]
+			name := tags[engine.TagEnvironment]
 			arn := aws.ToString(r.ResourceARN)
-			if name == "" || tags[provision.TagManagedBy] != provision.ManagedByValue {
+			if name == "" || tags[engine.TagManagedBy] != engine.ManagedByValue {
 				continue // some implementations ignore the filter: check the answer
 			}
 			kind := resourceKind(arn)
@@ -203,22 +204,22 @@ func liveNATGateways(ctx context.Context, client *ec2.Client, nats map[string][]
 func creationTimes(ctx context.Context, client *sm.Client, byEnv map[string]*Environment) error {
 	pages := sm.NewListSecretsPaginator(client, &sm.ListSecretsInput{
 		Filters: []smtypes.Filter{
-			{Key: smtypes.FilterNameStringTypeTagKey, Values: []string{provision.TagManagedBy}},
-			{Key: smtypes.FilterNameStringTypeTagValue, Values: []string{provision.ManagedByValue}},
+			{Key: smtypes.FilterNameStringTypeTagKey, Values: []string{engine.TagManagedBy}},
+			{Key: smtypes.FilterNameStringTypeTagValue, Values: []string{engine.ManagedByValue}},
 		},
 	})
 	for pages.HasMorePages() {
 		page, err := pages.NextPage(ctx)
 		if err != nil {
-			return fmt.Errorf("listing the secrets tagged %s=%s: %w", provision.TagManagedBy, provision.ManagedByValue, err)
+			return fmt.Errorf("listing the secrets tagged %s=%s: %w", engine.TagManagedBy, engine.ManagedByValue, err)
 		}
 		for _, s := range page.SecretList {
 			tags := map[string]string{}
 			for _, t := range s.Tags {
 				tags[aws.ToString(t.Key)] = aws.ToString(t.Value)
 			}
-			env := byEnv[tags[provision.TagEnvironment]]
-			if env == nil || tags[provision.TagManagedBy] != provision.ManagedByValue || s.CreatedDate == nil {
+			env := byEnv[tags[engine.TagEnvironment]]
+			if env == nil || tags[engine.TagManagedBy] != engine.ManagedByValue || s.CreatedDate == nil {
 				continue
 			}
 			if created := s.CreatedDate.UTC(); env.Created == nil || created.Before(*env.Created) {

@@ -8,7 +8,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 
-	"github.com/tapctl/tapctl/provision"
+	"github.com/tapctl/tapctl/engine"
 )
 
 func TestStatusShowsStateAndAWS(t *testing.T) {
@@ -16,7 +16,7 @@ func TestStatusShowsStateAndAWS(t *testing.T) {
 	tapctl(t, dir, "up", "--env", env, "--no-wait").mustSucceed(t)
 
 	r := tapctl(t, dir, "status", "--env", env, "--output", "json").mustSucceed(t)
-	var statuses []provision.Status
+	var statuses []engine.Status
 	must(t, json.Unmarshal([]byte(r.Stdout), &statuses))
 	if len(statuses) < 12 {
 		t.Fatalf("status lists %d resources, want at least the 12 of the network", len(statuses))

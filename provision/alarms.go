@@ -13,6 +13,7 @@ import (
 
 	"github.com/tapctl/tapctl/catalog"
 	"github.com/tapctl/tapctl/cloud"
+	"github.com/tapctl/tapctl/engine"
 	"github.com/tapctl/tapctl/state"
 )
 
@@ -131,7 +132,7 @@ type taggedAlarm struct {
 // alarms reads the alarms of every service in one call (names that do not exist are left out)
 // and each one's tags, once per run.
 func alarms(ctx context.Context, e *Env) (map[string]taggedAlarm, error) {
-	return discover(e, "alarms", func() (map[string]taggedAlarm, error) {
+	return engine.Discover(e.Run, "alarms", func() (map[string]taggedAlarm, error) {
 		var names []string
 		for _, svc := range e.Catalog {
 			names = append(names, AlarmNames(e, svc.Name)...)
@@ -168,16 +169,16 @@ func (s alarmsStep) find(ctx context.Context, e *Env) (map[string]cwtypes.Metric
 	}
 	mine := map[string]cwtypes.MetricAlarm{}
 	for _, name := range AlarmNames(e, s.svc.Name) {
-		a, err := findOwned(e, lookup[cwtypes.MetricAlarm]{
-			kind: "alarm", name: name,
-			byName: func() (*cwtypes.MetricAlarm, error) {
+		a, err := engine.FindOwned(e.Run, engine.Lookup[cwtypes.MetricAlarm]{
+			Kind: "alarm", Name: name,
+			ByName: func() (*cwtypes.MetricAlarm, error) {
 				if a, ok := all[name]; ok {
 					return &a.alarm, nil
 				}
 				return nil, nil
 			},
-			tags: func(*cwtypes.MetricAlarm) (map[string]string, error) { return all[name].tags, nil },
-			id:   func(a *cwtypes.MetricAlarm) string { return aws.ToString(a.AlarmArn) },
+			Tags: func(*cwtypes.MetricAlarm) (map[string]string, error) { return all[name].tags, nil },
+			ID:   func(a *cwtypes.MetricAlarm) string { return aws.ToString(a.AlarmArn) },
 		})
 		if err != nil {
 			return nil, err

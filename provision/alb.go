@@ -9,6 +9,7 @@ import (
 	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 
 	"github.com/tapctl/tapctl/cloud"
+	"github.com/tapctl/tapctl/engine"
 	"github.com/tapctl/tapctl/state"
 )
 
@@ -30,7 +31,7 @@ func (e *Env) elbTags(name, service string) []elbtypes.Tag {
 // run; it must run before any create, since a repeated CreateLoadBalancer makes a second one
 // on some emulators.
 func findALB(ctx context.Context, e *Env) (*elbtypes.LoadBalancer, error) {
-	return discover(e, "alb", func() (*elbtypes.LoadBalancer, error) {
+	return engine.Discover(e.Run, "alb", func() (*elbtypes.LoadBalancer, error) {
 		describe := func(in *elbv2.DescribeLoadBalancersInput, what string) (*elbtypes.LoadBalancer, error) {
 			out, err := e.AWS.ELB.DescribeLoadBalancers(ctx, in)
 			if cloud.IsNotFound(err) || err == nil && len(out.LoadBalancers) == 0 {
@@ -41,19 +42,19 @@ func findALB(ctx context.Context, e *Env) (*elbtypes.LoadBalancer, error) {
 			}
 			return &out.LoadBalancers[0], nil
 		}
-		return findOwned(e, lookup[elbtypes.LoadBalancer]{
-			kind: "load balancer", name: e.Names.ALB(), stateID: e.StateID(keyALB),
-			byID: func(arn string) (*elbtypes.LoadBalancer, error) {
+		return engine.FindOwned(e.Run, engine.Lookup[elbtypes.LoadBalancer]{
+			Kind: "load balancer", Name: e.Names.ALB(), StateID: e.StateID(keyALB),
+			ByID: func(arn string) (*elbtypes.LoadBalancer, error) {
 				return describe(&elbv2.DescribeLoadBalancersInput{LoadBalancerArns: []string{arn}}, arn)
 			},
-			byName: func() (*elbtypes.LoadBalancer, error) {
+			ByName: func() (*elbtypes.LoadBalancer, error) {
 				return describe(&elbv2.DescribeLoadBalancersInput{Names: []string{e.Names.ALB()}}, e.Names.ALB())
 			},
-			tags: func(lb *elbtypes.LoadBalancer) (map[string]string, error) {
+			Tags: func(lb *elbtypes.LoadBalancer) (map[string]string, error) {
 				all, err := elbTags(ctx, e, aws.ToString(lb.LoadBalancerArn))
 				return all[aws.ToString(lb.LoadBalancerArn)], err
 			},
-			id: func(lb *elbtypes.LoadBalancer) string { return aws.ToString(lb.LoadBalancerArn) },
+			ID: func(lb *elbtypes.LoadBalancer) string { return aws.ToString(lb.LoadBalancerArn) },
 		})
 	})
 }

@@ -10,6 +10,7 @@ import (
 	meshtypes "github.com/aws/aws-sdk-go-v2/service/appmesh/types"
 
 	"github.com/tapctl/tapctl/cloud"
+	"github.com/tapctl/tapctl/engine"
 	"github.com/tapctl/tapctl/state"
 )
 
@@ -54,10 +55,10 @@ func (meshStep) DependsOn() []string { return nil }
 // findMesh answers nil when the mesh does not exist or App Mesh is not served at all: in both
 // cases there is nothing of it to keep or delete.
 func findMesh(ctx context.Context, e *Env) (*meshtypes.MeshData, error) {
-	return discover(e, "mesh", func() (*meshtypes.MeshData, error) {
-		return findOwned(e, lookup[meshtypes.MeshData]{
-			kind: "App Mesh mesh", name: e.Names.Mesh(),
-			byName: func() (*meshtypes.MeshData, error) {
+	return engine.Discover(e.Run, "mesh", func() (*meshtypes.MeshData, error) {
+		return engine.FindOwned(e.Run, engine.Lookup[meshtypes.MeshData]{
+			Kind: "App Mesh mesh", Name: e.Names.Mesh(),
+			ByName: func() (*meshtypes.MeshData, error) {
 				out, err := e.AWS.AppMesh.DescribeMesh(ctx, &appmesh.DescribeMeshInput{MeshName: aws.String(e.Names.Mesh())})
 				if cloud.IsNotFound(err) || (err != nil && !appMeshServed(err)) {
 					return nil, nil
@@ -70,14 +71,14 @@ func findMesh(ctx context.Context, e *Env) (*meshtypes.MeshData, error) {
 				}
 				return out.Mesh, nil
 			},
-			tags: func(m *meshtypes.MeshData) (map[string]string, error) {
+			Tags: func(m *meshtypes.MeshData) (map[string]string, error) {
 				out, err := e.AWS.AppMesh.ListTagsForResource(ctx, &appmesh.ListTagsForResourceInput{ResourceArn: m.Metadata.Arn})
 				if err != nil {
 					return nil, fmt.Errorf("reading the tags of mesh %s: %w", e.Names.Mesh(), err)
 				}
 				return tagMap(out.Tags, func(t meshtypes.TagRef) (*string, *string) { return t.Key, t.Value }), nil
 			},
-			id: func(m *meshtypes.MeshData) string { return aws.ToString(m.MeshName) },
+			ID: func(m *meshtypes.MeshData) string { return aws.ToString(m.MeshName) },
 		})
 	})
 }

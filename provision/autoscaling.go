@@ -10,6 +10,7 @@ import (
 
 	"github.com/tapctl/tapctl/catalog"
 	"github.com/tapctl/tapctl/cloud"
+	"github.com/tapctl/tapctl/engine"
 	"github.com/tapctl/tapctl/state"
 )
 
@@ -29,7 +30,7 @@ func (s autoScalingStep) resourceID(e *Env) string {
 
 // findTarget reads the scalable targets of every service in one call.
 func (s autoScalingStep) findTarget(ctx context.Context, e *Env) (*aastypes.ScalableTarget, error) {
-	all, err := discover(e, "scalable-targets", func() (map[string]aastypes.ScalableTarget, error) {
+	all, err := engine.Discover(e.Run, "scalable-targets", func() (map[string]aastypes.ScalableTarget, error) {
 		var ids []string
 		for _, svc := range e.Catalog {
 			ids = append(ids, autoScalingStep{svc}.resourceID(e))
@@ -81,7 +82,7 @@ func (s autoScalingStep) Claim(ctx context.Context, e *Env) error {
 
 // findPolicy reads the CPU policies of every service in one call, by name.
 func (s autoScalingStep) findPolicy(ctx context.Context, e *Env) (*aastypes.ScalingPolicy, error) {
-	all, err := discover(e, "scaling-policies", func() (map[string]aastypes.ScalingPolicy, error) {
+	all, err := engine.Discover(e.Run, "scaling-policies", func() (map[string]aastypes.ScalingPolicy, error) {
 		var names []string
 		for _, svc := range e.Catalog {
 			names = append(names, e.Names.ScalingPolicy(svc.Name))

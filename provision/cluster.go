@@ -9,6 +9,7 @@ import (
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
 	"github.com/tapctl/tapctl/cloud"
+	"github.com/tapctl/tapctl/engine"
 	"github.com/tapctl/tapctl/state"
 )
 
@@ -43,10 +44,10 @@ func (c clusterStep) serviceConnectDefaults(e *Env) (*ecstypes.ClusterServiceCon
 // findCluster must run before any create: a repeated CreateCluster resets the cluster on some
 // emulators, and an INACTIVE cluster (deleted) counts as absent. Once per run.
 func findCluster(ctx context.Context, e *Env) (*ecstypes.Cluster, error) {
-	return discover(e, "cluster", func() (*ecstypes.Cluster, error) {
-		return findOwned(e, lookup[ecstypes.Cluster]{
-			kind: "ECS cluster", name: e.Names.Cluster(),
-			byName: func() (*ecstypes.Cluster, error) {
+	return engine.Discover(e.Run, "cluster", func() (*ecstypes.Cluster, error) {
+		return engine.FindOwned(e.Run, engine.Lookup[ecstypes.Cluster]{
+			Kind: "ECS cluster", Name: e.Names.Cluster(),
+			ByName: func() (*ecstypes.Cluster, error) {
 				out, err := e.AWS.ECS.DescribeClusters(ctx, &ecs.DescribeClustersInput{
 					Clusters: []string{e.Names.Cluster()},
 					Include:  []ecstypes.ClusterField{ecstypes.ClusterFieldSettings, ecstypes.ClusterFieldTags},
@@ -61,8 +62,8 @@ func findCluster(ctx context.Context, e *Env) (*ecstypes.Cluster, error) {
 				}
 				return nil, nil
 			},
-			tags: func(c *ecstypes.Cluster) (map[string]string, error) { return ecsTagMap(c.Tags), nil },
-			id:   func(c *ecstypes.Cluster) string { return aws.ToString(c.ClusterArn) },
+			Tags: func(c *ecstypes.Cluster) (map[string]string, error) { return ecsTagMap(c.Tags), nil },
+			ID:   func(c *ecstypes.Cluster) string { return aws.ToString(c.ClusterArn) },
 		})
 	})
 }

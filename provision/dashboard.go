@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 
 	"github.com/tapctl/tapctl/cloud"
+	"github.com/tapctl/tapctl/engine"
 	"github.com/tapctl/tapctl/state"
 )
 
@@ -137,10 +138,10 @@ func (dashboardStep) metricWidgets(e *Env) ([]dashboardWidget, error) {
 // find reads the dashboard's body once per run; a dashboard of that name without the
 // environment's marker is someone else's.
 func (d dashboardStep) find(ctx context.Context, e *Env) (string, bool, error) {
-	body, err := discover(e, "dashboard", func() (*string, error) {
-		return findOwned(e, lookup[string]{
-			kind: "dashboard", name: e.Names.Dashboard(),
-			byName: func() (*string, error) {
+	body, err := engine.Discover(e.Run, "dashboard", func() (*string, error) {
+		return engine.FindOwned(e.Run, engine.Lookup[string]{
+			Kind: "dashboard", Name: e.Names.Dashboard(),
+			ByName: func() (*string, error) {
 				out, err := e.AWS.CloudWatch.GetDashboard(ctx, &cloudwatch.GetDashboardInput{DashboardName: aws.String(e.Names.Dashboard())})
 				if cloud.IsNotFound(err) {
 					return nil, nil
@@ -150,13 +151,13 @@ func (d dashboardStep) find(ctx context.Context, e *Env) (string, bool, error) {
 				}
 				return out.DashboardBody, nil
 			},
-			tags: func(body *string) (map[string]string, error) {
+			Tags: func(body *string) (map[string]string, error) {
 				if d.owned(e, aws.ToString(body)) {
-					return map[string]string{TagManagedBy: ManagedByValue, TagEnvironment: e.Name}, nil
+					return map[string]string{engine.TagManagedBy: engine.ManagedByValue, engine.TagEnvironment: e.Name}, nil
 				}
 				return nil, nil
 			},
-			id: func(*string) string { return e.Names.Dashboard() },
+			ID: func(*string) string { return e.Names.Dashboard() },
 		})
 	})
 	if err != nil || body == nil {

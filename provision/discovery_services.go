@@ -10,6 +10,7 @@ import (
 
 	"github.com/tapctl/tapctl/catalog"
 	"github.com/tapctl/tapctl/cloud"
+	"github.com/tapctl/tapctl/engine"
 	"github.com/tapctl/tapctl/state"
 )
 
@@ -42,7 +43,7 @@ const discoveryTTL = 60
 // once per run.
 func (s discoveryServiceStep) find(ctx context.Context, e *Env, namespaceID string) (*sdtypes.Service, error) {
 	name := e.Names.DiscoveryService(s.svc.Name)
-	return discover(e, "discovery-service/"+s.svc.Name+"/"+namespaceID, func() (*sdtypes.Service, error) {
+	return engine.Discover(e.Run, "discovery-service/"+s.svc.Name+"/"+namespaceID, func() (*sdtypes.Service, error) {
 		get := func(id string) (*sdtypes.Service, error) {
 			out, err := e.AWS.ServiceDisc.GetService(ctx, &sd.GetServiceInput{Id: aws.String(id)})
 			if cloud.IsNotFound(err) {
@@ -53,10 +54,10 @@ func (s discoveryServiceStep) find(ctx context.Context, e *Env, namespaceID stri
 			}
 			return out.Service, nil
 		}
-		return findOwned(e, lookup[sdtypes.Service]{
-			kind: "Cloud Map service", name: name + "." + e.Names.Namespace(), stateID: e.StateID(s.key()),
-			byID: get,
-			byName: func() (*sdtypes.Service, error) {
+		return engine.FindOwned(e.Run, engine.Lookup[sdtypes.Service]{
+			Kind: "Cloud Map service", Name: name + "." + e.Names.Namespace(), StateID: e.StateID(s.key()),
+			ByID: get,
+			ByName: func() (*sdtypes.Service, error) {
 				if namespaceID == "" {
 					return nil, nil
 				}
@@ -81,10 +82,10 @@ func (s discoveryServiceStep) find(ctx context.Context, e *Env, namespaceID stri
 				}
 				return nil, nil
 			},
-			tags: func(svc *sdtypes.Service) (map[string]string, error) {
+			Tags: func(svc *sdtypes.Service) (map[string]string, error) {
 				return cloudMapTags(ctx, e, aws.ToString(svc.Arn))
 			},
-			id: func(svc *sdtypes.Service) string { return aws.ToString(svc.Id) },
+			ID: func(svc *sdtypes.Service) string { return aws.ToString(svc.Id) },
 		})
 	})
 }

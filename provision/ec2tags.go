@@ -7,6 +7,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+
+	"github.com/tapctl/tapctl/engine"
 )
 
 // ec2TagValue reads one tag from an EC2 tag list.
@@ -42,6 +44,6 @@ func (e *Env) ensureEC2Tags(ctx context.Context, label, id string, have []ec2typ
 // (moto's DescribeNatGateways) ignore tag filters, and adopting another environment's
 // resource would be far worse than one more comparison.
 func (e *Env) ec2Owned(tags []ec2types.Tag, name string) bool {
-	return ec2TagValue(tags, TagEnvironment) == e.Name && ec2TagValue(tags, TagManagedBy) == ManagedByValue &&
+	return ec2TagValue(tags, engine.TagEnvironment) == e.Name && ec2TagValue(tags, engine.TagManagedBy) == engine.ManagedByValue &&
 		(name == "" || ec2TagValue(tags, TagName) == name)
 }

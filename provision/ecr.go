@@ -11,6 +11,7 @@ import (
 
 	"github.com/tapctl/tapctl/catalog"
 	"github.com/tapctl/tapctl/cloud"
+	"github.com/tapctl/tapctl/engine"
 	"github.com/tapctl/tapctl/state"
 )
 
@@ -62,7 +63,7 @@ type foundRepositories map[string]struct {
 
 // repositories reads every service's repository in one call (and each one's tags), once per run.
 func repositories(ctx context.Context, e *Env) (foundRepositories, error) {
-	return discover(e, "ecr-repositories", func() (foundRepositories, error) {
+	return engine.Discover(e.Run, "ecr-repositories", func() (foundRepositories, error) {
 		var names []string
 		for _, svc := range e.Catalog {
 			names = append(names, e.Names.Repository(svc.Name))
@@ -113,16 +114,16 @@ func (s ecrRepositoryStep) find(ctx context.Context, e *Env) (*ecrtypes.Reposito
 		return nil, err
 	}
 	name := e.Names.Repository(s.svc.Name)
-	return findOwned(e, lookup[ecrtypes.Repository]{
-		kind: "ECR repository", name: name,
-		byName: func() (*ecrtypes.Repository, error) {
+	return engine.FindOwned(e.Run, engine.Lookup[ecrtypes.Repository]{
+		Kind: "ECR repository", Name: name,
+		ByName: func() (*ecrtypes.Repository, error) {
 			if r, ok := all[name]; ok {
 				return &r.repo, nil
 			}
 			return nil, nil
 		},
-		tags: func(*ecrtypes.Repository) (map[string]string, error) { return all[name].tags, nil },
-		id:   func(r *ecrtypes.Repository) string { return aws.ToString(r.RepositoryArn) },
+		Tags: func(*ecrtypes.Repository) (map[string]string, error) { return all[name].tags, nil },
+		ID:   func(r *ecrtypes.Repository) string { return aws.ToString(r.RepositoryArn) },
 	})
 }
 

@@ -12,6 +12,7 @@ import (
 
 	"github.com/tapctl/tapctl/catalog"
 	"github.com/tapctl/tapctl/cloud"
+	"github.com/tapctl/tapctl/engine"
 	"github.com/tapctl/tapctl/state"
 )
 
@@ -125,9 +126,9 @@ func (s ecsServiceStep) find(ctx context.Context, e *Env) (*ecstypes.Service, er
 		return nil, err
 	}
 	name := e.Names.Service(s.svc.Name)
-	return findOwned(e, lookup[ecstypes.Service]{
-		kind: "ECS service", name: name, stateID: e.StateID(s.key()),
-		byID: func(arn string) (*ecstypes.Service, error) {
+	return engine.FindOwned(e.Run, engine.Lookup[ecstypes.Service]{
+		Kind: "ECS service", Name: name, StateID: e.StateID(s.key()),
+		ByID: func(arn string) (*ecstypes.Service, error) {
 			for _, svc := range all {
 				if aws.ToString(svc.ServiceArn) == arn {
 					return &svc, nil
@@ -135,14 +136,14 @@ func (s ecsServiceStep) find(ctx context.Context, e *Env) (*ecstypes.Service, er
 			}
 			return nil, nil
 		},
-		byName: func() (*ecstypes.Service, error) {
+		ByName: func() (*ecstypes.Service, error) {
 			if svc, ok := all[name]; ok {
 				return &svc, nil
 			}
 			return nil, nil
 		},
-		tags: func(svc *ecstypes.Service) (map[string]string, error) { return ecsTagMap(svc.Tags), nil },
-		id:   func(svc *ecstypes.Service) string { return aws.ToString(svc.ServiceArn) },
+		Tags: func(svc *ecstypes.Service) (map[string]string, error) { return ecsTagMap(svc.Tags), nil },
+		ID:   func(svc *ecstypes.Service) string { return aws.ToString(svc.ServiceArn) },
 	})
 }
 
@@ -158,10 +159,10 @@ func OwnedService(ctx context.Context, e *Env, svc catalog.Service) (*ecstypes.S
 
 // ProveTaskDefinition checks that a revision deploy or rollback acts on is the environment's.
 func ProveTaskDefinition(e *Env, arn string, tags []ecstypes.Tag) error {
-	if err := e.checkStateARN("task definition", arn); err != nil {
+	if err := e.CheckStateARN("task definition", arn); err != nil {
 		return err
 	}
-	return e.prove("task definition", arn, ecsTagMap(tags), true)
+	return e.Prove("task definition", arn, ecsTagMap(tags), true)
 }
 
 func (s ecsServiceStep) Claim(ctx context.Context, e *Env) error {
@@ -172,7 +173,7 @@ func (s ecsServiceStep) Claim(ctx context.Context, e *Env) error {
 // ecsServices reads every service of the environment, ten per call (DescribeServices' limit);
 // inactive (deleted) services are left out.
 func ecsServices(ctx context.Context, e *Env) (map[string]ecstypes.Service, error) {
-	return discover(e, "ecs-services", func() (map[string]ecstypes.Service, error) {
+	return engine.Discover(e.Run, "ecs-services", func() (map[string]ecstypes.Service, error) {
 		var names []string
 		for _, svc := range e.Catalog {
 			names = append(names, e.Names.Service(svc.Name))

@@ -11,6 +11,7 @@ import (
 
 	"github.com/tapctl/tapctl/catalog"
 	"github.com/tapctl/tapctl/cloud"
+	"github.com/tapctl/tapctl/engine"
 	"github.com/tapctl/tapctl/state"
 )
 
@@ -126,7 +127,7 @@ func rolePath(e *Env) string { return "/tapctl/" + e.Name + "/" }
 // ListRolePolicies, GetRolePolicy and ListAttachedRolePolicies would cost 36 calls for three
 // services. (IAM: iam:GetAccountAuthorizationDetails.)
 func roleDetails(ctx context.Context, e *Env) (map[string]iamtypes.RoleDetail, error) {
-	return discover(e, "iam-roles", func() (map[string]iamtypes.RoleDetail, error) {
+	return engine.Discover(e.Run, "iam-roles", func() (map[string]iamtypes.RoleDetail, error) {
 		found := map[string]iamtypes.RoleDetail{}
 		p := iam.NewGetAccountAuthorizationDetailsPaginator(e.AWS.IAM, &iam.GetAccountAuthorizationDetailsInput{
 			Filter: []iamtypes.EntityType{iamtypes.EntityTypeRole},
@@ -151,18 +152,18 @@ func (s roleStep) find(ctx context.Context, e *Env) (*iamtypes.RoleDetail, error
 		return nil, err
 	}
 	name := s.roleName(e)
-	return findOwned(e, lookup[iamtypes.RoleDetail]{
-		kind: "IAM role", name: name,
-		byName: func() (*iamtypes.RoleDetail, error) {
+	return engine.FindOwned(e.Run, engine.Lookup[iamtypes.RoleDetail]{
+		Kind: "IAM role", Name: name,
+		ByName: func() (*iamtypes.RoleDetail, error) {
 			if r, ok := all[name]; ok {
 				return &r, nil
 			}
 			return nil, nil
 		},
-		tags: func(r *iamtypes.RoleDetail) (map[string]string, error) {
+		Tags: func(r *iamtypes.RoleDetail) (map[string]string, error) {
 			return tagMap(r.Tags, func(t iamtypes.Tag) (*string, *string) { return t.Key, t.Value }), nil
 		},
-		id: func(r *iamtypes.RoleDetail) string { return aws.ToString(r.Arn) },
+		ID: func(r *iamtypes.RoleDetail) string { return aws.ToString(r.Arn) },
 	})
 }
 

@@ -9,6 +9,7 @@ import (
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
 	"github.com/tapctl/tapctl/cloud"
+	"github.com/tapctl/tapctl/engine"
 	"github.com/tapctl/tapctl/state"
 )
 
@@ -20,10 +21,10 @@ func (internetGatewayStep) Name() string        { return "internet-gateway" }
 func (internetGatewayStep) DependsOn() []string { return []string{"vpc"} }
 
 func findInternetGateway(ctx context.Context, e *Env) (*ec2types.InternetGateway, error) {
-	return discover(e, "internet-gateway", func() (*ec2types.InternetGateway, error) {
-		return findOwned(e, lookup[ec2types.InternetGateway]{
-			kind: "internet gateway", name: e.Names.InternetGateway(), stateID: e.StateID(keyInternetGateway),
-			byID: func(id string) (*ec2types.InternetGateway, error) {
+	return engine.Discover(e.Run, "internet-gateway", func() (*ec2types.InternetGateway, error) {
+		return engine.FindOwned(e.Run, engine.Lookup[ec2types.InternetGateway]{
+			Kind: "internet gateway", Name: e.Names.InternetGateway(), StateID: e.StateID(keyInternetGateway),
+			ByID: func(id string) (*ec2types.InternetGateway, error) {
 				out, err := e.AWS.EC2.DescribeInternetGateways(ctx, &ec2.DescribeInternetGatewaysInput{InternetGatewayIds: []string{id}})
 				if cloud.IsNotFound(err) || err == nil && len(out.InternetGateways) != 1 {
 					return nil, nil
@@ -33,15 +34,15 @@ func findInternetGateway(ctx context.Context, e *Env) (*ec2types.InternetGateway
 				}
 				return &out.InternetGateways[0], nil
 			},
-			byTags: func() ([]*ec2types.InternetGateway, error) {
+			ByTags: func() ([]*ec2types.InternetGateway, error) {
 				out, err := e.AWS.EC2.DescribeInternetGateways(ctx, &ec2.DescribeInternetGatewaysInput{Filters: e.ec2OwnedFilters(e.Names.InternetGateway())})
 				if err != nil {
 					return nil, fmt.Errorf("looking up internet gateway %s by tags: %w", e.Names.InternetGateway(), err)
 				}
 				return pointers(out.InternetGateways), nil
 			},
-			tags: func(g *ec2types.InternetGateway) (map[string]string, error) { return ec2TagMap(g.Tags), nil },
-			id:   func(g *ec2types.InternetGateway) string { return aws.ToString(g.InternetGatewayId) },
+			Tags: func(g *ec2types.InternetGateway) (map[string]string, error) { return ec2TagMap(g.Tags), nil },
+			ID:   func(g *ec2types.InternetGateway) string { return aws.ToString(g.InternetGatewayId) },
 		})
 	})
 }

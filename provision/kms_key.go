@@ -9,6 +9,7 @@ import (
 	kmstypes "github.com/aws/aws-sdk-go-v2/service/kms/types"
 
 	"github.com/tapctl/tapctl/cloud"
+	"github.com/tapctl/tapctl/engine"
 	"github.com/tapctl/tapctl/state"
 )
 
@@ -62,7 +63,7 @@ type logKeyFound struct {
 // the key it points at, which must be the environment's: AWS cannot tag an alias), then by its
 // tags: after a teardown the alias is gone and the key pending deletion. Once per run.
 func findLogKey(ctx context.Context, e *Env) (key *kmstypes.KeyMetadata, aliasOK bool, err error) {
-	found, err := discover(e, "log-key", func() (logKeyFound, error) {
+	found, err := engine.Discover(e.Run, "log-key", func() (logKeyFound, error) {
 		describe := func(id string) (*kmstypes.KeyMetadata, error) {
 			out, err := e.AWS.KMS.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: aws.String(id)})
 			if cloud.IsNotFound(err) {
@@ -77,25 +78,25 @@ func findLogKey(ctx context.Context, e *Env) (key *kmstypes.KeyMetadata, aliasOK
 		if err != nil {
 			return logKeyFound{}, err
 		}
-		key, err := findOwned(e, lookup[kmstypes.KeyMetadata]{
-			kind: "KMS key", name: e.Names.KeyAlias(), stateID: e.StateID(keyLogKey),
-			byID: func(id string) (*kmstypes.KeyMetadata, error) {
+		key, err := engine.FindOwned(e.Run, engine.Lookup[kmstypes.KeyMetadata]{
+			Kind: "KMS key", Name: e.Names.KeyAlias(), StateID: e.StateID(keyLogKey),
+			ByID: func(id string) (*kmstypes.KeyMetadata, error) {
 				if aliased != nil && aws.ToString(aliased.KeyId) == id {
 					return aliased, nil // the alias already named it: no second call
 				}
 				return describe(id)
 			},
-			byName: func() (*kmstypes.KeyMetadata, error) { return aliased, nil },
-			byTags: func() ([]*kmstypes.KeyMetadata, error) {
+			ByName: func() (*kmstypes.KeyMetadata, error) { return aliased, nil },
+			ByTags: func() ([]*kmstypes.KeyMetadata, error) {
 				if aliased != nil {
 					return nil, nil // the alias names the key: no need to list every key
 				}
 				return logKeysByTags(ctx, e)
 			},
-			tags: func(k *kmstypes.KeyMetadata) (map[string]string, error) {
+			Tags: func(k *kmstypes.KeyMetadata) (map[string]string, error) {
 				return keyTags(ctx, e, k)
 			},
-			id: func(k *kmstypes.KeyMetadata) string { return aws.ToString(k.KeyId) },
+			ID: func(k *kmstypes.KeyMetadata) string { return aws.ToString(k.KeyId) },
 		})
 		if err != nil || key == nil {
 			return logKeyFound{}, err
@@ -107,8 +108,8 @@ func findLogKey(ctx context.Context, e *Env) (key *kmstypes.KeyMetadata, aliasOK
 			if err != nil {
 				return logKeyFound{}, err
 			}
-			if err := e.prove("KMS alias", e.Names.KeyAlias()+" (key "+aws.ToString(aliased.KeyId)+")", tags, false); err != nil {
-				return logKeyFound{}, e.foreignByName(err)
+			if err := e.Prove("KMS alias", e.Names.KeyAlias()+" (key "+aws.ToString(aliased.KeyId)+")", tags, false); err != nil {
+				return logKeyFound{}, e.ForeignByName(err)
 			}
 		}
 		return logKeyFound{key: key, aliasOK: aliasOK}, nil
@@ -142,7 +143,7 @@ func logKeysByTags(ctx context.Context, e *Env) ([]*kmstypes.KeyMetadata, error)
 				continue // AWS managed keys and keys of other principals may refuse; not ours
 			}
 			have := tagMap(tags.Tags, func(t kmstypes.Tag) (*string, *string) { return t.TagKey, t.TagValue })
-			if !e.owns(have) || have[TagName] != e.Names.KeyAlias() {
+			if !e.Owns(have) || have[TagName] != e.Names.KeyAlias() {
 				continue
 			}
 			out, err := e.AWS.KMS.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: k.KeyId})

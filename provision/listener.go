@@ -9,6 +9,7 @@ import (
 	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 
 	"github.com/tapctl/tapctl/cloud"
+	"github.com/tapctl/tapctl/engine"
 	"github.com/tapctl/tapctl/state"
 )
 
@@ -52,7 +53,7 @@ func findListener(ctx context.Context, e *Env) (*elbtypes.Listener, error) {
 	if albARN == "" {
 		return nil, nil
 	}
-	return discover(e, "listener/"+albARN, func() (*elbtypes.Listener, error) {
+	return engine.Discover(e.Run, "listener/"+albARN, func() (*elbtypes.Listener, error) {
 		out, err := e.AWS.ELB.DescribeListeners(ctx, &elbv2.DescribeListenersInput{LoadBalancerArn: aws.String(albARN)})
 		if cloud.IsNotFound(err) {
 			return nil, nil
@@ -68,19 +69,19 @@ func findListener(ctx context.Context, e *Env) (*elbtypes.Listener, error) {
 			}
 			return nil, nil
 		}
-		return findOwned(e, lookup[elbtypes.Listener]{
-			kind: "listener", name: ":80 of " + e.Names.ALB(), stateID: e.StateID(keyListener),
-			byID: func(arn string) (*elbtypes.Listener, error) {
+		return engine.FindOwned(e.Run, engine.Lookup[elbtypes.Listener]{
+			Kind: "listener", Name: ":80 of " + e.Names.ALB(), StateID: e.StateID(keyListener),
+			ByID: func(arn string) (*elbtypes.Listener, error) {
 				return pick(func(l *elbtypes.Listener) bool { return aws.ToString(l.ListenerArn) == arn })
 			},
-			byName: func() (*elbtypes.Listener, error) {
+			ByName: func() (*elbtypes.Listener, error) {
 				return pick(func(l *elbtypes.Listener) bool { return aws.ToInt32(l.Port) == 80 })
 			},
-			tags: func(l *elbtypes.Listener) (map[string]string, error) {
+			Tags: func(l *elbtypes.Listener) (map[string]string, error) {
 				all, err := elbTags(ctx, e, aws.ToString(l.ListenerArn))
 				return all[aws.ToString(l.ListenerArn)], err
 			},
-			id: func(l *elbtypes.Listener) string { return aws.ToString(l.ListenerArn) },
+			ID: func(l *elbtypes.Listener) string { return aws.ToString(l.ListenerArn) },
 		})
 	})
 }

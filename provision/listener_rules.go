@@ -11,6 +11,7 @@ import (
 
 	"github.com/tapctl/tapctl/catalog"
 	"github.com/tapctl/tapctl/cloud"
+	"github.com/tapctl/tapctl/engine"
 	"github.com/tapctl/tapctl/state"
 )
 
@@ -140,7 +141,7 @@ func rulesOf(ctx context.Context, e *Env) (listenerRules, error) {
 	if listenerARN == "" {
 		return listenerRules{}, nil
 	}
-	return discover(e, "listener-rules/"+listenerARN, func() (listenerRules, error) {
+	return engine.Discover(e.Run, "listener-rules/"+listenerARN, func() (listenerRules, error) {
 		out, err := e.AWS.ELB.DescribeRules(ctx, &elbv2.DescribeRulesInput{ListenerArn: aws.String(listenerARN)})
 		if cloud.IsNotFound(err) {
 			return listenerRules{}, nil
@@ -171,19 +172,19 @@ func (s listenerRuleStep) find(ctx context.Context, e *Env) (*elbtypes.Rule, err
 		for i := range all.rules {
 			r := &all.rules[i]
 			// A removed service's rule: up deletes it before this step runs.
-			if !aws.ToBool(r.IsDefault) && !e.deletedInPlan(aws.ToString(r.RuleArn)) && match(r) {
+			if !aws.ToBool(r.IsDefault) && !e.DeletedInPlan(aws.ToString(r.RuleArn)) && match(r) {
 				return r
 			}
 		}
 		return nil
 	}
 	priority := strconv.Itoa(int(s.svc.Priority))
-	return findOwned(e, lookup[elbtypes.Rule]{
-		kind: "listener rule", name: fmt.Sprintf("%s (priority %d)", s.svc.PathPattern, s.svc.Priority), stateID: e.StateID(s.key()),
-		byID: func(arn string) (*elbtypes.Rule, error) {
+	return engine.FindOwned(e.Run, engine.Lookup[elbtypes.Rule]{
+		Kind: "listener rule", Name: fmt.Sprintf("%s (priority %d)", s.svc.PathPattern, s.svc.Priority), StateID: e.StateID(s.key()),
+		ByID: func(arn string) (*elbtypes.Rule, error) {
 			return pick(func(r *elbtypes.Rule) bool { return aws.ToString(r.RuleArn) == arn }), nil
 		},
-		byName: func() (*elbtypes.Rule, error) {
+		ByName: func() (*elbtypes.Rule, error) {
 			if r := pick(func(r *elbtypes.Rule) bool { return aws.ToString(r.Priority) == priority }); r != nil {
 				return r, nil
 			}
@@ -200,8 +201,8 @@ func (s listenerRuleStep) find(ctx context.Context, e *Env) (*elbtypes.Rule, err
 			}
 			return nil, nil
 		},
-		tags: func(r *elbtypes.Rule) (map[string]string, error) { return all.tags[aws.ToString(r.RuleArn)], nil },
-		id:   func(r *elbtypes.Rule) string { return aws.ToString(r.RuleArn) },
+		Tags: func(r *elbtypes.Rule) (map[string]string, error) { return all.tags[aws.ToString(r.RuleArn)], nil },
+		ID:   func(r *elbtypes.Rule) string { return aws.ToString(r.RuleArn) },
 	})
 }
 

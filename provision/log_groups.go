@@ -10,6 +10,7 @@ import (
 
 	"github.com/tapctl/tapctl/catalog"
 	"github.com/tapctl/tapctl/cloud"
+	"github.com/tapctl/tapctl/engine"
 	"github.com/tapctl/tapctl/state"
 )
 
@@ -32,7 +33,7 @@ type taggedLogGroup struct {
 // logGroups reads the services' log groups (one listing by the environment's name pattern)
 // and each one's tags, once per run.
 func logGroups(ctx context.Context, e *Env) (map[string]taggedLogGroup, error) {
-	return discover(e, "log-groups", func() (map[string]taggedLogGroup, error) {
+	return engine.Discover(e.Run, "log-groups", func() (map[string]taggedLogGroup, error) {
 		ours := map[string]bool{}
 		for _, svc := range e.Catalog {
 			ours[e.Names.LogGroup(svc.Name)] = true
@@ -85,31 +86,31 @@ func logGroupTags(ctx context.Context, e *Env, name string) (map[string]string, 
 // while other groups were deleted can skip.
 func (s logGroupStep) find(ctx context.Context, e *Env, byName bool) (*logtypes.LogGroup, error) {
 	name := e.Names.LogGroup(s.svc.Name)
-	l := lookup[logtypes.LogGroup]{kind: "log group", name: name, id: func(*logtypes.LogGroup) string { return name }}
+	l := engine.Lookup[logtypes.LogGroup]{Kind: "log group", Name: name, ID: func(*logtypes.LogGroup) string { return name }}
 	if byName {
 		var tags map[string]string
-		l.byName = func() (*logtypes.LogGroup, error) {
+		l.ByName = func() (*logtypes.LogGroup, error) {
 			var err error
 			if tags, err = logGroupTags(ctx, e, name); tags == nil {
 				return nil, err
 			}
 			return &logtypes.LogGroup{LogGroupName: aws.String(name)}, nil
 		}
-		l.tags = func(*logtypes.LogGroup) (map[string]string, error) { return tags, nil }
-		return findOwned(e, l)
+		l.Tags = func(*logtypes.LogGroup) (map[string]string, error) { return tags, nil }
+		return engine.FindOwned(e.Run, l)
 	}
 	all, err := logGroups(ctx, e)
 	if err != nil {
 		return nil, err
 	}
-	l.byName = func() (*logtypes.LogGroup, error) {
+	l.ByName = func() (*logtypes.LogGroup, error) {
 		if lg, ok := all[name]; ok {
 			return &lg.group, nil
 		}
 		return nil, nil
 	}
-	l.tags = func(*logtypes.LogGroup) (map[string]string, error) { return all[name].tags, nil }
-	return findOwned(e, l)
+	l.Tags = func(*logtypes.LogGroup) (map[string]string, error) { return all[name].tags, nil }
+	return engine.FindOwned(e.Run, l)
 }
 
 func (s logGroupStep) Claim(ctx context.Context, e *Env) error {

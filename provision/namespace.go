@@ -10,6 +10,7 @@ import (
 	sdtypes "github.com/aws/aws-sdk-go-v2/service/servicediscovery/types"
 
 	"github.com/tapctl/tapctl/cloud"
+	"github.com/tapctl/tapctl/engine"
 	"github.com/tapctl/tapctl/state"
 )
 
@@ -30,7 +31,7 @@ func (namespaceStep) DependsOn() []string { return []string{"vpc"} }
 // findNamespace reads the namespace by the state file's ID, else lists the private namespaces
 // named {env}.local (the same private name may exist in other VPCs) and keeps ours. Once per run.
 func findNamespace(ctx context.Context, e *Env) (*sdtypes.Namespace, error) {
-	return discover(e, "namespace", func() (*sdtypes.Namespace, error) {
+	return engine.Discover(e.Run, "namespace", func() (*sdtypes.Namespace, error) {
 		get := func(id string) (*sdtypes.Namespace, error) {
 			out, err := e.AWS.ServiceDisc.GetNamespace(ctx, &sd.GetNamespaceInput{Id: aws.String(id)})
 			if cloud.IsNotFound(err) {
@@ -41,10 +42,10 @@ func findNamespace(ctx context.Context, e *Env) (*sdtypes.Namespace, error) {
 			}
 			return out.Namespace, nil
 		}
-		return findOwned(e, lookup[sdtypes.Namespace]{
-			kind: "Cloud Map namespace", name: e.Names.Namespace(), stateID: e.StateID(keyNamespace),
-			byID: get,
-			byTags: func() ([]*sdtypes.Namespace, error) {
+		return engine.FindOwned(e.Run, engine.Lookup[sdtypes.Namespace]{
+			Kind: "Cloud Map namespace", Name: e.Names.Namespace(), StateID: e.StateID(keyNamespace),
+			ByID: get,
+			ByTags: func() ([]*sdtypes.Namespace, error) {
 				var found []*sdtypes.Namespace
 				p := sd.NewListNamespacesPaginator(e.AWS.ServiceDisc, &sd.ListNamespacesInput{Filters: []sdtypes.NamespaceFilter{{
 					Name: sdtypes.NamespaceFilterNameType, Values: []string{string(sdtypes.NamespaceTypeDnsPrivate)}, Condition: sdtypes.FilterConditionEq,
@@ -62,7 +63,7 @@ func findNamespace(ctx context.Context, e *Env) (*sdtypes.Namespace, error) {
 						if err != nil {
 							return nil, err
 						}
-						if e.owns(tags) {
+						if e.Owns(tags) {
 							got, err := get(aws.ToString(ns.Id))
 							if err != nil {
 								return nil, err
@@ -75,10 +76,10 @@ func findNamespace(ctx context.Context, e *Env) (*sdtypes.Namespace, error) {
 				}
 				return found, nil
 			},
-			tags: func(ns *sdtypes.Namespace) (map[string]string, error) {
+			Tags: func(ns *sdtypes.Namespace) (map[string]string, error) {
 				return cloudMapTags(ctx, e, aws.ToString(ns.Arn))
 			},
-			id: func(ns *sdtypes.Namespace) string { return aws.ToString(ns.Id) },
+			ID: func(ns *sdtypes.Namespace) string { return aws.ToString(ns.Id) },
 		})
 	})
 }

@@ -11,6 +11,7 @@ import (
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
 	"github.com/tapctl/tapctl/cloud"
+	"github.com/tapctl/tapctl/engine"
 	"github.com/tapctl/tapctl/state"
 )
 
@@ -27,10 +28,10 @@ func (natGatewayStep) Name() string        { return "nat-gateway" }
 func (natGatewayStep) DependsOn() []string { return []string{"subnets", "internet-gateway"} }
 
 func findElasticIP(ctx context.Context, e *Env) (*ec2types.Address, error) {
-	return discover(e, "elastic-ip", func() (*ec2types.Address, error) {
-		return findOwned(e, lookup[ec2types.Address]{
-			kind: "Elastic IP", name: e.Names.ElasticIP(), stateID: e.StateID(keyElasticIP),
-			byID: func(id string) (*ec2types.Address, error) {
+	return engine.Discover(e.Run, "elastic-ip", func() (*ec2types.Address, error) {
+		return engine.FindOwned(e.Run, engine.Lookup[ec2types.Address]{
+			Kind: "Elastic IP", Name: e.Names.ElasticIP(), StateID: e.StateID(keyElasticIP),
+			ByID: func(id string) (*ec2types.Address, error) {
 				out, err := e.AWS.EC2.DescribeAddresses(ctx, &ec2.DescribeAddressesInput{AllocationIds: []string{id}})
 				if cloud.IsNotFound(err) || err == nil && len(out.Addresses) != 1 {
 					return nil, nil
@@ -40,15 +41,15 @@ func findElasticIP(ctx context.Context, e *Env) (*ec2types.Address, error) {
 				}
 				return &out.Addresses[0], nil
 			},
-			byTags: func() ([]*ec2types.Address, error) {
+			ByTags: func() ([]*ec2types.Address, error) {
 				out, err := e.AWS.EC2.DescribeAddresses(ctx, &ec2.DescribeAddressesInput{Filters: e.ec2OwnedFilters(e.Names.ElasticIP())})
 				if err != nil {
 					return nil, fmt.Errorf("looking up Elastic IP %s by tags: %w", e.Names.ElasticIP(), err)
 				}
 				return pointers(out.Addresses), nil
 			},
-			tags: func(a *ec2types.Address) (map[string]string, error) { return ec2TagMap(a.Tags), nil },
-			id:   func(a *ec2types.Address) string { return aws.ToString(a.AllocationId) },
+			Tags: func(a *ec2types.Address) (map[string]string, error) { return ec2TagMap(a.Tags), nil },
+			ID:   func(a *ec2types.Address) string { return aws.ToString(a.AllocationId) },
 		})
 	})
 }
@@ -59,10 +60,10 @@ func liveNAT(n ec2types.NatGateway) bool {
 }
 
 func findNATGateway(ctx context.Context, e *Env) (*ec2types.NatGateway, error) {
-	return discover(e, "nat-gateway", func() (*ec2types.NatGateway, error) {
-		return findOwned(e, lookup[ec2types.NatGateway]{
-			kind: "NAT gateway", name: e.Names.NATGateway(), stateID: e.StateID(keyNATGateway),
-			byID: func(id string) (*ec2types.NatGateway, error) {
+	return engine.Discover(e.Run, "nat-gateway", func() (*ec2types.NatGateway, error) {
+		return engine.FindOwned(e.Run, engine.Lookup[ec2types.NatGateway]{
+			Kind: "NAT gateway", Name: e.Names.NATGateway(), StateID: e.StateID(keyNATGateway),
+			ByID: func(id string) (*ec2types.NatGateway, error) {
 				out, err := e.AWS.EC2.DescribeNatGateways(ctx, &ec2.DescribeNatGatewaysInput{NatGatewayIds: []string{id}})
 				if cloud.IsNotFound(err) || err == nil && (len(out.NatGateways) != 1 || !liveNAT(out.NatGateways[0])) {
 					return nil, nil
@@ -72,7 +73,7 @@ func findNATGateway(ctx context.Context, e *Env) (*ec2types.NatGateway, error) {
 				}
 				return &out.NatGateways[0], nil
 			},
-			byTags: func() ([]*ec2types.NatGateway, error) {
+			ByTags: func() ([]*ec2types.NatGateway, error) {
 				filters := append(e.ec2OwnedFilters(e.Names.NATGateway()), ec2types.Filter{Name: aws.String("state"), Values: []string{"pending", "available"}})
 				out, err := e.AWS.EC2.DescribeNatGateways(ctx, &ec2.DescribeNatGatewaysInput{Filter: filters})
 				if err != nil {
@@ -87,8 +88,8 @@ func findNATGateway(ctx context.Context, e *Env) (*ec2types.NatGateway, error) {
 				}
 				return live, nil
 			},
-			tags: func(n *ec2types.NatGateway) (map[string]string, error) { return ec2TagMap(n.Tags), nil },
-			id:   func(n *ec2types.NatGateway) string { return aws.ToString(n.NatGatewayId) },
+			Tags: func(n *ec2types.NatGateway) (map[string]string, error) { return ec2TagMap(n.Tags), nil },
+			ID:   func(n *ec2types.NatGateway) string { return aws.ToString(n.NatGatewayId) },
 		})
 	})
 }
@@ -234,7 +235,7 @@ func formerNATGateways(ctx context.Context, e *Env) ([]ec2types.NatGateway, erro
 		}
 		// Checked here too: some implementations (moto) ignore these filters.
 		for _, n := range page.NatGateways {
-			if !liveNAT(n) && e.owns(ec2TagMap(n.Tags)) && ec2TagValue(n.Tags, TagName) == e.Names.NATGateway() {
+			if !liveNAT(n) && e.Owns(ec2TagMap(n.Tags)) && ec2TagValue(n.Tags, TagName) == e.Names.NATGateway() {
 				former = append(former, n)
 			}
 		}

@@ -1,6 +1,11 @@
 package provision
 
-import "github.com/tapctl/tapctl/catalog"
+import (
+	"context"
+
+	"github.com/tapctl/tapctl/catalog"
+	"github.com/tapctl/tapctl/engine"
+)
 
 // Platform lists every step of the platform for a catalog and the environment's choices. Order
 // here is only the tie-break: the engine derives the run order from each step's dependencies.
@@ -46,4 +51,12 @@ func Platform(services []catalog.Service, choices Choices) []Step {
 		steps = append(steps, retiredMeshStep{services: services})
 	}
 	return append(steps, dashboardStep{}, servicesStableStep{services: services})
+}
+
+// Plan works out what up would do (engine.Plan), with read calls only. The resources of
+// removed services are deletes, listed first, as up deletes them first.
+func Plan(ctx context.Context, e *Env, steps []Step, removed []catalog.Service, choices Choices, parallelism int) ([]engine.Change, error) {
+	return engine.Plan(ctx, e, steps, func(ctx context.Context, scratch *Env) ([]engine.Change, error) {
+		return engine.PlanDeletes(ctx, scratch.ForServices(removed), ServiceSteps(removed, choices))
+	}, parallelism)
 }

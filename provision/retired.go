@@ -22,7 +22,7 @@ func (r retiredMeshStep) DependsOn() []string {
 	return deps
 }
 
-func (retiredMeshStep) retires() {}
+func (retiredMeshStep) Retires() {}
 
 func (r retiredMeshStep) recorded(e *Env) bool {
 	return e.StateID(keyMesh) != "" || r.anyNodeRecorded(e)

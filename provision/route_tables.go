@@ -9,6 +9,7 @@ import (
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
 	"github.com/tapctl/tapctl/cloud"
+	"github.com/tapctl/tapctl/engine"
 	"github.com/tapctl/tapctl/state"
 )
 
@@ -28,7 +29,7 @@ func routeTableKey(kind string) string { return "route-table/" + kind }
 // findRouteTables reads every route table of the VPC in one call (once per run) and picks ours
 // by state ID, then Name tag; each must be the environment's.
 func findRouteTables(ctx context.Context, e *Env, vpcID string) (map[string]*ec2types.RouteTable, error) {
-	return discover(e, "route-tables/"+vpcID, func() (map[string]*ec2types.RouteTable, error) {
+	return engine.Discover(e.Run, "route-tables/"+vpcID, func() (map[string]*ec2types.RouteTable, error) {
 		out, err := e.AWS.EC2.DescribeRouteTables(ctx, &ec2.DescribeRouteTablesInput{
 			Filters: []ec2types.Filter{{Name: aws.String("vpc-id"), Values: []string{vpcID}}},
 		})
@@ -46,16 +47,16 @@ func findRouteTables(ctx context.Context, e *Env, vpcID string) (map[string]*ec2
 		found := map[string]*ec2types.RouteTable{}
 		for _, kind := range []string{Public, Private} {
 			name := e.Names.RouteTable(kind)
-			rt, err := findOwned(e, lookup[ec2types.RouteTable]{
-				kind: "route table", name: name, stateID: e.StateID(routeTableKey(kind)),
-				byID: func(id string) (*ec2types.RouteTable, error) {
+			rt, err := engine.FindOwned(e.Run, engine.Lookup[ec2types.RouteTable]{
+				Kind: "route table", Name: name, StateID: e.StateID(routeTableKey(kind)),
+				ByID: func(id string) (*ec2types.RouteTable, error) {
 					return pick(func(rt *ec2types.RouteTable) bool { return aws.ToString(rt.RouteTableId) == id }), nil
 				},
-				byName: func() (*ec2types.RouteTable, error) {
+				ByName: func() (*ec2types.RouteTable, error) {
 					return pick(func(rt *ec2types.RouteTable) bool { return ec2TagValue(rt.Tags, TagName) == name }), nil
 				},
-				tags: func(rt *ec2types.RouteTable) (map[string]string, error) { return ec2TagMap(rt.Tags), nil },
-				id:   func(rt *ec2types.RouteTable) string { return aws.ToString(rt.RouteTableId) },
+				Tags: func(rt *ec2types.RouteTable) (map[string]string, error) { return ec2TagMap(rt.Tags), nil },
+				ID:   func(rt *ec2types.RouteTable) string { return aws.ToString(rt.RouteTableId) },
 			})
 			if err != nil {
 				return nil, err

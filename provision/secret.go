@@ -10,6 +10,7 @@ import (
 	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 
 	"github.com/tapctl/tapctl/cloud"
+	"github.com/tapctl/tapctl/engine"
 	"github.com/tapctl/tapctl/state"
 )
 
@@ -27,7 +28,7 @@ func (secretStep) DependsOn() []string { return nil }
 
 // findSecret reads the secret by the state file's ARN, then by its name, once per run.
 func findSecret(ctx context.Context, e *Env) (*sm.DescribeSecretOutput, error) {
-	return discover(e, "secret", func() (*sm.DescribeSecretOutput, error) {
+	return engine.Discover(e.Run, "secret", func() (*sm.DescribeSecretOutput, error) {
 		describe := func(id string) (*sm.DescribeSecretOutput, error) {
 			out, err := e.AWS.Secrets.DescribeSecret(ctx, &sm.DescribeSecretInput{SecretId: aws.String(id)})
 			if cloud.IsNotFound(err) {
@@ -38,14 +39,14 @@ func findSecret(ctx context.Context, e *Env) (*sm.DescribeSecretOutput, error) {
 			}
 			return out, nil
 		}
-		return findOwned(e, lookup[sm.DescribeSecretOutput]{
-			kind: "secret", name: e.Names.Secret(), stateID: e.StateID(keySecret),
-			byID:   describe,
-			byName: func() (*sm.DescribeSecretOutput, error) { return describe(e.Names.Secret()) },
-			tags: func(s *sm.DescribeSecretOutput) (map[string]string, error) {
+		return engine.FindOwned(e.Run, engine.Lookup[sm.DescribeSecretOutput]{
+			Kind: "secret", Name: e.Names.Secret(), StateID: e.StateID(keySecret),
+			ByID:   describe,
+			ByName: func() (*sm.DescribeSecretOutput, error) { return describe(e.Names.Secret()) },
+			Tags: func(s *sm.DescribeSecretOutput) (map[string]string, error) {
 				return tagMap(s.Tags, func(t smtypes.Tag) (*string, *string) { return t.Key, t.Value }), nil
 			},
-			id: func(s *sm.DescribeSecretOutput) string { return aws.ToString(s.ARN) },
+			ID: func(s *sm.DescribeSecretOutput) string { return aws.ToString(s.ARN) },
 		})
 	})
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/tapctl/tapctl/catalog"
 	"github.com/tapctl/tapctl/cloud"
+	"github.com/tapctl/tapctl/engine"
 	"github.com/tapctl/tapctl/state"
 )
 
@@ -146,7 +147,7 @@ func securityGroups(ctx context.Context, e *Env) (map[string]*ec2types.SecurityG
 		return nil, err
 	}
 	vpcID := aws.ToString(vpc.VpcId)
-	return discover(e, "security-groups/"+vpcID, func() (map[string]*ec2types.SecurityGroup, error) {
+	return engine.Discover(e.Run, "security-groups/"+vpcID, func() (map[string]*ec2types.SecurityGroup, error) {
 		out, err := e.AWS.EC2.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{Filters: []ec2types.Filter{
 			{Name: aws.String("vpc-id"), Values: []string{vpcID}},
 			{Name: aws.String("group-name"), Values: []string{e.Names.ALBSecurityGroup(), e.Names.TaskSecurityGroup()}},
@@ -158,9 +159,9 @@ func securityGroups(ctx context.Context, e *Env) (map[string]*ec2types.SecurityG
 		for _, kind := range []string{"alb", "task"} {
 			s := securityGroupStep{kind: kind}
 			name := s.groupName(e)
-			g, err := findOwned(e, lookup[ec2types.SecurityGroup]{
-				kind: "security group", name: name,
-				byName: func() (*ec2types.SecurityGroup, error) {
+			g, err := engine.FindOwned(e.Run, engine.Lookup[ec2types.SecurityGroup]{
+				Kind: "security group", Name: name,
+				ByName: func() (*ec2types.SecurityGroup, error) {
 					for i := range out.SecurityGroups {
 						if aws.ToString(out.SecurityGroups[i].GroupName) == name {
 							return &out.SecurityGroups[i], nil
@@ -168,8 +169,8 @@ func securityGroups(ctx context.Context, e *Env) (map[string]*ec2types.SecurityG
 					}
 					return nil, nil
 				},
-				tags: func(g *ec2types.SecurityGroup) (map[string]string, error) { return ec2TagMap(g.Tags), nil },
-				id:   func(g *ec2types.SecurityGroup) string { return aws.ToString(g.GroupId) },
+				Tags: func(g *ec2types.SecurityGroup) (map[string]string, error) { return ec2TagMap(g.Tags), nil },
+				ID:   func(g *ec2types.SecurityGroup) string { return aws.ToString(g.GroupId) },
 			})
 			if err != nil {
 				return nil, err

@@ -11,6 +11,7 @@ import (
 
 	"github.com/tapctl/tapctl/catalog"
 	"github.com/tapctl/tapctl/cloud"
+	"github.com/tapctl/tapctl/engine"
 	"github.com/tapctl/tapctl/state"
 )
 
@@ -88,10 +89,9 @@ func WithRemoved(services, removed []catalog.Service) []catalog.Service {
 // AWS afresh (the per-kind reads cover the catalog's services only). The state file and the
 // summary are shared.
 func (e *Env) ForServices(services []catalog.Service) *Env {
-	c := *e
+	c := engine.Rediscover(e)
 	c.Catalog = services
-	c.discovery = newDiscovery()
-	return &c
+	return c
 }
 
 // scopedStep is a step taken out of the platform: dependencies on steps outside the set are
@@ -148,10 +148,10 @@ func RemoveServices(ctx context.Context, e *Env, removed []catalog.Service, choi
 		return nil
 	}
 	e.Log.Info().Strs("services", catalog.Names(removed)).Msg("removing services that left the catalog")
-	if err := Destroy(ctx, e.ForServices(removed), ServiceSteps(removed, choices), parallelism); err != nil {
+	if err := engine.Destroy(ctx, e.ForServices(removed), ServiceSteps(removed, choices), parallelism); err != nil {
 		return err
 	}
 	// What this run read before the removal (the listener's rules) no longer holds.
-	e.discovery = newDiscovery()
+	e.ForgetReads()
 	return nil
 }

@@ -11,6 +11,7 @@ import (
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
 	"github.com/tapctl/tapctl/cloud"
+	"github.com/tapctl/tapctl/engine"
 	"github.com/tapctl/tapctl/state"
 )
 
@@ -71,7 +72,7 @@ func (subnetsStep) DependsOn() []string { return []string{"vpc"} }
 // by state ID, then Name tag, then CIDR (a CIDR can be held by one subnet of a VPC only); each
 // match must be the environment's.
 func findSubnets(ctx context.Context, e *Env, vpcID string) (map[subnetSpec]*ec2types.Subnet, error) {
-	return discover(e, "subnets/"+vpcID, func() (map[subnetSpec]*ec2types.Subnet, error) {
+	return engine.Discover(e.Run, "subnets/"+vpcID, func() (map[subnetSpec]*ec2types.Subnet, error) {
 		out, err := e.AWS.EC2.DescribeSubnets(ctx, &ec2.DescribeSubnetsInput{
 			Filters: []ec2types.Filter{{Name: aws.String("vpc-id"), Values: []string{vpcID}}},
 		})
@@ -89,19 +90,19 @@ func findSubnets(ctx context.Context, e *Env, vpcID string) (map[subnetSpec]*ec2
 				}
 				return nil
 			}
-			sn, err := findOwned(e, lookup[ec2types.Subnet]{
-				kind: "subnet", name: name + " (" + spec.cidr() + ")", stateID: e.StateID(spec.key()),
-				byID: func(id string) (*ec2types.Subnet, error) {
+			sn, err := engine.FindOwned(e.Run, engine.Lookup[ec2types.Subnet]{
+				Kind: "subnet", Name: name + " (" + spec.cidr() + ")", StateID: e.StateID(spec.key()),
+				ByID: func(id string) (*ec2types.Subnet, error) {
 					return pick(func(sn *ec2types.Subnet) bool { return aws.ToString(sn.SubnetId) == id }), nil
 				},
-				byName: func() (*ec2types.Subnet, error) {
+				ByName: func() (*ec2types.Subnet, error) {
 					if sn := pick(func(sn *ec2types.Subnet) bool { return ec2TagValue(sn.Tags, TagName) == name }); sn != nil {
 						return sn, nil
 					}
 					return pick(func(sn *ec2types.Subnet) bool { return aws.ToString(sn.CidrBlock) == spec.cidr() }), nil
 				},
-				tags: func(sn *ec2types.Subnet) (map[string]string, error) { return ec2TagMap(sn.Tags), nil },
-				id:   func(sn *ec2types.Subnet) string { return aws.ToString(sn.SubnetId) },
+				Tags: func(sn *ec2types.Subnet) (map[string]string, error) { return ec2TagMap(sn.Tags), nil },
+				ID:   func(sn *ec2types.Subnet) string { return aws.ToString(sn.SubnetId) },
 			})
 			if err != nil {
 				return nil, err

@@ -7,22 +7,22 @@ import (
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	sdtypes "github.com/aws/aws-sdk-go-v2/service/servicediscovery/types"
+
+	"github.com/tapctl/tapctl/engine"
 )
 
-// Tag keys by which tapctl finds its own resources again.
+// Tag keys of the platform's resources, beside the ownership tags (engine.TagEnvironment,
+// engine.TagManagedBy).
 const (
-	TagEnvironment = "Environment"
-	TagManagedBy   = "ManagedBy"
-	TagName        = "Name"
-	TagService     = "Service"
+	TagName    = "Name"
+	TagService = "Service"
 	// TagMesh on the ECS cluster says the environment's --mesh choice, for tapctl list.
-	TagMesh        = "Mesh"
-	ManagedByValue = "tapctl"
+	TagMesh = "Mesh"
 )
 
 // Tags are the tags of one resource: the environment's, its Name, and Service where it belongs to one.
 func (e *Env) Tags(name, service string) map[string]string {
-	t := map[string]string{TagEnvironment: e.Name, TagManagedBy: ManagedByValue, TagName: name}
+	t := map[string]string{engine.TagEnvironment: e.Name, engine.TagManagedBy: engine.ManagedByValue, TagName: name}
 	if service != "" {
 		t[TagService] = service
 	}
@@ -38,8 +38,8 @@ func (e *Env) ec2TagSpec(resourceType ec2types.ResourceType, name, service strin
 // ec2OwnedFilters finds the EC2 resources of this environment with the given Name tag.
 func (e *Env) ec2OwnedFilters(name string) []ec2types.Filter {
 	f := []ec2types.Filter{
-		{Name: aws.String("tag:" + TagEnvironment), Values: []string{e.Name}},
-		{Name: aws.String("tag:" + TagManagedBy), Values: []string{ManagedByValue}},
+		{Name: aws.String("tag:" + engine.TagEnvironment), Values: []string{e.Name}},
+		{Name: aws.String("tag:" + engine.TagManagedBy), Values: []string{engine.ManagedByValue}},
 	}
 	if name != "" {
 		f = append(f, ec2types.Filter{Name: aws.String("tag:" + TagName), Values: []string{name}})

@@ -10,6 +10,7 @@ import (
 
 	"github.com/tapctl/tapctl/catalog"
 	"github.com/tapctl/tapctl/cloud"
+	"github.com/tapctl/tapctl/engine"
 	"github.com/tapctl/tapctl/state"
 )
 
@@ -51,9 +52,9 @@ func (s targetGroupStep) find(ctx context.Context, e *Env) (*elbtypes.TargetGrou
 	if err != nil {
 		return nil, err
 	}
-	return findOwned(e, lookup[elbtypes.TargetGroup]{
-		kind: "target group", name: s.groupName(e), stateID: e.StateID(s.key()),
-		byID: func(arn string) (*elbtypes.TargetGroup, error) {
+	return engine.FindOwned(e.Run, engine.Lookup[elbtypes.TargetGroup]{
+		Kind: "target group", Name: s.groupName(e), StateID: e.StateID(s.key()),
+		ByID: func(arn string) (*elbtypes.TargetGroup, error) {
 			for _, g := range all.groups {
 				if aws.ToString(g.TargetGroupArn) == arn {
 					return &g, nil
@@ -61,16 +62,16 @@ func (s targetGroupStep) find(ctx context.Context, e *Env) (*elbtypes.TargetGrou
 			}
 			return nil, nil
 		},
-		byName: func() (*elbtypes.TargetGroup, error) {
+		ByName: func() (*elbtypes.TargetGroup, error) {
 			if g, ok := all.groups[s.groupName(e)]; ok {
 				return &g, nil
 			}
 			return nil, nil
 		},
-		tags: func(g *elbtypes.TargetGroup) (map[string]string, error) {
+		Tags: func(g *elbtypes.TargetGroup) (map[string]string, error) {
 			return all.tags[aws.ToString(g.TargetGroupArn)], nil
 		},
-		id: func(g *elbtypes.TargetGroup) string { return aws.ToString(g.TargetGroupArn) },
+		ID: func(g *elbtypes.TargetGroup) string { return aws.ToString(g.TargetGroupArn) },
 	})
 }
 
@@ -89,7 +90,7 @@ type foundTargetGroups struct {
 // ELB refuses the whole call when one name is missing, and then each is read on its own. Their
 // tags come in one more call (20 per call).
 func targetGroups(ctx context.Context, e *Env) (foundTargetGroups, error) {
-	return discover(e, "target-groups", func() (foundTargetGroups, error) {
+	return engine.Discover(e.Run, "target-groups", func() (foundTargetGroups, error) {
 		var names []string
 		for _, svc := range e.Catalog {
 			names = append(names, e.Names.TargetGroup(svc.Name), e.Names.AltTargetGroup(svc.Name))

@@ -13,6 +13,7 @@ import (
 
 	"github.com/tapctl/tapctl/catalog"
 	"github.com/tapctl/tapctl/cloud"
+	"github.com/tapctl/tapctl/engine"
 	"github.com/tapctl/tapctl/state"
 )
 
@@ -153,19 +154,19 @@ func sameTaskDefinition(have *ecstypes.TaskDefinition, want *ecs.RegisterTaskDef
 // family's newest active revision: after a rollback the newest one is the revision rolled away
 // from. Either must be the environment's: a family is only a name, which another team may use.
 func (s taskDefinitionStep) current(ctx context.Context, e *Env) (*ecstypes.TaskDefinition, error) {
-	td, err := discover(e, "task-definition/"+s.svc.Name, func() (*taggedTaskDefinition, error) {
+	td, err := engine.Discover(e.Run, "task-definition/"+s.svc.Name, func() (*taggedTaskDefinition, error) {
 		deployed := ""
 		if d, ok := e.State.Get(s.svc.Name + "/" + DeploymentKind); ok {
 			deployed = d.ID
 		}
-		return findOwned(e, lookup[taggedTaskDefinition]{
-			kind: "task definition", name: e.Names.TaskFamily(s.svc.Name), stateID: deployed,
-			byID: func(arn string) (*taggedTaskDefinition, error) { return describeTaskDefinition(ctx, e, arn) },
-			byName: func() (*taggedTaskDefinition, error) {
+		return engine.FindOwned(e.Run, engine.Lookup[taggedTaskDefinition]{
+			Kind: "task definition", Name: e.Names.TaskFamily(s.svc.Name), StateID: deployed,
+			ByID: func(arn string) (*taggedTaskDefinition, error) { return describeTaskDefinition(ctx, e, arn) },
+			ByName: func() (*taggedTaskDefinition, error) {
 				return describeTaskDefinition(ctx, e, e.Names.TaskFamily(s.svc.Name))
 			},
-			tags: func(td *taggedTaskDefinition) (map[string]string, error) { return td.tags, nil },
-			id:   func(td *taggedTaskDefinition) string { return aws.ToString(td.TaskDefinitionArn) },
+			Tags: func(td *taggedTaskDefinition) (map[string]string, error) { return td.tags, nil },
+			ID:   func(td *taggedTaskDefinition) string { return aws.ToString(td.TaskDefinitionArn) },
 		})
 	})
 	if err != nil || td == nil {
@@ -264,8 +265,8 @@ func (s taskDefinitionStep) owned(ctx context.Context, e *Env, arns []string) ([
 		if err != nil {
 			return nil, fmt.Errorf("describing task definition %s: %w", arn, err)
 		}
-		if err := e.prove("task definition", arn, ecsTagMap(o.Tags), false); err != nil {
-			if err := e.foreignByName(err); err != nil {
+		if err := e.Prove("task definition", arn, ecsTagMap(o.Tags), false); err != nil {
+			if err := e.ForeignByName(err); err != nil {
 				return nil, err
 			}
 			continue

@@ -11,6 +11,7 @@ import (
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
 	"github.com/tapctl/tapctl/cloud"
+	"github.com/tapctl/tapctl/engine"
 	"github.com/tapctl/tapctl/state"
 )
 
@@ -27,10 +28,10 @@ func (vpcStep) DependsOn() []string { return nil }
 // findVPC looks the VPC up by the state file's ID, then by its tags, once per run. nil means
 // none exists.
 func findVPC(ctx context.Context, e *Env) (*ec2types.Vpc, error) {
-	return discover(e, "vpc", func() (*ec2types.Vpc, error) {
-		return findOwned(e, lookup[ec2types.Vpc]{
-			kind: "VPC", name: e.Names.VPC(), stateID: e.StateID(keyVPC),
-			byID: func(id string) (*ec2types.Vpc, error) {
+	return engine.Discover(e.Run, "vpc", func() (*ec2types.Vpc, error) {
+		return engine.FindOwned(e.Run, engine.Lookup[ec2types.Vpc]{
+			Kind: "VPC", Name: e.Names.VPC(), StateID: e.StateID(keyVPC),
+			ByID: func(id string) (*ec2types.Vpc, error) {
 				out, err := e.AWS.EC2.DescribeVpcs(ctx, &ec2.DescribeVpcsInput{VpcIds: []string{id}})
 				if cloud.IsNotFound(err) || err == nil && len(out.Vpcs) != 1 {
 					return nil, nil
@@ -40,15 +41,15 @@ func findVPC(ctx context.Context, e *Env) (*ec2types.Vpc, error) {
 				}
 				return &out.Vpcs[0], nil
 			},
-			byTags: func() ([]*ec2types.Vpc, error) {
+			ByTags: func() ([]*ec2types.Vpc, error) {
 				out, err := e.AWS.EC2.DescribeVpcs(ctx, &ec2.DescribeVpcsInput{Filters: e.ec2OwnedFilters(e.Names.VPC())})
 				if err != nil {
 					return nil, fmt.Errorf("looking up VPC %s by tags: %w", e.Names.VPC(), err)
 				}
 				return pointers(out.Vpcs), nil
 			},
-			tags: func(v *ec2types.Vpc) (map[string]string, error) { return ec2TagMap(v.Tags), nil },
-			id:   func(v *ec2types.Vpc) string { return aws.ToString(v.VpcId) },
+			Tags: func(v *ec2types.Vpc) (map[string]string, error) { return ec2TagMap(v.Tags), nil },
+			ID:   func(v *ec2types.Vpc) string { return aws.ToString(v.VpcId) },
 		})
 	})
 }
@@ -178,7 +179,7 @@ func (vpcStep) Inspect(ctx context.Context, e *Env) []Status {
 
 // describeState renders what AWS says of a resource for status.
 func describeState(err error, found bool, state func() string) string {
-	var foreign *ForeignError
+	var foreign *engine.ForeignError
 	switch {
 	case errors.As(err, &foreign):
 		return "not this environment's: " + foreign.Error()

@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/tapctl/tapctl/engine"
 	"github.com/tapctl/tapctl/provision"
 )
 
@@ -13,7 +14,7 @@ import (
 // and starts no new deletion after a failure. Each Down finds its resource by state ID, then by tags,
 // so a lost or partial state file still leads to a complete teardown.
 func Run(ctx context.Context, e *provision.Env, steps []provision.Step, parallelism int) error {
-	if err := provision.Destroy(ctx, e, steps, parallelism); err != nil {
+	if err := engine.Destroy(ctx, e, steps, parallelism); err != nil {
 		return err
 	}
 	if left := e.State.Keys(); len(left) > 0 {

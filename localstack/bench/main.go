@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/tapctl/tapctl/catalog"
+	"github.com/tapctl/tapctl/engine"
 	"github.com/tapctl/tapctl/localstack"
 	"github.com/tapctl/tapctl/provision"
 )
@@ -152,7 +153,7 @@ func tapctl(bin, endpoint, stateDir, command, env string, parallelism int) (run,
 // graph: each step costs its calls times the latency plus the wait AWS makes it sit through.
 func criticalPath(r run, latency time.Duration, factor float64, down bool) time.Duration {
 	steps := provision.Platform(catalog.Default(), provision.DefaultChoices())
-	ordered, _ := provision.Order(steps)
+	ordered, _ := engine.Order(steps)
 	waits := map[string]float64{}
 	if !down && r.name == "fresh up" {
 		waits = map[string]float64{"nat-gateway": 90, "alb": 150, "namespace": 45, "services-stable": 120}
@@ -168,7 +169,7 @@ func criticalPath(r run, latency time.Duration, factor float64, down bool) time.
 				dependents[d] = append(dependents[d], s.Name())
 			}
 		}
-		for _, s := range provision.Reverse(ordered) {
+		for _, s := range engine.Reverse(ordered) {
 			var before time.Duration
 			for _, d := range dependents[s.Name()] {
 				before = max(before, longest[d])

@@ -1,4 +1,4 @@
-package provision
+package engine
 
 import (
 	"context"
@@ -8,9 +8,14 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/tapctl/tapctl/catalog"
 )
+
+// testEnv is the smallest environment the engine runs steps with.
+type testEnv struct{ *Run }
+
+func (e *testEnv) EngineRun() *Run         { return e.Run }
+func (e *testEnv) WithRun(r *Run) *testEnv { return &testEnv{r} }
+func newTestEnv(name string) *testEnv      { return &testEnv{NewRun(name)} }
 
 type fakeStep struct {
 	name string
@@ -20,18 +25,18 @@ type fakeStep struct {
 
 func (f fakeStep) Name() string        { return f.name }
 func (f fakeStep) DependsOn() []string { return f.deps }
-func (f fakeStep) Up(context.Context, *Env) error {
+func (f fakeStep) Up(context.Context, *testEnv) error {
 	*f.log = append(*f.log, "up "+f.name)
 	return nil
 }
-func (f fakeStep) Down(context.Context, *Env) error {
+func (f fakeStep) Down(context.Context, *testEnv) error {
 	*f.log = append(*f.log, "down "+f.name)
 	return nil
 }
-func (f fakeStep) Inspect(context.Context, *Env) []Status { return nil }
-func (f fakeStep) Claim(context.Context, *Env) error      { return nil }
+func (f fakeStep) Inspect(context.Context, *testEnv) []Status { return nil }
+func (f fakeStep) Claim(context.Context, *testEnv) error      { return nil }
 
-func names(steps []Step) string {
+func names(steps []Step[*testEnv]) string {
 	var out []string
 	for _, s := range steps {
 		out = append(out, s.Name())
@@ -41,7 +46,7 @@ func names(steps []Step) string {
 
 func TestOrderPutsDependenciesFirst(t *testing.T) {
 	var log []string
-	steps := []Step{
+	steps := []Step[*testEnv]{
 		fakeStep{"routes", []string{"subnets", "nat"}, &log},
 		fakeStep{"nat", []string{"subnets", "igw"}, &log},
 		fakeStep{"subnets", []string{"vpc"}, &log},
@@ -70,25 +75,17 @@ func TestOrderPutsDependenciesFirst(t *testing.T) {
 
 func TestOrderRejectsCyclesAndUnknownDependencies(t *testing.T) {
 	var log []string
-	_, err := Order([]Step{fakeStep{"a", []string{"b"}, &log}, fakeStep{"b", []string{"a"}, &log}})
+	_, err := Order([]Step[*testEnv]{fakeStep{"a", []string{"b"}, &log}, fakeStep{"b", []string{"a"}, &log}})
 	if err == nil || !strings.Contains(err.Error(), "cycle") {
 		t.Errorf("cycle: got %v", err)
 	}
-	_, err = Order([]Step{fakeStep{"a", []string{"nope"}, &log}})
+	_, err = Order([]Step[*testEnv]{fakeStep{"a", []string{"nope"}, &log}})
 	if err == nil || !strings.Contains(err.Error(), "unknown step") {
 		t.Errorf("unknown: got %v", err)
 	}
-	_, err = Order([]Step{fakeStep{"a", nil, &log}, fakeStep{"a", nil, &log}})
+	_, err = Order([]Step[*testEnv]{fakeStep{"a", nil, &log}, fakeStep{"a", nil, &log}})
 	if err == nil || !strings.Contains(err.Error(), "twice") {
 		t.Errorf("duplicate: got %v", err)
-	}
-}
-
-func TestPlatformGraphIsValid(t *testing.T) {
-	for _, mode := range []MeshMode{MeshServiceConnect, MeshAppMesh, MeshNone} {
-		if _, err := Order(Platform(catalog.Default(), Choices{Mesh: mode, Strategy: BlueGreen})); err != nil {
-			t.Fatalf("%s: %v", mode, err)
-		}
 	}
 }
 
@@ -152,13 +149,13 @@ func (s timedStep) run() error {
 	}
 	return nil
 }
-func (s timedStep) Up(context.Context, *Env) error         { return s.run() }
-func (s timedStep) Down(context.Context, *Env) error       { return s.run() }
-func (s timedStep) Inspect(context.Context, *Env) []Status { return nil }
-func (s timedStep) Claim(context.Context, *Env) error      { return nil }
+func (s timedStep) Up(context.Context, *testEnv) error         { return s.run() }
+func (s timedStep) Down(context.Context, *testEnv) error       { return s.run() }
+func (s timedStep) Inspect(context.Context, *testEnv) []Status { return nil }
+func (s timedStep) Claim(context.Context, *testEnv) error      { return nil }
 
-func graph(rec *recorder) []Step {
-	return []Step{
+func graph(rec *recorder) []Step[*testEnv] {
+	return []Step[*testEnv]{
 		timedStep{name: "vpc", rec: rec},
 		timedStep{name: "subnets", deps: []string{"vpc"}, rec: rec},
 		timedStep{name: "igw", deps: []string{"vpc"}, rec: rec},
@@ -172,7 +169,7 @@ func TestApplyNeverStartsAStepBeforeItsDependencies(t *testing.T) {
 	for _, parallelism := range []int{1, 3, 10} {
 		rec := newRecorder("vpc", "subnets", "igw", "nat", "key", "routes")
 		steps := graph(rec)
-		if err := Apply(context.Background(), NewEnv("t"), steps, parallelism); err != nil {
+		if err := Apply(context.Background(), newTestEnv("t"), steps, parallelism); err != nil {
 			t.Fatal(err)
 		}
 		for _, s := range steps {
@@ -189,7 +186,7 @@ func TestParallelismOneKeepsTheSequentialOrder(t *testing.T) {
 	rec := newRecorder("vpc", "subnets", "igw", "nat", "key", "routes")
 	steps := graph(rec)
 	ordered, _ := Order(steps)
-	if err := Apply(context.Background(), NewEnv("t"), steps, 1); err != nil {
+	if err := Apply(context.Background(), newTestEnv("t"), steps, 1); err != nil {
 		t.Fatal(err)
 	}
 	var starts []string
@@ -206,12 +203,12 @@ func TestParallelismOneKeepsTheSequentialOrder(t *testing.T) {
 // igw waits for subnets to start while it runs: only a concurrent engine lets it finish.
 func TestApplyRunsIndependentStepsAtTheSameTime(t *testing.T) {
 	rec := newRecorder("vpc", "subnets", "igw")
-	steps := []Step{
+	steps := []Step[*testEnv]{
 		timedStep{name: "vpc", rec: rec},
 		timedStep{name: "subnets", deps: []string{"vpc"}, rec: rec, waitFor: "igw"},
 		timedStep{name: "igw", deps: []string{"vpc"}, rec: rec, waitFor: "subnets"},
 	}
-	if err := Apply(context.Background(), NewEnv("t"), steps, 10); err != nil {
+	if err := Apply(context.Background(), newTestEnv("t"), steps, 10); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -219,13 +216,13 @@ func TestApplyRunsIndependentStepsAtTheSameTime(t *testing.T) {
 // After a failure no new step starts; the running one finishes; every failure is reported.
 func TestApplyStopsCleanlyOnAFailure(t *testing.T) {
 	rec := newRecorder("a", "b", "c", "d")
-	steps := []Step{
+	steps := []Step[*testEnv]{
 		timedStep{name: "a", rec: rec, fail: true},
 		timedStep{name: "b", rec: rec, hold: 50 * time.Millisecond, fail: true},
 		timedStep{name: "c", rec: rec},
 		timedStep{name: "d", deps: []string{"a"}, rec: rec},
 	}
-	err := Apply(context.Background(), NewEnv("t"), steps, 2)
+	err := Apply(context.Background(), newTestEnv("t"), steps, 2)
 	if err == nil || !strings.Contains(err.Error(), "step a") || !strings.Contains(err.Error(), "step b") {
 		t.Fatalf("err = %v, want both failures", err)
 	}
@@ -241,7 +238,7 @@ func TestDestroyRespectsReverseOrder(t *testing.T) {
 	for _, parallelism := range []int{1, 10} {
 		rec := newRecorder("vpc", "subnets", "igw", "nat", "key", "routes")
 		steps := graph(rec)
-		if err := Destroy(context.Background(), NewEnv("t"), steps, parallelism); err != nil {
+		if err := Destroy(context.Background(), newTestEnv("t"), steps, parallelism); err != nil {
 			t.Fatal(err)
 		}
 		for _, s := range steps {

@@ -1,4 +1,4 @@
-package provision
+package engine
 
 import (
 	"errors"
@@ -9,10 +9,10 @@ import (
 
 type item struct{ id, env, managedBy string }
 
-func itemLookup(stateID string, byID, byName *item, byTags []*item) lookup[item] {
-	l := lookup[item]{
-		kind: "thing", name: "thing-e1", stateID: stateID,
-		tags: func(i *item) (map[string]string, error) {
+func itemLookup(stateID string, byID, byName *item, byTags []*item) Lookup[item] {
+	l := Lookup[item]{
+		Kind: "thing", Name: "thing-e1", StateID: stateID,
+		Tags: func(i *item) (map[string]string, error) {
 			tags := map[string]string{}
 			if i.env != "" {
 				tags[TagEnvironment] = i.env
@@ -22,17 +22,17 @@ func itemLookup(stateID string, byID, byName *item, byTags []*item) lookup[item]
 			}
 			return tags, nil
 		},
-		id: func(i *item) string { return i.id },
+		ID: func(i *item) string { return i.id },
 	}
-	l.byID = func(id string) (*item, error) {
+	l.ByID = func(id string) (*item, error) {
 		if byID != nil && byID.id == id {
 			return byID, nil
 		}
 		return nil, nil
 	}
-	l.byName = func() (*item, error) { return byName, nil }
+	l.ByName = func() (*item, error) { return byName, nil }
 	if byTags != nil {
-		l.byTags = func() ([]*item, error) { return byTags, nil }
+		l.ByTags = func() ([]*item, error) { return byTags, nil }
 	}
 	return l
 }
@@ -44,7 +44,7 @@ func TestFindOwnedProvesEveryPath(t *testing.T) {
 	cases := []struct {
 		name       string
 		destroying bool
-		l          lookup[item]
+		l          Lookup[item]
 		want       string // id found, "" for none
 		wantErr    string
 	}{
@@ -63,9 +63,9 @@ func TestFindOwnedProvesEveryPath(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			e := NewEnv("e1")
+			e := NewRun("e1")
 			e.Region, e.Account, e.destroying = "us-east-1", "123456789012", c.destroying
-			got, err := findOwned(e, c.l)
+			got, err := FindOwned(e, c.l)
 			if c.wantErr == "" && err != nil || c.wantErr != "" && (err == nil || !strings.Contains(err.Error(), c.wantErr)) {
 				t.Fatalf("error = %v, want %q", err, c.wantErr)
 			}

@@ -1,4 +1,4 @@
-package provision
+package engine
 
 import (
 	"sync"
@@ -22,9 +22,9 @@ type lookupResult struct {
 	err   error
 }
 
-// discover runs read once per run for kind and hands every caller its answer.
-func discover[T any](e *Env, kind string, read func() (T, error)) (T, error) {
-	d := e.discovery
+// Discover runs read once per run for kind and hands every caller its answer.
+func Discover[T any](r *Run, kind string, read func() (T, error)) (T, error) {
+	d := r.discovery
 	d.mu.Lock()
 	l, ok := d.lookups[kind]
 	if !ok {
@@ -40,15 +40,14 @@ func discover[T any](e *Env, kind string, read func() (T, error)) (T, error) {
 	return l.value.(T), nil
 }
 
-// chunks splits names for APIs that take a bounded list.
-func chunks(names []string, size int) [][]string {
-	var out [][]string
-	for len(names) > size {
-		out = append(out, names[:size])
-		names = names[size:]
+// noteLeftAlone reports whether this is the first time the run leaves resource alone.
+func (d *discovery) noteLeftAlone(resource string) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.leftAlone == nil {
+		d.leftAlone = map[string]bool{}
 	}
-	if len(names) > 0 {
-		out = append(out, names)
-	}
-	return out
+	first := !d.leftAlone[resource]
+	d.leftAlone[resource] = true
+	return first
 }

@@ -1,4 +1,4 @@
-package provision
+package engine
 
 import (
 	"context"
@@ -11,7 +11,6 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/tapctl/tapctl/catalog"
 	"github.com/tapctl/tapctl/cloud"
 )
 
@@ -39,13 +38,13 @@ type Change struct {
 // cloud.RefuseMutations. Each step's Up runs against a scratch copy of the state; the first
 // mutating call it would make is refused and tells the change: a missing resource is a create,
 // an existing one an update with the call's fields. A step after one that would be created is
-// a create when its resource is missing too. The resources of removed services are deletes,
-// listed first, as up deletes them first.
+// a create when its resource is missing too. first, when set, plans what up does before any
+// step (the platform's removals, PlanDeletes) on the scratch copy; its changes come first.
 //
 // Steps are planned as Apply runs them, up to parallelism at a time, each once its
 // dependencies are planned; the changes come out in the run order.
-func Plan(ctx context.Context, e *Env, steps []Step, removed []catalog.Service, choices Choices, parallelism int) ([]Change, error) {
-	e = e.scratch()
+func Plan[E Env[E]](ctx context.Context, e E, steps []Step[E], first func(ctx context.Context, scratch E) ([]Change, error), parallelism int) ([]Change, error) {
+	e = scratch(e)
 	ordered, err := Order(steps)
 	if err != nil {
 		return nil, err
@@ -54,12 +53,14 @@ func Plan(ctx context.Context, e *Env, steps []Step, removed []catalog.Service, 
 	if err := Claim(ctx, e, ordered, parallelism); err != nil {
 		return nil, err
 	}
-	changes, err := planRemoved(ctx, e, removed, choices)
-	if err != nil {
-		return nil, err
+	var changes []Change
+	if first != nil {
+		if changes, err = first(ctx, e); err != nil {
+			return nil, err
+		}
 	}
 	p := &planned{created: map[string]bool{}, replaced: map[string]bool{}, changes: map[string][]Change{}}
-	err = schedule(ctx, ordered, prerequisitesUp(ordered), parallelism, func(ctx context.Context, s Step) error {
+	err = schedule(ctx, ordered, prerequisitesUp(ordered), parallelism, func(ctx context.Context, s Step[E]) error {
 		step, err := planStep(ctx, e, s, p)
 		if err != nil {
 			return err
@@ -98,35 +99,36 @@ func (p *planned) mark(set map[string]bool, step string) {
 	p.mu.Unlock()
 }
 
-// scratch is a copy of e for planning: state changes stay in memory, nothing waits, nothing logs.
-func (e *Env) scratch() *Env {
-	c := e.ForServices(e.Catalog)
-	c.State = e.State.Scratch()
-	c.summary = &Summary{}
-	c.Wait = false
-	c.Log = zerolog.Nop()
-	c.plannedDeletes = map[string]bool{}
-	return c
+// scratch is a copy of e for planning: state changes stay in memory, nothing waits, nothing
+// logs, and AWS is read afresh.
+func scratch[E Env[E]](e E) E {
+	return withRun(e, func(r *Run) {
+		r.State = r.State.Scratch()
+		r.summary = &Summary{}
+		r.Wait = false
+		r.Log = zerolog.Nop()
+		r.plannedDeletes = map[string]bool{}
+		r.discovery = newDiscovery()
+	})
 }
 
-// deletedInPlan says whether a plan counts the resource with this ID as deleted by then: up
-// deletes removed services' resources before anything else, so a new service may reuse what
-// one of them held (its rule priority).
-func (e *Env) deletedInPlan(id string) bool { return e.plannedDeletes[id] }
-
-func planRemoved(ctx context.Context, e *Env, removed []catalog.Service, choices Choices) ([]Change, error) {
-	if len(removed) == 0 {
+// PlanDeletes plans what up deletes before anything else (the resources of services that left
+// the catalog): a delete for each resource of steps that exists, in teardown order. From then
+// on, the plan counts the IDs those steps recorded as gone (DeletedInPlan). e is a plan's
+// scratch environment, or a copy of it.
+func PlanDeletes[E Env[E]](ctx context.Context, e E, steps []Step[E]) ([]Change, error) {
+	if len(steps) == 0 {
 		return nil, nil
 	}
 	// As up deletes them: what is not the environment's is left alone, not counted.
-	re := e.ForServices(removed).ForTeardown()
-	ordered, err := Order(ServiceSteps(removed, choices))
+	e = ForTeardown(e)
+	ordered, err := Order(steps)
 	if err != nil {
 		return nil, err
 	}
 	var changes []Change
 	for _, s := range Reverse(ordered) {
-		for _, st := range s.Inspect(cloud.WithStep(ctx, s.Name()), re.ForStep(s.Name())) {
+		for _, st := range s.Inspect(cloud.WithStep(ctx, s.Name()), forStep(e, s.Name())) {
 			if msg, failed := strings.CutPrefix(st.AWS, "error: "); failed {
 				return nil, fmt.Errorf("inspecting %s: %s", st.Resource, msg)
 			}
@@ -136,17 +138,18 @@ func planRemoved(ctx context.Context, e *Env, removed []catalog.Service, choices
 		}
 	}
 	// From here on, what the removed services hold counts as gone.
+	r := e.EngineRun()
 	for _, s := range ordered {
-		if id := e.StateID(s.Name()); id != "" {
-			e.plannedDeletes[id] = true
+		if id := r.StateID(s.Name()); id != "" {
+			r.plannedDeletes[id] = true
 		}
 	}
 	return changes, nil
 }
 
-func planStep(ctx context.Context, e *Env, s Step, p *planned) ([]Change, error) {
+func planStep[E Env[E]](ctx context.Context, e E, s Step[E], p *planned) ([]Change, error) {
 	ctx = cloud.WithStep(ctx, s.Name())
-	se := e.ForStep(s.Name())
+	se := forStep(e, s.Name())
 	replacedDep := ""
 	for _, d := range s.DependsOn() {
 		if p.is(p.created, d) {
@@ -176,7 +179,7 @@ func planStep(ctx context.Context, e *Env, s Step, p *planned) ([]Change, error)
 	if err != nil {
 		return nil, err
 	}
-	if _, retires := s.(retiring); retires {
+	if _, retires := s.(Retirement); retires {
 		return deletes(s, statuses), nil
 	}
 	var missing []Status
@@ -206,7 +209,7 @@ func planStep(ctx context.Context, e *Env, s Step, p *planned) ([]Change, error)
 
 // planAfterCreate: a step whose dependency will be created cannot run its Up yet (what it
 // needs is not in the state); its resource is a create when missing.
-func planAfterCreate(ctx context.Context, e *Env, s Step, dep string, p *planned) ([]Change, error) {
+func planAfterCreate[E any](ctx context.Context, e E, s Step[E], dep string, p *planned) ([]Change, error) {
 	statuses := s.Inspect(ctx, e)
 	if len(statuses) == 0 {
 		return nil, nil // owns no resource (a wait, a retirement)
@@ -230,7 +233,7 @@ func planAfterCreate(ctx context.Context, e *Env, s Step, dep string, p *planned
 
 // runRefusing runs the step's Up; a step that ignores a refused call's error and trips over
 // its missing answer has already said what it would change.
-func runRefusing(ctx context.Context, e *Env, s Step) (err error) {
+func runRefusing[E any](ctx context.Context, e E, s Step[E]) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("step %s stopped: %v", s.Name(), r)
@@ -244,7 +247,7 @@ func runRefusing(ctx context.Context, e *Env, s Step) (err error) {
 	return err
 }
 
-func inspect(ctx context.Context, e *Env, s Step) ([]Status, error) {
+func inspect[E any](ctx context.Context, e E, s Step[E]) ([]Status, error) {
 	statuses := s.Inspect(ctx, e)
 	for _, st := range statuses {
 		if msg, failed := strings.CutPrefix(st.AWS, "error: "); failed {
@@ -254,11 +257,11 @@ func inspect(ctx context.Context, e *Env, s Step) ([]Status, error) {
 	return statuses, nil
 }
 
-// retiring is a step whose Up removes what an earlier choice made (App Mesh after a move to
+// Retirement is a step whose Up removes what an earlier choice made (App Mesh after a move to
 // Service Connect): plan shows what it deletes, not an update of the step.
-type retiring interface{ retires() }
+type Retirement interface{ Retires() }
 
-func deletes(s Step, statuses []Status) []Change {
+func deletes[E any](s Step[E], statuses []Status) []Change {
 	var out []Change
 	for _, st := range statuses {
 		if st.AWS != "missing" {
@@ -268,7 +271,7 @@ func deletes(s Step, statuses []Status) []Change {
 	return out
 }
 
-func creates(s Step, missing []Status) []Change {
+func creates[E any](s Step[E], missing []Status) []Change {
 	out := make([]Change, 0, len(missing))
 	for _, st := range missing {
 		out = append(out, Change{Step: s.Name(), Resource: st.Resource, Action: Create})
@@ -276,7 +279,7 @@ func creates(s Step, missing []Status) []Change {
 	return out
 }
 
-func resources(s Step, statuses []Status) string {
+func resources[E any](s Step[E], statuses []Status) string {
 	if len(statuses) == 0 {
 		return s.Name()
 	}

@@ -1,4 +1,4 @@
-package provision
+package engine
 
 import (
 	"context"
@@ -10,7 +10,7 @@ import (
 // at a time. order is a valid run order and the tie-break: with parallelism 1 the steps run
 // exactly in that order. After the first failure no new step starts; those running finish, and
 // every failure is returned, as *StepsFailed.
-func schedule(ctx context.Context, order []Step, prerequisites map[string][]string, parallelism int, fn func(context.Context, Step) error) error {
+func schedule[E any](ctx context.Context, order []Step[E], prerequisites map[string][]string, parallelism int, fn func(context.Context, Step[E]) error) error {
 	if parallelism < 1 {
 		parallelism = 1
 	}
@@ -42,7 +42,7 @@ func schedule(ctx context.Context, order []Step, prerequisites map[string][]stri
 			started[s.Name()] = true
 			running++
 			wg.Add(1)
-			go func(s Step) {
+			go func(s Step[E]) {
 				defer wg.Done()
 				results <- result{s.Name(), fn(ctx, s)}
 			}(s)
@@ -74,7 +74,7 @@ func schedule(ctx context.Context, order []Step, prerequisites map[string][]stri
 }
 
 // prerequisitesUp: a step waits for the steps it depends on.
-func prerequisitesUp(steps []Step) map[string][]string {
+func prerequisitesUp[E any](steps []Step[E]) map[string][]string {
 	m := map[string][]string{}
 	for _, s := range steps {
 		m[s.Name()] = s.DependsOn()
@@ -83,7 +83,7 @@ func prerequisitesUp(steps []Step) map[string][]string {
 }
 
 // prerequisitesDown: a step is deleted only after every step that depends on it.
-func prerequisitesDown(steps []Step) map[string][]string {
+func prerequisitesDown[E any](steps []Step[E]) map[string][]string {
 	m := map[string][]string{}
 	for _, s := range steps {
 		for _, d := range s.DependsOn() {
