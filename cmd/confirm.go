@@ -27,7 +27,7 @@ func interactive(opts Options) bool {
 func confirmDown(ctx context.Context, out io.Writer, in io.Reader, env string, statuses []engine.Status) error {
 	var existing []engine.Status
 	for _, st := range statuses {
-		if st.AWS != "missing" {
+		if st.AWS.Kind != engine.Missing {
 			existing = append(existing, st)
 		}
 	}

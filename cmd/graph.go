@@ -167,12 +167,10 @@ func stepState(statuses []engine.Status) string {
 	}
 	missing := 0
 	for _, st := range statuses {
-		switch {
-		case strings.HasPrefix(st.AWS, "error"):
+		switch st.AWS.Kind {
+		case engine.Failed:
 			return graphError
-		case strings.Contains(st.AWS, "drift"):
-			return graphDrifted
-		case st.AWS == "missing":
+		case engine.Missing:
 			missing++
 		}
 	}

@@ -7,10 +7,10 @@ import (
 )
 
 func TestStepStateFoldsItsResources(t *testing.T) {
-	s := func(aws ...string) []engine.Status {
+	s := func(kinds ...engine.StatusKind) []engine.Status {
 		var out []engine.Status
-		for _, a := range aws {
-			out = append(out, engine.Status{AWS: a})
+		for _, k := range kinds {
+			out = append(out, engine.Status{AWS: engine.Observation{Kind: k}})
 		}
 		return out
 	}
@@ -18,11 +18,10 @@ func TestStepStateFoldsItsResources(t *testing.T) {
 		statuses []engine.Status
 		want     string
 	}{
-		{s("available"), graphCreated},
-		{s("missing", "missing"), graphMissing},
-		{s("available", "missing"), graphPartial},
-		{s("available", "error: AccessDenied"), graphError},
-		{s("drifted: tags"), graphDrifted},
+		{s(engine.Present), graphCreated},
+		{s(engine.Missing, engine.Missing), graphMissing},
+		{s(engine.Present, engine.Missing), graphPartial},
+		{s(engine.Present, engine.Failed), graphError},
 		{nil, graphNoTarget},
 	} {
 		if got := stepState(c.statuses); got != c.want {

@@ -129,10 +129,10 @@ func PlanDeletes[E Env[E]](ctx context.Context, e E, steps []Step[E]) ([]Change,
 	var changes []Change
 	for _, s := range Reverse(ordered) {
 		for _, st := range s.Inspect(cloud.WithStep(ctx, s.Name()), forStep(e, s.Name())) {
-			if msg, failed := strings.CutPrefix(st.AWS, "error: "); failed {
-				return nil, fmt.Errorf("inspecting %s: %s", st.Resource, msg)
+			if st.AWS.Kind == Failed {
+				return nil, fmt.Errorf("inspecting %s: %s", st.Resource, st.AWS.Detail)
 			}
-			if st.AWS != "missing" {
+			if st.AWS.Kind != Missing {
 				changes = append(changes, Change{Step: s.Name(), Resource: st.Resource, Action: Delete})
 			}
 		}
@@ -184,7 +184,7 @@ func planStep[E Env[E]](ctx context.Context, e E, s Step[E], p *planned) ([]Chan
 	}
 	var missing []Status
 	for _, st := range statuses {
-		if st.AWS == "missing" {
+		if st.AWS.Kind == Missing {
 			missing = append(missing, st)
 		}
 	}
@@ -217,7 +217,7 @@ func planAfterCreate[E any](ctx context.Context, e E, s Step[E], dep string, p *
 	var missing []Status
 	for _, st := range statuses {
 		// An error here is mostly a parent that does not exist yet: nothing to find.
-		if st.AWS == "missing" || strings.HasPrefix(st.AWS, "error: ") {
+		if st.AWS.Kind == Missing || st.AWS.Kind == Failed {
 			missing = append(missing, st)
 		}
 	}
@@ -250,8 +250,8 @@ func runRefusing[E any](ctx context.Context, e E, s Step[E]) (err error) {
 func inspect[E any](ctx context.Context, e E, s Step[E]) ([]Status, error) {
 	statuses := s.Inspect(ctx, e)
 	for _, st := range statuses {
-		if msg, failed := strings.CutPrefix(st.AWS, "error: "); failed {
-			return nil, fmt.Errorf("inspecting %s: %s", st.Resource, msg)
+		if st.AWS.Kind == Failed {
+			return nil, fmt.Errorf("inspecting %s: %s", st.Resource, st.AWS.Detail)
 		}
 	}
 	return statuses, nil
@@ -264,7 +264,7 @@ type Retirement interface{ Retires() }
 func deletes[E any](s Step[E], statuses []Status) []Change {
 	var out []Change
 	for _, st := range statuses {
-		if st.AWS != "missing" {
+		if st.AWS.Kind != Missing {
 			out = append(out, Change{Step: s.Name(), Resource: st.Resource, Action: Delete})
 		}
 	}

@@ -22,7 +22,7 @@ func TestStatusShowsStateAndAWS(t *testing.T) {
 		t.Fatalf("status lists %d resources, want at least the 12 of the network", len(statuses))
 	}
 	for _, s := range statuses {
-		if s.StateID == "" || s.AWS == "missing" || strings.HasPrefix(s.AWS, "error") {
+		if s.StateID == "" || s.AWS.String() == "missing" || strings.HasPrefix(s.AWS.String(), "error") {
 			t.Errorf("after up: %+v", s)
 		}
 	}

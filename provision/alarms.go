@@ -255,7 +255,7 @@ func (s alarmsStep) Inspect(ctx context.Context, e *Env) []Status {
 	for _, name := range AlarmNames(e, s.svc.Name) {
 		a, found := have[name]
 		out = append(out, Status{Resource: "alarm " + name, StateID: e.StateID(s.key()),
-			AWS: describeState(err, found, func() string { return string(a.StateValue) })})
+			AWS: engine.Observe(err, found, func() string { return string(a.StateValue) })})
 	}
 	return out
 }

@@ -195,7 +195,7 @@ func (albStep) Down(ctx context.Context, e *Env) error {
 func (albStep) Inspect(ctx context.Context, e *Env) []Status {
 	lb, err := findALB(ctx, e)
 	return []Status{{Resource: "load balancer " + e.Names.ALB(), StateID: e.StateID(keyALB),
-		AWS: describeState(err, lb != nil, func() string {
+		AWS: engine.Observe(err, lb != nil, func() string {
 			if lb.State == nil {
 				return "unknown"
 			}

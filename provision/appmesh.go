@@ -146,5 +146,5 @@ func (meshStep) Down(ctx context.Context, e *Env) error {
 func (meshStep) Inspect(ctx context.Context, e *Env) []Status {
 	mesh, err := findMesh(ctx, e)
 	return []Status{{Resource: "mesh " + e.Names.Mesh(), StateID: e.StateID(keyMesh),
-		AWS: describeState(err, mesh != nil, func() string { return "active" })}}
+		AWS: engine.Observe(err, mesh != nil, func() string { return "active" })}}
 }

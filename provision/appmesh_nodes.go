@@ -10,6 +10,7 @@ import (
 
 	"github.com/tapctl/tapctl/catalog"
 	"github.com/tapctl/tapctl/cloud"
+	"github.com/tapctl/tapctl/engine"
 	"github.com/tapctl/tapctl/state"
 )
 
@@ -134,7 +135,7 @@ func (s virtualNodeStep) Down(ctx context.Context, e *Env) error {
 func (s virtualNodeStep) Inspect(ctx context.Context, e *Env) []Status {
 	node, err := s.find(ctx, e)
 	return []Status{{Resource: "virtual node " + e.Names.VirtualNode(s.svc.Name), StateID: e.StateID(s.key()),
-		AWS: describeState(err, node != nil, func() string { return "active" })}}
+		AWS: engine.Observe(err, node != nil, func() string { return "active" })}}
 }
 
 // virtualServiceStep owns the virtual service {svc}.local, provided by the service's node.
@@ -228,5 +229,5 @@ func (s virtualServiceStep) Down(ctx context.Context, e *Env) error {
 func (s virtualServiceStep) Inspect(ctx context.Context, e *Env) []Status {
 	vs, err := s.find(ctx, e)
 	return []Status{{Resource: "virtual service " + e.Names.VirtualService(s.svc.Name), StateID: e.StateID(s.key()),
-		AWS: describeState(err, vs != nil, func() string { return "active" })}}
+		AWS: engine.Observe(err, vs != nil, func() string { return "active" })}}
 }

@@ -243,10 +243,10 @@ func (s autoScalingStep) Inspect(ctx context.Context, e *Env) []Status {
 	}
 	return []Status{
 		{Resource: "scalable target " + s.resourceID(e), StateID: e.StateID(s.key()),
-			AWS: describeState(err, target != nil, func() string {
+			AWS: engine.Observe(err, target != nil, func() string {
 				return fmt.Sprintf("%d..%d tasks", aws.ToInt32(target.MinCapacity), aws.ToInt32(target.MaxCapacity))
 			})},
 		{Resource: "scaling policy " + e.Names.ScalingPolicy(s.svc.Name), StateID: e.StateID(s.key()),
-			AWS: describeState(err, policy != nil, func() string { return fmt.Sprintf("CPU %.0f%%", s.svc.CPUTarget) })},
+			AWS: engine.Observe(err, policy != nil, func() string { return fmt.Sprintf("CPU %.0f%%", s.svc.CPUTarget) })},
 	}
 }

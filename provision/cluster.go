@@ -196,7 +196,7 @@ func (clusterStep) Down(ctx context.Context, e *Env) error {
 func (clusterStep) Inspect(ctx context.Context, e *Env) []Status {
 	c, err := findCluster(ctx, e)
 	return []Status{{Resource: "ECS cluster " + e.Names.Cluster(), StateID: e.StateID(keyCluster),
-		AWS: describeState(err, c != nil, func() string {
+		AWS: engine.Observe(err, c != nil, func() string {
 			return fmt.Sprintf("%s, %d services", aws.ToString(c.Status), c.ActiveServicesCount)
 		})}}
 }

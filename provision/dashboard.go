@@ -225,5 +225,5 @@ func (d dashboardStep) Down(ctx context.Context, e *Env) error {
 func (d dashboardStep) Inspect(ctx context.Context, e *Env) []Status {
 	_, exists, err := d.find(ctx, e)
 	return []Status{{Resource: "dashboard " + e.Names.Dashboard(), StateID: e.StateID(keyDashboard),
-		AWS: describeState(err, exists, func() string { return "present" })}}
+		AWS: engine.Observe(err, exists, func() string { return "present" })}}
 }

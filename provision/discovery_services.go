@@ -204,5 +204,5 @@ func (s discoveryServiceStep) Inspect(ctx context.Context, e *Env) []Status {
 		svc, err = s.find(ctx, e, nsID)
 	}
 	return []Status{{Resource: "Cloud Map service " + s.svc.Name + "." + e.Names.Namespace(), StateID: e.StateID(s.key()),
-		AWS: describeState(err, svc != nil, func() string { return "registered" })}}
+		AWS: engine.Observe(err, svc != nil, func() string { return "registered" })}}
 }

@@ -215,5 +215,5 @@ func (s ecrRepositoryStep) Down(ctx context.Context, e *Env) error {
 func (s ecrRepositoryStep) Inspect(ctx context.Context, e *Env) []Status {
 	repo, err := s.find(ctx, e)
 	return []Status{{Resource: "ECR repository " + e.Names.Repository(s.svc.Name), StateID: e.StateID(s.key()),
-		AWS: describeState(err, repo != nil, func() string { return aws.ToString(repo.RepositoryUri) })}}
+		AWS: engine.Observe(err, repo != nil, func() string { return aws.ToString(repo.RepositoryUri) })}}
 }

@@ -392,7 +392,7 @@ func (s ecsServiceStep) Down(ctx context.Context, e *Env) error {
 func (s ecsServiceStep) Inspect(ctx context.Context, e *Env) []Status {
 	svc, err := s.find(ctx, e)
 	return []Status{{Resource: "ECS service " + e.Names.Service(s.svc.Name), StateID: e.StateID(s.key()),
-		AWS: describeState(err, svc != nil, func() string { return s.describe(ctx, e, svc) })}}
+		AWS: engine.Observe(err, svc != nil, func() string { return s.describe(ctx, e, svc) })}}
 }
 
 // describe is the service as status shows it: counts, the active revision and its image, and

@@ -340,5 +340,5 @@ func (s roleStep) Down(ctx context.Context, e *Env) error {
 func (s roleStep) Inspect(ctx context.Context, e *Env) []Status {
 	role, err := s.find(ctx, e)
 	return []Status{{Resource: "IAM role " + s.roleName(e), StateID: e.StateID(s.key()),
-		AWS: describeState(err, role != nil, func() string { return "present" })}}
+		AWS: engine.Observe(err, role != nil, func() string { return "present" })}}
 }

@@ -136,7 +136,7 @@ func (internetGatewayStep) Inspect(ctx context.Context, e *Env) []Status {
 	igw, err := findInternetGateway(ctx, e)
 	return []Status{{
 		Resource: "internet gateway " + e.Names.InternetGateway(), StateID: e.StateID(keyInternetGateway),
-		AWS: describeState(err, igw != nil, func() string {
+		AWS: engine.Observe(err, igw != nil, func() string {
 			if len(igw.Attachments) == 0 {
 				return "detached"
 			}

@@ -290,5 +290,5 @@ func (logKeyStep) Down(ctx context.Context, e *Env) error {
 func (logKeyStep) Inspect(ctx context.Context, e *Env) []Status {
 	key, _, err := findLogKey(ctx, e)
 	return []Status{{Resource: "KMS key " + e.Names.KeyAlias(), StateID: e.StateID(keyLogKey),
-		AWS: describeState(err, key != nil, func() string { return string(key.KeyState) })}}
+		AWS: engine.Observe(err, key != nil, func() string { return string(key.KeyState) })}}
 }

@@ -150,5 +150,5 @@ func (listenerStep) Down(ctx context.Context, e *Env) error {
 func (listenerStep) Inspect(ctx context.Context, e *Env) []Status {
 	l, err := findListener(ctx, e)
 	return []Status{{Resource: "listener :80", StateID: e.StateID(keyListener),
-		AWS: describeState(err, l != nil, func() string { return string(l.Protocol) })}}
+		AWS: engine.Observe(err, l != nil, func() string { return string(l.Protocol) })}}
 }

@@ -289,5 +289,5 @@ func (s listenerRuleStep) Down(ctx context.Context, e *Env) error {
 func (s listenerRuleStep) Inspect(ctx context.Context, e *Env) []Status {
 	rule, err := s.find(ctx, e)
 	return []Status{{Resource: "listener rule " + s.svc.PathPattern, StateID: e.StateID(s.key()),
-		AWS: describeState(err, rule != nil, func() string { return "priority " + aws.ToString(rule.Priority) })}}
+		AWS: engine.Observe(err, rule != nil, func() string { return "priority " + aws.ToString(rule.Priority) })}}
 }

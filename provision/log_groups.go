@@ -203,5 +203,5 @@ func (s logGroupStep) Down(ctx context.Context, e *Env) error {
 func (s logGroupStep) Inspect(ctx context.Context, e *Env) []Status {
 	lg, err := s.find(ctx, e, false)
 	return []Status{{Resource: "log group " + e.Names.LogGroup(s.svc.Name), StateID: e.StateID(s.key()),
-		AWS: describeState(err, lg != nil, func() string { return fmt.Sprintf("retention %d days", aws.ToInt32(lg.RetentionInDays)) })}}
+		AWS: engine.Observe(err, lg != nil, func() string { return fmt.Sprintf("retention %d days", aws.ToInt32(lg.RetentionInDays)) })}}
 }

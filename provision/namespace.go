@@ -213,5 +213,5 @@ func (namespaceStep) Down(ctx context.Context, e *Env) error {
 func (namespaceStep) Inspect(ctx context.Context, e *Env) []Status {
 	ns, err := findNamespace(ctx, e)
 	return []Status{{Resource: "namespace " + e.Names.Namespace(), StateID: e.StateID(keyNamespace),
-		AWS: describeState(err, ns != nil, func() string { return string(ns.Type) })}}
+		AWS: engine.Observe(err, ns != nil, func() string { return string(ns.Type) })}}
 }

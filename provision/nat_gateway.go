@@ -387,8 +387,8 @@ func (natGatewayStep) Inspect(ctx context.Context, e *Env) []Status {
 	nat, nerr := findNATGateway(ctx, e)
 	return []Status{
 		{Resource: "Elastic IP " + e.Names.ElasticIP(), StateID: e.StateID(keyElasticIP),
-			AWS: describeState(aerr, addr != nil, func() string { return "allocated " + aws.ToString(addr.PublicIp) })},
+			AWS: engine.Observe(aerr, addr != nil, func() string { return "allocated " + aws.ToString(addr.PublicIp) })},
 		{Resource: "NAT gateway " + e.Names.NATGateway(), StateID: e.StateID(keyNATGateway),
-			AWS: describeState(nerr, nat != nil, func() string { return string(nat.State) })},
+			AWS: engine.Observe(nerr, nat != nil, func() string { return string(nat.State) })},
 	}
 }

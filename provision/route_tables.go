@@ -288,7 +288,7 @@ func (routeTablesStep) Inspect(ctx context.Context, e *Env) []Status {
 		rt := found[kind]
 		out = append(out, Status{
 			Resource: "route table " + e.Names.RouteTable(kind), StateID: e.StateID(routeTableKey(kind)),
-			AWS: describeState(err, rt != nil, func() string {
+			AWS: engine.Observe(err, rt != nil, func() string {
 				return fmt.Sprintf("%d routes, %d associations", len(rt.Routes), len(rt.Associations))
 			}),
 		})

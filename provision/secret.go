@@ -130,7 +130,7 @@ func (secretStep) Down(ctx context.Context, e *Env) error {
 func (secretStep) Inspect(ctx context.Context, e *Env) []Status {
 	sec, err := findSecret(ctx, e)
 	return []Status{{Resource: "secret " + e.Names.Secret(), StateID: e.StateID(keySecret),
-		AWS: describeState(err, sec != nil, func() string {
+		AWS: engine.Observe(err, sec != nil, func() string {
 			if sec.DeletedDate != nil {
 				return "scheduled for deletion"
 			}

@@ -317,5 +317,5 @@ func (s securityGroupStep) Down(ctx context.Context, e *Env) error {
 func (s securityGroupStep) Inspect(ctx context.Context, e *Env) []Status {
 	g, err := s.find(ctx, e)
 	return []Status{{Resource: "security group " + s.groupName(e), StateID: e.StateID(s.key()),
-		AWS: describeState(err, g != nil, func() string { return fmt.Sprintf("%d rules", len(flattenRules(g))) })}}
+		AWS: engine.Observe(err, g != nil, func() string { return fmt.Sprintf("%d rules", len(flattenRules(g))) })}}
 }

@@ -266,7 +266,7 @@ func (subnetsStep) Inspect(ctx context.Context, e *Env) []Status {
 		sn := found[spec]
 		out = append(out, Status{
 			Resource: "subnet " + e.Names.Subnet(spec.kind, spec.az), StateID: e.StateID(spec.key()),
-			AWS: describeState(err, sn != nil, func() string { return string(sn.State) + " " + aws.ToString(sn.CidrBlock) }),
+			AWS: engine.Observe(err, sn != nil, func() string { return string(sn.State) + " " + aws.ToString(sn.CidrBlock) }),
 		})
 	}
 	return out

@@ -241,5 +241,5 @@ func (s targetGroupStep) Down(ctx context.Context, e *Env) error {
 func (s targetGroupStep) Inspect(ctx context.Context, e *Env) []Status {
 	tg, err := s.find(ctx, e)
 	return []Status{{Resource: "target group " + s.groupName(e), StateID: e.StateID(s.key()),
-		AWS: describeState(err, tg != nil, func() string { return "health check " + aws.ToString(tg.HealthCheckPath) })}}
+		AWS: engine.Observe(err, tg != nil, func() string { return "health check " + aws.ToString(tg.HealthCheckPath) })}}
 }

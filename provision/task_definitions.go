@@ -315,5 +315,5 @@ func (s taskDefinitionStep) Down(ctx context.Context, e *Env) error {
 func (s taskDefinitionStep) Inspect(ctx context.Context, e *Env) []Status {
 	td, err := s.current(ctx, e)
 	return []Status{{Resource: "task definition " + e.Names.TaskFamily(s.svc.Name), StateID: e.StateID(s.key()),
-		AWS: describeState(err, td != nil, func() string { return fmt.Sprintf("revision %d active", td.Revision) })}}
+		AWS: engine.Observe(err, td != nil, func() string { return fmt.Sprintf("revision %d active", td.Revision) })}}
 }

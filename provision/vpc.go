@@ -2,7 +2,6 @@ package provision
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -173,20 +172,6 @@ func (vpcStep) Down(ctx context.Context, e *Env) error {
 func (vpcStep) Inspect(ctx context.Context, e *Env) []Status {
 	st := Status{Resource: "VPC " + e.Names.VPC(), StateID: e.StateID(keyVPC)}
 	vpc, err := findVPC(ctx, e)
-	st.AWS = describeState(err, vpc != nil, func() string { return string(vpc.State) })
+	st.AWS = engine.Observe(err, vpc != nil, func() string { return string(vpc.State) })
 	return []Status{st}
-}
-
-// describeState renders what AWS says of a resource for status.
-func describeState(err error, found bool, state func() string) string {
-	var foreign *engine.ForeignError
-	switch {
-	case errors.As(err, &foreign):
-		return "not this environment's: " + foreign.Error()
-	case err != nil:
-		return "error: " + err.Error()
-	case !found:
-		return "missing"
-	}
-	return state()
 }
