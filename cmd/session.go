@@ -100,7 +100,7 @@ func openSession(c *cli.Context, opts Options, exclusive bool) (*session, error)
 		s.close()
 		return nil, err
 	}
-	if recorded := st.Setting("region"); recorded != "" && recorded != cfg.Region {
+	if recorded := st.Setting(provision.SettingRegion); recorded != "" && recorded != cfg.Region {
 		s.close()
 		return nil, usagef("environment %s was created in %s, but this run targets %s; pass --region %s", envName, recorded, cfg.Region, recorded)
 	}

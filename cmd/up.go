@@ -55,7 +55,7 @@ func upCommand(opts Options, envFlag cli.Flag) *cli.Command {
 					return err
 				}
 			}
-			if err := s.env.State.SetSetting("region", s.env.Region); err != nil {
+			if err := s.env.State.SetSetting(provision.SettingRegion, s.env.Region); err != nil {
 				return err
 			}
 			if err := s.env.State.SetSetting(provision.SettingAccount, s.env.Account); err != nil {

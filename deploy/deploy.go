@@ -89,17 +89,17 @@ func Deploy(ctx context.Context, e *provision.Env, svc catalog.Service, image st
 // Rollback points the service back at the revision that served before the last deploy.
 func Rollback(ctx context.Context, e *provision.Env, svc catalog.Service) (Started, error) {
 	rec, ok := e.State.Get(deploymentKey(svc))
-	if !ok || rec.Attrs["previous"] == "" {
+	if !ok || rec.Attrs[provision.AttrPrevious] == "" {
 		return Started{}, fmt.Errorf("no earlier revision of %s is recorded (no tapctl deploy yet); nothing to roll back to", svc.Name)
 	}
 	if _, err := runningService(ctx, e, svc); err != nil {
 		return Started{}, err
 	}
-	current, target := rec.ID, rec.Attrs["previous"]
+	current, target := rec.ID, rec.Attrs[provision.AttrPrevious]
 	if _, err := revision(ctx, e, target); err != nil {
 		return Started{}, err
 	}
-	if err := recordDeployment(e, svc, target, rec.Attrs["previousImage"], current, rec.Attrs["image"]); err != nil {
+	if err := recordDeployment(e, svc, target, rec.Attrs[provision.AttrPreviousImage], current, rec.Attrs[provision.AttrImage]); err != nil {
 		return Started{}, err
 	}
 	return update(ctx, e, svc, current, target)
@@ -109,7 +109,7 @@ func Rollback(ctx context.Context, e *provision.Env, svc catalog.Service) (Start
 // the next up does not deploy the failed image again.
 func Forget(ctx context.Context, e *provision.Env, s Started) error {
 	rec, _ := e.State.Get(deploymentKey(s.Service))
-	if err := recordDeployment(e, s.Service, s.Previous, rec.Attrs["previousImage"], "", ""); err != nil {
+	if err := recordDeployment(e, s.Service, s.Previous, rec.Attrs[provision.AttrPreviousImage], "", ""); err != nil {
 		return err
 	}
 	if _, err := e.AWS.ECS.DeregisterTaskDefinition(ctx, &ecs.DeregisterTaskDefinitionInput{TaskDefinition: aws.String(s.Target)}); err != nil {
@@ -129,14 +129,14 @@ func update(ctx context.Context, e *provision.Env, svc catalog.Service, current,
 	return Started{Service: svc, ServiceName: name, Previous: current, Target: target}, nil
 }
 
-func deploymentKey(svc catalog.Service) string { return svc.Name + "/" + provision.DeploymentKind }
+func deploymentKey(svc catalog.Service) string { return provision.DeploymentKey(svc.Name) }
 
 // recordDeployment keeps what serves now and what served before. up reads the image from it, so
 // a later up keeps the deployed image instead of the catalog's.
 func recordDeployment(e *provision.Env, svc catalog.Service, target, image, previous, previousImage string) error {
-	attrs := map[string]string{"image": image}
+	attrs := map[string]string{provision.AttrImage: image}
 	if previous != "" {
-		attrs["previous"], attrs["previousImage"] = previous, previousImage
+		attrs[provision.AttrPrevious], attrs[provision.AttrPreviousImage] = previous, previousImage
 	}
 	return e.Record(deploymentKey(svc), state.Resource{ID: target, Attrs: attrs})
 }

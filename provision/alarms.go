@@ -22,9 +22,9 @@ import (
 // deployments alternate between them.
 type alarmsStep struct{ svc catalog.Service }
 
-func (s alarmsStep) Name() string { return s.svc.Name + "/alarms" }
+func (s alarmsStep) Name() string { return serviceKey(s.svc.Name, kindAlarms) }
 func (s alarmsStep) DependsOn() []string {
-	return []string{"alb", s.svc.Name + "/target-group", s.svc.Name + "/alt-target-group"}
+	return []string{keyALB, serviceKey(s.svc.Name, kindTargetGroup), serviceKey(s.svc.Name, kindAltTargetGroup)}
 }
 func (s alarmsStep) key() string { return s.Name() }
 
@@ -54,7 +54,7 @@ func (s alarmsStep) desired(e *Env) ([]*cloudwatch.PutMetricAlarmInput, error) {
 		return nil, err
 	}
 	var groups []string
-	for _, key := range []string{s.svc.Name + "/target-group", s.svc.Name + "/alt-target-group"} {
+	for _, key := range []string{serviceKey(s.svc.Name, kindTargetGroup), serviceKey(s.svc.Name, kindAltTargetGroup)} {
 		tg, err := e.Require(key)
 		if err != nil {
 			return nil, err

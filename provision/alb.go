@@ -13,14 +13,12 @@ import (
 	"github.com/tapctl/tapctl/state"
 )
 
-const keyALB = "alb"
-
 // albStep owns the internet-facing application load balancer (SPEC row 13).
 type albStep struct{}
 
-func (albStep) Name() string { return "alb" }
+func (albStep) Name() string { return keyALB }
 func (albStep) DependsOn() []string {
-	return []string{"subnets", "internet-gateway", "alb-security-group"}
+	return []string{"subnets", keyInternetGateway, keyALBSecurityGroup}
 }
 
 func (e *Env) elbTags(name, service string) []elbtypes.Tag {
@@ -89,7 +87,7 @@ func (albStep) Claim(ctx context.Context, e *Env) error {
 }
 
 func albRecord(lb *elbtypes.LoadBalancer) state.Resource {
-	return state.Resource{ID: aws.ToString(lb.LoadBalancerArn), ARN: aws.ToString(lb.LoadBalancerArn), Attrs: map[string]string{"dns": aws.ToString(lb.DNSName)}}
+	return state.Resource{ID: aws.ToString(lb.LoadBalancerArn), ARN: aws.ToString(lb.LoadBalancerArn), Attrs: map[string]string{attrDNS: aws.ToString(lb.DNSName)}}
 }
 
 func (albStep) Up(ctx context.Context, e *Env) error {
@@ -97,7 +95,7 @@ func (albStep) Up(ctx context.Context, e *Env) error {
 	if err != nil {
 		return err
 	}
-	sg, err := e.Require("alb-security-group")
+	sg, err := e.Require(keyALBSecurityGroup)
 	if err != nil {
 		return err
 	}

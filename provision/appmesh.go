@@ -14,8 +14,6 @@ import (
 	"github.com/tapctl/tapctl/state"
 )
 
-const keyMesh = "mesh"
-
 // ErrAppMeshUnavailable is returned when the App Mesh API is not served where tapctl points.
 var ErrAppMeshUnavailable = errors.New("App Mesh is not available here: AWS ended support for App Mesh on 2026-09-30; use --mesh service-connect (the default), its successor")
 
@@ -49,7 +47,7 @@ func (e *Env) meshTags(name, service string) []meshtypes.TagRef {
 // meshStep owns the App Mesh mesh of SPEC row 10 (legacy mode).
 type meshStep struct{}
 
-func (meshStep) Name() string        { return "mesh" }
+func (meshStep) Name() string        { return keyMesh }
 func (meshStep) DependsOn() []string { return nil }
 
 // findMesh answers nil when the mesh does not exist or App Mesh is not served at all: in both

@@ -18,8 +18,8 @@ import (
 // HTTP listener with SPEC row 10's health check.
 type virtualNodeStep struct{ svc catalog.Service }
 
-func (s virtualNodeStep) Name() string        { return s.svc.Name + "/virtual-node" }
-func (s virtualNodeStep) DependsOn() []string { return []string{"mesh"} }
+func (s virtualNodeStep) Name() string        { return serviceKey(s.svc.Name, kindVirtualNode) }
+func (s virtualNodeStep) DependsOn() []string { return []string{keyMesh} }
 func (s virtualNodeStep) key() string         { return s.Name() }
 
 func (s virtualNodeStep) spec(e *Env) *meshtypes.VirtualNodeSpec {
@@ -141,9 +141,11 @@ func (s virtualNodeStep) Inspect(ctx context.Context, e *Env) []Status {
 // virtualServiceStep owns the virtual service {svc}.local, provided by the service's node.
 type virtualServiceStep struct{ svc catalog.Service }
 
-func (s virtualServiceStep) Name() string        { return s.svc.Name + "/virtual-service" }
-func (s virtualServiceStep) DependsOn() []string { return []string{s.svc.Name + "/virtual-node"} }
-func (s virtualServiceStep) key() string         { return s.Name() }
+func (s virtualServiceStep) Name() string { return serviceKey(s.svc.Name, kindVirtualService) }
+func (s virtualServiceStep) DependsOn() []string {
+	return []string{serviceKey(s.svc.Name, kindVirtualNode)}
+}
+func (s virtualServiceStep) key() string { return s.Name() }
 
 func (s virtualServiceStep) spec(e *Env) *meshtypes.VirtualServiceSpec {
 	return &meshtypes.VirtualServiceSpec{Provider: &meshtypes.VirtualServiceProviderMemberVirtualNode{

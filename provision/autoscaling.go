@@ -20,9 +20,11 @@ const scalingCooldown = 60
 // autoScalingStep owns a service's scalable target and its CPU target-tracking policy.
 type autoScalingStep struct{ svc catalog.Service }
 
-func (s autoScalingStep) Name() string        { return s.svc.Name + "/scaling" }
-func (s autoScalingStep) DependsOn() []string { return []string{s.svc.Name + "/ecs-service"} }
-func (s autoScalingStep) key() string         { return s.Name() }
+func (s autoScalingStep) Name() string { return serviceKey(s.svc.Name, kindScaling) }
+func (s autoScalingStep) DependsOn() []string {
+	return []string{serviceKey(s.svc.Name, kindECSService)}
+}
+func (s autoScalingStep) key() string { return s.Name() }
 
 func (s autoScalingStep) resourceID(e *Env) string {
 	return "service/" + e.Names.Cluster() + "/" + e.Names.Service(s.svc.Name)

@@ -13,17 +13,15 @@ import (
 	"github.com/tapctl/tapctl/state"
 )
 
-const keyCluster = "cluster"
-
 var clusterCapacityProviders = []string{"FARGATE", "FARGATE_SPOT"}
 
 // clusterStep owns the ECS cluster (SPEC row 8).
 type clusterStep struct{ mesh MeshMode }
 
-func (clusterStep) Name() string { return "cluster" }
+func (clusterStep) Name() string { return keyCluster }
 func (c clusterStep) DependsOn() []string {
 	if c.mesh == MeshServiceConnect {
-		return []string{"namespace"} // the namespace is the cluster's Service Connect default
+		return []string{keyNamespace} // the namespace is the cluster's Service Connect default
 	}
 	return nil
 }

@@ -18,10 +18,8 @@ import (
 // dashboardStep owns the CloudWatch dashboard of SPEC row 23.
 type dashboardStep struct{}
 
-func (dashboardStep) Name() string        { return "dashboard" }
-func (dashboardStep) DependsOn() []string { return []string{"cluster", "alb"} }
-
-const keyDashboard = "dashboard"
+func (dashboardStep) Name() string        { return keyDashboard }
+func (dashboardStep) DependsOn() []string { return []string{keyCluster, keyALB} }
 
 // The dashboard body format: https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/CloudWatch-Dashboard-Body-Structure.html
 type dashboardBody struct {
@@ -99,7 +97,7 @@ func (d dashboardStep) owned(e *Env, body string) bool {
 }
 
 func (dashboardStep) metricWidgets(e *Env) ([]dashboardWidget, error) {
-	alb, err := e.Require("alb")
+	alb, err := e.Require(keyALB)
 	if err != nil {
 		return nil, err
 	}

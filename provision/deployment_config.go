@@ -21,12 +21,8 @@ const (
 	Rolling DeployStrategy = "rolling"
 )
 
-// Settings that remember an environment's deployment choices.
-const (
-	SettingDeployStrategy = "deployStrategy"
-	SettingBakeTime       = "bakeTime"
-	DefaultBakeTime       = 5 * time.Minute
-)
+// DefaultBakeTime is how long blue/green bakes unless --bake-time says otherwise.
+const DefaultBakeTime = 5 * time.Minute
 
 // ParseDeployStrategy checks a --deploy-strategy value.
 func ParseDeployStrategy(s string) (DeployStrategy, error) {
@@ -72,7 +68,7 @@ func (s ecsServiceStep) deploymentSpec(e *Env) (deploymentSpec, error) {
 		return d, nil
 	}
 	for key, dst := range map[string]*string{
-		n + "/alt-target-group": &d.alternateTargetGroup, n + "/listener-rule": &d.productionRule,
+		serviceKey(n, kindAltTargetGroup): &d.alternateTargetGroup, serviceKey(n, kindListenerRule): &d.productionRule,
 	} {
 		r, err := e.Require(key)
 		if err != nil {
@@ -80,7 +76,7 @@ func (s ecsServiceStep) deploymentSpec(e *Env) (deploymentSpec, error) {
 		}
 		*dst = r.ID
 	}
-	role, err := e.Require(n + "/" + infrastructureRole)
+	role, err := e.Require(serviceKey(n, kindInfrastructureRole))
 	if err != nil {
 		return d, err
 	}

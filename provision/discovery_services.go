@@ -32,8 +32,8 @@ func registersDNS(c Choices) bool {
 	return c.Mesh != MeshServiceConnect || c.Strategy != BlueGreen
 }
 
-func (s discoveryServiceStep) Name() string        { return s.svc.Name + "/discovery-service" }
-func (s discoveryServiceStep) DependsOn() []string { return []string{"namespace"} }
+func (s discoveryServiceStep) Name() string        { return serviceKey(s.svc.Name, kindDiscoveryService) }
+func (s discoveryServiceStep) DependsOn() []string { return []string{keyNamespace} }
 func (s discoveryServiceStep) key() string         { return s.Name() }
 
 // The A-record settings CDK's cloudMapOptions use for awsvpc tasks.

@@ -18,7 +18,7 @@ import (
 // ecrRepositoryStep owns a service's image repository (SPEC row 11).
 type ecrRepositoryStep struct{ svc catalog.Service }
 
-func (s ecrRepositoryStep) Name() string        { return s.svc.Name + "/ecr-repository" }
+func (s ecrRepositoryStep) Name() string        { return serviceKey(s.svc.Name, kindECRRepository) }
 func (s ecrRepositoryStep) DependsOn() []string { return nil }
 func (s ecrRepositoryStep) key() string         { return s.Name() }
 
@@ -133,7 +133,7 @@ func (s ecrRepositoryStep) Claim(ctx context.Context, e *Env) error {
 }
 
 func repoRecord(r *ecrtypes.Repository) state.Resource {
-	return state.Resource{ID: aws.ToString(r.RepositoryName), ARN: aws.ToString(r.RepositoryArn), Attrs: map[string]string{"uri": aws.ToString(r.RepositoryUri)}}
+	return state.Resource{ID: aws.ToString(r.RepositoryName), ARN: aws.ToString(r.RepositoryArn), Attrs: map[string]string{attrURI: aws.ToString(r.RepositoryUri)}}
 }
 
 func (s ecrRepositoryStep) Up(ctx context.Context, e *Env) error {

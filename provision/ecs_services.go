@@ -29,13 +29,13 @@ type ecsServiceStep struct {
 	choices Choices
 }
 
-func (s ecsServiceStep) Name() string { return s.svc.Name + "/ecs-service" }
+func (s ecsServiceStep) Name() string { return serviceKey(s.svc.Name, kindECSService) }
 func (s ecsServiceStep) DependsOn() []string {
 	n := s.svc.Name
 	// The listener rule must exist first: ECS refuses a target group no load balancer uses.
 	// The private route to the NAT gateway must exist for tasks to pull images.
-	return []string{"cluster", n + "/task-definition", n + "/listener-rule", n + "/discovery-service", "task-security-group", "route-tables",
-		n + "/alt-target-group", n + "/infrastructure-role", n + "/alarms"}
+	return []string{keyCluster, serviceKey(n, kindTaskDefinition), serviceKey(n, kindListenerRule), serviceKey(n, kindDiscoveryService),
+		keyTaskSecurityGroup, "route-tables", serviceKey(n, kindAltTargetGroup), serviceKey(n, kindInfrastructureRole), serviceKey(n, kindAlarms)}
 }
 func (s ecsServiceStep) key() string { return s.Name() }
 
@@ -51,7 +51,7 @@ func (s ecsServiceStep) spec(e *Env) (ecsServiceSpec, error) {
 	n := s.svc.Name
 	sp := ecsServiceSpec{cluster: e.Names.Cluster(), name: e.Names.Service(n)}
 	for key, dst := range map[string]*string{
-		n + "/task-definition": &sp.taskDefinition, n + "/target-group": &sp.targetGroup,
+		serviceKey(n, kindTaskDefinition): &sp.taskDefinition, serviceKey(n, kindTargetGroup): &sp.targetGroup,
 	} {
 		r, err := e.Require(key)
 		if err != nil {
@@ -59,14 +59,14 @@ func (s ecsServiceStep) spec(e *Env) (ecsServiceSpec, error) {
 		}
 		*dst = r.ID
 	}
-	reg, err := e.Require(n + "/discovery-service")
+	reg, err := e.Require(serviceKey(n, kindDiscoveryService))
 	if err != nil {
 		return sp, err
 	}
 	if registersDNS(s.choices) {
 		sp.registry = reg.ARN
 	}
-	sg, err := e.Require("task-security-group")
+	sg, err := e.Require(keyTaskSecurityGroup)
 	if err != nil {
 		return sp, err
 	}
@@ -422,7 +422,7 @@ func (s ecsServiceStep) describe(ctx context.Context, e *Env, svc *ecstypes.Serv
 
 // record keeps the service's ARN, name and the Service Connect configuration last applied.
 func (s ecsServiceStep) record(e *Env, svc *ecstypes.Service, serviceConnect string) error {
-	attrs := map[string]string{"name": aws.ToString(svc.ServiceName)}
+	attrs := map[string]string{attrName: aws.ToString(svc.ServiceName)}
 	if serviceConnect != "" {
 		attrs[attrServiceConnect] = serviceConnect
 	}

@@ -20,24 +20,17 @@ const (
 	infrastructureRolePolicy = "AmazonECSInfrastructureRolePolicyForLoadBalancers"
 )
 
-// Role kinds of a service.
-const (
-	executionRole      = "execution-role"
-	taskRole           = "task-role"
-	infrastructureRole = "infrastructure-role" // ECS moves load balancer traffic with it (blue/green)
-)
-
 // roleStep owns one IAM role of a service: its trust policy, managed policies and one inline
 // policy. The execution role (SPEC row 15) and the task role (row 16) differ only in those.
 type roleStep struct {
 	svc  catalog.Service
-	kind string // executionRole, taskRole or infrastructureRole
+	kind string // kindExecutionRole, kindTaskRole or kindInfrastructureRole
 }
 
-func (s roleStep) Name() string { return s.svc.Name + "/" + s.kind }
+func (s roleStep) Name() string { return serviceKey(s.svc.Name, s.kind) }
 func (s roleStep) DependsOn() []string {
-	if s.kind == executionRole {
-		return []string{"secret", "log-key"}
+	if s.kind == kindExecutionRole {
+		return []string{keySecret, keyLogKey}
 	}
 	return nil
 }
@@ -45,9 +38,9 @@ func (s roleStep) key() string { return s.Name() }
 
 func (s roleStep) roleName(e *Env) string {
 	switch s.kind {
-	case executionRole:
+	case kindExecutionRole:
 		return e.Names.ExecutionRole(s.svc.Name)
-	case infrastructureRole:
+	case kindInfrastructureRole:
 		return e.Names.InfrastructureRole(s.svc.Name)
 	}
 	return e.Names.TaskRole(s.svc.Name)
@@ -57,7 +50,7 @@ func (s roleStep) inlinePolicyName() string { return s.kind + "-access" }
 
 func (s roleStep) trust() policyDocument {
 	principal := "ecs-tasks.amazonaws.com"
-	if s.kind == infrastructureRole {
+	if s.kind == kindInfrastructureRole {
 		principal = "ecs.amazonaws.com"
 	}
 	return newPolicy(policyStatement{
@@ -69,10 +62,10 @@ func (s roleStep) trust() policyDocument {
 // and for the task role the ECS Exec channels (which name no resource). The infrastructure role
 // has none: its AWS managed policy is all ECS needs.
 func (s roleStep) inlinePolicy(e *Env) (policyDocument, error) {
-	if s.kind == infrastructureRole {
+	if s.kind == kindInfrastructureRole {
 		return policyDocument{}, nil
 	}
-	if s.kind == executionRole {
+	if s.kind == kindExecutionRole {
 		secret, err := e.Require(keySecret)
 		if err != nil {
 			return policyDocument{}, err
@@ -106,9 +99,9 @@ var ecsExecActions = []string{"ssmmessages:CreateControlChannel", "ssmmessages:C
 
 func (s roleStep) managedPolicies(e *Env) []string {
 	switch s.kind {
-	case executionRole:
+	case kindExecutionRole:
 		return []string{awsManagedPolicy(e, executionRolePolicy)}
-	case infrastructureRole:
+	case kindInfrastructureRole:
 		return []string{awsManagedPolicy(e, infrastructureRolePolicy)}
 	}
 	return nil

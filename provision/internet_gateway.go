@@ -13,12 +13,10 @@ import (
 	"github.com/tapctl/tapctl/state"
 )
 
-const keyInternetGateway = "internet-gateway"
-
 type internetGatewayStep struct{}
 
-func (internetGatewayStep) Name() string        { return "internet-gateway" }
-func (internetGatewayStep) DependsOn() []string { return []string{"vpc"} }
+func (internetGatewayStep) Name() string        { return keyInternetGateway }
+func (internetGatewayStep) DependsOn() []string { return []string{keyVPC} }
 
 func findInternetGateway(ctx context.Context, e *Env) (*ec2types.InternetGateway, error) {
 	return engine.Discover(e.Run, "internet-gateway", func() (*ec2types.InternetGateway, error) {

@@ -13,12 +13,10 @@ import (
 	"github.com/tapctl/tapctl/state"
 )
 
-const keyLogKey = "log-key"
-
 // logKeyStep owns the KMS key that encrypts the services' log groups, its policy, rotation and alias.
 type logKeyStep struct{}
 
-func (logKeyStep) Name() string        { return "log-key" }
+func (logKeyStep) Name() string        { return keyLogKey }
 func (logKeyStep) DependsOn() []string { return nil }
 
 // keyPolicy is SPEC row 7's policy. Key policies must name Resource "*" (it means "this key"),

@@ -13,14 +13,12 @@ import (
 	"github.com/tapctl/tapctl/state"
 )
 
-const keyListener = "listener"
-
 // listenerStep owns the HTTP :80 listener whose default answer is a plain 404 (SPEC row 13):
 // only the catalog's paths reach a service.
 type listenerStep struct{}
 
-func (listenerStep) Name() string        { return "listener" }
-func (listenerStep) DependsOn() []string { return []string{"alb"} }
+func (listenerStep) Name() string        { return keyListener }
+func (listenerStep) DependsOn() []string { return []string{keyALB} }
 
 func notFoundAction() []elbtypes.Action {
 	return []elbtypes.Action{{

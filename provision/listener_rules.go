@@ -21,9 +21,9 @@ type listenerRuleStep struct {
 	strategy DeployStrategy
 }
 
-func (s listenerRuleStep) Name() string { return s.svc.Name + "/listener-rule" }
+func (s listenerRuleStep) Name() string { return serviceKey(s.svc.Name, kindListenerRule) }
 func (s listenerRuleStep) DependsOn() []string {
-	return []string{"listener", s.svc.Name + "/target-group", s.svc.Name + "/alt-target-group"}
+	return []string{keyListener, serviceKey(s.svc.Name, kindTargetGroup), serviceKey(s.svc.Name, kindAltTargetGroup)}
 }
 func (s listenerRuleStep) key() string { return s.Name() }
 
@@ -216,7 +216,7 @@ func (s listenerRuleStep) Up(ctx context.Context, e *Env) error {
 	if err != nil {
 		return err
 	}
-	tg, err := e.Require(s.svc.Name + "/target-group")
+	tg, err := e.Require(serviceKey(s.svc.Name, kindTargetGroup))
 	if err != nil {
 		return err
 	}
@@ -228,7 +228,7 @@ func (s listenerRuleStep) Up(ctx context.Context, e *Env) error {
 	if rule == nil {
 		out, err := e.AWS.ELB.CreateRule(ctx, &elbv2.CreateRuleInput{
 			ListenerArn: aws.String(listener.ID), Priority: aws.Int32(s.svc.Priority),
-			Conditions: s.conditions(), Actions: s.actions(tg.ID, e.StateID(s.svc.Name+"/alt-target-group")),
+			Conditions: s.conditions(), Actions: s.actions(tg.ID, e.StateID(serviceKey(s.svc.Name, kindAltTargetGroup))),
 			Tags: e.elbTags(e.Names.TargetGroup(s.svc.Name), s.svc.Name),
 		})
 		if err != nil {
@@ -248,7 +248,7 @@ func (s listenerRuleStep) Up(ctx context.Context, e *Env) error {
 	changed := false
 	// In blue/green, ECS points the rule at whichever of the two groups serves; either is fine.
 	// In rolling, the rule must send everything to the primary group, where the service is.
-	alt := e.StateID(s.svc.Name + "/alt-target-group")
+	alt := e.StateID(serviceKey(s.svc.Name, kindAltTargetGroup))
 	if paths := rulePaths(rule); len(paths) != 1 || paths[0] != s.svc.PathPattern || !s.forwardsAsOwned(rule, tg.ID, alt) {
 		if _, err := e.AWS.ELB.ModifyRule(ctx, &elbv2.ModifyRuleInput{RuleArn: aws.String(arn), Conditions: s.conditions(), Actions: s.actions(tg.ID, alt)}); err != nil {
 			return fmt.Errorf("correcting %s: %w", label, err)

@@ -20,8 +20,8 @@ const logRetentionDays = 7
 // logGroupStep owns a service's encrypted log group.
 type logGroupStep struct{ svc catalog.Service }
 
-func (s logGroupStep) Name() string        { return s.svc.Name + "/log-group" }
-func (s logGroupStep) DependsOn() []string { return []string{"log-key"} }
+func (s logGroupStep) Name() string        { return serviceKey(s.svc.Name, kindLogGroup) }
+func (s logGroupStep) DependsOn() []string { return []string{keyLogKey} }
 func (s logGroupStep) key() string         { return s.Name() }
 
 // taggedLogGroup is a log group with its tags.

@@ -21,10 +21,6 @@ import (
 //   - App Mesh virtual nodes and virtual services (legacy mode): inside the mesh, which is
 //     proven by its tags.
 
-// SettingAccount binds a state file to the account it was written for (as "region" binds it to
-// its region): another account's credentials are refused before any call that changes anything.
-const SettingAccount = "account"
-
 // pointers lists pointers to the elements of a slice, as lookups return them.
 func pointers[T any](items []T) []*T {
 	out := make([]*T, len(items))

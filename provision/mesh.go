@@ -16,9 +16,6 @@ const (
 	MeshNone MeshMode = "none"
 )
 
-// SettingMesh is the state-file setting that remembers an environment's choice.
-const SettingMesh = "mesh"
-
 // ParseMeshMode checks a --mesh value.
 func ParseMeshMode(s string) (MeshMode, error) {
 	switch m := MeshMode(s); m {

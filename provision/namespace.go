@@ -14,19 +14,13 @@ import (
 	"github.com/tapctl/tapctl/state"
 )
 
-const (
-	keyNamespace = "namespace"
-	// keyNamespaceOperation holds a create operation until it finishes: the namespace has no ID
-	// before that, and a killed run must resume the operation rather than start a second one.
-	keyNamespaceOperation = "namespace/operation"
-	namespaceWait         = 10 * time.Minute
-)
+const namespaceWait = 10 * time.Minute
 
 // namespaceStep owns the Cloud Map private DNS namespace {env}.local (SPEC row 9).
 type namespaceStep struct{}
 
-func (namespaceStep) Name() string        { return "namespace" }
-func (namespaceStep) DependsOn() []string { return []string{"vpc"} }
+func (namespaceStep) Name() string        { return keyNamespace }
+func (namespaceStep) DependsOn() []string { return []string{keyVPC} }
 
 // findNamespace reads the namespace by the state file's ID, else lists the private namespaces
 // named {env}.local (the same private name may exist in other VPCs) and keeps ours. Once per run.

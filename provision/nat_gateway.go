@@ -15,17 +15,12 @@ import (
 	"github.com/tapctl/tapctl/state"
 )
 
-const (
-	keyElasticIP  = "elastic-ip"
-	keyNATGateway = "nat-gateway"
-)
-
 // natGatewayStep owns the single NAT gateway (in the first public subnet) and its Elastic IP:
 // the two live and die together, and the address can only be released once the gateway is gone.
 type natGatewayStep struct{}
 
-func (natGatewayStep) Name() string        { return "nat-gateway" }
-func (natGatewayStep) DependsOn() []string { return []string{"subnets", "internet-gateway"} }
+func (natGatewayStep) Name() string        { return keyNATGateway }
+func (natGatewayStep) DependsOn() []string { return []string{"subnets", keyInternetGateway} }
 
 func findElasticIP(ctx context.Context, e *Env) (*ec2types.Address, error) {
 	return engine.Discover(e.Run, "elastic-ip", func() (*ec2types.Address, error) {
@@ -144,7 +139,7 @@ func adoptNATGateway(ctx context.Context, e *Env, nat *ec2types.NatGateway) erro
 			return err
 		}
 	}
-	if err := e.Record(keyNATGateway, state.Resource{ID: id, Attrs: map[string]string{"subnet": aws.ToString(nat.SubnetId)}}); err != nil {
+	if err := e.Record(keyNATGateway, state.Resource{ID: id, Attrs: map[string]string{attrSubnet: aws.ToString(nat.SubnetId)}}); err != nil {
 		return err
 	}
 	if err := e.ensureEC2Tags(ctx, "NAT gateway "+e.Names.NATGateway(), id, nat.Tags, e.Names.NATGateway(), ""); err != nil {
@@ -197,7 +192,7 @@ func createNATOnce(ctx context.Context, e *Env, subnet, allocationID, token stri
 		return fmt.Errorf("creating NAT gateway in %s: %w", subnet, err)
 	}
 	id := aws.ToString(out.NatGateway.NatGatewayId)
-	if err := e.Record(keyNATGateway, state.Resource{ID: id, Attrs: map[string]string{"subnet": subnet}}); err != nil {
+	if err := e.Record(keyNATGateway, state.Resource{ID: id, Attrs: map[string]string{attrSubnet: subnet}}); err != nil {
 		return err
 	}
 	e.Created("NAT gateway "+e.Names.NATGateway(), id)

@@ -23,12 +23,12 @@ func Outputs(st *state.Store, services []catalog.Service) []Output {
 		}
 	}
 	id := func(r state.Resource) string { return r.ID }
-	add("VpcId", "vpc", id)
-	add("ClusterName", "cluster", id)
-	add("MeshName", "mesh", id)
-	add("LoadBalancerDns", "alb", func(r state.Resource) string { return r.Attrs["dns"] })
+	add("VpcId", keyVPC, id)
+	add("ClusterName", keyCluster, id)
+	add("MeshName", keyMesh, id)
+	add("LoadBalancerDns", keyALB, func(r state.Resource) string { return r.Attrs[attrDNS] })
 	for _, svc := range services {
-		add("EcrRepo"+titleCase(svc.Name), svc.Name+"/ecr-repository", func(r state.Resource) string { return r.Attrs["uri"] })
+		add("EcrRepo"+titleCase(svc.Name), serviceKey(svc.Name, kindECRRepository), func(r state.Resource) string { return r.Attrs[attrURI] })
 	}
 	return out
 }

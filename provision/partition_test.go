@@ -51,7 +51,7 @@ func TestPoliciesNameTheCallersPartition(t *testing.T) {
 
 			key := keyPolicy(e)
 			documents := map[string]string{"key policy": key.String()}
-			for _, kind := range []string{executionRole, taskRole, infrastructureRole} {
+			for _, kind := range []string{kindExecutionRole, kindTaskRole, kindInfrastructureRole} {
 				s := roleStep{svc: svc, kind: kind}
 				inline, err := s.inlinePolicy(e)
 				if err != nil {
@@ -82,13 +82,13 @@ func TestPoliciesNameTheCallersPartition(t *testing.T) {
 				arn + "s3:::payment-bucket-pr1/*",
 				arn + "dynamodb:" + c.region + ":123456789012:table/payment-table-pr1",
 			} {
-				if !policyNamesResource(t, documents["inline policy of the "+taskRole], want) {
-					t.Errorf("the task role's policy lacks %s: %s", want, documents["inline policy of the "+taskRole])
+				if !policyNamesResource(t, documents["inline policy of the "+kindTaskRole], want) {
+					t.Errorf("the task role's policy lacks %s: %s", want, documents["inline policy of the "+kindTaskRole])
 				}
 			}
 			for kind, want := range map[string]string{
-				executionRole:      arn + "iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy",
-				infrastructureRole: arn + "iam::aws:policy/AmazonECSInfrastructureRolePolicyForLoadBalancers",
+				kindExecutionRole:      arn + "iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy",
+				kindInfrastructureRole: arn + "iam::aws:policy/AmazonECSInfrastructureRolePolicyForLoadBalancers",
 			} {
 				if got := documents["managed policies of the "+kind]; got != want {
 					t.Errorf("managed policies of the %s = %s, want %s", kind, got, want)

@@ -17,7 +17,7 @@ func (retiredMeshStep) Name() string { return "retire/appmesh" }
 func (r retiredMeshStep) DependsOn() []string {
 	var deps []string
 	for _, svc := range r.services {
-		deps = append(deps, svc.Name+"/ecs-service")
+		deps = append(deps, serviceKey(svc.Name, kindECSService))
 	}
 	return deps
 }

@@ -21,10 +21,8 @@ type routeTablesStep struct{}
 
 func (routeTablesStep) Name() string { return "route-tables" }
 func (routeTablesStep) DependsOn() []string {
-	return []string{"subnets", "internet-gateway", "nat-gateway"}
+	return []string{"subnets", keyInternetGateway, keyNATGateway}
 }
-
-func routeTableKey(kind string) string { return "route-table/" + kind }
 
 // findRouteTables reads every route table of the VPC in one call (once per run) and picks ours
 // by state ID, then Name tag; each must be the environment's.

@@ -14,8 +14,6 @@ import (
 	"github.com/tapctl/tapctl/state"
 )
 
-const keySecret = "secret"
-
 // dbUsername is the source design's database user (SPEC row 6).
 const dbUsername = "dbadmin"
 
@@ -23,7 +21,7 @@ const dbUsername = "dbadmin"
 // straight from GetRandomPassword into CreateSecret: never printed, logged or stored locally.
 type secretStep struct{}
 
-func (secretStep) Name() string        { return "secret" }
+func (secretStep) Name() string        { return keySecret }
 func (secretStep) DependsOn() []string { return nil }
 
 // findSecret reads the secret by the state file's ARN, then by its name, once per run.

@@ -24,12 +24,17 @@ type securityGroupStep struct {
 	kind string // "alb" or "task"
 }
 
-func (s securityGroupStep) Name() string { return s.kind + "-security-group" }
+func (s securityGroupStep) Name() string {
+	if s.kind == "alb" {
+		return keyALBSecurityGroup
+	}
+	return keyTaskSecurityGroup
+}
 func (s securityGroupStep) DependsOn() []string {
 	if s.kind == "task" {
-		return []string{"vpc", "alb-security-group"}
+		return []string{keyVPC, keyALBSecurityGroup}
 	}
-	return []string{"vpc"}
+	return []string{keyVPC}
 }
 func (s securityGroupStep) key() string { return s.Name() }
 
@@ -83,7 +88,7 @@ func (s securityGroupStep) desiredRules(e *Env, selfID string) ([]sgRule, error)
 			allEgress,
 		}, nil
 	}
-	alb, err := e.Require("alb-security-group")
+	alb, err := e.Require(keyALBSecurityGroup)
 	if err != nil {
 		return nil, err
 	}

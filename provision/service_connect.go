@@ -16,10 +16,6 @@ import (
 // stays in the same namespace (registersDNS says when tasks are registered in it), so the
 // discovery name differs from the catalog name to keep both.
 
-// attrServiceConnect is the ECS service's state attribute holding a fingerprint of the Service
-// Connect configuration tapctl applied last; it is compared when DescribeServices reports none.
-const attrServiceConnect = "serviceConnect"
-
 // PortName is the name of a service's port mapping, which Service Connect refers to.
 func PortName(svc catalog.Service) string { return naming.Names{}.ServiceConnectPort(svc.Name) }
 

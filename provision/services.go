@@ -15,10 +15,6 @@ import (
 	"github.com/tapctl/tapctl/state"
 )
 
-// SettingServices is the state-file setting that lists the services an environment has (names,
-// comma-separated), so that a service taken out of the catalog is found and removed.
-const SettingServices = "services"
-
 // RememberServices records the names of the services the environment has.
 func RememberServices(st *state.Store, names []string) error {
 	return st.SetSetting(SettingServices, strings.Join(names, ","))

@@ -31,7 +31,7 @@ type subnetSpec struct {
 	az   int
 }
 
-func (s subnetSpec) key() string { return fmt.Sprintf("subnet/%s/%d", s.kind, s.az) }
+func (s subnetSpec) key() string { return subnetKey(s.kind, s.az) }
 func (s subnetSpec) cidr() string {
 	third := s.az
 	if s.kind == Private {
@@ -66,7 +66,7 @@ func (e *Env) SubnetIDs(kind string) ([]string, error) {
 type subnetsStep struct{}
 
 func (subnetsStep) Name() string        { return "subnets" }
-func (subnetsStep) DependsOn() []string { return []string{"vpc"} }
+func (subnetsStep) DependsOn() []string { return []string{keyVPC} }
 
 // findSubnets reads every subnet of the VPC in one call (once per run) and matches each spec
 // by state ID, then Name tag, then CIDR (a CIDR can be held by one subnet of a VPC only); each

@@ -33,9 +33,9 @@ type targetGroupStep struct {
 
 func (s targetGroupStep) Name() string {
 	if s.alternate {
-		return s.svc.Name + "/alt-target-group"
+		return serviceKey(s.svc.Name, kindAltTargetGroup)
 	}
-	return s.svc.Name + "/target-group"
+	return serviceKey(s.svc.Name, kindTargetGroup)
 }
 
 func (s targetGroupStep) groupName(e *Env) string {
@@ -44,7 +44,7 @@ func (s targetGroupStep) groupName(e *Env) string {
 	}
 	return e.Names.TargetGroup(s.svc.Name)
 }
-func (s targetGroupStep) DependsOn() []string { return []string{"vpc"} }
+func (s targetGroupStep) DependsOn() []string { return []string{keyVPC} }
 func (s targetGroupStep) key() string         { return s.Name() }
 
 func (s targetGroupStep) find(ctx context.Context, e *Env) (*elbtypes.TargetGroup, error) {

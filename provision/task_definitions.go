@@ -21,22 +21,18 @@ import (
 // registered only when the latest one differs from the spec in a field tapctl sets.
 type taskDefinitionStep struct{ svc catalog.Service }
 
-func (s taskDefinitionStep) Name() string { return s.svc.Name + "/task-definition" }
+func (s taskDefinitionStep) Name() string { return serviceKey(s.svc.Name, kindTaskDefinition) }
 func (s taskDefinitionStep) DependsOn() []string {
 	n := s.svc.Name
-	return []string{n + "/execution-role", n + "/task-role", n + "/log-group", "secret"}
+	return []string{serviceKey(n, kindExecutionRole), serviceKey(n, kindTaskRole), serviceKey(n, kindLogGroup), keySecret}
 }
 func (s taskDefinitionStep) key() string { return s.Name() }
-
-// DeploymentKind names the state record of a service's last tapctl deploy or rollback: the
-// revision it serves, its image, and the revision before it.
-const DeploymentKind = "deployment"
 
 // image is the catalog's image until tapctl deploy ships another: from then on the deployed
 // image is the one up keeps, so an up after a deploy does not undo it.
 func (s taskDefinitionStep) image(e *Env) string {
-	if d, ok := e.State.Get(s.svc.Name + "/" + DeploymentKind); ok && d.Attrs["image"] != "" {
-		return d.Attrs["image"]
+	if d, ok := e.State.Get(DeploymentKey(s.svc.Name)); ok && d.Attrs[AttrImage] != "" {
+		return d.Attrs[AttrImage]
 	}
 	return s.svc.Image
 }
@@ -44,11 +40,11 @@ func (s taskDefinitionStep) image(e *Env) string {
 // desired is the registration tapctl wants for the service.
 func (s taskDefinitionStep) desired(e *Env) (*ecs.RegisterTaskDefinitionInput, error) {
 	n := s.svc.Name
-	execRole, err := e.Require(n + "/execution-role")
+	execRole, err := e.Require(serviceKey(n, kindExecutionRole))
 	if err != nil {
 		return nil, err
 	}
-	taskRole, err := e.Require(n + "/task-role")
+	taskRole, err := e.Require(serviceKey(n, kindTaskRole))
 	if err != nil {
 		return nil, err
 	}
@@ -156,7 +152,7 @@ func sameTaskDefinition(have *ecstypes.TaskDefinition, want *ecs.RegisterTaskDef
 func (s taskDefinitionStep) current(ctx context.Context, e *Env) (*ecstypes.TaskDefinition, error) {
 	td, err := engine.Discover(e.Run, "task-definition/"+s.svc.Name, func() (*taggedTaskDefinition, error) {
 		deployed := ""
-		if d, ok := e.State.Get(s.svc.Name + "/" + DeploymentKind); ok {
+		if d, ok := e.State.Get(DeploymentKey(s.svc.Name)); ok {
 			deployed = d.ID
 		}
 		return engine.FindOwned(e.Run, engine.Lookup[taggedTaskDefinition]{
@@ -306,7 +302,7 @@ func (s taskDefinitionStep) Down(ctx context.Context, e *Env) error {
 			return fmt.Errorf("deleting task definitions %v: %w", batch, err)
 		}
 	}
-	if err := e.Forget(s.svc.Name + "/" + DeploymentKind); err != nil {
+	if err := e.Forget(DeploymentKey(s.svc.Name)); err != nil {
 		return err
 	}
 	return e.Forget(s.key())

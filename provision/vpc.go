@@ -17,11 +17,9 @@ import (
 // VPCCIDR is the address range of every environment's VPC (SPEC row 1).
 const VPCCIDR = "10.0.0.0/16"
 
-const keyVPC = "vpc"
-
 type vpcStep struct{}
 
-func (vpcStep) Name() string        { return "vpc" }
+func (vpcStep) Name() string        { return keyVPC }
 func (vpcStep) DependsOn() []string { return nil }
 
 // findVPC looks the VPC up by the state file's ID, then by its tags, once per run. nil means

@@ -20,7 +20,7 @@ func (servicesStableStep) Name() string { return "services-stable" }
 func (s servicesStableStep) DependsOn() []string {
 	var deps []string
 	for _, svc := range s.services {
-		deps = append(deps, svc.Name+"/ecs-service", svc.Name+"/scaling")
+		deps = append(deps, serviceKey(svc.Name, kindECSService), serviceKey(svc.Name, kindScaling))
 	}
 	return deps
 }
