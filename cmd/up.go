@@ -45,7 +45,10 @@ func upCommand(opts Options, envFlag cli.Flag) *cli.Command {
 				return err
 			}
 			defer s.close()
-			s.env.Timeouts.Services = c.Duration("timeout")
+			// --timeout bounds every wait on the ECS services: running their count, and draining
+			// one that is being replaced.
+			s.env.Timeouts.ServicesStable = c.Duration("timeout")
+			s.env.Timeouts.ServiceInactive = c.Duration("timeout")
 			s.env.Wait = !c.Bool("no-wait")
 			choices := resolveChoices(s, c)
 			mesh := choices.Mesh

@@ -132,7 +132,7 @@ func (albStep) Up(ctx context.Context, e *Env) error {
 		w := elbv2.NewLoadBalancerAvailableWaiter(e.AWS.ELB, func(o *elbv2.LoadBalancerAvailableWaiterOptions) {
 			o.MinDelay, o.MaxDelay = pollMinDelay, pollMaxDelay
 		})
-		if err := w.Wait(ctx, &elbv2.DescribeLoadBalancersInput{LoadBalancerArns: []string{aws.ToString(lb.LoadBalancerArn)}}, e.Timeouts.NATGateway); err != nil {
+		if err := w.Wait(ctx, &elbv2.DescribeLoadBalancersInput{LoadBalancerArns: []string{aws.ToString(lb.LoadBalancerArn)}}, e.Timeouts.LoadBalancer); err != nil {
 			return fmt.Errorf("waiting for load balancer %s to become active: %w", name, err)
 		}
 	}
@@ -182,7 +182,7 @@ func (albStep) Down(ctx context.Context, e *Env) error {
 		w := elbv2.NewLoadBalancersDeletedWaiter(e.AWS.ELB, func(o *elbv2.LoadBalancersDeletedWaiterOptions) {
 			o.MinDelay, o.MaxDelay = pollMinDelay, pollMaxDelay
 		})
-		if err := w.Wait(ctx, &elbv2.DescribeLoadBalancersInput{LoadBalancerArns: []string{arn}}, e.Timeouts.NATGateway); err != nil && !cloud.IsNotFound(err) {
+		if err := w.Wait(ctx, &elbv2.DescribeLoadBalancersInput{LoadBalancerArns: []string{arn}}, e.Timeouts.LoadBalancer); err != nil && !cloud.IsNotFound(err) {
 			return fmt.Errorf("waiting for load balancer %s to be deleted: %w", arn, err)
 		}
 		e.Deleted("load balancer "+e.Names.ALB(), arn)

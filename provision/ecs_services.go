@@ -357,7 +357,7 @@ func (s ecsServiceStep) waitInactive(ctx context.Context, e *Env, arn string) er
 	w := ecs.NewServicesInactiveWaiter(e.AWS.ECS, func(o *ecs.ServicesInactiveWaiterOptions) {
 		o.MinDelay, o.MaxDelay = pollMinDelay, pollMaxDelay
 	})
-	err := w.Wait(ctx, &ecs.DescribeServicesInput{Cluster: aws.String(e.Names.Cluster()), Services: []string{arn}}, e.Timeouts.Services)
+	err := w.Wait(ctx, &ecs.DescribeServicesInput{Cluster: aws.String(e.Names.Cluster()), Services: []string{arn}}, e.Timeouts.ServiceInactive)
 	if err != nil {
 		return fmt.Errorf("waiting for ECS service %s to become inactive: %w", arn, err)
 	}

@@ -45,16 +45,26 @@ func NewEnv(name string) *Env {
 	return &Env{Run: engine.NewRun(name), Names: naming.Names{Env: name}, Timeouts: DefaultTimeouts()}
 }
 
-// Timeouts bound every wait on AWS's asynchronous work.
+// Timeouts bound every wait on AWS's asynchronous work, each named for what it bounds.
 type Timeouts struct {
-	NATGateway   time.Duration // pending -> available, deleting -> deleted: minutes on AWS
-	Dependencies time.Duration // DependencyViolation while ENIs of deleted owners linger
-	Services     time.Duration // ECS services reaching their desired count (--timeout)
+	NATGateway            time.Duration // a NAT gateway pending -> available, deleting -> deleted: minutes on AWS
+	LoadBalancer          time.Duration // the load balancer provisioning -> active, and until deleted
+	InternetGatewayAttach time.Duration // attaching the internet gateway to a VPC just made
+	Dependencies          time.Duration // DependencyViolation while ENIs of deleted owners linger
+	ServicesStable        time.Duration // ECS services reaching their desired count (--timeout)
+	ServiceInactive       time.Duration // an ECS service draining until INACTIVE (--timeout in up)
 }
 
 // DefaultTimeouts are generous for AWS; the emulator answers at once.
 func DefaultTimeouts() Timeouts {
-	return Timeouts{NATGateway: 10 * time.Minute, Dependencies: 20 * time.Minute, Services: 20 * time.Minute}
+	return Timeouts{
+		NATGateway:            10 * time.Minute,
+		LoadBalancer:          10 * time.Minute,
+		InternetGatewayAttach: 10 * time.Minute,
+		Dependencies:          20 * time.Minute,
+		ServicesStable:        20 * time.Minute,
+		ServiceInactive:       20 * time.Minute,
+	}
 }
 
 // Waits poll AWS between these delays: describe calls are cheap, and a low ceiling means a run

@@ -94,7 +94,7 @@ func (internetGatewayStep) Up(ctx context.Context, e *Env) error {
 		e.Unchanged("internet gateway "+name, id)
 		return nil
 	}
-	err = cloud.Retry(ctx, "attaching internet gateway "+id, e.Timeouts.NATGateway, cloud.RetryOn(cloud.PropagationCodes...), func(ctx context.Context) error {
+	err = cloud.Retry(ctx, "attaching internet gateway "+id, e.Timeouts.InternetGatewayAttach, cloud.RetryOn(cloud.PropagationCodes...), func(ctx context.Context) error {
 		_, err := e.AWS.EC2.AttachInternetGateway(ctx, &ec2.AttachInternetGatewayInput{InternetGatewayId: aws.String(id), VpcId: aws.String(vpcID)})
 		return err
 	})

@@ -36,7 +36,7 @@ func (s servicesStableStep) Up(ctx context.Context, e *Env) error {
 	for _, svc := range s.services {
 		names = append(names, e.Names.Service(svc.Name))
 	}
-	e.Log.Info().Strs("services", names).Dur("timeout", e.Timeouts.Services).Msg("waiting for the ECS services to run their desired count")
+	e.Log.Info().Strs("services", names).Dur("timeout", e.Timeouts.ServicesStable).Msg("waiting for the ECS services to run their desired count")
 	start := time.Now()
 	w := ecs.NewServicesStableWaiter(e.AWS.ECS, func(o *ecs.ServicesStableWaiterOptions) {
 		o.MinDelay, o.MaxDelay = pollMinDelay, pollMaxDelay
@@ -44,7 +44,7 @@ func (s servicesStableStep) Up(ctx context.Context, e *Env) error {
 	// DescribeServices takes at most 10 services per call.
 	for i := 0; i < len(names); i += 10 {
 		batch := names[i:min(i+10, len(names))]
-		err := w.Wait(ctx, &ecs.DescribeServicesInput{Cluster: aws.String(e.Names.Cluster()), Services: batch}, e.Timeouts.Services-time.Since(start))
+		err := w.Wait(ctx, &ecs.DescribeServicesInput{Cluster: aws.String(e.Names.Cluster()), Services: batch}, e.Timeouts.ServicesStable-time.Since(start))
 		if err != nil {
 			return fmt.Errorf("waiting for ECS services %v to become stable (raise --timeout, or use --no-wait): %w", batch, err)
 		}
