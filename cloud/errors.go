@@ -56,8 +56,9 @@ var (
 )
 
 // Retry calls fn until it succeeds, fails with an error that retryable rejects, or budget runs
-// out. Backoff grows from 1 s to 15 s with jitter. The last error is returned, wrapped with what.
-// Each retry is reported to the run's Retries (WithRetries), like the SDK's own.
+// out. Backoff grows from 1 s to 15 s with jitter. The last error is returned; what names the
+// operation in the log only, since every caller wraps the error with the same words (once is
+// enough). Each retry is reported to the run's Retries (WithRetries), like the SDK's own.
 func Retry(ctx context.Context, what string, budget time.Duration, retryable func(error) bool, fn func(context.Context) error) error {
 	deadline := time.Now().Add(budget)
 	delay := time.Second
@@ -69,14 +70,14 @@ func Retry(ctx context.Context, what string, budget time.Duration, retryable fun
 		}
 		if time.Now().Add(delay).After(deadline) {
 			retriesFrom(ctx).noteGaveUp(what, ErrorCode(err), budget)
-			return fmt.Errorf("%s: still failing after %s: %w", what, budget, err)
+			return fmt.Errorf("still failing after %s: %w", budget, err)
 		}
 		attempt++
 		retriesFrom(ctx).note(what, ErrorCode(err), "AWS answers this while a change propagates", attempt, 0)
 		sleep := delay/2 + rand.N(delay/2+1)
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("%s: %w (last error: %v)", what, ctx.Err(), err)
+			return fmt.Errorf("%w (last error: %v)", ctx.Err(), err)
 		case <-time.After(sleep):
 		}
 		delay = min(delay*2, 15*time.Second)
