@@ -135,6 +135,21 @@ func (r *Run) Require(key string) (state.Resource, error) {
 	return res, nil
 }
 
+// RequireAll returns the recorded resources of keys, in their order, or says which step must
+// run first: the first missing key in that order. Callers list keys in run order, so the error
+// names the earliest step missing, the same one on every run.
+func (r *Run) RequireAll(keys ...string) ([]state.Resource, error) {
+	out := make([]state.Resource, len(keys))
+	for i, key := range keys {
+		res, err := r.Require(key)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = res
+	}
+	return out, nil
+}
+
 // DeletedInPlan says whether a plan counts the resource with this ID as deleted by then: up
 // deletes removed services' resources before anything else, so a new service may reuse what
 // one of them held (its rule priority).

@@ -67,20 +67,12 @@ func (s ecsServiceStep) deploymentSpec(e *Env) (deploymentSpec, error) {
 	if d.strategy != BlueGreen {
 		return d, nil
 	}
-	for key, dst := range map[string]*string{
-		serviceKey(n, kindAltTargetGroup): &d.alternateTargetGroup, serviceKey(n, kindListenerRule): &d.productionRule,
-	} {
-		r, err := e.Require(key)
-		if err != nil {
-			return d, err
-		}
-		*dst = r.ID
-	}
-	role, err := e.Require(serviceKey(n, kindInfrastructureRole))
+	// In run order (RequireAll).
+	recorded, err := e.RequireAll(serviceKey(n, kindInfrastructureRole), serviceKey(n, kindAltTargetGroup), serviceKey(n, kindListenerRule))
 	if err != nil {
 		return d, err
 	}
-	d.roleARN = role.ARN
+	d.roleARN, d.alternateTargetGroup, d.productionRule = recorded[0].ARN, recorded[1].ID, recorded[2].ID
 	return d, nil
 }
 

@@ -50,21 +50,14 @@ type ecsServiceSpec struct {
 func (s ecsServiceStep) spec(e *Env) (ecsServiceSpec, error) {
 	n := s.svc.Name
 	sp := ecsServiceSpec{cluster: e.Names.Cluster(), name: e.Names.Service(n)}
-	for key, dst := range map[string]*string{
-		serviceKey(n, kindTaskDefinition): &sp.taskDefinition, serviceKey(n, kindTargetGroup): &sp.targetGroup,
-	} {
-		r, err := e.Require(key)
-		if err != nil {
-			return sp, err
-		}
-		*dst = r.ID
-	}
-	reg, err := e.Require(serviceKey(n, kindDiscoveryService))
+	// In run order (RequireAll).
+	recorded, err := e.RequireAll(serviceKey(n, kindTaskDefinition), serviceKey(n, kindTargetGroup), serviceKey(n, kindDiscoveryService))
 	if err != nil {
 		return sp, err
 	}
+	sp.taskDefinition, sp.targetGroup = recorded[0].ID, recorded[1].ID
 	if registersDNS(s.choices) {
-		sp.registry = reg.ARN
+		sp.registry = recorded[2].ARN
 	}
 	sg, err := e.Require(keyTaskSecurityGroup)
 	if err != nil {
