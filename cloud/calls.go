@@ -112,10 +112,3 @@ func (c *CallCounter) Snapshot() map[string]int {
 	}
 	return out
 }
-
-// Reset forgets every count.
-func (c *CallCounter) Reset() {
-	c.mu.Lock()
-	c.calls = map[string]int{}
-	c.mu.Unlock()
-}

@@ -23,9 +23,9 @@ func ec2TagValue(tags []ec2types.Tag, key string) string {
 
 // ensureEC2Tags adds the tags an EC2 resource of the environment lacks (its Name changed by
 // hand); it makes no call when they are all there. label names the resource in the summary.
-func (e *Env) ensureEC2Tags(ctx context.Context, label, id string, have []ec2types.Tag, name, service string) error {
+func (e *Env) ensureEC2Tags(ctx context.Context, label, id string, have []ec2types.Tag, name string) error {
 	var missing []ec2types.Tag
-	for k, v := range e.Tags(name, service) {
+	for k, v := range e.Tags(name, "") {
 		if ec2TagValue(have, k) != v {
 			missing = append(missing, ec2types.Tag{Key: aws.String(k), Value: aws.String(v)})
 		}

@@ -71,7 +71,7 @@ func (internetGatewayStep) Up(ctx context.Context, e *Env) error {
 	}
 	if igw == nil {
 		out, err := e.AWS.EC2.CreateInternetGateway(ctx, &ec2.CreateInternetGatewayInput{
-			TagSpecifications: e.ec2TagSpec(ec2types.ResourceTypeInternetGateway, name, ""),
+			TagSpecifications: e.ec2TagSpec(ec2types.ResourceTypeInternetGateway, name),
 		})
 		if err != nil {
 			return fmt.Errorf("creating internet gateway %s: %w", name, err)
@@ -85,7 +85,7 @@ func (internetGatewayStep) Up(ctx context.Context, e *Env) error {
 		if err := e.Record(keyInternetGateway, state.Resource{ID: aws.ToString(igw.InternetGatewayId)}); err != nil {
 			return err
 		}
-		if err := e.ensureEC2Tags(ctx, "internet gateway "+name, aws.ToString(igw.InternetGatewayId), igw.Tags, name, ""); err != nil {
+		if err := e.ensureEC2Tags(ctx, "internet gateway "+name, aws.ToString(igw.InternetGatewayId), igw.Tags, name); err != nil {
 			return err
 		}
 	}

@@ -142,7 +142,7 @@ func adoptNATGateway(ctx context.Context, e *Env, nat *ec2types.NatGateway) erro
 	if err := e.Record(keyNATGateway, state.Resource{ID: id, Attrs: map[string]string{attrSubnet: aws.ToString(nat.SubnetId)}}); err != nil {
 		return err
 	}
-	if err := e.ensureEC2Tags(ctx, "NAT gateway "+e.Names.NATGateway(), id, nat.Tags, e.Names.NATGateway(), ""); err != nil {
+	if err := e.ensureEC2Tags(ctx, "NAT gateway "+e.Names.NATGateway(), id, nat.Tags, e.Names.NATGateway()); err != nil {
 		return err
 	}
 	if nat.State == ec2types.NatGatewayStatePending {
@@ -186,7 +186,7 @@ func createNATOnce(ctx context.Context, e *Env, subnet, allocationID, token stri
 		AllocationId:      aws.String(allocationID),
 		ClientToken:       aws.String(token),
 		ConnectivityType:  ec2types.ConnectivityTypePublic,
-		TagSpecifications: e.ec2TagSpec(ec2types.ResourceTypeNatgateway, e.Names.NATGateway(), ""),
+		TagSpecifications: e.ec2TagSpec(ec2types.ResourceTypeNatgateway, e.Names.NATGateway()),
 	})
 	if err != nil {
 		return fmt.Errorf("creating NAT gateway in %s: %w", subnet, err)
@@ -273,7 +273,7 @@ func ensureElasticIP(ctx context.Context, e *Env) (string, error) {
 	}
 	out, err := e.AWS.EC2.AllocateAddress(ctx, &ec2.AllocateAddressInput{
 		Domain:            ec2types.DomainTypeVpc,
-		TagSpecifications: e.ec2TagSpec(ec2types.ResourceTypeElasticIp, e.Names.ElasticIP(), ""),
+		TagSpecifications: e.ec2TagSpec(ec2types.ResourceTypeElasticIp, e.Names.ElasticIP()),
 	})
 	if err != nil {
 		return "", fmt.Errorf("allocating Elastic IP %s: %w", e.Names.ElasticIP(), err)

@@ -114,7 +114,7 @@ func ensureRouteTable(ctx context.Context, e *Env, kind, vpcID string, rt *ec2ty
 			VpcId: aws.String(vpcID),
 			// A retry of a create whose answer was lost returns the same table.
 			ClientToken:       aws.String(requestToken(e.Name, name, vpcID)),
-			TagSpecifications: e.ec2TagSpec(ec2types.ResourceTypeRouteTable, name, ""),
+			TagSpecifications: e.ec2TagSpec(ec2types.ResourceTypeRouteTable, name),
 		})
 		if err != nil {
 			return fmt.Errorf("creating route table %s in %s: %w", name, vpcID, err)
@@ -129,7 +129,7 @@ func ensureRouteTable(ctx context.Context, e *Env, kind, vpcID string, rt *ec2ty
 		if err := e.Record(routeTableKey(kind), state.Resource{ID: aws.ToString(rt.RouteTableId)}); err != nil {
 			return err
 		}
-		if err := e.ensureEC2Tags(ctx, "route table "+name, aws.ToString(rt.RouteTableId), rt.Tags, name, ""); err != nil {
+		if err := e.ensureEC2Tags(ctx, "route table "+name, aws.ToString(rt.RouteTableId), rt.Tags, name); err != nil {
 			return err
 		}
 	}

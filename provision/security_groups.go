@@ -216,7 +216,7 @@ func (s securityGroupStep) Up(ctx context.Context, e *Env) error {
 		out, err := e.AWS.EC2.CreateSecurityGroup(ctx, &ec2.CreateSecurityGroupInput{
 			GroupName: aws.String(name), VpcId: aws.String(vpcID),
 			Description:       aws.String(fmt.Sprintf("tapctl %s security group of %s", s.kind, e.Name)),
-			TagSpecifications: e.ec2TagSpec(ec2types.ResourceTypeSecurityGroup, name, ""),
+			TagSpecifications: e.ec2TagSpec(ec2types.ResourceTypeSecurityGroup, name),
 		})
 		if err != nil {
 			return fmt.Errorf("creating security group %s in %s: %w", name, vpcID, err)
@@ -234,7 +234,7 @@ func (s securityGroupStep) Up(ctx context.Context, e *Env) error {
 		if err := e.Record(s.key(), state.Resource{ID: aws.ToString(g.GroupId)}); err != nil {
 			return err
 		}
-		if err := e.ensureEC2Tags(ctx, "security group "+name, aws.ToString(g.GroupId), g.Tags, name, ""); err != nil {
+		if err := e.ensureEC2Tags(ctx, "security group "+name, aws.ToString(g.GroupId), g.Tags, name); err != nil {
 			return err
 		}
 	}

@@ -169,7 +169,7 @@ func (subnetsStep) Up(ctx context.Context, e *Env) error {
 				VpcId:             aws.String(vpcID),
 				CidrBlock:         aws.String(spec.cidr()),
 				AvailabilityZone:  aws.String(zones[spec.az]),
-				TagSpecifications: e.ec2TagSpec(ec2types.ResourceTypeSubnet, name, ""),
+				TagSpecifications: e.ec2TagSpec(ec2types.ResourceTypeSubnet, name),
 			})
 			if err != nil {
 				return fmt.Errorf("creating subnet %s (%s in %s): %w", name, spec.cidr(), zones[spec.az], err)
@@ -183,7 +183,7 @@ func (subnetsStep) Up(ctx context.Context, e *Env) error {
 			if err := e.Record(spec.key(), subnetRecord(sn)); err != nil {
 				return err
 			}
-			if err := e.ensureEC2Tags(ctx, "subnet "+name, aws.ToString(sn.SubnetId), sn.Tags, name, ""); err != nil {
+			if err := e.ensureEC2Tags(ctx, "subnet "+name, aws.ToString(sn.SubnetId), sn.Tags, name); err != nil {
 				return err
 			}
 		}

@@ -29,9 +29,10 @@ func (e *Env) Tags(name, service string) map[string]string {
 	return t
 }
 
-// ec2TagSpec tags an EC2 resource in its create call, so it is never untagged, even for an instant.
-func (e *Env) ec2TagSpec(resourceType ec2types.ResourceType, name, service string) []ec2types.TagSpecification {
-	tags := tagList(e, name, service, func(k, v string) ec2types.Tag { return ec2types.Tag{Key: aws.String(k), Value: aws.String(v)} })
+// ec2TagSpec tags an EC2 resource in its create call, so it is never untagged, even for an
+// instant. The EC2 resources are the network's, shared by every service: none has a Service tag.
+func (e *Env) ec2TagSpec(resourceType ec2types.ResourceType, name string) []ec2types.TagSpecification {
+	tags := tagList(e, name, "", func(k, v string) ec2types.Tag { return ec2types.Tag{Key: aws.String(k), Value: aws.String(v)} })
 	return []ec2types.TagSpecification{{ResourceType: resourceType, Tags: tags}}
 }
 

@@ -74,7 +74,7 @@ func (vpcStep) Up(ctx context.Context, e *Env) error {
 	if vpc == nil {
 		out, err := e.AWS.EC2.CreateVpc(ctx, &ec2.CreateVpcInput{
 			CidrBlock:         aws.String(VPCCIDR),
-			TagSpecifications: e.ec2TagSpec(ec2types.ResourceTypeVpc, e.Names.VPC(), ""),
+			TagSpecifications: e.ec2TagSpec(ec2types.ResourceTypeVpc, e.Names.VPC()),
 		})
 		if err != nil {
 			return fmt.Errorf("creating VPC %s: %w", e.Names.VPC(), err)
@@ -92,7 +92,7 @@ func (vpcStep) Up(ctx context.Context, e *Env) error {
 		if got := aws.ToString(vpc.CidrBlock); got != VPCCIDR {
 			return fmt.Errorf("VPC %s has CIDR %s, not %s; a VPC's CIDR cannot change: delete it or choose another --env", aws.ToString(vpc.VpcId), got, VPCCIDR)
 		}
-		if err := e.ensureEC2Tags(ctx, "VPC "+e.Names.VPC(), aws.ToString(vpc.VpcId), vpc.Tags, e.Names.VPC(), ""); err != nil {
+		if err := e.ensureEC2Tags(ctx, "VPC "+e.Names.VPC(), aws.ToString(vpc.VpcId), vpc.Tags, e.Names.VPC()); err != nil {
 			return err
 		}
 	}
