@@ -2,10 +2,8 @@ package engine
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"regexp"
 	"strings"
 	"sync"
 
@@ -114,8 +112,8 @@ func scratch[E Env[E]](e E) E {
 
 // PlanDeletes plans what up deletes before anything else (the resources of services that left
 // the catalog): a delete for each resource of steps that exists, in teardown order. From then
-// on, the plan counts the IDs those steps recorded as gone (DeletedInPlan). e is a plan's
-// scratch environment, or a copy of it.
+// on, the plan counts the IDs recorded under those steps' names as gone (DeletedInPlan). e is
+// the scratch environment Plan hands its first function, or a copy of it.
 func PlanDeletes[E Env[E]](ctx context.Context, e E, steps []Step[E]) ([]Change, error) {
 	if len(steps) == 0 {
 		return nil, nil
@@ -306,72 +304,4 @@ func deleteOperation(op string) bool {
 		}
 	}
 	return false
-}
-
-// sensitive names fields whose values are never shown.
-var sensitive = regexp.MustCompile(`(?i)password|secret|passwd|privatekey|token`)
-
-// noise are input fields that say nothing about the change.
-var noise = map[string]bool{"Tags": true, "TagSpecifications": true, "ClientToken": true, "ClientRequestToken": true, "DryRun": true}
-
-// Fields turns an SDK input into the values it sets: empty values, tags and tokens left out,
-// anything named like a secret or password masked.
-func Fields(input any) map[string]any {
-	raw, err := json.Marshal(input)
-	if err != nil {
-		return map[string]any{"error": "cannot show the input: " + err.Error()}
-	}
-	var m map[string]any
-	if err := json.Unmarshal(raw, &m); err != nil {
-		return nil
-	}
-	out, _ := clean(m).(map[string]any)
-	return out
-}
-
-func clean(v any) any {
-	switch x := v.(type) {
-	case map[string]any:
-		out := map[string]any{}
-		for k, val := range x {
-			if noise[k] {
-				continue
-			}
-			if sensitive.MatchString(k) {
-				if c := clean(val); c != nil {
-					out[k] = "(sensitive)"
-				}
-				continue
-			}
-			if c := clean(val); c != nil {
-				out[k] = c
-			}
-		}
-		if len(out) == 0 {
-			return nil
-		}
-		return out
-	case []any:
-		var out []any
-		for _, item := range x {
-			if c := clean(item); c != nil {
-				out = append(out, c)
-			}
-		}
-		if len(out) == 0 {
-			return nil
-		}
-		return out
-	case string:
-		if x == "" {
-			return nil
-		}
-	case bool:
-		if !x {
-			return nil
-		}
-	case nil:
-		return nil
-	}
-	return v
 }
