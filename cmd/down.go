@@ -3,7 +3,6 @@ package cmd
 import (
 	"github.com/urfave/cli/v2"
 
-	"github.com/tapctl/tapctl/provision"
 	"github.com/tapctl/tapctl/teardown"
 )
 
@@ -38,17 +37,12 @@ Examples:
 				return err
 			}
 			defer s.close()
-			// Found by name, what is not the environment's is left alone (and said so).
-			s.env = s.env.ForTeardown()
-			// Services that left the catalog but whose resources up has not deleted yet go too.
-			removed, err := provision.RemovedServices(c.Context, s.env, s.env.Catalog)
+			down, err := teardown.Prepare(c.Context, s.env, teardown.Options{Choices: rememberedChoices(s), Parallelism: c.Int("parallelism")})
 			if err != nil {
 				return err
 			}
-			s.env.Catalog = provision.WithRemoved(s.env.Catalog, removed)
-			steps := provision.Platform(s.env.Catalog, rememberedChoices(s))
 			if ask {
-				statuses, err := provision.Inspect(c.Context, s.env, steps)
+				statuses, err := down.Resources(c.Context)
 				if err != nil {
 					return err
 				}
@@ -57,7 +51,7 @@ Examples:
 				}
 			}
 			s.log.Info().Str("region", s.env.Region).Msg("tearing environment down")
-			if err := teardown.Run(c.Context, s.env, steps, c.Int("parallelism")); err != nil {
+			if err := down.Run(c.Context); err != nil {
 				s.finish("down (failed)")
 				return err
 			}
