@@ -14,6 +14,12 @@ func downCommand(opts Options, envFlag cli.Flag) *cli.Command {
 		Description: `Resources are found by the state file's IDs, else by their tags, so down also
 works when the state file was lost. Running it again after an interruption resumes.
 
+After the platform's resources, down asks the tagging API for anything else tagged
+Environment=E, ManagedBy=tapctl: it deletes what holds nothing else (log groups, alarms,
+secrets, ECR repositories, target groups, security groups, free Elastic IPs, task definitions,
+scalable targets, KMS keys) and names the rest, one line each, ending with exit 1 and the
+state file kept.
+
 It shows what it will delete and asks for "yes" on a terminal; scripts and CI pass --yes
 (without a terminal and without --yes it refuses before any AWS call).
 

@@ -1,5 +1,6 @@
 // Package teardown owns tapctl down: every step's Down in the reverse of the order provisioning
-// runs them, then the state file, last, so an interrupted teardown can resume.
+// runs them, then a sweep of whatever else AWS still holds tagged as the environment's, then the
+// state file, last, so an interrupted teardown can resume.
 package teardown
 
 import (
@@ -39,20 +40,25 @@ func Prepare(ctx context.Context, e *provision.Env, opts Options) (*Down, error)
 }
 
 // Resources is every resource of the platform's steps as the state file and AWS see it now, for
-// the confirmation (read calls only).
+// the confirmation (read calls only). The sweep's finds are not known before the steps ran.
 func (d *Down) Resources(ctx context.Context) ([]provision.Status, error) {
 	return provision.Inspect(ctx, d.env, d.steps)
 }
 
 // Run deletes every resource of the platform, each only after everything that depends on it,
 // and starts no new deletion after a failure. Each Down finds its resource by state ID, then by
-// tags, so a lost or partial state file still leads to a complete teardown.
+// tags, so a lost or partial state file still leads to a complete teardown. Then the sweep
+// deletes, or names, what else is tagged as the environment's; the state file is forgotten only
+// when nothing of the environment is left.
 func (d *Down) Run(ctx context.Context) error {
 	if err := provision.Destroy(ctx, d.env, d.steps, d.opts.Parallelism); err != nil {
 		return err
 	}
 	if left := d.env.State.Keys(); len(left) > 0 {
 		return fmt.Errorf("teardown finished but the state file still lists %v; run down again", left)
+	}
+	if err := sweep(ctx, d.env); err != nil {
+		return err
 	}
 	// Forgotten last: only once AWS holds nothing of the environment.
 	return d.env.State.Remove()
