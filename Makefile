@@ -4,7 +4,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 COMMIT  ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo none)
 LDFLAGS := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 
-.PHONY: build test demo bench emulator-install vet fuzz crash-sweep graph
+.PHONY: build test demo bench emulator-install vet fuzz crash-sweep graph architecture architecture-check
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/tapctl .
@@ -46,3 +46,16 @@ bench:
 graph: build
 	mkdir -p docs
 	bin/tapctl graph --offline --format dot | dot -Tsvg -o docs/platform-graph.svg
+
+# The package picture in docs/ARCHITECTURE.md, drawn from the code (go list -json ./...).
+architecture:
+	$(GO) run ./tools/archgraph -doc docs/ARCHITECTURE.md
+
+# CI: fails when docs/ARCHITECTURE.md's picture differs from the code, or a package has no
+# paragraph there. It draws into a temporary file and diffs, so the committed file is not touched.
+architecture-check:
+	@tmp=$$(mktemp) && trap 'rm -f "$$tmp"' EXIT; \
+	$(GO) run ./tools/archgraph -doc docs/ARCHITECTURE.md -o "$$tmp"; drawn=$$?; \
+	if ! diff -u docs/ARCHITECTURE.md "$$tmp"; then \
+		echo "docs/ARCHITECTURE.md is stale: run make architecture and commit it" >&2; exit 1; \
+	fi; exit $$drawn

@@ -37,6 +37,10 @@ type Options struct {
 	// AttemptTimeout bounds each attempt of an AWS call; zero means cloud.DefaultAttemptTimeout.
 	// Tests shorten it to meet a silent endpoint in seconds.
 	AttemptTimeout time.Duration
+
+	// progress starts the live progress lines; nil is newProgress. Tests of this package
+	// give a ticking one on a fake terminal, to see that every path closes it.
+	progress func(io.Writer) *liveProgress
 }
 
 // usageError marks bad input: reported in one line with exit code 2.

@@ -35,7 +35,9 @@ func confirmDown(ctx context.Context, out io.Writer, in io.Reader, env string, s
 	for _, st := range existing {
 		fmt.Fprintf(out, "  - %s  %s  (%s)\n", st.Step, st.Resource, st.AWS)
 	}
-	fmt.Fprintf(out, "and anything else tagged %s=%s, %s=%s.\nOnly 'yes' will be accepted to confirm: ", engine.TagEnvironment, env, engine.TagManagedBy, engine.ManagedByValue)
+	// The sweep (teardown/sweep.go) keeps this promise: it deletes what it safely can and names the rest.
+	fmt.Fprintf(out, "and anything else tagged %s=%s, %s=%s (what down cannot delete safely, it names at the end).\nOnly 'yes' will be accepted to confirm: ",
+		engine.TagEnvironment, env, engine.TagManagedBy, engine.ManagedByValue)
 	// Read aside, so that Ctrl-C at the question ends the run at once.
 	answered := make(chan string, 1)
 	go func() {

@@ -3,8 +3,6 @@ package cmd
 import (
 	"github.com/urfave/cli/v2"
 
-	"github.com/tapctl/tapctl/engine"
-	"github.com/tapctl/tapctl/provision"
 	"github.com/tapctl/tapctl/teardown"
 )
 
@@ -15,6 +13,12 @@ func downCommand(opts Options, envFlag cli.Flag) *cli.Command {
 		Usage:  "delete every resource of the environment, then its state file",
 		Description: `Resources are found by the state file's IDs, else by their tags, so down also
 works when the state file was lost. Running it again after an interruption resumes.
+
+After the platform's resources, down asks the tagging API for anything else tagged
+Environment=E, ManagedBy=tapctl: it deletes what holds nothing else (log groups, alarms,
+secrets, ECR repositories, target groups, security groups, free Elastic IPs, task definitions,
+scalable targets, KMS keys) and names the rest, one line each, ending with exit 1 and the
+state file kept.
 
 It shows what it will delete and asks for "yes" on a terminal; scripts and CI pass --yes
 (without a terminal and without --yes it refuses before any AWS call).
@@ -39,17 +43,12 @@ Examples:
 				return err
 			}
 			defer s.close()
-			// Found by name, what is not the environment's is left alone (and said so).
-			s.env = engine.ForTeardown(s.env)
-			// Services that left the catalog but whose resources up has not deleted yet go too.
-			removed, err := provision.RemovedServices(c.Context, s.env, s.env.Catalog)
+			down, err := teardown.Prepare(c.Context, s.env, teardown.Options{Choices: rememberedChoices(s), Parallelism: c.Int("parallelism")})
 			if err != nil {
 				return err
 			}
-			s.env.Catalog = provision.WithRemoved(s.env.Catalog, removed)
-			steps := provision.Platform(s.env.Catalog, rememberedChoices(s))
 			if ask {
-				statuses, err := engine.Inspect(c.Context, s.env, steps)
+				statuses, err := down.Resources(c.Context)
 				if err != nil {
 					return err
 				}
@@ -58,7 +57,7 @@ Examples:
 				}
 			}
 			s.log.Info().Str("region", s.env.Region).Msg("tearing environment down")
-			if err := teardown.Run(c.Context, s.env, steps, c.Int("parallelism")); err != nil {
+			if err := down.Run(c.Context); err != nil {
 				s.finish("down (failed)")
 				return err
 			}

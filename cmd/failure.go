@@ -8,6 +8,7 @@ import (
 
 	"github.com/tapctl/tapctl/cloud"
 	"github.com/tapctl/tapctl/engine"
+	"github.com/tapctl/tapctl/teardown"
 )
 
 // Bounds on how a failed run ends, so that an outage never prints a wall: each step that failed
@@ -25,6 +26,15 @@ const (
 // (the whole error is in the debug log, -v). changing says whether the run may have written the
 // state file.
 func failureLines(err error, changing bool) []string {
+	var left *teardown.LeftoverError
+	if errors.As(err, &left) {
+		// One line per resource down left, with why: the user deletes them or untags them.
+		lines := []string{left.Summary()}
+		for _, r := range left.Resources {
+			lines = append(lines, shorten("  "+r.ARN+": "+r.Why))
+		}
+		return lines
+	}
 	var failed *engine.StepsFailed
 	if !errors.As(err, &failed) || len(failed.Failures) == 0 {
 		if cloud.Unreachable(err) {

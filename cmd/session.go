@@ -54,25 +54,32 @@ func checkInputs(c *cli.Context, services []catalog.Service) error {
 }
 
 // openSession checks the inputs, takes the environment's lock (when the command changes
-// anything), opens the state file, and checks credentials with one read call.
-func openSession(c *cli.Context, opts Options, exclusive bool) (*session, error) {
-	progress := newProgress(opts.Stderr)
-	log, err := newLogger(progress, c.String("log-format"), c.Bool("verbose"))
+// anything), opens the state file, and checks credentials with one read call. Whatever it
+// started (the progress ticker, the lock) is closed again on every path that returns an error.
+func openSession(c *cli.Context, opts Options, exclusive bool) (_ *session, err error) {
+	startProgress := newProgress
+	if opts.progress != nil {
+		startProgress = opts.progress
+	}
+	s := &session{progress: startProgress(opts.Stderr), calls: cloud.NewCallCounter(), started: time.Now(), ctx: c.Context}
+	defer func() {
+		if err != nil {
+			s.close()
+		}
+	}()
+	log, err := newLogger(s.progress, c.String("log-format"), c.Bool("verbose"))
 	if err != nil {
-		progress.Close()
 		return nil, err
 	}
 	services, err := loadServices(c, opts)
 	if err != nil {
-		progress.Close()
 		return nil, err
 	}
 	if err := checkInputs(c, services); err != nil {
-		progress.Close()
 		return nil, err
 	}
 	envName, dir := c.String("env"), c.String("state-dir")
-	s := &session{log: log.With().Str("env", envName).Logger(), calls: cloud.NewCallCounter(), progress: progress, started: time.Now(), ctx: c.Context}
+	s.log = log.With().Str("env", envName).Logger()
 	s.retries = cloud.NewRetries(s.log)
 	// Bounded retry loops in the steps report to the same log as the SDK's retries.
 	c.Context = cloud.WithRetries(c.Context, s.retries)
@@ -86,7 +93,6 @@ func openSession(c *cli.Context, opts Options, exclusive bool) (*session, error)
 	}
 	st, err := state.Open(dir, envName)
 	if err != nil {
-		s.close()
 		return nil, err
 	}
 	cfg, err := cloud.Load(c.Context, cloud.Options{
@@ -97,29 +103,25 @@ func openSession(c *cli.Context, opts Options, exclusive bool) (*session, error)
 		AttemptTimeout: opts.AttemptTimeout,
 	})
 	if err != nil {
-		s.close()
 		return nil, err
 	}
 	if recorded := st.Setting(provision.SettingRegion); recorded != "" && recorded != cfg.Region {
-		s.close()
 		return nil, usagef("environment %s was created in %s, but this run targets %s; pass --region %s", envName, recorded, cfg.Region, recorded)
 	}
 	clients := cloud.NewClients(cfg)
 	id, err := cloud.Preflight(c.Context, cfg, clients.STS)
 	if err != nil {
-		s.close()
 		return nil, err
 	}
 	// A state file belongs to one account too: its IDs mean nothing, or something else, in another.
 	if recorded := st.Setting(provision.SettingAccount); recorded != "" && recorded != id.Account {
-		s.close()
 		return nil, usagef("environment %s was created in account %s, but these credentials are for account %s; use credentials of account %s, or another --state-dir",
 			envName, recorded, id.Account, recorded)
 	}
 	e := provision.NewEnv(envName)
 	e.Region, e.Account, e.AWS, e.State, e.Catalog, e.Log = cfg.Region, id.Account, clients, st, services, s.log
 	e.Partition = id.Partition()
-	e.Progress = progress.observer()
+	e.Progress = s.progress.observer()
 	s.env = e
 	if exclusive {
 		track(c.Context, e.Summary())
