@@ -153,6 +153,17 @@ func (b *s3Backend) get(ctx context.Context, key string) (object, error) {
 // condition is checked against what is there now: when that is raw itself, the SDK resent a
 // put whose first answer was lost, and the object is ours.
 func (b *s3Backend) put(ctx context.Context, key string, raw []byte, etag string) (string, error) {
+	written, err := b.putOnce(ctx, key, raw, etag)
+	if errors.Is(err, errConflict) || errors.Is(err, errMissing) {
+		if cur, rerr := b.get(ctx, key); rerr == nil && bytes.Equal(cur.raw, raw) {
+			return cur.etag, nil
+		}
+	}
+	return written, err
+}
+
+// putOnce is put without the check for a resent put: for callers that read the object anyway.
+func (b *s3Backend) putOnce(ctx context.Context, key string, raw []byte, etag string) (string, error) {
 	in := &s3.PutObjectInput{
 		Bucket: aws.String(b.loc.Bucket), Key: aws.String(key),
 		Body: bytes.NewReader(raw), ContentLength: aws.Int64(int64(len(raw))),
@@ -164,16 +175,10 @@ func (b *s3Backend) put(ctx context.Context, key string, raw []byte, etag string
 		in.IfMatch = aws.String(etag)
 	}
 	out, err := b.client.PutObject(ctx, in)
-	if err == nil {
-		return aws.ToString(out.ETag), nil
+	if err != nil {
+		return "", classify(err)
 	}
-	err = classify(err)
-	if errors.Is(err, errConflict) || errors.Is(err, errMissing) {
-		if cur, rerr := b.get(ctx, key); rerr == nil && bytes.Equal(cur.raw, raw) {
-			return cur.etag, nil
-		}
-	}
-	return "", err
+	return aws.ToString(out.ETag), nil
 }
 
 func (b *s3Backend) read(ctx context.Context, env string) ([]byte, string, error) {

@@ -103,7 +103,7 @@ func (b *s3Backend) lock(ctx context.Context, env string) (*Lock, error) {
 	s := &s3Lock{b: b, key: key, body: lockBody{HolderInfo: whoAmI(), Token: newToken(), LeaseSeconds: b.lease.Seconds()}}
 	for attempt := 0; attempt < 5; attempt++ {
 		raw := s.nextBody()
-		etag, err := b.put(ctx, key, raw, "")
+		etag, err := b.putOnce(ctx, key, raw, "")
 		if err == nil {
 			return s.hold(etag, nil), nil
 		}
@@ -115,6 +115,9 @@ func (b *s3Backend) lock(ctx context.Context, env string) (*Lock, error) {
 			continue // released in between: try again
 		} else if err != nil {
 			return nil, fmt.Errorf("reading the lock %s: %w", b.url(key), err)
+		}
+		if cur.readable && cur.body.Token == s.body.Token {
+			return s.hold(cur.etag, nil), nil // our own put, resent after its answer was lost
 		}
 		if !cur.expired(b.lease) {
 			return nil, &LockedError{Env: env, Holder: b.holderOf(cur, key)}
