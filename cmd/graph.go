@@ -13,7 +13,6 @@ import (
 	"github.com/tapctl/tapctl/cloud"
 	"github.com/tapctl/tapctl/naming"
 	"github.com/tapctl/tapctl/provision"
-	"github.com/tapctl/tapctl/state"
 )
 
 // A step's state in the picture, from provision.Inspect's answers for its resources.
@@ -90,7 +89,7 @@ func offlineGraph(c *cli.Context, opts Options) ([]graphNode, error) {
 		if err := naming.ValidateEnv(env, serviceNames(services)); err != nil {
 			return nil, usageError{err}
 		}
-		st, err := state.Open(c.String("state-dir"), env)
+		st, err := openState(c, opts, env)
 		if err != nil {
 			return nil, err
 		}
