@@ -200,8 +200,10 @@ func (s *s3Lock) hold(etag string, replaced *HolderInfo) *Lock {
 }
 
 // renew rewrites the lock every quarter lease until release. A refused renewal means someone
-// broke or took the lock; renewals that fail otherwise (the network) are tried again until too
-// little of the lease is left for the next try, and then the lock counts as lost too.
+// broke or took the lock. A renewal that fails otherwise (the network, a slow answer) is tried
+// again at the next tick, until the lease has run out since the last one that succeeded
+// (counted from when that one was sent, so never later than S3 counts it): then another run
+// may take the lock, and it counts as lost too.
 func (s *s3Lock) renew() {
 	defer close(s.done)
 	every := s.b.lease / 4
@@ -215,7 +217,7 @@ func (s *s3Lock) renew() {
 		case <-tick.C:
 		}
 		sent := time.Now()
-		ctx, cancel := context.WithTimeout(context.Background(), every)
+		ctx, cancel := context.WithDeadline(context.Background(), renewed.Add(s.b.lease))
 		s.mu.Lock()
 		raw := s.nextBody()
 		etag, err := s.b.put(ctx, s.key, raw, s.etag)
@@ -230,7 +232,7 @@ func (s *s3Lock) renew() {
 		case errors.Is(err, errConflict), errors.Is(err, errMissing):
 			s.lose(s.takenBy())
 			return
-		case time.Since(renewed) > s.b.lease-every:
+		case time.Since(renewed) >= s.b.lease:
 			s.lose(fmt.Errorf("the lock %s could not be renewed since %s (%v); another run may take it now", s.b.url(s.key), renewed.UTC().Format(time.TimeOnly+"Z"), err))
 			return
 		}
