@@ -73,5 +73,8 @@ func NewS3(cfg aws.Config) *s3.Client {
 		if o.BaseEndpoint != nil {
 			o.UsePathStyle = true
 		}
+		// The SDK would print a line to stderr for every answer without a checksum (a small
+		// object, an emulator); tapctl's output stays its own.
+		o.DisableLogOutputChecksumValidationSkipped = true
 	})
 }
