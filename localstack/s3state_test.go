@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -132,4 +134,17 @@ func TestS3HeldLockIsRefusedInOneLineAfterAFewCalls(t *testing.T) {
 	if _, ok := readObject(t, loc.Bucket, loc.Prefix+"/"+env+".json"); ok {
 		t.Error("a refused run wrote the state")
 	}
+}
+
+// stateDirOf copies an environment's S3 state into a new directory, for the assertions that
+// read a local state file (assertInventory).
+func stateDirOf(t *testing.T, loc state.S3Location, env string) string {
+	t.Helper()
+	raw, ok := readObject(t, loc.Bucket, loc.Prefix+"/"+env+".json")
+	if !ok {
+		t.Fatalf("no state object for %s in %s", env, loc)
+	}
+	dir := t.TempDir()
+	must(t, os.WriteFile(filepath.Join(dir, env+".json"), []byte(raw), 0o600))
+	return dir
 }
