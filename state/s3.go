@@ -111,11 +111,7 @@ var (
 )
 
 func classify(err error) error {
-	var status interface{ HTTPStatusCode() int }
-	if !errors.As(err, &status) {
-		return err
-	}
-	switch status.HTTPStatusCode() {
+	switch httpStatusOf(err) {
 	case 404:
 		return fmt.Errorf("%w (%w)", errMissing, err)
 	case 409, 412:
