@@ -352,3 +352,42 @@ func TestKilledUpWithS3StateIsFinishedByTheNextUp(t *testing.T) {
 		})
 	}
 }
+
+// An up whose lock is broken while it runs stops at its next renewal, with one line saying so,
+// instead of working beside the run that may take the environment next.
+func TestUpWhoseS3LockIsBrokenStopsWithOneLine(t *testing.T) {
+	url, loc := newStateBucket(t)
+	env := newEnvName(t)
+	var once sync.Once
+	// At the run's first CreateVpc the lock is broken (tapctl unlock elsewhere); the call then
+	// waits for the run to notice, which cancels it.
+	breakAtFirstCreate := func(stack *middleware.Stack) error {
+		return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("testBreakLock",
+			func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+				if middleware.GetOperationName(ctx) != "CreateVpc" {
+					return next.HandleInitialize(ctx, in)
+				}
+				broke := false
+				once.Do(func() {
+					_, found, err := state.Break(context.Background(), s3Backend(t, loc, 0), env)
+					must(t, err)
+					broke = found
+				})
+				if broke {
+					<-ctx.Done()
+					return middleware.InitializeOutput{}, middleware.Metadata{}, ctx.Err()
+				}
+				return next.HandleInitialize(ctx, in)
+			}), middleware.Before)
+	}
+	r := tapctlWith(t, t.TempDir(), []func(*middleware.Stack) error{breakAtFirstCreate}, "--state", url, "--lock-lease", "8s", "up", "--env", env, "--no-wait")
+	msg := strings.TrimSpace(r.Stderr[strings.LastIndex(strings.TrimSpace(r.Stderr), "\n")+1:])
+	if r.Code != 1 || !strings.HasPrefix(msg, "tapctl: the lock "+url+"/"+env+".lock was broken (tapctl unlock); this run stopped after ") {
+		t.Errorf("exit %d, last line %q; want exit 1 and the line that says the lock was broken", r.Code, msg)
+	}
+	t.Logf("the run ended with: %s", msg)
+	if strings.Count(r.Stderr, "tapctl: ") != 1 {
+		t.Errorf("more than one closing line:\n%s", tail(r.Stderr, 5))
+	}
+	tapctl(t, t.TempDir(), "--state", url, "down", "--yes", "--env", env).mustSucceed(t)
+}
