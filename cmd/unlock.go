@@ -102,7 +102,10 @@ func describeHolder(h state.HolderInfo) string {
 	if who == "" {
 		who = "host " + h.Host
 	}
-	s := fmt.Sprintf("%s (pid %d), since %s", who, h.PID, h.Started.UTC().Format(time.RFC3339))
+	if h.PID != 0 {
+		who += fmt.Sprintf(" (pid %d)", h.PID)
+	}
+	s := fmt.Sprintf("%s, since %s", who, h.Started.UTC().Format(time.RFC3339))
 	if !h.Expires.IsZero() {
 		s += fmt.Sprintf(", leased until %s (%s)", h.Expires.UTC().Format(time.RFC3339), h.Where)
 	}

@@ -21,7 +21,7 @@ type HolderInfo struct {
 	Holder string `json:"holder,omitempty"`
 	// Expires is when the lock lapses unless its holder renews it (S3 locks; zero for a local
 	// lock, which lapses with its process).
-	Expires time.Time `json:"expires,omitempty"`
+	Expires time.Time `json:"expires,omitzero"`
 	// Where names the lock (its s3:// URL) in messages; not stored.
 	Where string `json:"-"`
 }
@@ -41,8 +41,12 @@ func (e *LockedError) Error() string {
 		return fmt.Sprintf("environment %s is in use by another tapctl (pid %d on host %s, since %s); wait for it to finish",
 			e.Env, h.PID, h.Host, h.Started.UTC().Format(time.RFC3339))
 	}
-	return fmt.Sprintf("environment %s is in use by another tapctl (%s, pid %d, since %s; lock %s, leased until %s); wait for it to finish: if that run died, its lock lapses then, or break it with tapctl unlock --env %s",
-		e.Env, h.Holder, h.PID, h.Started.UTC().Format(time.RFC3339), h.Where, h.Expires.UTC().Format(time.TimeOnly+"Z"), e.Env)
+	who := h.Holder
+	if h.PID != 0 {
+		who += fmt.Sprintf(", pid %d", h.PID)
+	}
+	return fmt.Sprintf("environment %s is in use by another tapctl (%s, since %s; lock %s, leased until %s); wait for it to finish: if that run died, its lock lapses then, or break it with tapctl unlock --env %s",
+		e.Env, who, h.Started.UTC().Format(time.RFC3339), h.Where, h.Expires.UTC().Format(time.TimeOnly+"Z"), e.Env)
 }
 
 // Lock is an exclusive hold on one environment, held until Release, the process's death or
