@@ -10,9 +10,10 @@ import (
 	"github.com/aws/smithy-go/middleware"
 )
 
-// IsMutating says whether an API operation can change AWS: everything but Describe*, Get*, List*.
+// IsMutating says whether an API operation can change AWS: everything but Describe*, Get*,
+// List* and Head* (S3's HeadBucket, HeadObject).
 func IsMutating(operation string) bool {
-	for _, p := range []string{"Describe", "Get", "List"} {
+	for _, p := range []string{"Describe", "Get", "List", "Head"} {
 		if strings.HasPrefix(operation, p) {
 			return false
 		}

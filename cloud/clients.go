@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/resourcegroupstaggingapi"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/servicediscovery"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
@@ -61,4 +62,19 @@ func NewClients(cfg aws.Config) *Clients {
 		STS:         sts.NewFromConfig(cfg),
 		Tagging:     resourcegroupstaggingapi.NewFromConfig(cfg),
 	}
+}
+
+// NewS3 builds the client of the state bucket (--state s3://...). With an endpoint override
+// (--endpoint, AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_S3) it addresses buckets by path
+// (http://host/bucket/key): emulators answer on one host and cannot serve a bucket's own
+// subdomain, while AWS's endpoints use virtual-hosted addressing as the SDK does by default.
+func NewS3(cfg aws.Config) *s3.Client {
+	return s3.NewFromConfig(cfg, func(o *s3.Options) {
+		if o.BaseEndpoint != nil {
+			o.UsePathStyle = true
+		}
+		// The SDK would print a line to stderr for every answer without a checksum (a small
+		// object, an emulator); tapctl's output stays its own.
+		o.DisableLogOutputChecksumValidationSkipped = true
+	})
 }

@@ -58,12 +58,17 @@ func Run(ctx context.Context, args []string, opts Options) int {
 	var unknown error
 	app.CommandNotFound = func(c *cli.Context, name string) { unknown = unknownCommand(c.App, name) }
 	ctx, changes := withRunChanges(ctx)
+	ctx, loss := withLockLoss(ctx)
 	err := app.RunContext(ctx, args)
 	if err == nil {
 		err = unknown
 	}
 	if err == nil {
 		return ExitOK
+	}
+	if line := loss.line(changes); line != "" {
+		fmt.Fprintln(opts.Stderr, "tapctl: "+line)
+		return ExitError
 	}
 	if sig, ok := interruption(ctx); ok {
 		fmt.Fprintln(opts.Stderr, "tapctl: "+changes.interruptedLine())
@@ -145,14 +150,13 @@ func newApp(opts Options) *cli.App {
 		// Errors are printed once, by Run, as one line.
 		ExitErrHandler:       func(*cli.Context, error) {},
 		EnableBashCompletion: true,
-		Flags: []cli.Flag{
+		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "region", Usage: "AWS region (default: the AWS config chain, else us-east-1)", EnvVars: []string{"TAPCTL_REGION"}},
 			&cli.StringFlag{Name: "endpoint", Usage: "override every AWS service endpoint, e.g. http://127.0.0.1:4566 (AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_<SERVICE> also work)"},
-			&cli.StringFlag{Name: "state-dir", Value: ".tapctl", Usage: "directory of the state files", EnvVars: []string{"TAPCTL_STATE_DIR"}},
 			&cli.StringFlag{Name: "log-format", Usage: "console or json (default: console on a terminal, json otherwise)", EnvVars: []string{"TAPCTL_LOG_FORMAT"}},
 			&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "debug logging"},
 			configFlag(),
-		},
+		}, stateFlags()...),
 		Commands: []*cli.Command{
 			upCommand(opts, envFlag),
 			downCommand(opts, envFlag),
@@ -166,6 +170,8 @@ func newApp(opts Options) *cli.App {
 			graphCommand(opts),
 			versionCommand(opts),
 			completionCommand(opts),
+			unlockCommand(opts, envFlag),
+			stateCommand(opts),
 		},
 		OnUsageError: func(_ *cli.Context, err error, _ bool) error { return usageError{err} },
 	}

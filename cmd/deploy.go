@@ -11,7 +11,6 @@ import (
 	"github.com/tapctl/tapctl/catalog"
 	"github.com/tapctl/tapctl/deploy"
 	"github.com/tapctl/tapctl/naming"
-	"github.com/tapctl/tapctl/state"
 )
 
 // Exit codes of deploy and rollback beyond 0, 1 and 2.
@@ -125,10 +124,10 @@ func runDeployment(c *cli.Context, opts Options, services []catalog.Service, sta
 	if err := checkInputs(c, services); err != nil {
 		return err
 	}
-	if st, err := state.Open(c.String("state-dir"), c.String("env")); err != nil {
+	if st, err := openState(c, opts, c.String("env")); err != nil {
 		return err
 	} else if !st.Exists() {
-		return fmt.Errorf("environment %s does not exist (no state file in %s); create it with tapctl up --env %s", c.String("env"), c.String("state-dir"), c.String("env"))
+		return fmt.Errorf("environment %s does not exist (no state file in %s); create it with tapctl up --env %s", c.String("env"), stateWhere(c), c.String("env"))
 	}
 	s, err := openSession(c, opts, true)
 	if err != nil {

@@ -14,7 +14,6 @@ import (
 	"github.com/tapctl/tapctl/engine"
 	"github.com/tapctl/tapctl/naming"
 	"github.com/tapctl/tapctl/provision"
-	"github.com/tapctl/tapctl/state"
 )
 
 // A step's state in the picture, from engine.Inspect's answers for its resources.
@@ -91,7 +90,7 @@ func offlineGraph(c *cli.Context, opts Options) ([]graphNode, error) {
 		if err := naming.ValidateEnv(env, serviceNames(services)); err != nil {
 			return nil, usageError{err}
 		}
-		st, err := state.Open(c.String("state-dir"), env)
+		st, err := openState(c, opts, env)
 		if err != nil {
 			return nil, err
 		}

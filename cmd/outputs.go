@@ -9,7 +9,6 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/tapctl/tapctl/provision"
-	"github.com/tapctl/tapctl/state"
 )
 
 func outputsCommand(opts Options, envFlag cli.Flag) *cli.Command {
@@ -33,12 +32,12 @@ func outputsCommand(opts Options, envFlag cli.Flag) *cli.Command {
 			if err := checkInputs(c, services); err != nil {
 				return err
 			}
-			st, err := state.Open(c.String("state-dir"), c.String("env"))
+			st, err := openState(c, opts, c.String("env"))
 			if err != nil {
 				return err
 			}
 			if !st.Exists() {
-				return fmt.Errorf("environment %s has no state file in %s; run tapctl up --env %s", c.String("env"), c.String("state-dir"), c.String("env"))
+				return fmt.Errorf("environment %s has no state file in %s; run tapctl up --env %s", c.String("env"), stateWhere(c), c.String("env"))
 			}
 			return printOutputs(opts.Stdout, provision.Outputs(st, services), asJSON)
 		},

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/smithy-go/middleware"
 	"github.com/rs/zerolog"
 	"github.com/urfave/cli/v2"
@@ -21,6 +22,7 @@ import (
 type session struct {
 	env      *provision.Env
 	lock     *state.Lock
+	unwatch  func() // ends watchLock
 	calls    *cloud.CallCounter
 	retries  *cloud.Retries
 	log      zerolog.Logger
@@ -31,9 +33,17 @@ type session struct {
 
 func (s *session) close() {
 	s.progress.Close()
+	if s.unwatch != nil {
+		s.unwatch()
+	}
 	if s.lock != nil {
 		_ = s.lock.Release()
 	}
+}
+
+func preflight(c *cli.Context, cfg aws.Config, clients *cloud.Clients) (*cloud.Identity, error) {
+	id, err := cloud.Preflight(c.Context, cfg, clients.STS)
+	return &id, err
 }
 
 // checkInputs validates everything the user typed; it makes no AWS call and touches no file.
@@ -47,15 +57,12 @@ func checkInputs(c *cli.Context, services []catalog.Service) error {
 	if err := cloud.ValidateEndpoint(c.String("endpoint")); err != nil {
 		return usageError{err}
 	}
-	if c.String("state-dir") == "" {
-		return usagef("--state-dir must not be empty")
-	}
-	return nil
+	return checkStateFlags(c)
 }
 
 // openSession checks the inputs, takes the environment's lock (when the command changes
-// anything), opens the state file, and checks credentials with one read call. Whatever it
-// started (the progress ticker, the lock) is closed again on every path that returns an error.
+// anything), opens the state, and checks credentials with one read call. Whatever it started
+// (the progress ticker, the lock) is closed again on every path that returns an error.
 func openSession(c *cli.Context, opts Options, exclusive bool) (_ *session, err error) {
 	startProgress := newProgress
 	if opts.progress != nil {
@@ -78,23 +85,11 @@ func openSession(c *cli.Context, opts Options, exclusive bool) (_ *session, err 
 	if err := checkInputs(c, services); err != nil {
 		return nil, err
 	}
-	envName, dir := c.String("env"), c.String("state-dir")
+	envName := c.String("env")
 	s.log = log.With().Str("env", envName).Logger()
 	s.retries = cloud.NewRetries(s.log)
 	// Bounded retry loops in the steps report to the same log as the SDK's retries.
 	c.Context = cloud.WithRetries(c.Context, s.retries)
-	if exclusive {
-		if s.lock, err = state.Acquire(dir, envName); err != nil {
-			return nil, err
-		}
-		if left := s.lock.Leftovers(); len(left) > 0 {
-			s.log.Info().Strs("files", left).Str("dir", dir).Msg("removed the temporary files an interrupted run left in the state directory")
-		}
-	}
-	st, err := state.Open(dir, envName)
-	if err != nil {
-		return nil, err
-	}
 	cfg, err := cloud.Load(c.Context, cloud.Options{
 		Region:         c.String("region"),
 		Endpoint:       c.String("endpoint"),
@@ -105,13 +100,43 @@ func openSession(c *cli.Context, opts Options, exclusive bool) (_ *session, err 
 	if err != nil {
 		return nil, err
 	}
+	backend, err := stateBackend(c, cfg)
+	if err != nil {
+		return nil, err
+	}
+	clients := cloud.NewClients(cfg)
+	var id *cloud.Identity
+	if isRemote(c) {
+		// The lock and the state are AWS calls there: credentials and the endpoint are checked
+		// first, so that their problems read as clearly as anywhere else.
+		if id, err = preflight(c, cfg, clients); err != nil {
+			return nil, err
+		}
+	}
+	if exclusive {
+		if s.lock, err = state.AcquireIn(c.Context, backend, envName); err != nil {
+			return nil, err
+		}
+		s.unwatch = watchLock(c, s.lock)
+		if left := s.lock.Leftovers(); len(left) > 0 {
+			s.log.Info().Strs("files", left).Str("dir", c.String("state-dir")).Msg("removed the temporary files an interrupted run left in the state directory")
+		}
+		if prev, ok := s.lock.Replaced(); ok {
+			s.log.Warn().Str("holder", prev.Holder).Int("pid", prev.PID).Time("since", prev.Started).Time("lapsed", prev.Expires).
+				Msgf("took over the lock of %s (pid %d), not renewed since its lease ended; that run had died or lost touch", prev.Holder, prev.PID)
+		}
+	}
+	st, err := state.OpenIn(c.Context, backend, envName)
+	if err != nil {
+		return nil, err
+	}
 	if recorded := st.Setting(provision.SettingRegion); recorded != "" && recorded != cfg.Region {
 		return nil, usagef("environment %s was created in %s, but this run targets %s; pass --region %s", envName, recorded, cfg.Region, recorded)
 	}
-	clients := cloud.NewClients(cfg)
-	id, err := cloud.Preflight(c.Context, cfg, clients.STS)
-	if err != nil {
-		return nil, err
+	if id == nil {
+		if id, err = preflight(c, cfg, clients); err != nil {
+			return nil, err
+		}
 	}
 	// A state file belongs to one account too: its IDs mean nothing, or something else, in another.
 	if recorded := st.Setting(provision.SettingAccount); recorded != "" && recorded != id.Account {

@@ -153,8 +153,8 @@ func FindOwned[T any](r *Run, l Lookup[T]) (*T, error) {
 				ids[i] = l.ID(res)
 			}
 			slices.Sort(ids)
-			return nil, fmt.Errorf("found %d %ss tagged as %s of environment %s (%s); delete all but one by hand, then run again",
-				len(owned), l.Kind, l.Name, r.Name, strings.Join(ids, ", "))
+			return nil, fmt.Errorf("found %d %ss tagged as %s of environment %s (%s); delete all but one by hand%s, then run again",
+				len(owned), l.Kind, l.Name, r.Name, strings.Join(ids, ", "), removeHint(l.Kind, ids[1:]))
 		}
 		if len(owned) == 1 {
 			return owned[0], nil
@@ -255,4 +255,28 @@ func TaggedIndex(ctx context.Context, r *Run, api tagging.GetResourcesAPIClient,
 		return index, nil
 	})
 	return index
+}
+
+// removeCommands say how to delete one resource of the kinds found by their tags, where two
+// runs without a shared state could each make one ({id} is its ID).
+var removeCommands = map[string]string{
+	"VPC":                 "aws ec2 delete-vpc --vpc-id {id}, once its subnets, gateways and security groups are gone",
+	"internet gateway":    "aws ec2 detach-internet-gateway --internet-gateway-id {id} --vpc-id VPC, then aws ec2 delete-internet-gateway --internet-gateway-id {id}",
+	"KMS key":             "aws kms schedule-key-deletion --key-id {id} --pending-window-in-days 7",
+	"Cloud Map namespace": "aws servicediscovery delete-namespace --id {id}",
+	"Elastic IP":          "aws ec2 release-address --allocation-id {id}",
+	"NAT gateway":         "aws ec2 delete-nat-gateway --nat-gateway-id {id}",
+}
+
+// removeHint is " (the command for each extra ID)" for a kind removeCommands knows, else "".
+func removeHint(kind string, extra []string) string {
+	command, ok := removeCommands[kind]
+	if !ok || len(extra) == 0 {
+		return ""
+	}
+	var each []string
+	for _, id := range extra {
+		each = append(each, strings.ReplaceAll(command, "{id}", id))
+	}
+	return " (for example " + strings.Join(each, "; ") + ")"
 }

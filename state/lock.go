@@ -1,6 +1,7 @@
 package state
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,6 +17,13 @@ type HolderInfo struct {
 	PID     int       `json:"pid"`
 	Host    string    `json:"host"`
 	Started time.Time `json:"started"`
+	// Holder is user@host (S3 locks: runners of many machines meet there).
+	Holder string `json:"holder,omitempty"`
+	// Expires is when the lock lapses unless its holder renews it (S3 locks; zero for a local
+	// lock, which lapses with its process).
+	Expires time.Time `json:"expires,omitzero"`
+	// Where names the lock (its s3:// URL) in messages; not stored.
+	Where string `json:"-"`
 }
 
 // LockedError is returned when another tapctl works on the environment.
@@ -25,31 +33,87 @@ type LockedError struct {
 }
 
 func (e *LockedError) Error() string {
-	if e.Holder.PID == 0 {
+	h := e.Holder
+	switch {
+	case h.PID == 0 && h.Holder == "":
 		return fmt.Sprintf("environment %s is in use by another tapctl (holder unknown); wait for it to finish", e.Env)
+	case h.Expires.IsZero():
+		return fmt.Sprintf("environment %s is in use by another tapctl (pid %d on host %s, since %s); wait for it to finish",
+			e.Env, h.PID, h.Host, h.Started.UTC().Format(time.RFC3339))
 	}
-	return fmt.Sprintf("environment %s is in use by another tapctl (pid %d on host %s, since %s); wait for it to finish",
-		e.Env, e.Holder.PID, e.Holder.Host, e.Holder.Started.UTC().Format(time.RFC3339))
+	who := h.Holder
+	if h.PID != 0 {
+		who += fmt.Sprintf(", pid %d", h.PID)
+	}
+	return fmt.Sprintf("environment %s is in use by another tapctl (%s, since %s; lock %s, leased until %s); wait for it to finish: if that run died, its lock lapses then, or break it with tapctl unlock --env %s",
+		e.Env, who, h.Started.UTC().Format(time.RFC3339), h.Where, h.Expires.UTC().Format(time.TimeOnly+"Z"), e.Env)
 }
 
-// Lock is an exclusive hold on one environment, held until Release or the process's death.
+// Lock is an exclusive hold on one environment, held until Release, the process's death or
+// (S3) the end of a lease it failed to renew.
 type Lock struct {
-	f         *os.File
-	path      string
-	me        HolderInfo
+	release   func() error
 	leftovers []string
+	// lost is closed when the lock is no longer this run's (S3: broken or taken over); nil
+	// for a lock that cannot be lost while its process lives (local).
+	lost    chan struct{}
+	lostErr error // why, set before lost is closed
+	// replaced is the lapsed lock this one took over (S3), nil when there was none.
+	replaced *HolderInfo
+}
+
+// Replaced names the holder of the lapsed lock this one took over; false when there was none.
+func (l *Lock) Replaced() (HolderInfo, bool) {
+	if l.replaced == nil {
+		return HolderInfo{}, false
+	}
+	return *l.replaced, true
 }
 
 // Leftovers names the temporary files of a killed earlier run that Acquire removed.
 func (l *Lock) Leftovers() []string { return l.leftovers }
 
-// Acquire takes the environment's lock at once or fails with *LockedError. The kernel drops an
+// Lost is closed when the lock stopped being this run's; the run must then stop changing
+// anything. Nil (never closed) for a local lock.
+func (l *Lock) Lost() <-chan struct{} { return l.lost }
+
+// LostErr says why the lock was lost, once Lost is closed.
+func (l *Lock) LostErr() error {
+	select {
+	case <-l.lost:
+		return l.lostErr
+	default:
+		return nil
+	}
+}
+
+// Release drops the lock; calling it again does nothing.
+func (l *Lock) Release() error {
+	if l == nil || l.release == nil {
+		return nil
+	}
+	release := l.release
+	l.release = nil
+	return release()
+}
+
+// Acquire takes the environment's lock in the local directory dir (see dirBackend.lock).
+func Acquire(dir, env string) (*Lock, error) {
+	return AcquireIn(context.Background(), Dir(dir), env)
+}
+
+// localLock is a flock on dir/env.lock; the file names its holder.
+type localLock struct {
+	f    *os.File
+	path string
+	me   HolderInfo
+}
+
+// lock takes the environment's lock at once or fails with *LockedError. The kernel drops an
 // flock when its process dies, so a lock file left by a killed tapctl, or one naming a pid that
 // is not running (a copied file, a filesystem without flock), is simply taken over.
-func Acquire(dir, env string) (*Lock, error) {
-	if err := checkEnv(env); err != nil {
-		return nil, err
-	}
+func (d dirBackend) lock(_ context.Context, env string) (*Lock, error) {
+	dir := d.dir
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, notWritable(dir, err)
 	}
@@ -59,8 +123,9 @@ func Acquire(dir, env string) (*Lock, error) {
 		return nil, err
 	}
 	host, _ := os.Hostname()
-	l := &Lock{f: f, path: path, me: HolderInfo{PID: os.Getpid(), Host: host, Started: time.Now().UTC().Truncate(time.Second)}}
-	if err := l.writeHolder(); err != nil {
+	ll := &localLock{f: f, path: path, me: HolderInfo{PID: os.Getpid(), Host: host, Started: time.Now().UTC().Truncate(time.Second)}}
+	l := &Lock{release: ll.release}
+	if err := ll.writeHolder(); err != nil {
 		l.Release()
 		return nil, notWritable(dir, err)
 	}
@@ -76,6 +141,36 @@ func Acquire(dir, env string) (*Lock, error) {
 		return nil, notWritable(dir, err)
 	}
 	return l, nil
+}
+
+// holder reads the lock file when a live process holds its flock.
+func (d dirBackend) holder(_ context.Context, env string) (HolderInfo, bool, error) {
+	path := filepath.Join(d.dir, env+".lock")
+	f, err := openNoFollow("lock file", path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if errors.Is(err, os.ErrNotExist) {
+		return HolderInfo{}, false, nil
+	} else if err != nil {
+		return HolderInfo{}, false, err
+	}
+	defer f.Close()
+	if err := flock(f, syscall.LOCK_SH|syscall.LOCK_NB); err == nil {
+		flock(f, syscall.LOCK_UN)
+		return HolderInfo{}, false, nil // a file no live process holds: nothing to wait for
+	} else if !errors.Is(err, syscall.EWOULDBLOCK) {
+		return HolderInfo{}, false, fmt.Errorf("checking %s: %w", path, err)
+	}
+	return readHolder(path), true, nil
+}
+
+// breakLock cannot take a kernel lock from a live process, and a local lock dies with its
+// process anyway: a held lock is refused with its holder, a free one needs no breaking.
+func (d dirBackend) breakLock(ctx context.Context, env string) (HolderInfo, bool, error) {
+	h, held, err := d.holder(ctx, env)
+	if err != nil || !held {
+		return h, false, err
+	}
+	return h, true, fmt.Errorf("the lock of environment %s in %s is held by a live process (pid %d on host %s, since %s); a local lock ends with its process: stop that process instead",
+		env, d.dir, h.PID, h.Host, h.Started.UTC().Format(time.RFC3339))
 }
 
 // probeBytes is the room a run needs in the state directory: a whole environment's state file is
@@ -173,7 +268,7 @@ func readNoFollow(path string) ([]byte, error) {
 }
 
 // writeHolder replaces whatever a previous holder left with this process's details.
-func (l *Lock) writeHolder() error {
+func (l *localLock) writeHolder() error {
 	raw, err := json.Marshal(l.me)
 	if err != nil {
 		return err
@@ -190,14 +285,10 @@ func (l *Lock) writeHolder() error {
 	return l.f.Sync()
 }
 
-// Release drops the lock. The lock file is removed first, while still locked, and only if it
+// release drops the lock. The lock file is removed first, while still locked, and only if it
 // still names this process; lockFile's inode check makes that removal safe for others.
-func (l *Lock) Release() error {
-	if l == nil || l.f == nil {
-		return nil
-	}
+func (l *localLock) release() error {
 	f := l.f
-	l.f = nil
 	var errs []error
 	var h HolderInfo
 	raw, err := io.ReadAll(io.NewSectionReader(f, 0, 1<<16))

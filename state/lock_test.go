@@ -190,3 +190,16 @@ func TestUnwritableStateDirectory(t *testing.T) {
 		}
 	})
 }
+
+// A local lock file carries no lease: its holder's process is its lease.
+func TestLocalLockFileHasNoLease(t *testing.T) {
+	dir := t.TempDir()
+	l, err := Acquire(dir, "pr1")
+	must(t, err)
+	defer l.Release()
+	raw, err := os.ReadFile(filepath.Join(dir, "pr1.lock"))
+	must(t, err)
+	if strings.Contains(string(raw), "expires") || strings.Contains(string(raw), "holder") {
+		t.Errorf("local lock file %s", raw)
+	}
+}

@@ -5,5 +5,5 @@ package state
 func (s *Store) Scratch() *Store {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return &Store{dir: s.dir, env: s.env, path: s.path, data: s.copyData(), scratch: true}
+	return &Store{backend: s.backend, env: s.env, where: s.where, version: s.version, data: s.copyData(), scratch: true}
 }

@@ -1,19 +1,17 @@
 // Package state keeps one JSON file per environment with the IDs tapctl created, written
-// atomically after every change so that a run killed at any instant loses nothing.
+// atomically after every change so that a run killed at any instant loses nothing, and the
+// lock that keeps two runs of one environment apart: in a local directory or on S3 (Backend).
 package state
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"maps"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 )
 
@@ -26,7 +24,7 @@ var (
 	// ErrNewerSchema: the file was written by a newer tapctl; it is never overwritten.
 	ErrNewerSchema = errors.New("state file was written by a newer tapctl")
 	// ErrChanged: something other than this Store replaced the file since it was read.
-	ErrChanged = errors.New("state file changed on disk")
+	ErrChanged = errors.New("state file changed")
 )
 
 // Resource is what tapctl remembers about one AWS resource: IDs and non-secret attributes only.
@@ -62,57 +60,25 @@ func emptyFile(env string) file {
 
 // Store is one environment's state file, safe for concurrent use by goroutines.
 type Store struct {
-	dir, env, path string
-	mu             sync.Mutex
-	data           file
-	// disk is the file as this Store last read or wrote it (nil: none), so that a file
+	backend    Backend
+	env, where string
+	mu         sync.Mutex
+	data       file
+	// version is the state as this Store last read or wrote it ("": none), so that a state
 	// replaced behind our back is refused instead of overwritten.
-	disk os.FileInfo
-	// scratch: changes stay in memory (see Scratch); the file is never written or removed.
+	version string
+	// scratch: changes stay in memory (see Scratch); the state is never written or removed.
 	scratch bool
+	// aside is where this run's own state was kept after a conflict (asideKeeper); once set,
+	// every later change goes there too and the run ends with the conflict.
+	aside, asideToken string
+	conflict          error
 }
 
-// Open reads the environment's state file; a missing file is an empty state and nothing is
-// written until the first change. A file tapctl cannot read is reported, never touched.
+// Open reads the environment's state file in dir; a missing file is an empty state and nothing
+// is written until the first change. A file tapctl cannot read is reported, never touched.
 func Open(dir, env string) (*Store, error) {
-	if err := checkEnv(env); err != nil {
-		return nil, err
-	}
-	s := &Store{dir: dir, env: env, path: filepath.Join(dir, stateFileName(env)), data: emptyFile(env)}
-	raw, info, err := readRegular(s.path)
-	if errors.Is(err, os.ErrNotExist) {
-		return s, nil
-	} else if errors.Is(err, ErrSymlink) {
-		return nil, err
-	} else if err != nil {
-		return nil, fmt.Errorf("reading state file %s: %w", s.path, err)
-	}
-	f, err := decode(raw, s.path, env)
-	if err != nil {
-		return nil, err
-	}
-	s.data, s.disk = f, info
-	return s, nil
-}
-
-// readRegular returns the file's bytes and the stat of the same open file. O_NONBLOCK: a FIFO
-// left at the path must not hang tapctl; it is refused as not a regular file. A symbolic link
-// is refused without being followed (ErrSymlink).
-func readRegular(path string) ([]byte, os.FileInfo, error) {
-	f, err := openNoFollow("state file", path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
-	if err != nil {
-		return nil, nil, err
-	}
-	defer f.Close()
-	info, err := f.Stat()
-	if err != nil {
-		return nil, nil, err
-	}
-	if !info.Mode().IsRegular() {
-		return nil, nil, errors.New("not a regular file")
-	}
-	raw, err := io.ReadAll(f)
-	return raw, info, err
+	return OpenIn(context.Background(), Dir(dir), env)
 }
 
 func decode(raw []byte, path, env string) (file, error) {
@@ -168,13 +134,14 @@ func checkEnv(env string) error {
 	return nil
 }
 
-// Path is where the file lives.
-func (s *Store) Path() string { return s.path }
+// Path is where the state file lives: a path, or an s3:// URL.
+func (s *Store) Path() string { return s.where }
 
-// Exists reports whether the file is on disk now (Lstat: a link there is not followed).
+// Exists reports whether the state file existed when this Store last read or wrote it.
 func (s *Store) Exists() bool {
-	_, err := os.Lstat(s.path)
-	return err == nil
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.version != ""
 }
 
 // Get returns a copy of the resource recorded under key.
@@ -189,7 +156,7 @@ func (s *Store) Get(key string) (Resource, bool) {
 // An empty key or ID is refused: Open would reject the file it produced.
 func (s *Store) Put(key string, r Resource) error {
 	if key == "" || r.ID == "" {
-		return fmt.Errorf("recording %q in state file %s: empty key or id", key, s.path)
+		return fmt.Errorf("recording %q in state file %s: empty key or id", key, s.where)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -263,13 +230,13 @@ func (s *Store) Remove() error {
 		s.data = emptyFile(s.env)
 		return nil
 	}
-	if err := s.checkDisk(); err != nil {
+	if s.conflict != nil {
+		return s.conflict
+	}
+	if err := s.backend.remove(s.env, s.version); err != nil {
 		return err
 	}
-	if err := os.Remove(s.path); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("removing state file %s: %w", s.path, err)
-	}
-	s.data, s.disk = emptyFile(s.env), nil
+	s.data, s.version = emptyFile(s.env), ""
 	return nil
 }
 
@@ -283,30 +250,8 @@ func (s *Store) copyData() file {
 	return next
 }
 
-// checkDisk refuses to replace a file someone else wrote since we read it (an edit by hand,
-// a second tapctl that ignored the lock). A file deleted meanwhile may be written again.
-// Callers hold s.mu.
-func (s *Store) checkDisk() error {
-	// Lstat: a link planted at the path is refused, neither followed nor replaced.
-	cur, err := os.Lstat(s.path)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("checking state file %s: %w", s.path, err)
-	}
-	if cur.Mode()&os.ModeSymlink != 0 {
-		return symlinkError("state file", s.path)
-	}
-	if s.disk != nil && os.SameFile(cur, s.disk) && cur.Size() == s.disk.Size() && cur.ModTime().Equal(s.disk.ModTime()) {
-		return nil
-	}
-	return fmt.Errorf("%w: %s was written by something else since this tapctl read it; check it and run again; tapctl will not overwrite it",
-		ErrChanged, s.path)
-}
-
-// save writes next atomically and adopts it only once it is on disk, so memory and disk never
-// disagree. Callers hold s.mu, which serializes saves.
+// save writes next in one step and adopts it only once it is stored, so memory and the state
+// file never disagree. Callers hold s.mu, which serializes saves.
 func (s *Store) save(next file) error {
 	if s.scratch {
 		s.data = next
@@ -319,17 +264,41 @@ func (s *Store) save(next file) error {
 	next.SchemaVersion, next.UpdatedAt = SchemaVersion, now
 	raw, err := encode(next)
 	if err != nil {
-		return fmt.Errorf("encoding state file %s: %w", s.path, err)
+		return fmt.Errorf("encoding state file %s: %w", s.where, err)
 	}
-	if err := s.checkDisk(); err != nil {
-		return err
+	if s.conflict != nil {
+		return s.keepAside(next, raw, s.conflict)
 	}
-	info, err := writeAtomic(s.dir, s.path, raw)
-	if info != nil { // renamed into place, even if the directory sync then failed
-		s.data, s.disk = next, info
+	version, err := s.backend.write(s.env, raw, s.version)
+	if version != "" { // stored, even if something after it failed
+		s.data, s.version = next, version
 	}
+	if errors.Is(err, ErrChanged) {
+		return s.keepAside(next, raw, err)
+	}
+	return err
+}
+
+// keepAside, after a conflict, stores this run's own state beside the other one where the
+// backend can (S3), so that neither is lost, and adopts it in memory so that every later
+// change lands there too. The run still ends with the conflict: a person decides which to keep.
+// Where the backend cannot (a local directory, whose lock keeps two runs apart), the change is
+// refused and memory stays as the file was.
+func (s *Store) keepAside(next file, raw []byte, conflict error) error {
+	keeper, ok := s.backend.(asideKeeper)
+	if !ok {
+		return conflict
+	}
+	if s.asideToken == "" {
+		s.asideToken = newToken()
+	}
+	where, err := keeper.keepAside(s.env, s.asideToken, raw)
 	if err != nil {
-		return fmt.Errorf("saving state file %s: %w", s.path, err)
+		return fmt.Errorf("%w; keeping this run's own state aside failed too: %v", conflict, err)
 	}
-	return nil
+	s.data, s.aside = next, where
+	if s.conflict == nil {
+		s.conflict = fmt.Errorf("%w; this run's own state is kept at %s: compare the two, keep the right one as %s, and run again", conflict, where, s.where)
+	}
+	return s.conflict
 }
