@@ -18,8 +18,7 @@ import (
 // Operations are named as timing.go's operation() names them (X-Amz-Target or Action=): the
 // JSON and query protocols. REST protocols (App Mesh) carry no operation name and are not counted.
 //
-// The state lives beside the Proxy rather than in it, so the hook stays two lines in timed()
-// (carryOut before the call goes upstream, countMutating after).
+// timed() calls carryOut before a call goes upstream and countMutating after.
 
 // Carried is one mutating call the emulator carried out: its operation and its answer.
 type Carried struct {
@@ -40,16 +39,10 @@ type killPoint struct {
 	settled  bool       // Settle was called: nothing more goes through
 }
 
-var killPoints sync.Map // *Proxy -> *killPoint
-
-func (p *Proxy) killPoint() *killPoint {
-	if kp, ok := killPoints.Load(p); ok {
-		return kp.(*killPoint)
-	}
-	fresh := &killPoint{}
-	fresh.idle = sync.NewCond(&fresh.mu)
-	kp, _ := killPoints.LoadOrStore(p, fresh)
-	return kp.(*killPoint)
+func newKillPoint() *killPoint {
+	kp := &killPoint{}
+	kp.idle = sync.NewCond(&kp.mu)
+	return kp
 }
 
 // KillAfterMutating arms the kill point: hook runs after the k-th mutating call carried out
@@ -67,7 +60,7 @@ func (p *Proxy) HoldAfterMutating(k int, hook func(operation string)) {
 }
 
 func (p *Proxy) armKillPoint(k int, hook func(operation string), hold bool) {
-	kp := p.killPoint()
+	kp := p.kill
 	kp.mu.Lock()
 	defer kp.mu.Unlock()
 	kp.counted, kp.at, kp.hook, kp.hold = 0, k, hook, hold
@@ -76,7 +69,7 @@ func (p *Proxy) armKillPoint(k int, hook func(operation string), hold bool) {
 // MutatingCarriedOut is the number of mutating calls carried out since the kill point was last
 // armed (or since the proxy started).
 func (p *Proxy) MutatingCarriedOut() int {
-	kp := p.killPoint()
+	kp := p.kill
 	kp.mu.Lock()
 	defer kp.mu.Unlock()
 	return kp.counted
@@ -85,7 +78,7 @@ func (p *Proxy) MutatingCarriedOut() int {
 // Journal lists every mutating call carried out through the proxy, in the order the answers
 // came back.
 func (p *Proxy) Journal() []Carried {
-	kp := p.killPoint()
+	kp := p.kill
 	kp.mu.Lock()
 	defer kp.mu.Unlock()
 	return append([]Carried(nil), kp.journal...)
@@ -95,7 +88,7 @@ func (p *Proxy) Journal() []Carried {
 // back; clientGone is closed when the caller hangs up. When the armed kill point fires it does
 // not return: the handler is aborted, so the connection is cut without an answer.
 func (p *Proxy) countMutating(op string, status int, answer []byte, clientGone <-chan struct{}) {
-	kp := p.killPoint()
+	kp := p.kill
 	kp.mu.Lock()
 	kp.inFlight--
 	if kp.inFlight == 0 {
@@ -122,16 +115,13 @@ func (p *Proxy) countMutating(op string, status int, answer []byte, clientGone <
 	}
 }
 
-// forgetKillPoint drops the proxy's counter and journal (tests call it when done with a proxy).
-func (p *Proxy) forgetKillPoint() { killPoints.Delete(p) }
-
 // carryOut is called by timed() before a call goes to the emulator. It detaches the call from
 // the caller's connection: AWS carries out a request it received even when the caller dies
 // before the answer, so a killed tapctl's calls in flight still happen (and land in the
 // journal). Once the proxy is settled (Settle) a call that arrives late is dropped, as a request
 // still in a dead process's socket never reaches AWS.
 func (p *Proxy) carryOut(r *http.Request) *http.Request {
-	kp := p.killPoint()
+	kp := p.kill
 	kp.mu.Lock()
 	defer kp.mu.Unlock()
 	if kp.settled {
@@ -144,7 +134,7 @@ func (p *Proxy) carryOut(r *http.Request) *http.Request {
 // Settle closes the proxy and waits until every call it had passed on has been carried out, so
 // nothing a killed process sent reaches AWS after the test has moved on.
 func (p *Proxy) Settle() {
-	kp := p.killPoint()
+	kp := p.kill
 	kp.mu.Lock()
 	kp.settled = true
 	kp.mu.Unlock()

@@ -50,6 +50,8 @@ type Proxy struct {
 	strict          strictState                  // strict.go
 	autoScalingTags map[string]map[string]string // autoscaling_tags.go
 	deployments     map[string]DeploymentReport  // deployments.go: by ECS service name
+
+	kill *killPoint // killpoint.go: the mutating calls carried out, and the armed kill point
 }
 
 type virtualService struct {
@@ -71,7 +73,8 @@ func StartProxy(upstream string) (*Proxy, error) {
 		return nil, err
 	}
 	p := &Proxy{URL: "http://" + l.Addr().String(), upstream: u, virtualServices: map[string]map[string]*virtualService{},
-		created: map[string]time.Time{}, faults: newFaultState(), strict: newStrictState(), autoScalingTags: map[string]map[string]string{}}
+		created: map[string]time.Time{}, faults: newFaultState(), strict: newStrictState(), autoScalingTags: map[string]map[string]string{},
+		kill: newKillPoint()}
 	p.Strict.Store(true)
 	p.faults.created = p.created
 	p.rp = httputil.NewSingleHostReverseProxy(u)
