@@ -1,94 +1,12 @@
 package scenarios
 
 import (
-	"bytes"
 	"net"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/tapctl/tapctl/localstack"
 )
-
-var (
-	buildOnce sync.Once
-	binPath   string
-	buildErr  error
-)
-
-// The version and commit the test binary is built with.
-const (
-	testVersion = "v0.0.0-test"
-	testCommit  = "c0ffee1"
-)
-
-// binary builds the real tapctl once per test run.
-func binary(t *testing.T) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		root, err := localstack.RepoRoot()
-		if err != nil {
-			buildErr = err
-			return
-		}
-		dir, err := os.MkdirTemp("", "tapctl-bin-")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "tapctl")
-		// As the Makefile's build target does: the version and commit are set at link time.
-		ldflags := "-X main.version=" + testVersion + " -X main.commit=" + testCommit
-		out, err := exec.Command("go", "build", "-C", root, "-ldflags", ldflags, "-o", binPath, ".").CombinedOutput()
-		if err != nil {
-			buildErr = &buildFailure{string(out), err}
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return binPath
-}
-
-type buildFailure struct {
-	out string
-	err error
-}
-
-func (b *buildFailure) Error() string { return "go build: " + b.err.Error() + "\n" + b.out }
-
-// runBinary runs tapctl with a controlled environment: only what env lists, plus PATH and HOME.
-func runBinary(t *testing.T, env []string, args ...string) (code int, stdout, stderr string) {
-	t.Helper()
-	c := exec.Command(binary(t), args...)
-	c.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}, env...)
-	var out, errb bytes.Buffer
-	c.Stdout, c.Stderr = &out, &errb
-	err := c.Run()
-	if ee, ok := err.(*exec.ExitError); ok {
-		return ee.ExitCode(), out.String(), errb.String()
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	return 0, out.String(), errb.String()
-}
-
-func oneLineError(t *testing.T, code int, stderr, want string) {
-	t.Helper()
-	msg := strings.TrimSpace(stderr)
-	if code == 0 || strings.Contains(msg, "\n") || !strings.Contains(msg, want) {
-		t.Errorf("exit %d, stderr %q: want a non-zero exit and one line containing %q", code, msg, want)
-	}
-}
-
-func noProfile(t *testing.T) []string {
-	missing := filepath.Join(t.TempDir(), "missing")
-	return []string{"AWS_CONFIG_FILE=" + missing, "AWS_SHARED_CREDENTIALS_FILE=" + missing, "AWS_EC2_METADATA_DISABLED=true"}
-}
 
 func TestBinaryMissingCredentials(t *testing.T) {
 	code, _, stderr := runBinary(t, noProfile(t), "--endpoint", localstack.Endpoint(t), "--state-dir", t.TempDir(), "up", "--env", "pr1")

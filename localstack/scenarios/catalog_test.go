@@ -21,14 +21,6 @@ import (
 	"github.com/tapctl/tapctl/state"
 )
 
-// writeCatalog writes the default services plus extra as a catalog file and returns its path.
-func writeCatalog(t *testing.T, dir string, extra ...catalog.Service) string {
-	t.Helper()
-	path := filepath.Join(dir, "tapctl.yaml")
-	must(t, os.WriteFile(path, catalog.Template(append(catalog.Default(), extra...)), 0o644))
-	return path
-}
-
 // serviceResources reads what AWS holds of one service: ECS service status ("" when none),
 // target group health-check path, rule priority and path, repository, log group.
 type serviceResources struct {

@@ -114,14 +114,6 @@ func logJournalOnFailure(t *testing.T, killed killedRun, p, again *localstack.Pr
 	t.Logf("calls carried out: %v\nlast lines of the killed run:\n%s", ops, tail(killed.Stderr, 8))
 }
 
-func tail(s string, n int) string {
-	lines := bytes.Split(bytes.TrimRight([]byte(s), "\n"), []byte("\n"))
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return string(bytes.Join(lines, []byte("\n")))
-}
-
 // countMutating runs a fresh up and a down of a throw-away environment through a proxy and
 // returns how many mutating calls each had carried out.
 func countMutating(t *testing.T) (up, down int) {

@@ -2,17 +2,14 @@ package scenarios
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"os"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/appmesh"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
@@ -23,48 +20,6 @@ import (
 	"github.com/tapctl/tapctl/cloud"
 	"github.com/tapctl/tapctl/localstack"
 )
-
-// recordOps lists the operations a run makes, as "service:Operation" in SigV4 service names,
-// the proxy's keys.
-type recordOps struct {
-	mu  sync.Mutex
-	ops map[string]bool
-}
-
-var sigV4Names = map[string]string{
-	"EC2": "ec2", "ECS": "ecs", "ECR": "ecr", "Elastic Load Balancing v2": "elasticloadbalancing", "IAM": "iam",
-	"KMS": "kms", "CloudWatch Logs": "logs", "CloudWatch": "monitoring", "Secrets Manager": "secretsmanager",
-	"ServiceDiscovery": "servicediscovery", "Application Auto Scaling": "application-autoscaling", "STS": "sts",
-}
-
-func (r *recordOps) middleware(stack *middleware.Stack) error {
-	return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("testRecordOps",
-		func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
-			r.mu.Lock()
-			r.ops[sigV4Names[awsmiddleware.GetServiceID(ctx)]+":"+middleware.GetOperationName(ctx)] = true
-			r.mu.Unlock()
-			return next.HandleInitialize(ctx, in)
-		}), middleware.After)
-}
-
-// creates are the calls of a run that bring something into being.
-func (r *recordOps) creates() []string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	var out []string
-	for op := range r.ops {
-		name := op[strings.Index(op, ":")+1:]
-		// Put* calls are upserts: sending one twice changes nothing.
-		for _, p := range []string{"Create", "Allocate", "Register", "Attach", "Associate", "Authorize"} {
-			if strings.HasPrefix(name, p) && name != "CreateTags" {
-				out = append(out, op)
-				break
-			}
-		}
-	}
-	sort.Strings(out)
-	return out
-}
 
 // With the answer of each kind of create call lost once (AWS made the resource, tapctl never
 // heard), up ends with exactly one of each resource, and down leaves nothing. The create calls
@@ -114,19 +69,6 @@ func lostAnswerOnce(t *testing.T, op string) {
 	if left := leftovers(t, env); len(left) != 0 {
 		t.Errorf("down left %v", left)
 	}
-}
-
-// logLines are the JSON log lines of a run.
-func logLines(t *testing.T, stderr string) []map[string]any {
-	t.Helper()
-	var out []map[string]any
-	for _, line := range strings.Split(strings.TrimSpace(stderr), "\n") {
-		var m map[string]any
-		if json.Unmarshal([]byte(line), &m) == nil {
-			out = append(out, m)
-		}
-	}
-	return out
 }
 
 // retryLines are the info lines about retries: the first of each code, the summary.

@@ -11,32 +11,6 @@ import (
 	"github.com/tapctl/tapctl/state"
 )
 
-// Each bad input gives one line on stderr, a non-zero exit, and no AWS call at all.
-func assertRefused(t *testing.T, r result, want string) {
-	t.Helper()
-	if r.Code == 0 {
-		t.Fatalf("exit 0, want a failure mentioning %q", want)
-	}
-	msg := strings.TrimSpace(r.Stderr)
-	if strings.Count(msg, "\n") != 0 || !strings.Contains(msg, want) {
-		t.Errorf("stderr = %q, want one line containing %q", msg, want)
-	}
-	if strings.Contains(msg, "goroutine ") || strings.Contains(msg, "panic") {
-		t.Errorf("stderr holds a stack trace: %q", msg)
-	}
-	if m, rd := r.Calls.Totals(); m+rd != 0 {
-		t.Errorf("made %d mutating and %d read calls before refusing", m, rd)
-	}
-}
-
-// commandArgs is a command as a script types it: down confirmed with --yes.
-func commandArgs(command string) []string {
-	if command == "down" {
-		return []string{"down", "--yes"}
-	}
-	return []string{command}
-}
-
 func TestBadEnvIsRefusedBeforeAnyCall(t *testing.T) {
 	dir := t.TempDir()
 	for env, want := range map[string]string{

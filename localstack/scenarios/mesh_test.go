@@ -19,14 +19,6 @@ import (
 	"github.com/tapctl/tapctl/state"
 )
 
-func startProxy(t *testing.T) *localstack.Proxy {
-	t.Helper()
-	p, err := localstack.StartProxy(localstack.BareEndpoint(t))
-	must(t, err)
-	t.Cleanup(func() { p.Close() })
-	return p
-}
-
 // Service Connect, the default: the cluster's default namespace and the task definitions' named
 // ports are echoed by moto; the services' Service Connect configuration is dropped by moto, so
 // the serialized CreateService requests are asserted instead.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"os"
 	"path/filepath"
-	"sort"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -24,10 +23,6 @@ type network struct {
 
 func (n network) count() int {
 	return len(n.VPCs) + len(n.Subnets) + len(n.IGWs) + len(n.NATs) + len(n.Addresses) + len(n.RouteTables)
-}
-
-func ec2Tags(tags []ec2types.Tag) map[string]string {
-	return tagMap(tags, func(t ec2types.Tag) (*string, *string) { return t.Key, t.Value })
 }
 
 func readNetwork(t *testing.T, env string) network {
@@ -58,13 +53,6 @@ func readNetwork(t *testing.T, env string) network {
 	must(t, err)
 	n.RouteTables = rts.RouteTables
 	return n
-}
-
-func must(t testing.TB, err error) {
-	t.Helper()
-	if err != nil {
-		t.Fatal(err)
-	}
 }
 
 // assertNetwork checks SPEC rows 1-5 as EC2 holds them.
@@ -311,19 +299,4 @@ func TestTwoEnvironmentsDoNotTouchEachOther(t *testing.T) {
 		t.Errorf("tearing down %s changed %s: up made %v", a, b, m)
 	}
 	tapctl(t, dir, "down", "--yes", "--env", b).mustSucceed(t)
-}
-
-func equal(a, b []string) bool {
-	a, b = append([]string(nil), a...), append([]string(nil), b...)
-	sort.Strings(a)
-	sort.Strings(b)
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }

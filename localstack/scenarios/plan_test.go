@@ -1,7 +1,6 @@
 package scenarios
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"os"
@@ -19,56 +18,6 @@ import (
 	"github.com/tapctl/tapctl/naming"
 	"github.com/tapctl/tapctl/state"
 )
-
-// planJSON is plan's documented --output json.
-type planJSON struct {
-	Env     string `json:"env"`
-	Region  string `json:"region"`
-	Changes []struct {
-		Step      string         `json:"step"`
-		Resource  string         `json:"resource"`
-		Action    string         `json:"action"`
-		Operation string         `json:"operation"`
-		Fields    map[string]any `json:"fields"`
-	} `json:"changes"`
-	Summary struct {
-		Add     *int `json:"add"`
-		Change  *int `json:"change"`
-		Destroy *int `json:"destroy"`
-	} `json:"summary"`
-}
-
-func parsePlan(t *testing.T, r result) planJSON {
-	t.Helper()
-	var p planJSON
-	if err := json.Unmarshal([]byte(r.Stdout), &p); err != nil {
-		t.Fatalf("plan --output json is not JSON: %v\n%s", err, r.Stdout)
-	}
-	if p.Changes == nil || p.Summary.Add == nil || p.Summary.Change == nil || p.Summary.Destroy == nil || p.Env == "" {
-		t.Fatalf("plan JSON misses documented fields:\n%s", r.Stdout)
-	}
-	return p
-}
-
-// plan runs tapctl plan --output json and checks that it made no mutating call and left the
-// state file byte for byte as it was.
-func plan(t *testing.T, dir, env string, args ...string) (result, planJSON) {
-	t.Helper()
-	path := filepath.Join(dir, env+".json")
-	before, errBefore := os.ReadFile(path)
-	r := tapctl(t, dir, append([]string{"plan", "--env", env, "--output", "json"}, args...)...)
-	if m := r.Calls.Mutating(); len(m) != 0 {
-		t.Fatalf("plan made mutating calls %v", m)
-	}
-	after, errAfter := os.ReadFile(path)
-	if (errBefore == nil) != (errAfter == nil) || !bytes.Equal(before, after) {
-		t.Fatalf("plan changed the state file (before: %v, after: %v)", errBefore, errAfter)
-	}
-	if r.Code != 0 && r.Code != 2 {
-		t.Fatalf("plan exited %d:\n%s", r.Code, r.Stderr)
-	}
-	return r, parsePlan(t, r)
-}
 
 // plan on a fresh environment lists only creates (exit 2); after up nothing (exit 0, read
 // calls only); after drift made behind tapctl's back, the update with its field (exit 2).

@@ -19,24 +19,6 @@ import (
 	"github.com/tapctl/tapctl/naming"
 )
 
-func describeServices(t *testing.T, env string) []ecstypes.Service {
-	t.Helper()
-	n := naming.Names{Env: env}
-	var names []string
-	for _, svc := range catalog.Default() {
-		names = append(names, n.Service(svc.Name))
-	}
-	out, err := clients(t).ECS.DescribeServices(context.Background(), &ecs.DescribeServicesInput{
-		Cluster: aws.String(n.Cluster()), Services: names, Include: []ecstypes.ServiceField{ecstypes.ServiceFieldTags},
-	})
-	must(t, err)
-	return out.Services
-}
-
-func ecsTags(tags []ecstypes.Tag) map[string]string {
-	return tagMap(tags, func(t ecstypes.Tag) (*string, *string) { return t.Key, t.Value })
-}
-
 // The ECS services, their Cloud Map registrations, auto scaling and the dashboard, as AWS
 // holds them after up (SPEC rows 21-23), then a second up that changes nothing.
 func TestServicesInventory(t *testing.T) {
