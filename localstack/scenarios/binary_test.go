@@ -48,6 +48,7 @@ func TestBinaryHelpHasExamples(t *testing.T) {
 func TestBinaryHonoursAWSEndpointURLAndConsoleLogs(t *testing.T) {
 	env := append(noProfile(t), "AWS_ACCESS_KEY_ID=testing", "AWS_SECRET_ACCESS_KEY=testing", "AWS_REGION=us-east-1", "AWS_ENDPOINT_URL="+localstack.Endpoint(t))
 	name, dir := newEnvName(t), t.TempDir()
+	downAtCleanup(t, dir, name)
 	code, stdout, stderr := runBinary(t, env, "--state-dir", dir, "--log-format", "console", "up", "--env", name, "--no-wait")
 	if code != 0 {
 		t.Fatalf("up through AWS_ENDPOINT_URL: exit %d\n%s", code, stderr)

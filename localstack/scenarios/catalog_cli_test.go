@@ -115,6 +115,7 @@ func TestInitWritesTheDefaultCatalogAndItIsReadFromTheWorkingDirectory(t *testin
 func TestBinaryReadmeWalkthroughWithAFourthService(t *testing.T) {
 	env := append(noProfile(t), "AWS_ACCESS_KEY_ID=testing", "AWS_SECRET_ACCESS_KEY=testing", "AWS_REGION=us-east-1", "AWS_ENDPOINT_URL="+localstack.Endpoint(t), "TAPCTL_LOG_FORMAT=json")
 	name, dir := newEnvName(t), t.TempDir()
+	downAtCleanup(t, dir, name)
 	binary(t) // built from the repository before leaving it
 	t.Chdir(t.TempDir())
 	run := func(wantCode int, args ...string) string {

@@ -91,6 +91,7 @@ func planSteps(t *testing.T, dir, env, config string) (int, []string) {
 // the new service takes the priority; the three others stay as they were.
 func TestCatalogFileAddsAndRemovesAService(t *testing.T) {
 	env, dir := newEnvName(t), t.TempDir()
+	downAtCleanup(t, dir, env)
 	tapctl(t, dir, "up", "--env", env, "--no-wait").mustSucceed(t)
 
 	search := catalog.WithDefaults("search", 13)
@@ -186,6 +187,7 @@ func TestCatalogFileAddsAndRemovesAService(t *testing.T) {
 // down deletes a service that left the catalog before any up removed it.
 func TestDownRemovesAServiceThatLeftTheCatalog(t *testing.T) {
 	env, dir := newEnvName(t), t.TempDir()
+	downAtCleanup(t, dir, env)
 	config := writeCatalog(t, t.TempDir(), catalog.WithDefaults("search", 13))
 	tapctl(t, dir, "up", "--env", env, "--no-wait", "--config", config).mustSucceed(t)
 	if got := readService(t, dir, env, "search"); got.ECSStatus != "ACTIVE" {
@@ -205,6 +207,7 @@ func TestDownRemovesAServiceThatLeftTheCatalog(t *testing.T) {
 // found (by their ECS service), planned as deletes and removed by up.
 func TestLostStateStillFindsARemovedService(t *testing.T) {
 	env, dir := newEnvName(t), t.TempDir()
+	downAtCleanup(t, dir, env)
 	config := writeCatalog(t, t.TempDir(), catalog.WithDefaults("search", 13))
 	tapctl(t, dir, "up", "--env", env, "--no-wait", "--config", config).mustSucceed(t)
 	must(t, os.Remove(filepath.Join(dir, env+".json")))
@@ -226,5 +229,4 @@ func TestLostStateStillFindsARemovedService(t *testing.T) {
 			t.Errorf("the removed service's rule is left: %s", aws.ToString(r.RuleArn))
 		}
 	}
-	tapctl(t, dir, "down", "--env", env, "--yes").mustSucceed(t)
 }

@@ -51,6 +51,7 @@ func assertAllOn(t *testing.T, what string, breakers []string, wantCalls int) {
 // read back too. An existing blue/green service without it is corrected by the next up.
 func TestCircuitBreakerInBothStrategiesRequestShape(t *testing.T) {
 	env, dir := newEnvName(t), t.TempDir()
+	downAtCleanup(t, dir, env)
 	ctx, c, n := context.Background(), clients(t), naming.Names{Env: env}
 	created, updated := newCapture("ECS", "CreateService"), newCapture("ECS", "UpdateService")
 	captures := []func(*middleware.Stack) error{created.middleware, updated.middleware}
@@ -112,6 +113,7 @@ func assertBreakersReadBack(t *testing.T, env string, strategy ecstypes.Deployme
 // as ECS would. Polls are counted, not timed; --timeout is long enough for several.
 func TestDeployOfAnImageThatCannotStartEndsRolledBackAtOnce(t *testing.T) {
 	env, dir, p := newEnvName(t), t.TempDir(), startProxy(t)
+	downAtCleanup(t, dir, env)
 	n := naming.Names{Env: env}
 	tapctlAt(t, p.URL, dir, nil, "up", "--env", env, "--no-wait").mustSucceed(t)
 
@@ -129,5 +131,4 @@ func TestDeployOfAnImageThatCannotStartEndsRolledBackAtOnce(t *testing.T) {
 			t.Errorf("deploy of %s polled %d times, want its first poll to end it", svc, polls)
 		}
 	}
-	tapctlAt(t, p.URL, dir, nil, "down", "--yes", "--env", env).mustSucceed(t)
 }

@@ -17,6 +17,7 @@ import (
 // exit 1 and one line naming the holder; the state file is whole and the environment is right.
 func TestTwoUpsAtOnceOneRunsTheOtherIsRefused(t *testing.T) {
 	env, dir := newEnvName(t), t.TempDir()
+	downAtCleanup(t, dir, env)
 	type outcome struct {
 		code    int
 		stderr  string
@@ -66,5 +67,4 @@ func TestTwoUpsAtOnceOneRunsTheOtherIsRefused(t *testing.T) {
 	if m := tapctl(t, dir, "up", "--env", env, "--no-wait").mustSucceed(t).Calls.Mutating(); len(m) != 0 {
 		t.Errorf("up after the race still changed %v", m)
 	}
-	tapctl(t, dir, "down", "--yes", "--env", env).mustSucceed(t)
 }

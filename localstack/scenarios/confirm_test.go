@@ -13,6 +13,7 @@ import (
 // Without a terminal and without --yes, down refuses before any AWS call.
 func TestDownWithoutTerminalOrYesIsRefused(t *testing.T) {
 	env, dir := newEnvName(t), t.TempDir()
+	downAtCleanup(t, dir, env)
 	tapctl(t, dir, "up", "--env", env, "--no-wait").mustSucceed(t)
 	r := tapctl(t, dir, "down", "--env", env)
 	assertRefused(t, r, "pass --yes")
@@ -26,12 +27,12 @@ func TestDownWithoutTerminalOrYesIsRefused(t *testing.T) {
 	if network := readNetwork(t, env); network.count() == 0 {
 		t.Fatal("a refused down deleted the network")
 	}
-	tapctl(t, dir, "down", "--yes", "--env", env).mustSucceed(t)
 }
 
 // On a terminal, down lists what it will delete and goes on only after "yes".
 func TestDownAsksOnATerminal(t *testing.T) {
 	env, dir := newEnvName(t), t.TempDir()
+	downAtCleanup(t, dir, env)
 	tapctl(t, dir, "up", "--env", env, "--no-wait").mustSucceed(t)
 	down := func(answer string) (int, string) {
 		var out, errOut bytes.Buffer

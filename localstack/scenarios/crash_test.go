@@ -119,6 +119,7 @@ func logJournalOnFailure(t *testing.T, killed killedRun, p, again *localstack.Pr
 func countMutating(t *testing.T) (up, down int) {
 	t.Helper()
 	p, env, dir := startProxy(t), newEnvName(t), t.TempDir()
+	downAtCleanup(t, dir, env)
 	tapctlAt(t, p.URL, dir, nil, "up", "--env", env, "--no-wait").mustSucceed(t)
 	up = p.MutatingCarriedOut()
 	p.KillAfterMutating(0, nil) // resets the count
@@ -144,16 +145,13 @@ func TestKilledUpIsFinishedByTheNextUp(t *testing.T) {
 	total, _ := countMutating(t)
 	sweep(t, total, func(t *testing.T, k int) {
 		p, again, env, dir := startProxy(t), startProxy(t), newEnvName(t), t.TempDir()
+		downAtCleanup(t, dir, env)
 		killed := runKilledAfter(t, p, k, dir, "up", "--env", env, "--no-wait")
 		assertStateReadable(t, dir, env)
 		defer logJournalOnFailure(t, killed, p, again)
 		tapctlAt(t, again.URL, dir, nil, "up", "--env", env, "--no-wait").mustSucceed(t)
 		assertInventory(t, dir, env)
 		assertCreatedAreTheInventory(t, append(p.Journal(), again.Journal()...), env)
-		if t.Failed() {
-			return
-		}
-		tapctl(t, dir, "down", "--yes", "--env", env).mustSucceed(t)
 	})
 }
 
@@ -163,6 +161,7 @@ func TestKilledDownIsFinishedByTheNextDown(t *testing.T) {
 	_, total := countMutating(t)
 	sweep(t, total, func(t *testing.T, k int) {
 		p, again, env, dir := startProxy(t), startProxy(t), newEnvName(t), t.TempDir()
+		downAtCleanup(t, dir, env)
 		tapctlAt(t, p.URL, dir, nil, "up", "--env", env, "--no-wait").mustSucceed(t)
 		killed := runKilledAfter(t, p, k, dir, "down", "--yes", "--env", env)
 		assertStateReadable(t, dir, env)

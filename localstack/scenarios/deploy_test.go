@@ -43,6 +43,7 @@ func comparable(t *testing.T, td *ecstypes.TaskDefinition) string {
 
 func TestDeployAndRollback(t *testing.T) {
 	env, dir := newEnvName(t), t.TempDir()
+	downAtCleanup(t, dir, env)
 	tapctl(t, dir, "up", "--env", env).mustSucceed(t)
 	before := serviceTaskDefinition(t, env, "payment")
 
@@ -80,6 +81,7 @@ func n(env string) naming.Names { return naming.Names{Env: env} }
 
 func TestDeployAllSharesOneImage(t *testing.T) {
 	env, dir := newEnvName(t), t.TempDir()
+	downAtCleanup(t, dir, env)
 	tapctl(t, dir, "up", "--env", env, "--no-wait").mustSucceed(t)
 	tapctl(t, dir, "deploy", "--env", env, "--all", "--image", "registry.example.com/shop:v2", "--no-wait").mustSucceed(t)
 	for _, svc := range []string{"payment", "order", "notification"} {
@@ -91,6 +93,7 @@ func TestDeployAllSharesOneImage(t *testing.T) {
 
 func TestDeployRefusesUnknownServiceAndMissingEnvironment(t *testing.T) {
 	env, dir := newEnvName(t), t.TempDir()
+	downAtCleanup(t, dir, env)
 	assertRefused(t, tapctl(t, dir, "deploy", "--env", env, "--service", "billing", "--image", "x:1"), "unknown service")
 	r := tapctl(t, dir, "deploy", "--env", env, "--service", "payment", "--image", "x:1")
 	assertRefused(t, r, "does not exist")

@@ -32,6 +32,7 @@ func assertDNSRegistration(t *testing.T, dir, env string, registered bool, when 
 // registration, and the service reads back without it.
 func TestDNSRegistrationFollowsMeshAndStrategy(t *testing.T) {
 	env, dir := newEnvName(t), t.TempDir()
+	downAtCleanup(t, dir, env)
 	created := newCapture("ECS", "CreateService")
 	tapctlWith(t, dir, []func(*middleware.Stack) error{created.middleware}, "up", "--env", env, "--no-wait").mustSucceed(t)
 	for _, b := range created.jsonBodies(t) {

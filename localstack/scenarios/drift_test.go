@@ -25,6 +25,7 @@ import (
 // Drift made by hand is corrected by the next up, with exactly the calls it needs.
 func TestDriftIsCorrected(t *testing.T) {
 	env, dir := newEnvName(t), t.TempDir()
+	downAtCleanup(t, dir, env)
 	ctx, c, n := context.Background(), clients(t), naming.Names{Env: env}
 	tapctl(t, dir, "up", "--env", env).mustSucceed(t)
 
@@ -53,6 +54,7 @@ func TestDriftIsCorrected(t *testing.T) {
 // state file, in up, a second up, status, outputs and down.
 func TestPasswordIsNeverPrintedLoggedOrStored(t *testing.T) {
 	env, dir := newEnvName(t), t.TempDir()
+	downAtCleanup(t, dir, env)
 	var outputs []string
 	for _, args := range [][]string{{"-v", "up", "--env", env}, {"-v", "up", "--env", env}, {"-v", "status", "--env", env}, {"outputs", "--env", env, "--json"}} {
 		r := tapctl(t, dir, args...).mustSucceed(t)
@@ -84,6 +86,7 @@ func TestPasswordIsNeverPrintedLoggedOrStored(t *testing.T) {
 // weights; that is ECS's to own, so up leaves it alone.
 func TestUpDoesNotFightECSOverTheProductionRule(t *testing.T) {
 	env, dir := newEnvName(t), t.TempDir()
+	downAtCleanup(t, dir, env)
 	tapctl(t, dir, "up", "--env", env, "--no-wait").mustSucceed(t)
 	blue, green := stateResource(t, dir, env, "payment/target-group").ID, stateResource(t, dir, env, "payment/alt-target-group").ID
 	_, err := clients(t).ELB.ModifyRule(context.Background(), &elbv2.ModifyRuleInput{
@@ -102,6 +105,7 @@ func TestUpDoesNotFightECSOverTheProductionRule(t *testing.T) {
 // a lifecycle policy with the same meaning in another layout is not drift.
 func TestRepositoryAndClusterDriftIsCorrected(t *testing.T) {
 	env, dir := newEnvName(t), t.TempDir()
+	downAtCleanup(t, dir, env)
 	ctx, c, n := context.Background(), clients(t), naming.Names{Env: env}
 	tapctl(t, dir, "up", "--env", env, "--no-wait").mustSucceed(t)
 	scanOnPushOff(t, n.Repository("payment"))

@@ -27,8 +27,8 @@ import (
 func TestLostCreateAnswersLeaveExactlyOneOfEach(t *testing.T) {
 	t.Parallel() // each on its own proxy and environments; most of a run waits on the emulator
 	rec := &recordOps{ops: map[string]bool{}}
-	probe := newEnvName(t)
-	dir := t.TempDir()
+	probe, dir := newEnvName(t), t.TempDir()
+	downAtCleanup(t, dir, probe)
 	tapctlWith(t, dir, []func(*middleware.Stack) error{rec.middleware}, "up", "--env", probe, "--no-wait").mustSucceed(t)
 	tapctl(t, dir, "down", "--yes", "--env", probe).mustSucceed(t)
 	creates := rec.creates()
@@ -54,6 +54,7 @@ func lostAnswerOnce(t *testing.T, op string) {
 	p := startProxy(t)
 	p.DropResponse(op, 1)
 	env, dir := newEnvName(t), t.TempDir()
+	downAtCleanup(t, dir, env)
 	up := tapctlAt(t, p.URL, dir, nil, "up", "--env", env, "--no-wait")
 	if up.Code != 0 {
 		t.Fatalf("up with the answer of %s lost exited %d:\n%s", op, up.Code, tail(up.Stderr, 2))
@@ -129,6 +130,7 @@ func TestUpAndDownInBadWeather(t *testing.T) {
 	p := startProxy(t)
 	p.SetFaults(localstack.Faults{Seed: faultSeed(t), ThrottleRate: 0.20, ServerErrorRate: 0.05})
 	env, dir := newEnvName(t), t.TempDir()
+	downAtCleanup(t, dir, env)
 
 	up := tapctlAt(t, p.URL, dir, nil, "up", "--env", env).mustSucceed(t)
 	assertInventory(t, dir, env)
@@ -166,6 +168,7 @@ func TestUpAndDownUnderEventualConsistency(t *testing.T) {
 	// waits out the lag), long after the roles: their lag must be longer to be met at all.
 	p.SetFaults(localstack.Faults{NotFoundAfterCreate: lag, DependencyAfterDelete: lag, RoleUnassumableFor: 20 * time.Second})
 	env, dir := newEnvName(t), t.TempDir()
+	downAtCleanup(t, dir, env)
 
 	up := tapctlAt(t, p.URL, dir, nil, "up", "--env", env, "--no-wait").mustSucceed(t)
 	assertInventory(t, dir, env)

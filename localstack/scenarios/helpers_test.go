@@ -6,7 +6,9 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"io"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -233,6 +235,23 @@ func newEnvName(t testing.TB) string {
 		t.Fatal(err)
 	}
 	return "t" + hex.EncodeToString(b)
+}
+
+// downAtCleanup takes env down when the test ends, so that a test that stops half-way leaves
+// no environment behind to slow or confuse the tests after it. Register it before the first up.
+// A test that passed and whose state file is gone took env down itself (its own down is what
+// it asserts) or never made it: nothing is run then. The down goes through the shared endpoint,
+// whatever proxy the test used, and a failing down fails the test.
+func downAtCleanup(t testing.TB, dir, env string) {
+	t.Helper()
+	t.Cleanup(func() {
+		if _, err := os.Stat(filepath.Join(dir, env+".json")); errors.Is(err, fs.ErrNotExist) && !t.Failed() {
+			return
+		}
+		if r := tapctl(t, dir, "down", "--yes", "--env", env); r.Code != 0 {
+			t.Errorf("taking %s down at the end of the test: exit %d\n%s", env, r.Code, tail(r.Stderr, 5))
+		}
+	})
 }
 
 // stateResource reads one resource from an environment's state file.

@@ -36,6 +36,7 @@ func TestInterruptedRunSaysHowFarItGotAndTheNextRunFinishes(t *testing.T) {
 		t.Run(tc.command+"/"+tc.signal.String(), func(t *testing.T) {
 			t.Parallel()
 			p, again, env, dir := startProxy(t), startProxy(t), newEnvName(t), t.TempDir()
+			downAtCleanup(t, dir, env)
 			args := []string{"up", "--env", env, "--no-wait"}
 			if tc.command == "down" {
 				tapctlAt(t, p.URL, dir, nil, args...).mustSucceed(t)
@@ -59,7 +60,6 @@ func TestInterruptedRunSaysHowFarItGotAndTheNextRunFinishes(t *testing.T) {
 			}
 			assertInventory(t, dir, env)
 			assertCreatedAreTheInventory(t, append(p.Journal(), again.Journal()...), env)
-			tapctl(t, dir, "down", "--yes", "--env", env).mustSucceed(t)
 		})
 	}
 }

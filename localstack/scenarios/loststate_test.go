@@ -11,6 +11,7 @@ import (
 // and down finds everything by its tags and names, in every service.
 func TestLostStateFileUpAdoptsAndDownFindsByTags(t *testing.T) {
 	env, dir, p := newEnvName(t), t.TempDir(), startProxy(t)
+	downAtCleanup(t, dir, env)
 	tapctlAt(t, p.URL, dir, nil, "up", "--env", env, "--no-wait").mustSucceed(t)
 	statePath := filepath.Join(dir, env+".json")
 

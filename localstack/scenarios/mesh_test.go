@@ -24,6 +24,7 @@ import (
 // the serialized CreateService requests are asserted instead.
 func TestServiceConnectModeAndItsRequestShape(t *testing.T) {
 	env, dir := newEnvName(t), t.TempDir()
+	downAtCleanup(t, dir, env)
 	ctx, c, n := context.Background(), clients(t), naming.Names{Env: env}
 	created := newCapture("ECS", "CreateService")
 	tapctlWith(t, dir, []func(*middleware.Stack) error{created.middleware}, "up", "--env", env).mustSucceed(t)
@@ -124,6 +125,7 @@ func meshGone(t *testing.T, p *localstack.Proxy, env string) bool {
 func TestAppMeshModeUpSecondUpAndDown(t *testing.T) {
 	p := startProxy(t)
 	env, dir := newEnvName(t), t.TempDir()
+	downAtCleanup(t, dir, env)
 	created := newCapture("ECS", "CreateService")
 	up := tapctlAt(t, p.URL, dir, []func(*middleware.Stack) error{created.middleware}, "up", "--env", env, "--mesh", "appmesh").mustSucceed(t)
 	assertAppMesh(t, p, env)
@@ -156,6 +158,7 @@ func TestAppMeshUnavailableStopsBeforeCreatingAnything(t *testing.T) {
 	p := startProxy(t)
 	p.AppMeshDiscontinued.Store(true)
 	env, dir := newEnvName(t), t.TempDir()
+	downAtCleanup(t, dir, env)
 	r := tapctlAt(t, p.URL, dir, nil, "up", "--env", env, "--mesh", "appmesh")
 	msg := strings.TrimSpace(r.Stderr)
 	if r.Code == 0 || strings.Contains(msg, "\n") || !strings.Contains(msg, "AWS ended support for App Mesh") || !strings.Contains(msg, "--mesh service-connect") {
@@ -171,6 +174,7 @@ func TestAppMeshUnavailableStopsBeforeCreatingAnything(t *testing.T) {
 
 func TestMeshNoneIsRemembered(t *testing.T) {
 	env, dir := newEnvName(t), t.TempDir()
+	downAtCleanup(t, dir, env)
 	tapctl(t, dir, "up", "--env", env, "--mesh", "none", "--no-wait").mustSucceed(t)
 	again := tapctl(t, dir, "up", "--env", env, "--no-wait").mustSucceed(t)
 	if m := again.Calls.Mutating(); len(m) != 0 {
@@ -182,7 +186,6 @@ func TestMeshNoneIsRemembered(t *testing.T) {
 		t.Errorf("mesh setting = %q", st.Setting("mesh"))
 	}
 	assertRefused(t, tapctl(t, dir, "up", "--env", env, "--mesh", "istio"), "invalid --mesh")
-	tapctl(t, dir, "down", "--yes", "--env", env).mustSucceed(t)
 }
 
 // appmesh -> service-connect: Service Connect on every service first, then App Mesh removed, and
@@ -190,6 +193,7 @@ func TestMeshNoneIsRemembered(t *testing.T) {
 func TestMigrationFromAppMeshToServiceConnect(t *testing.T) {
 	p := startProxy(t)
 	env, dir := newEnvName(t), t.TempDir()
+	downAtCleanup(t, dir, env)
 	tapctlAt(t, p.URL, dir, nil, "up", "--env", env, "--mesh", "appmesh").mustSucceed(t)
 	albBefore := stateResource(t, dir, env, "alb").ID
 	servicesBefore := map[string]string{}
@@ -243,5 +247,4 @@ func TestMigrationFromAppMeshToServiceConnect(t *testing.T) {
 	if strings.Contains(again.Stdout, "MeshName") {
 		t.Error("MeshName still printed after the migration")
 	}
-	tapctlAt(t, p.URL, dir, nil, "down", "--yes", "--env", env).mustSucceed(t)
 }

@@ -196,6 +196,7 @@ func assertTagged(t *testing.T, env, what string, tags []ec2types.Tag) {
 
 func TestUpCreatesTheNetwork(t *testing.T) {
 	env, dir := newEnvName(t), t.TempDir()
+	downAtCleanup(t, dir, env)
 	tapctl(t, dir, "up", "--env", env).mustSucceed(t)
 	assertNetwork(t, env)
 
@@ -208,6 +209,7 @@ func TestUpCreatesTheNetwork(t *testing.T) {
 
 func TestSecondUpMakesNoMutatingCalls(t *testing.T) {
 	env, dir := newEnvName(t), t.TempDir()
+	downAtCleanup(t, dir, env)
 	tapctl(t, dir, "up", "--env", env).mustSucceed(t)
 	before, err := os.ReadFile(filepath.Join(dir, env+".json"))
 	must(t, err)
@@ -232,6 +234,7 @@ func TestSecondUpMakesNoMutatingCalls(t *testing.T) {
 
 func TestUpRecreatesWhatWasDeletedBehindItsBack(t *testing.T) {
 	env, dir := newEnvName(t), t.TempDir()
+	downAtCleanup(t, dir, env)
 	tapctl(t, dir, "up", "--env", env).mustSucceed(t)
 	n := readNetwork(t, env)
 	ctx, c := context.Background(), clients(t).EC2
@@ -263,6 +266,7 @@ func TestUpRecreatesWhatWasDeletedBehindItsBack(t *testing.T) {
 
 func TestDownRemovesEverythingAndUpWorksAgain(t *testing.T) {
 	env, dir := newEnvName(t), t.TempDir()
+	downAtCleanup(t, dir, env)
 	tapctl(t, dir, "up", "--env", env).mustSucceed(t)
 	tapctl(t, dir, "down", "--yes", "--env", env).mustSucceed(t)
 	if n := readNetwork(t, env); n.count() != 0 {
@@ -283,6 +287,8 @@ func TestDownRemovesEverythingAndUpWorksAgain(t *testing.T) {
 
 func TestTwoEnvironmentsDoNotTouchEachOther(t *testing.T) {
 	a, b, dir := newEnvName(t), newEnvName(t), t.TempDir()
+	downAtCleanup(t, dir, a)
+	downAtCleanup(t, dir, b)
 	tapctl(t, dir, "up", "--env", a).mustSucceed(t)
 	tapctl(t, dir, "up", "--env", b).mustSucceed(t)
 	na, nb := assertNetwork(t, a), assertNetwork(t, b)
@@ -298,5 +304,4 @@ func TestTwoEnvironmentsDoNotTouchEachOther(t *testing.T) {
 	if m := second.Calls.Mutating(); len(m) != 0 {
 		t.Errorf("tearing down %s changed %s: up made %v", a, b, m)
 	}
-	tapctl(t, dir, "down", "--yes", "--env", b).mustSucceed(t)
 }

@@ -13,6 +13,7 @@ import (
 func TestLostEndpointEndsWithOneShortSummary(t *testing.T) {
 	t.Parallel()
 	p, env, dir := startProxy(t), newEnvName(t), t.TempDir()
+	downAtCleanup(t, dir, env)
 	p.KillAfterMutating(8, func(string) { p.Unplug() })
 	r := tapctlAt(t, p.URL, dir, nil, "up", "--env", env, "--no-wait")
 	p.Settle()
@@ -47,5 +48,4 @@ func TestLostEndpointEndsWithOneShortSummary(t *testing.T) {
 	}
 	// A run that lost its endpoint is finished by the next one.
 	tapctl(t, dir, "up", "--env", env, "--no-wait").mustSucceed(t)
-	tapctl(t, dir, "down", "--yes", "--env", env).mustSucceed(t)
 }

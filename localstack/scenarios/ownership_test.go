@@ -106,6 +106,7 @@ func sameMap(a, b map[string]string) bool {
 // do); down leaves them alone and says so.
 func TestForeignResourcesWithTheEnvironmentsNamesAreNeverTouched(t *testing.T) {
 	env, dir := newEnvName(t), t.TempDir()
+	downAtCleanup(t, dir, env)
 	f := makeForeign(t, env)
 
 	for _, command := range [][]string{{"up", "--no-wait"}, {"plan"}} {
@@ -168,6 +169,7 @@ func TestForeignResourcesWithTheEnvironmentsNamesAreNeverTouched(t *testing.T) {
 // anything, and A is exactly as it was.
 func TestStateFileCopiedFromAnotherEnvironmentDeletesNothing(t *testing.T) {
 	a, b, dir := newEnvName(t), newEnvName(t), t.TempDir()
+	downAtCleanup(t, dir, a) // b has only a copy of a's state file, which its down refuses
 	tapctl(t, dir, "up", "--env", a, "--no-wait").mustSucceed(t)
 	raw, err := os.ReadFile(filepath.Join(dir, a+".json"))
 	must(t, err)
@@ -193,7 +195,6 @@ func TestStateFileCopiedFromAnotherEnvironmentDeletesNothing(t *testing.T) {
 		}
 	}
 	assertInventory(t, dir, a)
-	tapctl(t, dir, "down", "--yes", "--env", a).mustSucceed(t)
 }
 
 // A state file ID of another account or region is refused before anything changes; a state file

@@ -23,6 +23,7 @@ import (
 // calls only); after drift made behind tapctl's back, the update with its field (exit 2).
 func TestPlanFreshConvergedAndDrifted(t *testing.T) {
 	env, dir := newEnvName(t), t.TempDir()
+	downAtCleanup(t, dir, env)
 	ctx, c := context.Background(), clients(t)
 
 	r, p := plan(t, dir, env)

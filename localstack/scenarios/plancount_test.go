@@ -46,6 +46,7 @@ func planCounts(t *testing.T, p planJSON) [3]int {
 // service taken out of the catalog.
 func TestPlanCountsWhatUpThenReports(t *testing.T) {
 	env, dir := newEnvName(t), t.TempDir()
+	downAtCleanup(t, dir, env)
 	ctx, c, n := context.Background(), clients(t), naming.Names{Env: env}
 
 	_, p := plan(t, dir, env)
@@ -114,5 +115,4 @@ func TestPlanCountsWhatUpThenReports(t *testing.T) {
 		}
 		t.Errorf("removal: plan %v, up reported %v; plan:\n%s", want, got, strings.Join(lines, "\n"))
 	}
-	tapctl(t, dir, "down", "--yes", "--env", env, "--config", config).mustSucceed(t)
 }

@@ -352,6 +352,7 @@ func assertRole(t *testing.T, name string, managed []string, statements map[stri
 
 func TestPlatformInventory(t *testing.T) {
 	env, dir := newEnvName(t), t.TempDir()
+	downAtCleanup(t, dir, env)
 	tapctl(t, dir, "up", "--env", env).mustSucceed(t)
 	assertNetwork(t, env)
 	assertPlatform(t, dir, env)

@@ -167,6 +167,7 @@ func groupIDs(groups []ec2types.SecurityGroup) []string {
 // catalog revokes the rule (plan shows it first).
 func TestTaskSecurityGroupFollowsTheCatalogsPorts(t *testing.T) {
 	env, dir := newEnvName(t), t.TempDir()
+	downAtCleanup(t, dir, env)
 	api := catalog.WithDefaults("api", 13)
 	api.Port = 8080
 	withAPI := append(catalog.Default(), api)
@@ -196,7 +197,6 @@ func TestTaskSecurityGroupFollowsTheCatalogsPorts(t *testing.T) {
 		t.Errorf("task security group after api left the catalog:\n got  %v\n want %v", got, want)
 	}
 	assertReachable(t, env, catalog.Default())
-	tapctl(t, dir, "down", "--yes", "--env", env, "--config", config).mustSucceed(t)
 }
 
 // taskGroupRules reads the group's rules back from AWS, sorted ("ingress tcp 80 sg-…").

@@ -68,6 +68,7 @@ func (r *recordCheck) middleware(stack *middleware.Stack) error {
 
 func TestEveryCreatedIDIsRecordedBeforeTheStepsNextCall(t *testing.T) {
 	env, dir := newEnvName(t), t.TempDir()
+	downAtCleanup(t, dir, env)
 	check := &recordCheck{t: t, statePath: filepath.Join(dir, env+".json"), pending: map[string][]string{}}
 	tapctlWith(t, dir, []func(*middleware.Stack) error{check.middleware}, "up", "--env", env, "--no-wait").mustSucceed(t)
 	if check.creates < 30 {

@@ -105,6 +105,7 @@ func assertNoWildcards(t *testing.T, what string, statements []statement) {
 
 func TestSecurity(t *testing.T) {
 	env, dir := newEnvName(t), t.TempDir()
+	downAtCleanup(t, dir, env)
 	tapctl(t, dir, "up", "--env", env, "--no-wait").mustSucceed(t)
 	ctx, c, n := context.Background(), clients(t), naming.Names{Env: env}
 
@@ -168,7 +169,6 @@ func TestSecurity(t *testing.T) {
 	t.Run("security groups hold exactly SPEC rows 12 and 14", func(t *testing.T) {
 		assertSecurityGroupRules(t, dir, env, catalog.Default())
 	})
-	tapctl(t, dir, "down", "--yes", "--env", env).mustSucceed(t)
 }
 
 // principalAWS is the AWS principal of a statement ("" for a service principal).

@@ -23,6 +23,7 @@ import (
 // holds them after up (SPEC rows 21-23), then a second up that changes nothing.
 func TestServicesInventory(t *testing.T) {
 	env, dir := newEnvName(t), t.TempDir()
+	downAtCleanup(t, dir, env)
 	ctx, c, n := context.Background(), clients(t), naming.Names{Env: env}
 	tapctl(t, dir, "up", "--env", env).mustSucceed(t)
 
@@ -174,6 +175,7 @@ func TestServicesInventory(t *testing.T) {
 // moto drops these CreateService fields (EMULATOR.md), so what tapctl sent is asserted instead.
 func TestCreateServiceRequestShape(t *testing.T) {
 	env, dir := newEnvName(t), t.TempDir()
+	downAtCleanup(t, dir, env)
 	created := newCapture("ECS", "CreateService")
 	tapctlWith(t, dir, []func(*middleware.Stack) error{created.middleware}, "up", "--env", env).mustSucceed(t)
 	bodies := created.jsonBodies(t)
@@ -217,6 +219,7 @@ func TestCreateServiceRequestShape(t *testing.T) {
 // Auto scaling owns the desired count; a changed scaling target is drift.
 func TestScalingDriftIsCorrectedButDesiredCountIsLeftToAutoScaling(t *testing.T) {
 	env, dir := newEnvName(t), t.TempDir()
+	downAtCleanup(t, dir, env)
 	ctx, c, n := context.Background(), clients(t), naming.Names{Env: env}
 	tapctl(t, dir, "up", "--env", env).mustSucceed(t)
 
@@ -251,6 +254,7 @@ func TestScalingDriftIsCorrectedButDesiredCountIsLeftToAutoScaling(t *testing.T)
 
 func TestOutputs(t *testing.T) {
 	env, dir := newEnvName(t), t.TempDir()
+	downAtCleanup(t, dir, env)
 	up := tapctl(t, dir, "up", "--env", env).mustSucceed(t)
 	for _, want := range []string{"VpcId", "ClusterName", "LoadBalancerDns", "EcrRepoPayment", "EcrRepoOrder", "EcrRepoNotification"} {
 		if !strings.Contains(up.Stdout, want) {
@@ -277,6 +281,7 @@ func TestOutputs(t *testing.T) {
 // existing environment switches with one UpdateService per service.
 func TestRollingStrategyRequestShapeAndSwitch(t *testing.T) {
 	env, dir := newEnvName(t), t.TempDir()
+	downAtCleanup(t, dir, env)
 	created := newCapture("ECS", "CreateService")
 	tapctlWith(t, dir, []func(*middleware.Stack) error{created.middleware}, "up", "--env", env, "--deploy-strategy", "rolling", "--no-wait").mustSucceed(t)
 	for _, b := range created.jsonBodies(t) {

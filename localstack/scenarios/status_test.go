@@ -13,6 +13,7 @@ import (
 
 func TestStatusShowsStateAndAWS(t *testing.T) {
 	env, dir := newEnvName(t), t.TempDir()
+	downAtCleanup(t, dir, env)
 	tapctl(t, dir, "up", "--env", env, "--no-wait").mustSucceed(t)
 
 	r := tapctl(t, dir, "status", "--env", env, "--output", "json").mustSucceed(t)
@@ -44,5 +45,4 @@ func TestStatusShowsStateAndAWS(t *testing.T) {
 	if !strings.Contains(natLine, natID) || !strings.Contains(natLine, "missing") {
 		t.Errorf("status line for the deleted NAT gateway = %q, want its state ID and 'missing'", natLine)
 	}
-	tapctl(t, dir, "down", "--yes", "--env", env).mustSucceed(t)
 }

@@ -42,6 +42,7 @@ func servedGroups(t *testing.T, ruleARN string) []string {
 // the primary group; the rule must follow it, or all traffic goes to an empty group.
 func TestSwitchToRollingForwardsTheRuleToTheServicesGroup(t *testing.T) {
 	env, dir := newEnvName(t), t.TempDir()
+	downAtCleanup(t, dir, env)
 	ctx, c, n := context.Background(), clients(t), naming.Names{Env: env}
 	tapctl(t, dir, "up", "--env", env, "--no-wait").mustSucceed(t)
 	primary := stateResource(t, dir, env, "payment/target-group").ID

@@ -39,6 +39,7 @@ func TestEveryTestTalksToTheStrictLayer(t *testing.T) {
 // each, and ends with the whole platform.
 func TestNotYetAnswersAfterCreatesAreRetried(t *testing.T) {
 	env, dir, p := newEnvName(t), t.TempDir(), startProxy(t)
+	downAtCleanup(t, dir, env)
 	tapctlAt(t, p.URL, dir, nil, "up", "--env", env, "--no-wait").mustSucceed(t)
 	fired := p.StrictFired()
 	for rule, atLeast := range map[string]int{
@@ -50,13 +51,13 @@ func TestNotYetAnswersAfterCreatesAreRetried(t *testing.T) {
 		}
 	}
 	assertInventory(t, dir, env)
-	tapctlAt(t, p.URL, dir, nil, "down", "--yes", "--env", env).mustSucceed(t)
 }
 
 // down then up at once: the secret's name is still being freed (the strict layer refuses it
 // once), and up waits and takes it.
 func TestUpRightAfterDownRetriesTheSecretName(t *testing.T) {
 	env, dir, p := newEnvName(t), t.TempDir(), startProxy(t)
+	downAtCleanup(t, dir, env)
 	tapctlAt(t, p.URL, dir, nil, "up", "--env", env, "--no-wait").mustSucceed(t)
 	tapctlAt(t, p.URL, dir, nil, "down", "--yes", "--env", env).mustSucceed(t)
 	tapctlAt(t, p.URL, dir, nil, "up", "--env", env, "--no-wait").mustSucceed(t)
@@ -64,13 +65,13 @@ func TestUpRightAfterDownRetriesTheSecretName(t *testing.T) {
 		t.Errorf("the secret name was refused %d times, want once", n)
 	}
 	assertInventory(t, dir, env)
-	tapctlAt(t, p.URL, dir, nil, "down", "--yes", "--env", env).mustSucceed(t)
 }
 
 // A change of a service's minCount and maxCount on a live environment: RegisterScalableTarget
 // goes without tags (AWS refuses tags on an existing target) and TagResource sets them.
 func TestScalingBoundsChangeOnALiveEnvironment(t *testing.T) {
 	env, dir, p := newEnvName(t), t.TempDir(), startProxy(t)
+	downAtCleanup(t, dir, env)
 	ctx, c, n := context.Background(), clientsAt(t, p.URL), naming.Names{Env: env}
 	tapctlAt(t, p.URL, dir, nil, "up", "--env", env, "--no-wait").mustSucceed(t)
 
@@ -101,7 +102,6 @@ func TestScalingBoundsChangeOnALiveEnvironment(t *testing.T) {
 	if fired := p.StrictFired()["tags on an existing scalable target"]; fired != 0 {
 		t.Errorf("AWS would have refused %d RegisterScalableTarget calls", fired)
 	}
-	tapctlAt(t, p.URL, dir, nil, "down", "--yes", "--env", env, "--config", config).mustSucceed(t)
 }
 
 func slicesContain(list []string, s string) bool {

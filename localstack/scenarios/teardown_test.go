@@ -155,6 +155,7 @@ func leftovers(t *testing.T, env string) []string {
 
 func TestDownRemovesThePlatformAndUpReusesThePendingKey(t *testing.T) {
 	env, dir := newEnvName(t), t.TempDir()
+	downAtCleanup(t, dir, env)
 	tapctl(t, dir, "up", "--env", env).mustSucceed(t)
 	keyID := stateResource(t, dir, env, "log-key").ID
 
@@ -186,6 +187,7 @@ func TestDownRemovesThePlatformAndUpReusesThePendingKey(t *testing.T) {
 // A secret scheduled for deletion by hand (with a recovery window) keeps its name: up restores it.
 func TestUpRestoresASecretScheduledForDeletion(t *testing.T) {
 	env, dir := newEnvName(t), t.TempDir()
+	downAtCleanup(t, dir, env)
 	tapctl(t, dir, "up", "--env", env, "--no-wait").mustSucceed(t)
 	n := naming.Names{Env: env}
 	_, err := clients(t).Secrets.DeleteSecret(context.Background(), &secretsmanager.DeleteSecretInput{SecretId: aws.String(n.Secret()), RecoveryWindowInDays: aws.Int64(7)})
@@ -199,7 +201,6 @@ func TestUpRestoresASecretScheduledForDeletion(t *testing.T) {
 	if d.DeletedDate != nil {
 		t.Error("secret still scheduled for deletion")
 	}
-	tapctl(t, dir, "down", "--yes", "--env", env).mustSucceed(t)
 }
 
 // down deletes in the order real AWS needs: the NAT gateway is deleted, and seen deleted,
@@ -208,6 +209,7 @@ func TestUpRestoresASecretScheduledForDeletion(t *testing.T) {
 func TestDownWaitsForTheNATAndRetriesDependencyViolations(t *testing.T) {
 	p := startProxy(t)
 	env, dir := newEnvName(t), t.TempDir()
+	downAtCleanup(t, dir, env)
 	tapctlAt(t, p.URL, dir, nil, "up", "--env", env, "--no-wait").mustSucceed(t)
 	for _, op := range []string{"DeleteSubnet", "DeleteSecurityGroup", "DeleteVpc"} {
 		p.FailEC2(op, "DependencyViolation", 1)

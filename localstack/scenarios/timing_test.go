@@ -44,6 +44,7 @@ func TestTimingModelMakesNewResourcesSlowAndUpWaitsForThem(t *testing.T) {
 
 	p.Strict.Store(true)
 	env, dir := newEnvName(t), t.TempDir()
+	downAtCleanup(t, dir, env)
 	tapctlAt(t, p.URL, dir, nil, "up", "--env", env).mustSucceed(t)
 	assertNetwork(t, env)
 	for _, svc := range describeServices(t, env) {

@@ -56,6 +56,8 @@ func listEnvs(t *testing.T, dir string) map[string]listed {
 func TestListFindsEnvironmentsByTags(t *testing.T) {
 	a, b := newEnvName(t), newEnvName(t)
 	dirA, dirB := t.TempDir(), t.TempDir()
+	downAtCleanup(t, dirA, a)
+	downAtCleanup(t, dirB, b)
 	tapctl(t, dirA, "up", "--env", a, "--no-wait").mustSucceed(t)
 	tapctl(t, dirB, "up", "--env", b, "--no-wait", "--mesh", "none").mustSucceed(t)
 
@@ -85,12 +87,12 @@ func TestListFindsEnvironmentsByTags(t *testing.T) {
 	if _, ok := envs[a]; !ok {
 		t.Errorf("list lost %s", a)
 	}
-	tapctl(t, dirA, "down", "--yes", "--env", a).mustSucceed(t)
 }
 
 // The JSON of status and outputs parses and holds the documented fields; --json still works.
 func TestStatusAndOutputsJSONHoldDocumentedFields(t *testing.T) {
 	env, dir := newEnvName(t), t.TempDir()
+	downAtCleanup(t, dir, env)
 	tapctl(t, dir, "up", "--env", env, "--no-wait").mustSucceed(t)
 
 	var outputs map[string]string
@@ -120,7 +122,6 @@ func TestStatusAndOutputsJSONHoldDocumentedFields(t *testing.T) {
 			}
 		}
 	}
-	tapctl(t, dir, "down", "--yes", "--env", env).mustSucceed(t)
 }
 
 // graph colours each step by what AWS holds; a resource deleted behind tapctl's back shows as
@@ -128,6 +129,7 @@ func TestStatusAndOutputsJSONHoldDocumentedFields(t *testing.T) {
 // structurally.
 func TestGraphShowsStateAndParses(t *testing.T) {
 	env, dir := newEnvName(t), t.TempDir()
+	downAtCleanup(t, dir, env)
 	tapctl(t, dir, "up", "--env", env, "--no-wait").mustSucceed(t)
 	group := (naming.Names{Env: env}).LogGroup("order")
 	_, err := clients(t).Logs.DeleteLogGroup(context.Background(), &cloudwatchlogs.DeleteLogGroupInput{LogGroupName: aws.String(group)})
@@ -166,7 +168,6 @@ func TestGraphShowsStateAndParses(t *testing.T) {
 		t.Errorf("graph --offline made %d calls or drew states", m+rd)
 	}
 	renderDot(t, offline.Stdout)
-	tapctl(t, dir, "down", "--yes", "--env", env).mustSucceed(t)
 }
 
 // renderDot runs Graphviz on the output (skipped where Graphviz is not installed).
@@ -245,6 +246,7 @@ func grepLines(text, want string) string {
 // and the summary is a log line with the counts.
 func TestProgressWithoutATerminalIsPlainLogLines(t *testing.T) {
 	env, dir := newEnvName(t), t.TempDir()
+	downAtCleanup(t, dir, env)
 	for _, args := range [][]string{
 		{"--log-format", "console", "up", "--env", env, "--no-wait"},
 		{"up", "--env", env, "--no-wait"},
