@@ -76,7 +76,6 @@ func StartProxy(upstream string) (*Proxy, error) {
 		created: map[string]time.Time{}, faults: newFaultState(), strict: newStrictState(), autoScalingTags: map[string]map[string]string{},
 		kill: newKillPoint()}
 	p.Strict.Store(true)
-	p.faults.created = p.created
 	p.rp = httputil.NewSingleHostReverseProxy(u)
 	p.rp.ModifyResponse = p.fixAppMeshTimestamps
 	p.server = &http.Server{Handler: p, ReadHeaderTimeout: 10 * time.Second}

@@ -157,22 +157,21 @@ func TestUpAndDownInBadWeather(t *testing.T) {
 	t.Logf("injected %d faults: %v", total, injected)
 }
 
-// With AWS's eventual consistency on — IDs "not found" for a while after their create, subnets,
-// security groups and the VPC refused with DependencyViolation for a while after a related delete,
-// roles ECS cannot assume for a while after their creation — up and down both succeed.
+// With AWS's eventual consistency on — each ID "not found" to the first call that names it after
+// its create, the next DeleteSubnet, DeleteSecurityGroup and DeleteVpc after a related delete
+// refused with DependencyViolation, each new role refused to the first ECS service call that
+// names it — up and down both succeed. Each of these answers is certain to be met: none is a
+// window of time that a slow run could miss.
 func TestUpAndDownUnderEventualConsistency(t *testing.T) {
 	t.Parallel() // each on its own proxy and environments; most of a run waits on the emulator
 	p := startProxy(t)
-	const lag = time.Second
-	// The ECS services are created some 10 s into this up (after the network, whose every link
-	// waits out the lag), long after the roles: their lag must be longer to be met at all.
-	p.SetFaults(localstack.Faults{NotFoundAfterCreate: lag, DependencyAfterDelete: lag, RoleUnassumableFor: 20 * time.Second})
+	p.SetFaults(localstack.Faults{NotFoundOnceAfterCreate: true, DependencyViolationOnceAfterDelete: true, RoleUnassumableOnceAfterCreate: true})
 	env, dir := newEnvName(t), t.TempDir()
 	downAtCleanup(t, dir, env)
 
 	up := tapctlAt(t, p.URL, dir, nil, "up", "--env", env, "--no-wait").mustSucceed(t)
 	assertInventory(t, dir, env)
-	assertRetriesLogged(t, "up", up, "InvalidParameterException")
+	assertRetriesLogged(t, "up", up, "InvalidParameterException", "InvalidVpcID.NotFound", "TargetGroupNotFound")
 
 	down := tapctlAt(t, p.URL, dir, nil, "down", "--yes", "--env", env).mustSucceed(t)
 	if left := leftovers(t, env); len(left) != 0 {
@@ -180,11 +179,16 @@ func TestUpAndDownUnderEventualConsistency(t *testing.T) {
 	}
 	assertRetriesLogged(t, "down", down, "DependencyViolation")
 
-	injected := p.InjectedCodes()
-	t.Logf("injected: %v", injected)
-	for _, want := range []string{"ModifyVpcAttribute InvalidVpcID.NotFound", "ModifyTargetGroupAttributes TargetGroupNotFound", "CreateService InvalidParameterException", "DeleteSubnet DependencyViolation", "DeleteSecurityGroup DependencyViolation", "DeleteVpc DependencyViolation"} {
+	injected, fired := p.InjectedCodes(), p.FaultsFired()
+	t.Logf("injected: %v; fired: %v", injected, fired)
+	for _, want := range []string{"CreateService InvalidParameterException", "DeleteSubnet DependencyViolation", "DeleteSecurityGroup DependencyViolation", "DeleteVpc DependencyViolation"} {
 		if injected[want] == 0 {
 			t.Errorf("never injected %s", want)
+		}
+	}
+	for _, fault := range []string{localstack.FaultNotFound, localstack.FaultDependencyViolation, localstack.FaultRoleUnassumable} {
+		if fired[fault] == 0 {
+			t.Errorf("the fault %q never answered", fault)
 		}
 	}
 }
