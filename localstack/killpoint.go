@@ -31,13 +31,22 @@ type killPoint struct {
 	counted int // mutating calls carried out since the kill point was last armed
 	at      int // the call after which hook fires; 0: never
 	hook    func(operation string)
-	hold    bool // after hook, keep the answer until the client hangs up (HoldAfterMutating)
+	then    afterHook // what becomes of the answer once hook has run
 	journal []Carried
 
 	inFlight int        // calls passed on to the emulator and not yet answered
 	idle     *sync.Cond // signalled when inFlight drops to 0
 	settled  bool       // Settle was called: nothing more goes through
 }
+
+// afterHook is what becomes of the answer of the call the kill point fired at.
+type afterHook int
+
+const (
+	dropAnswer         afterHook = iota // KillAfterMutating
+	holdThenDropAnswer                  // HoldAfterMutating: until the client hangs up
+	deliverAnswer                       // PauseAfterMutating
+)
 
 func newKillPoint() *killPoint {
 	kp := &killPoint{}
@@ -48,7 +57,7 @@ func newKillPoint() *killPoint {
 // KillAfterMutating arms the kill point: hook runs after the k-th mutating call carried out
 // from now on, before its answer goes back; the answer is then dropped. hook runs once.
 func (p *Proxy) KillAfterMutating(k int, hook func(operation string)) {
-	p.armKillPoint(k, hook, false)
+	p.armKillPoint(k, hook, dropAnswer)
 }
 
 // HoldAfterMutating arms the kill point so that the answer of the k-th mutating call carried out
@@ -56,14 +65,21 @@ func (p *Proxy) KillAfterMutating(k int, hook func(operation string)) {
 // client hangs up, and the answer is dropped. tapctl is thus interrupted while a call is in
 // flight, at a point the test chooses, with no sleep. hook runs once.
 func (p *Proxy) HoldAfterMutating(k int, hook func(operation string)) {
-	p.armKillPoint(k, hook, true)
+	p.armKillPoint(k, hook, holdThenDropAnswer)
 }
 
-func (p *Proxy) armKillPoint(k int, hook func(operation string), hold bool) {
+// PauseAfterMutating arms the kill point so that the k-th mutating call carried out from now on
+// waits for hook before its answer goes back, and then gets it: tapctl is paused in the middle
+// of its run (holding its lock) for as long as hook runs. hook runs once.
+func (p *Proxy) PauseAfterMutating(k int, hook func(operation string)) {
+	p.armKillPoint(k, hook, deliverAnswer)
+}
+
+func (p *Proxy) armKillPoint(k int, hook func(operation string), then afterHook) {
 	kp := p.kill
 	kp.mu.Lock()
 	defer kp.mu.Unlock()
-	kp.counted, kp.at, kp.hook, kp.hold = 0, k, hook, hold
+	kp.counted, kp.at, kp.hook, kp.then = 0, k, hook, then
 }
 
 // MutatingCarriedOut is the number of mutating calls carried out since the kill point was last
@@ -85,8 +101,8 @@ func (p *Proxy) Journal() []Carried {
 }
 
 // countMutating is called by timed() with each answer from the emulator, before it is written
-// back; clientGone is closed when the caller hangs up. When the armed kill point fires it does
-// not return: the handler is aborted, so the connection is cut without an answer.
+// back; clientGone is closed when the caller hangs up. When an armed kill or hold point fires it
+// does not return: the handler is aborted, so the connection is cut without an answer.
 func (p *Proxy) countMutating(op string, status int, answer []byte, clientGone <-chan struct{}) {
 	kp := p.kill
 	kp.mu.Lock()
@@ -101,18 +117,22 @@ func (p *Proxy) countMutating(op string, status int, answer []byte, clientGone <
 	kp.journal = append(kp.journal, Carried{Operation: op, Answer: append([]byte(nil), answer...)})
 	kp.counted++
 	var hook func(string)
-	hold := false
+	then := dropAnswer
 	if kp.at > 0 && kp.counted == kp.at {
-		hook, hold, kp.hook, kp.at = kp.hook, kp.hold, nil, 0
+		hook, then, kp.hook, kp.at = kp.hook, kp.then, nil, 0
 	}
 	kp.mu.Unlock()
-	if hook != nil {
-		hook(op)
-		if hold {
-			<-clientGone
-		}
-		panic(http.ErrAbortHandler)
+	if hook == nil {
+		return
 	}
+	hook(op)
+	switch then {
+	case deliverAnswer:
+		return
+	case holdThenDropAnswer:
+		<-clientGone
+	}
+	panic(http.ErrAbortHandler)
 }
 
 // carryOut is called by timed() before a call goes to the emulator. It detaches the call from

@@ -13,8 +13,10 @@ import (
 	"github.com/tapctl/tapctl/state"
 )
 
-// Two up on one environment at the same instant: one runs, the other stops at the lock with
-// exit 1 and one line naming the holder; the state file is whole and the environment is right.
+// Two ups on one environment at once: one runs, the other stops at the lock with exit 1 and one
+// line naming the holder; the state file is whole and the environment is right. The second starts
+// while the proxy holds the first after its first change (so the first surely holds the lock) and
+// the first goes on once the second has ended: neither outcome depends on how fast either starts.
 func TestTwoUpsAtOnceOneRunsTheOtherIsRefused(t *testing.T) {
 	env, dir := newEnvName(t), t.TempDir()
 	downAtCleanup(t, dir, env)
@@ -23,37 +25,34 @@ func TestTwoUpsAtOnceOneRunsTheOtherIsRefused(t *testing.T) {
 		stderr  string
 		elapsed time.Duration
 	}
-	outcomes := make(chan outcome, 2)
-	var cmds []*exec.Cmd
-	for i := 0; i < 2; i++ {
-		c := exec.Command(binary(t), "--endpoint", localstack.Endpoint(t), "--state-dir", dir, "--log-format", "json", "up", "--env", env, "--no-wait")
+	up := func(endpoint string) outcome {
+		c := exec.Command(binary(t), "--endpoint", endpoint, "--state-dir", dir, "--log-format", "json", "up", "--env", env, "--no-wait")
 		c.Env = os.Environ()
-		cmds = append(cmds, c)
-	}
-	for _, c := range cmds { // started back to back, before either is waited for
 		var stderr bytes.Buffer
 		c.Stderr = &stderr
 		start := time.Now()
-		must(t, c.Start())
-		go func() {
-			err := c.Wait()
-			o := outcome{stderr: stderr.String(), elapsed: time.Since(start)}
-			var exit *exec.ExitError
-			if errors.As(err, &exit) {
-				o.code = exit.ExitCode()
-			} else if err != nil {
-				o.code = -1
-			}
-			outcomes <- o
-		}()
+		err := c.Run()
+		o := outcome{stderr: stderr.String(), elapsed: time.Since(start)}
+		var exit *exec.ExitError
+		if errors.As(err, &exit) {
+			o.code = exit.ExitCode()
+		} else if err != nil {
+			o.code = -1
+		}
+		return o
 	}
-	a, b := <-outcomes, <-outcomes
-	if a.code == 0 { // b is the one refused, or the test fails below
-		a, b = b, a
+	p := startProxy(t)
+	second := make(chan outcome, 1)
+	p.PauseAfterMutating(1, func(string) { second <- up(localstack.Endpoint(t)) })
+	ran := up(p.URL)
+	var refused outcome
+	select {
+	case refused = <-second:
+	default:
+		t.Fatalf("the first up ended (exit %d) before its first change:\n%s", ran.code, tail(ran.stderr, 3))
 	}
-	refused, ran := a, b
 	if ran.code != 0 {
-		t.Fatalf("neither up succeeded: exits %d and %d\n%s\n%s", refused.code, ran.code, tail(refused.stderr, 3), tail(ran.stderr, 3))
+		t.Fatalf("the first up exited %d:\n%s", ran.code, tail(ran.stderr, 3))
 	}
 	t.Logf("the refused up exited %d after %s (the other ran for %s)", refused.code, refused.elapsed.Round(time.Millisecond), ran.elapsed.Round(time.Millisecond))
 	msg := strings.TrimSpace(refused.stderr)

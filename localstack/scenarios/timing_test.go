@@ -14,12 +14,14 @@ import (
 // The timing model makes a new NAT gateway pending, as AWS does; up's waiters sit it out and
 // the platform still comes up. (No timing is asserted: only what the model answers.)
 func TestTimingModelMakesNewResourcesSlowAndUpWaitsForThem(t *testing.T) {
-	p, err := localstack.NewTimingProxy(localstack.BareEndpoint(t), localstack.Timing{Factor: 0.02})
+	// Read at once, on a model so slow (a NAT gateway pending for 2.5 hours) that no stall of the
+	// test between the create and the describe can see it available.
+	model, err := localstack.NewTimingProxy(localstack.BareEndpoint(t), localstack.Timing{Factor: 100})
 	must(t, err)
-	defer p.Close()
+	defer model.Close()
 	// The model's own answers, without the strict layer's NAT gateway that fails once.
-	p.Strict.Store(false)
-	c := clientsAt(t, p.URL).EC2
+	model.Strict.Store(false)
+	c := clientsAt(t, model.URL).EC2
 	ctx := context.Background()
 	vpc, err := c.CreateVpc(ctx, &ec2.CreateVpcInput{CidrBlock: aws.String("10.9.0.0/16")})
 	must(t, err)
@@ -42,7 +44,10 @@ func TestTimingModelMakesNewResourcesSlowAndUpWaitsForThem(t *testing.T) {
 		t.Errorf("described NAT gateway is %s, want pending", desc.NatGateways[0].State)
 	}
 
-	p.Strict.Store(true)
+	// Waited out by up, on a model fast enough for a test.
+	p, err := localstack.NewTimingProxy(localstack.BareEndpoint(t), localstack.Timing{Factor: 0.02})
+	must(t, err)
+	defer p.Close()
 	env, dir := newEnvName(t), t.TempDir()
 	downAtCleanup(t, dir, env)
 	tapctlAt(t, p.URL, dir, nil, "up", "--env", env).mustSucceed(t)
