@@ -30,6 +30,8 @@ import (
 //   - Faults (faults.go) inject throttling, server errors, lost answers and AWS's eventual
 //     consistency; FailEC2 injects chosen EC2 errors.
 //   - moto ignores idempotency tokens: the proxy honours them as AWS does (idempotency.go).
+//   - moto's ECS describes share one include=TAGS switch among concurrent requests: the proxy
+//     always asks for tags and drops them where the caller did not (ecs_tags.go).
 type Proxy struct {
 	URL                 string
 	AppMeshDiscontinued atomic.Bool
