@@ -28,7 +28,7 @@ fuzz:
 # The crash tests at every kill point (make test tries an evenly spread sample): tapctl is
 # SIGKILLed after each mutating call of a fresh up and of a down, then run again.
 crash-sweep:
-	TAPCTL_CRASH_SWEEP=full $(GO) test -count=1 -timeout 60m -v -run 'TestKilledUpIsFinishedByTheNextUp|TestKilledDownIsFinishedByTheNextDown' ./localstack/
+	TAPCTL_CRASH_SWEEP=full $(GO) test -count=1 -timeout 60m -v -run 'TestKilledUpIsFinishedByTheNextUp|TestKilledDownIsFinishedByTheNextDown' ./localstack/scenarios/
 
 # Start moto, run tapctl up against it, show status, tear it down, stop moto.
 demo: build

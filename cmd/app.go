@@ -5,6 +5,7 @@ package cmd
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"strings"
@@ -136,15 +137,66 @@ func checkUsage(required ...string) cli.BeforeFunc {
 	}
 }
 
-func newApp(opts Options) *cli.App {
+// urfave/cli keeps its help and version flags, its version printer and its help command in
+// package variables, and writes to them as it sets up each App: the flags' default values, the
+// help command's name and separator. Runs in one process (the tests run tapctl in-process, side
+// by side) would race on them. The variables are set once, here, to flags that apply a copy of
+// themselves; the version printer finds each run's Options in its App; and every App and
+// Command gets a help command of its own (helpCommand).
+func init() {
 	// -v is --verbose here, as in most CLIs; the version flag keeps its long name only.
-	cli.VersionFlag = &cli.BoolFlag{Name: "version", Usage: "print the version"}
-	cli.VersionPrinter = func(c *cli.Context) { printVersion(c.App.Writer, opts) }
+	cli.VersionFlag = sharedBoolFlag{&cli.BoolFlag{Name: "version", Usage: "print the version"}}
+	cli.HelpFlag = sharedBoolFlag{&cli.BoolFlag{Name: "help", Aliases: []string{"h"}, Usage: "show help", DisableDefaultText: true}}
+	cli.VersionPrinter = func(c *cli.Context) { printVersion(c.App.Writer, c.App.Metadata[optionsKey].(Options)) }
+
+	// urfave/cli's help command is unexported: a throw-away App set up once hands it over.
+	probe := &cli.App{Writer: io.Discard, ErrWriter: io.Discard}
+	probe.Setup()
+	for _, c := range probe.Commands {
+		if c.Name == "help" {
+			helpTemplate = *c
+		}
+	}
+	helpTemplate.HelpName = ""          // each copy is named by the App or Command that takes it in
+	helpTemplate.HideHelpCommand = true // else running it takes in the shared one as its own subcommand
+}
+
+// helpTemplate is urfave/cli's help command, as it is before any App takes it in.
+var helpTemplate cli.Command
+
+// helpCommand is a copy of urfave/cli's help command for one App or Command.
+func helpCommand() *cli.Command {
+	c := helpTemplate
+	return &c
+}
+
+// optionsKey holds a run's Options in its App's Metadata, for the version printer.
+const optionsKey = "tapctl.options"
+
+// sharedBoolFlag is a flag every App and Command of the process shares: it applies a copy of
+// itself, so that no run writes to it.
+type sharedBoolFlag struct{ *cli.BoolFlag }
+
+func (f sharedBoolFlag) Apply(set *flag.FlagSet) error {
+	own := *f.BoolFlag
+	return own.Apply(set)
+}
+
+// GetDefaultText keeps DisableDefaultText working: urfave/cli only reads it from a *cli.BoolFlag.
+func (f sharedBoolFlag) GetDefaultText() string {
+	if f.DisableDefaultText {
+		return ""
+	}
+	return f.BoolFlag.GetDefaultText()
+}
+
+func newApp(opts Options) *cli.App {
 	envFlag := &cli.StringFlag{Name: "env", Aliases: []string{"e"}, Usage: "environment name, e.g. pr6906 (lowercase letters, digits, hyphens); required"}
 	app := &cli.App{
 		Name:      "tapctl",
 		Usage:     "provision and remove a complete ECS Fargate microservices platform on AWS, one environment per pull request",
 		Version:   opts.Version,
+		Metadata:  map[string]any{optionsKey: opts},
 		Writer:    opts.Stdout,
 		ErrWriter: opts.Stderr,
 		// Errors are printed once, by Run, as one line.
@@ -180,6 +232,15 @@ func newApp(opts Options) *cli.App {
 		if c.Before == nil {
 			c.Before = checkUsage()
 		}
+		// urfave/cli takes its help command in as a command's only subcommand when the command
+		// runs; given before, it would make "tapctl help up" print the subcommand help page.
+		if len(c.Subcommands) == 0 && c.CustomHelpTemplate == "" {
+			c.CustomHelpTemplate = cli.CommandHelpTemplate
+		}
+		c.Subcommands = append(c.Subcommands, helpCommand())
 	}
+	// With a help command of its own, the App does not take in the help flag by itself.
+	app.Commands = append(app.Commands, helpCommand())
+	app.Flags = append(app.Flags, cli.HelpFlag)
 	return app
 }

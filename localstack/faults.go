@@ -4,40 +4,61 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"math"
 	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
-	"time"
 )
 
 // Faults are AWS's bad days, injected by the proxy; each test switches on the ones it needs with
 // SetFaults. Every answer is one AWS documents, in the shape of the service's own protocol, so
 // the SDK classifies it as it would on AWS.
+//
+// No fault depends on time, so a test can count on it: the rates are spread evenly over each
+// protocol's calls, and AWS's eventual consistency answers "not yet" to the first call that
+// needs a new resource (or an old one's remains gone), as the strict layer (strict.go) does.
 type Faults struct {
-	// Seed makes the random faults reproducible (a test logs it).
+	// Seed picks where in its evenly spread sequence each protocol starts (a test logs it).
 	Seed uint64
 	// ThrottleRate is the share of calls answered with the service's throttling error:
 	// EC2 RequestLimitExceeded (503), query services Throttling (400), JSON services
-	// ThrottlingException (400), App Mesh TooManyRequestsException (429).
+	// ThrottlingException (400), App Mesh TooManyRequestsException (429). Spread evenly, it
+	// reaches every protocol within its first few calls (eight at a rate of 0.2).
 	ThrottleRate float64
 	// ServerErrorRate is the share of calls answered 500 or 503 (InternalError, Unavailable, ...).
 	ServerErrorRate float64
-	// NotFoundAfterCreate: an EC2 or ELBv2 resource created less than this ago is "not found"
-	// to any call that names it by ID (not to tag or name filters), as EC2 answers right after
-	// a create (InvalidVpcID.NotFound, InvalidSubnetID.NotFound, TargetGroupNotFound, ...).
-	NotFoundAfterCreate time.Duration
-	// DependencyAfterDelete: subnets and security groups cannot be deleted for this long after a
-	// NAT gateway, load balancer or ECS service delete (their network interfaces linger), nor the
-	// VPC after its internet gateway is detached or a subnet or group deleted: DependencyViolation.
-	DependencyAfterDelete time.Duration
-	// RoleUnassumableFor: ECS cannot assume an IAM role created less than this ago (IAM is
-	// eventually consistent): CreateService and UpdateService that name it answer
+	// NotFoundOnceAfterCreate: an EC2 or ELBv2 resource created through the proxy is "not
+	// found" to the first call that names it by ID (not to tag or name filters), as EC2 answers
+	// right after a create (InvalidVpcID.NotFound, InvalidSubnetID.NotFound, TargetGroupNotFound, ...).
+	NotFoundOnceAfterCreate bool
+	// DependencyViolationOnceAfterDelete: the next DeleteSubnet after a NAT gateway, load
+	// balancer or ECS service delete (their network interfaces linger), the next
+	// DeleteSecurityGroup after a load balancer or ECS service delete, and the next DeleteVpc
+	// after its internet gateway is detached or a subnet or group deleted answer DependencyViolation.
+	DependencyViolationOnceAfterDelete bool
+	// RoleUnassumableOnceAfterCreate: ECS cannot assume an IAM role created through the proxy (IAM
+	// is eventually consistent): the first CreateService or UpdateService that names it answers
 	// InvalidParameterException "Unable to assume role ...".
-	RoleUnassumableFor time.Duration
+	RoleUnassumableOnceAfterCreate bool
 }
+
+// The count-based faults' names, as FaultsFired counts them.
+const (
+	FaultNotFound            = "not found once after create"
+	FaultDependencyViolation = "DependencyViolation once after a delete"
+	FaultRoleUnassumable     = "role unassumable once after create"
+)
+
+// randomFaultAttempts is how many attempts of one call (the SDK's Amz-Sdk-Request header counts
+// them) the rates may refuse: a later attempt goes through, so that no call runs out of its ten
+// attempts by bad luck and a test checks tapctl's handling, not the dice.
+const randomFaultAttempts = 3
 
 // fault answers an operation with an AWS error a number of times before letting it through.
 type fault struct {
@@ -48,21 +69,23 @@ type fault struct {
 
 // faultState is the proxy's fault bookkeeping, under Proxy.mu.
 type faultState struct {
-	config   Faults
-	rng      *rand.Rand
-	armed    map[string]*fault    // operation -> counted failure (FailEC2)
-	drops    map[string]int       // operation -> answers still to lose
-	dropped  map[string]int       // operation -> answers lost
-	injected map[string]int       // "operation code" -> times answered with code
-	deletes  map[string]time.Time // "service:Operation" of a delete -> when it was last made
-	ids      map[string]string    // ID or ARN created through the proxy -> its not-found code
-	created  map[string]time.Time // the proxy's creation times (shared with the timing model)
-	answers  map[string]*recorder // "service:Operation token" -> the first answer to that create
+	config     Faults
+	sequences  map[string]*spread   // protocol -> where its calls are in their evenly spread draws
+	armed      map[string]*fault    // operation -> counted failure (FailEC2)
+	drops      map[string]int       // operation -> answers still to lose
+	dropped    map[string]int       // operation -> answers lost
+	injected   map[string]int       // "operation code" -> times answered with code
+	fired      map[string]int       // count-based fault -> times it answered
+	notYet     map[string]string    // ID or ARN just created -> its not-found code, until a call names it
+	unassumed  map[string]bool      // role ARN just created -> ECS has not yet been refused it
+	dependents map[string]bool      // "ec2:DeleteSubnet", ...: the next such delete answers DependencyViolation
+	answers    map[string]*recorder // "service:Operation token" -> the first answer to that create
 }
 
 func newFaultState() faultState {
-	return faultState{armed: map[string]*fault{}, drops: map[string]int{}, dropped: map[string]int{},
-		injected: map[string]int{}, deletes: map[string]time.Time{}, ids: map[string]string{}, answers: map[string]*recorder{}}
+	return faultState{sequences: map[string]*spread{}, armed: map[string]*fault{}, drops: map[string]int{}, dropped: map[string]int{},
+		injected: map[string]int{}, fired: map[string]int{}, notYet: map[string]string{}, unassumed: map[string]bool{},
+		dependents: map[string]bool{}, answers: map[string]*recorder{}}
 }
 
 // SetFaults switches faults on (the zero Faults switches them off).
@@ -70,7 +93,45 @@ func (p *Proxy) SetFaults(f Faults) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.faults.config = f
-	p.faults.rng = rand.New(rand.NewPCG(f.Seed, f.Seed^0x9e3779b97f4a7c15))
+	p.faults.sequences = map[string]*spread{}
+}
+
+// FaultsFired counts, by name (FaultNotFound, ...), the calls a count-based fault answered.
+func (p *Proxy) FaultsFired() map[string]int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := map[string]int{}
+	for k, v := range p.faults.fired {
+		out[k] = v
+	}
+	return out
+}
+
+// spread is a low-discrepancy sequence in [0, 1) (the fractional parts of start + n/φ): each
+// interval gets its share of the draws, evenly, from the first draws on.
+type spread struct {
+	next  float64
+	count int
+}
+
+const inverseGoldenRatio = 0.6180339887498949
+
+func (s *spread) draw() float64 {
+	x := s.next
+	s.next = math.Mod(s.next+inverseGoldenRatio, 1)
+	s.count++
+	return x
+}
+
+// sequence is the protocol's spread, started where the seed says.
+func (f *faultState) sequence(protocol string) *spread {
+	s := f.sequences[protocol]
+	if s == nil {
+		rng := rand.New(rand.NewPCG(f.config.Seed, f.config.Seed^0x9e3779b97f4a7c15^uint64(len(protocol))))
+		s = &spread{next: rng.Float64()}
+		f.sequences[protocol] = s
+	}
+	return s
 }
 
 // FailEC2 makes the next n calls of an EC2 operation fail with code (for example
@@ -124,12 +185,13 @@ type call struct {
 	protocol    string // "ec2", "query", "json", "rest-json"
 	body        []byte
 	auth        string // the Authorization header, for the proxy's own calls to the emulator
+	attempt     int    // which attempt of the SDK's call this is (1 when the header is missing)
 }
 
 var credentialScope = regexp.MustCompile(`Credential=[^/]+/\d+/[^/]+/([^/]+)/aws4_request`)
 
 func newCall(r *http.Request, body []byte) call {
-	c := call{op: operation(r, body), body: body, auth: r.Header.Get("Authorization")}
+	c := call{op: operation(r, body), body: body, auth: r.Header.Get("Authorization"), attempt: attemptOf(r)}
 	if m := credentialScope.FindStringSubmatch(r.Header.Get("Authorization")); m != nil {
 		c.service = m[1]
 	}
@@ -144,6 +206,18 @@ func newCall(r *http.Request, body []byte) call {
 		c.protocol = "query"
 	}
 	return c
+}
+
+var attemptNumber = regexp.MustCompile(`(?:^|;\s*)attempt=(\d+)`)
+
+// attemptOf reads the SDK's attempt number ("Amz-Sdk-Request: attempt=2; max=10").
+func attemptOf(r *http.Request) int {
+	if m := attemptNumber.FindStringSubmatch(r.Header.Get("Amz-Sdk-Request")); m != nil {
+		if n, err := strconv.Atoi(m[1]); err == nil {
+			return n
+		}
+	}
+	return 1
 }
 
 func (c call) is(names ...string) bool {
@@ -234,44 +308,52 @@ func (f *faultState) decide(c call) (awsError, bool) {
 		return awsError{http.StatusBadRequest, a.code, "injected by the test proxy"}, true
 	}
 	cfg := f.config
-	if f.rng != nil && (cfg.ThrottleRate > 0 || cfg.ServerErrorRate > 0) {
-		switch x := f.rng.Float64(); {
+	if (cfg.ThrottleRate > 0 || cfg.ServerErrorRate > 0) && c.attempt <= randomFaultAttempts {
+		s := f.sequence(c.protocol)
+		switch x := s.draw(); {
 		case x < cfg.ThrottleRate:
 			return throttling(c.protocol), true
 		case x < cfg.ThrottleRate+cfg.ServerErrorRate:
-			return serverError(c.protocol, f.rng.IntN(2) == 0), true
+			return serverError(c.protocol, s.count%2 == 0), true
 		}
 	}
-	if d := cfg.NotFoundAfterCreate; d > 0 && (c.protocol == "ec2" || c.service == "elasticloadbalancing") {
-		if id, code := f.youngID(c.body, d); id != "" {
+	if cfg.NotFoundOnceAfterCreate && (c.protocol == "ec2" || c.service == "elasticloadbalancing") {
+		if id, code := f.namedNotYet(c.body); id != "" {
+			delete(f.notYet, id)
+			f.fired[FaultNotFound]++
 			return awsError{http.StatusBadRequest, code, fmt.Sprintf("The ID '%s' does not exist", id)}, true
 		}
 	}
-	if d := cfg.DependencyAfterDelete; d > 0 {
-		recent := func(deletes ...string) bool {
-			for _, del := range deletes {
-				if t, ok := f.deletes[del]; ok && time.Since(t) < d {
-					return true
-				}
-			}
-			return false
-		}
-		refused := c.is("ec2:DeleteSubnet") && recent("ec2:DeleteNatGateway", "elasticloadbalancing:DeleteLoadBalancer", "ecs:DeleteService") ||
-			c.is("ec2:DeleteSecurityGroup") && recent("elasticloadbalancing:DeleteLoadBalancer", "ecs:DeleteService") ||
-			c.is("ec2:DeleteVpc") && recent("ec2:DetachInternetGateway", "ec2:DeleteSubnet", "ec2:DeleteSecurityGroup")
-		if refused {
+	if cfg.DependencyViolationOnceAfterDelete {
+		if key := c.service + ":" + c.op; f.dependents[key] {
+			delete(f.dependents, key)
+			f.fired[FaultDependencyViolation]++
 			return awsError{http.StatusBadRequest, "DependencyViolation", "resource has a dependent object"}, true
 		}
 	}
-	if d := cfg.RoleUnassumableFor; d > 0 && c.is("ecs:CreateService", "ecs:UpdateService") {
-		for id, created := range f.roles() {
-			if time.Since(created) < d && bytes.Contains(c.body, []byte(id)) {
+	if cfg.RoleUnassumableOnceAfterCreate && c.is("ecs:CreateService", "ecs:UpdateService") {
+		for _, role := range slices.Sorted(maps.Keys(f.unassumed)) {
+			if bytes.Contains(c.body, []byte(role)) {
+				delete(f.unassumed, role)
+				f.fired[FaultRoleUnassumable]++
 				return awsError{http.StatusBadRequest, "InvalidParameterException",
 					"Unable to assume role and validate the specified targetGroupArn. Please verify that the ECS service role being passed has the proper permissions."}, true
 			}
 		}
 	}
 	return awsError{}, false
+}
+
+// dependentsOf are the deletes AWS refuses with DependencyViolation right after each delete:
+// network interfaces of a NAT gateway, load balancer or ECS service linger in their subnets and
+// security groups; a VPC keeps its subnets and groups, and its internet gateway, for a moment.
+var dependentsOf = map[string][]string{
+	"ec2:DeleteNatGateway":                    {"ec2:DeleteSubnet"},
+	"elasticloadbalancing:DeleteLoadBalancer": {"ec2:DeleteSubnet", "ec2:DeleteSecurityGroup"},
+	"ecs:DeleteService":                       {"ec2:DeleteSubnet", "ec2:DeleteSecurityGroup"},
+	"ec2:DetachInternetGateway":               {"ec2:DeleteVpc"},
+	"ec2:DeleteSubnet":                        {"ec2:DeleteVpc"},
+	"ec2:DeleteSecurityGroup":                 {"ec2:DeleteVpc"},
 }
 
 // created IDs: which answer holds the new resource's ID, and the code AWS gives while it is young.
@@ -288,8 +370,9 @@ var createdIDs = map[string]struct {
 	"ec2:CreateNatGateway":                    {regexp.MustCompile(`<natGatewayId>([^<]+)</natGatewayId>`), "NatGatewayNotFound"},
 	"elasticloadbalancing:CreateLoadBalancer": {regexp.MustCompile(`<LoadBalancerArn>([^<]+)</LoadBalancerArn>`), "LoadBalancerNotFound"},
 	"elasticloadbalancing:CreateTargetGroup":  {regexp.MustCompile(`<TargetGroupArn>([^<]+)</TargetGroupArn>`), "TargetGroupNotFound"},
-	"iam:CreateRole":                          {regexp.MustCompile(`<Arn>([^<]+)</Arn>`), "role"},
 }
+
+var createdRole = regexp.MustCompile(`<Arn>([^<]+)</Arn>`)
 
 // after notes what a call the emulator carried out means for later faults.
 func (p *Proxy) after(c call, status int, body []byte) {
@@ -304,60 +387,47 @@ func (p *Proxy) after(c call, status int, body []byte) {
 	}()
 	p.strictAfter(c, body)
 	p.noteAutoScalingTags(c, body)
+	p.faults.arm(c, body)
+}
+
+// arm notes, from a call the emulator carried out, what the count-based faults refuse next.
+func (f *faultState) arm(c call, answer []byte) {
 	key := c.service + ":" + c.op
-	if strings.HasPrefix(c.op, "Delete") || c.op == "DetachInternetGateway" {
-		p.faults.deletes[key] = time.Now()
+	if f.config.DependencyViolationOnceAfterDelete {
+		for _, dependent := range dependentsOf[key] {
+			f.dependents[dependent] = true
+		}
 	}
-	if k, ok := createdIDs[key]; ok {
-		if m := k.pattern.FindSubmatch(body); m != nil {
-			id := string(m[1])
-			p.faults.ids[id] = k.code
-			if _, seen := p.created[id]; !seen {
-				p.created[id] = time.Now()
-			}
+	if k, ok := createdIDs[key]; ok && f.config.NotFoundOnceAfterCreate {
+		if m := k.pattern.FindSubmatch(answer); m != nil {
+			f.notYet[string(m[1])] = k.code
+		}
+	}
+	if c.is("iam:CreateRole") && f.config.RoleUnassumableOnceAfterCreate {
+		if m := createdRole.FindSubmatch(answer); m != nil {
+			f.unassumed[string(m[1])] = true
 		}
 	}
 }
 
-// youngID finds an ID the request names (not in a filter) that was created less than d ago.
-func (f *faultState) youngID(body []byte, d time.Duration) (string, string) {
+// namedNotYet finds an ID just created that the request names (not in a filter), with its
+// not-found code.
+func (f *faultState) namedNotYet(body []byte) (string, string) {
 	form, err := url.ParseQuery(string(body))
 	if err != nil {
 		return "", ""
 	}
-	for k, vs := range form {
+	for _, k := range slices.Sorted(maps.Keys(form)) {
 		if strings.HasPrefix(k, "Filter.") {
 			continue
 		}
-		for _, v := range vs {
-			if code, ok := f.ids[v]; ok && code != "role" && f.since(v) < d {
+		for _, v := range form[k] {
+			if code, ok := f.notYet[v]; ok {
 				return v, code
 			}
 		}
 	}
 	return "", ""
-}
-
-// roles are the role ARNs created through the proxy, with their creation time.
-func (f *faultState) roles() map[string]time.Time {
-	out := map[string]time.Time{}
-	for id, code := range f.ids {
-		if code == "role" {
-			out[id] = f.createdAt(id)
-		}
-	}
-	return out
-}
-
-// The creation times live in the proxy's created map (shared with the timing model); faultState
-// reads them through these two, set up by the proxy.
-func (f *faultState) since(id string) time.Duration { return time.Since(f.createdAt(id)) }
-
-func (f *faultState) createdAt(id string) time.Time {
-	if f.created == nil {
-		return time.Time{}
-	}
-	return f.created[id]
 }
 
 // dropArmed says whether this call's answer is to be lost, counting it.

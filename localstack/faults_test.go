@@ -1,287 +1,92 @@
 package localstack
 
 import (
-	"context"
-	"encoding/json"
-	"errors"
-	"os"
-	"sort"
-	"strconv"
-	"strings"
-	"sync"
 	"testing"
-	"time"
-
-	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
-	"github.com/aws/aws-sdk-go-v2/service/appmesh"
-	"github.com/aws/aws-sdk-go-v2/service/ec2"
-	"github.com/aws/aws-sdk-go-v2/service/ecs"
-	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
-	"github.com/aws/smithy-go/middleware"
-
-	"github.com/tapctl/tapctl/cloud"
 )
 
-// recordOps lists the operations a run makes, as "service:Operation" in SigV4 service names,
-// the proxy's keys.
-type recordOps struct {
-	mu  sync.Mutex
-	ops map[string]bool
-}
-
-var sigV4Names = map[string]string{
-	"EC2": "ec2", "ECS": "ecs", "ECR": "ecr", "Elastic Load Balancing v2": "elasticloadbalancing", "IAM": "iam",
-	"KMS": "kms", "CloudWatch Logs": "logs", "CloudWatch": "monitoring", "Secrets Manager": "secretsmanager",
-	"ServiceDiscovery": "servicediscovery", "Application Auto Scaling": "application-autoscaling", "STS": "sts",
-}
-
-func (r *recordOps) middleware(stack *middleware.Stack) error {
-	return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("testRecordOps",
-		func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
-			r.mu.Lock()
-			r.ops[sigV4Names[awsmiddleware.GetServiceID(ctx)]+":"+middleware.GetOperationName(ctx)] = true
-			r.mu.Unlock()
-			return next.HandleInitialize(ctx, in)
-		}), middleware.After)
-}
-
-// creates are the calls of a run that bring something into being.
-func (r *recordOps) creates() []string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	var out []string
-	for op := range r.ops {
-		name := op[strings.Index(op, ":")+1:]
-		// Put* calls are upserts: sending one twice changes nothing.
-		for _, p := range []string{"Create", "Allocate", "Register", "Attach", "Associate", "Authorize"} {
-			if strings.HasPrefix(name, p) && name != "CreateTags" {
-				out = append(out, op)
-				break
+// The rates are spread evenly over each protocol's calls, whatever the seed: a test that
+// switches throttling on meets it within a protocol's first few calls, and every stretch of calls
+// gets its share.
+func TestRatesReachEveryProtocolFromItsFirstCalls(t *testing.T) {
+	for seed := range uint64(2000) {
+		f := newFaultState()
+		f.config = Faults{Seed: seed, ThrottleRate: 0.2, ServerErrorRate: 0.05}
+		for _, protocol := range []string{"ec2", "query", "json", "rest-json"} {
+			throttled, failed := 0, 0
+			for n := 1; n <= 100; n++ {
+				e, ok := f.decide(call{protocol: protocol, attempt: 1})
+				switch {
+				case ok && e == throttling(protocol):
+					throttled++
+				case ok:
+					failed++
+				}
+				if n == 8 && throttled == 0 {
+					t.Fatalf("seed %d: no %s call of the first 8 throttled", seed, protocol)
+				}
+			}
+			if throttled < 18 || throttled > 22 || failed < 3 || failed > 7 {
+				t.Fatalf("seed %d: %s: %d of 100 calls throttled, %d failed; want about 20 and 5", seed, protocol, throttled, failed)
 			}
 		}
 	}
-	sort.Strings(out)
-	return out
 }
 
-// With the answer of each kind of create call lost once (AWS made the resource, tapctl never
-// heard), up ends with exactly one of each resource, and down leaves nothing. The create calls
-// are those a fresh up makes, recorded first, so a new kind of resource is covered by itself.
-func TestLostCreateAnswersLeaveExactlyOneOfEach(t *testing.T) {
-	t.Parallel() // each on its own proxy and environments; most of a run waits on the emulator
-	rec := &recordOps{ops: map[string]bool{}}
-	probe := newEnvName(t)
-	dir := t.TempDir()
-	tapctlWith(t, dir, []func(*middleware.Stack) error{rec.middleware}, "up", "--env", probe, "--no-wait").mustSucceed(t)
-	tapctl(t, dir, "down", "--yes", "--env", probe).mustSucceed(t)
-	creates := rec.creates()
-	if len(creates) < 20 {
-		t.Fatalf("only %d kinds of create recorded: %v", len(creates), creates)
-	}
-	t.Logf("create calls of a fresh up: %v", creates)
-	// Four at a time whatever -parallel says: most of a run is waiting on the emulator.
-	slots, wg := make(chan struct{}, 4), sync.WaitGroup{}
-	for _, op := range creates {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			slots <- struct{}{}
-			defer func() { <-slots }()
-			t.Run(op, func(t *testing.T) { lostAnswerOnce(t, op) })
-		}()
-	}
-	wg.Wait()
-}
-
-func lostAnswerOnce(t *testing.T, op string) {
-	p := startProxy(t)
-	p.DropResponse(op, 1)
-	env, dir := newEnvName(t), t.TempDir()
-	up := tapctlAt(t, p.URL, dir, nil, "up", "--env", env, "--no-wait")
-	if up.Code != 0 {
-		t.Fatalf("up with the answer of %s lost exited %d:\n%s", op, up.Code, tail(up.Stderr, 2))
-	}
-	if p.Dropped(op) != 1 {
-		t.Fatalf("the answer of %s was not dropped", op)
-	}
-	if !strings.Contains(up.Stderr, "the answer to a create was lost") && !strings.Contains(up.Stderr, "after connection error") {
-		t.Errorf("the log does not say the answer of %s was lost and retried", op)
-	}
-	assertInventory(t, dir, env)
-	tapctl(t, dir, "down", "--yes", "--env", env).mustSucceed(t)
-	if left := leftovers(t, env); len(left) != 0 {
-		t.Errorf("down left %v", left)
-	}
-}
-
-// logLines are the JSON log lines of a run.
-func logLines(t *testing.T, stderr string) []map[string]any {
-	t.Helper()
-	var out []map[string]any
-	for _, line := range strings.Split(strings.TrimSpace(stderr), "\n") {
-		var m map[string]any
-		if json.Unmarshal([]byte(line), &m) == nil {
-			out = append(out, m)
-		}
-	}
-	return out
-}
-
-// retryLines are the info lines about retries: the first of each code, the summary.
-func retryLines(t *testing.T, stderr string) []string {
-	var out []string
-	for _, l := range logLines(t, stderr) {
-		msg, _ := l["message"].(string)
-		if strings.HasPrefix(msg, "retrying ") || strings.HasPrefix(msg, "retried ") || strings.HasPrefix(msg, "gave up retrying") {
-			out = append(out, msg)
-		}
-	}
-	return out
-}
-
-// faultSeed is TAPCTL_FAULT_SEED when set (to replay a failure), else a new seed; it is logged.
-func faultSeed(t *testing.T) uint64 {
-	seed := uint64(time.Now().UnixNano())
-	if v := os.Getenv("TAPCTL_FAULT_SEED"); v != "" {
-		n, err := strconv.ParseUint(v, 10, 64)
-		must(t, err)
-		seed = n
-	}
-	t.Logf("fault seed %d (TAPCTL_FAULT_SEED=%d draws the same faults; which call meets which draw also depends on the steps' interleaving)", seed, seed)
-	return seed
-}
-
-// assertRetriesLogged checks that a run's log names what it retried, without flooding: at info
-// level one line per error code and one summary, however many retries there were.
-func assertRetriesLogged(t *testing.T, what string, r result, codes ...string) {
-	t.Helper()
-	lines := retryLines(t, r.Stderr)
-	summary := ""
-	for _, l := range lines {
-		if strings.HasPrefix(l, "retried ") {
-			summary = l
-		}
-	}
-	if summary == "" {
-		t.Errorf("%s: no retry summary in the log; retry lines: %v", what, lines)
-		return
-	}
-	for _, code := range codes {
-		if !strings.Contains(summary, code) {
-			t.Errorf("%s: the retry summary does not name %s: %s", what, code, summary)
-		}
-	}
-	distinct := strings.Count(summary, ";") + 1
-	if len(lines) > distinct+2 {
-		t.Errorf("%s: %d info lines about retries for %d codes: %v", what, len(lines), distinct, lines)
-	}
-	t.Logf("%s: %d retry lines; %s", what, len(lines), summary)
-}
-
-// With 20 % of calls throttled and 5 % answered 500/503, in each service's own error shape, a
-// fresh up, a second up and a down all succeed, nothing is made twice and nothing is left.
-func TestUpAndDownInBadWeather(t *testing.T) {
-	t.Parallel() // each on its own proxy and environments; most of a run waits on the emulator
-	p := startProxy(t)
-	p.SetFaults(Faults{Seed: faultSeed(t), ThrottleRate: 0.20, ServerErrorRate: 0.05})
-	env, dir := newEnvName(t), t.TempDir()
-
-	up := tapctlAt(t, p.URL, dir, nil, "up", "--env", env).mustSucceed(t)
-	assertInventory(t, dir, env)
-	assertRetriesLogged(t, "up", up, "RequestLimitExceeded", "ThrottlingException", "Throttling ")
-
-	again := tapctlAt(t, p.URL, dir, nil, "up", "--env", env).mustSucceed(t)
-	for _, call := range again.Calls.Mutating() {
-		if strings.Contains(call, ".Create") || strings.Contains(call, ".Allocate") || strings.Contains(call, ".Register") {
-			t.Errorf("second up created something: %s", call)
-		}
-	}
-	assertInventory(t, dir, env)
-
-	down := tapctlAt(t, p.URL, dir, nil, "down", "--yes", "--env", env).mustSucceed(t)
-	if left := leftovers(t, env); len(left) != 0 {
-		t.Errorf("down left %v", left)
-	}
-	assertRetriesLogged(t, "down", down)
-	injected := p.InjectedCodes()
-	total := 0
-	for _, n := range injected {
-		total += n
-	}
-	t.Logf("injected %d faults: %v", total, injected)
-}
-
-// With AWS's eventual consistency on — IDs "not found" for a while after their create, subnets,
-// security groups and the VPC refused with DependencyViolation for a while after a related delete,
-// roles ECS cannot assume for a while after their creation — up and down both succeed.
-func TestUpAndDownUnderEventualConsistency(t *testing.T) {
-	t.Parallel() // each on its own proxy and environments; most of a run waits on the emulator
-	p := startProxy(t)
-	const lag = time.Second
-	// The ECS services are created some 10 s into this up (after the network, whose every link
-	// waits out the lag), long after the roles: their lag must be longer to be met at all.
-	p.SetFaults(Faults{NotFoundAfterCreate: lag, DependencyAfterDelete: lag, RoleUnassumableFor: 20 * time.Second})
-	env, dir := newEnvName(t), t.TempDir()
-
-	up := tapctlAt(t, p.URL, dir, nil, "up", "--env", env, "--no-wait").mustSucceed(t)
-	assertInventory(t, dir, env)
-	assertRetriesLogged(t, "up", up, "InvalidParameterException")
-
-	down := tapctlAt(t, p.URL, dir, nil, "down", "--yes", "--env", env).mustSucceed(t)
-	if left := leftovers(t, env); len(left) != 0 {
-		t.Errorf("down left %v", left)
-	}
-	assertRetriesLogged(t, "down", down, "DependencyViolation")
-
-	injected := p.InjectedCodes()
-	t.Logf("injected: %v", injected)
-	for _, want := range []string{"ModifyVpcAttribute InvalidVpcID.NotFound", "ModifyTargetGroupAttributes TargetGroupNotFound", "CreateService InvalidParameterException", "DeleteSubnet DependencyViolation", "DeleteSecurityGroup DependencyViolation", "DeleteVpc DependencyViolation"} {
-		if injected[want] == 0 {
-			t.Errorf("never injected %s", want)
+// The rates refuse only a call's first attempts, so no call runs out of the SDK's ten.
+func TestRatesLetALaterAttemptThrough(t *testing.T) {
+	f := newFaultState()
+	f.config = Faults{ThrottleRate: 1}
+	for attempt := 1; attempt <= 10; attempt++ {
+		_, refused := f.decide(call{protocol: "ec2", attempt: attempt})
+		if refused != (attempt <= randomFaultAttempts) {
+			t.Errorf("attempt %d refused: %t", attempt, refused)
 		}
 	}
 }
 
-// Every injected error reaches the SDK as AWS sends it: each protocol's throttling code, parsed
-// and classified as throttling, and 500/503 as retryable server errors.
-func TestInjectedErrorsAreParsedAsAWSSendsThem(t *testing.T) {
-	p := startProxy(t)
-	c, ctx := clientsAt(t, p.URL), context.Background()
-	calls := map[string]func() error{
-		"RequestLimitExceeded": func() error {
-			_, err := c.EC2.DescribeVpcs(ctx, &ec2.DescribeVpcsInput{}, func(o *ec2.Options) { o.RetryMaxAttempts = 1 })
-			return err
-		},
-		"Throttling": func() error {
-			_, err := c.ELB.DescribeLoadBalancers(ctx, &elbv2.DescribeLoadBalancersInput{}, func(o *elbv2.Options) { o.RetryMaxAttempts = 1 })
-			return err
-		},
-		"ThrottlingException": func() error {
-			_, err := c.ECS.ListClusters(ctx, &ecs.ListClustersInput{}, func(o *ecs.Options) { o.RetryMaxAttempts = 1 })
-			return err
-		},
-		"TooManyRequestsException": func() error {
-			_, err := c.AppMesh.ListMeshes(ctx, &appmesh.ListMeshesInput{}, func(o *appmesh.Options) { o.RetryMaxAttempts = 1 })
-			return err
-		},
+// The count-based faults answer once each, and only after what arms them.
+func TestEventualConsistencyAnswersOnceAfterWhatArmsIt(t *testing.T) {
+	f := newFaultState()
+	f.config = Faults{NotFoundOnceAfterCreate: true, DependencyViolationOnceAfterDelete: true, RoleUnassumableOnceAfterCreate: true}
+	ec2 := func(op, body string) call {
+		return call{service: "ec2", op: op, protocol: "ec2", body: []byte(body), attempt: 1}
 	}
-	throttles := retry.IsErrorThrottles(retry.DefaultThrottles)
-	retryables := retry.IsErrorRetryables(retry.DefaultRetryables)
-	p.SetFaults(Faults{ThrottleRate: 1})
-	for code, call := range calls {
-		err := call()
-		t.Logf("%s: %v", code, err)
-		if cloud.ErrorCode(err) != code || !throttles.IsErrorThrottle(err).Bool() {
-			t.Errorf("throttled: got %v, want %s classified as throttling", err, code)
+	refused := func(c call) string {
+		if e, ok := f.decide(c); ok {
+			return e.code
+		}
+		return ""
+	}
+
+	if got := refused(ec2("DeleteSubnet", "Action=DeleteSubnet&SubnetId=subnet-1")); got != "" {
+		t.Errorf("DeleteSubnet before any related delete: %s", got)
+	}
+	f.arm(ec2("DeleteNatGateway", "Action=DeleteNatGateway&NatGatewayId=nat-1"), nil)
+	for i, want := range []string{"DependencyViolation", ""} {
+		if got := refused(ec2("DeleteSubnet", "Action=DeleteSubnet&SubnetId=subnet-1")); got != want {
+			t.Errorf("DeleteSubnet %d after DeleteNatGateway: %q, want %q", i+1, got, want)
 		}
 	}
-	p.SetFaults(Faults{ServerErrorRate: 1, Seed: 1})
-	for _, call := range calls {
-		err := call()
-		var status interface{ HTTPStatusCode() int }
-		if !errors.As(err, &status) || status.HTTPStatusCode() < 500 || !retryables.IsErrorRetryable(err).Bool() {
-			t.Errorf("server error: got %v, want a retryable 500 or 503", err)
+
+	f.arm(ec2("CreateVpc", "Action=CreateVpc"), []byte("<vpc><vpcId>vpc-1</vpcId></vpc>"))
+	if got := refused(ec2("DescribeVpcs", "Action=DescribeVpcs&Filter.1.Name=vpc-id&Filter.1.Value.1=vpc-1")); got != "" {
+		t.Errorf("a filter naming the new VPC: %s", got)
+	}
+	for i, want := range []string{"InvalidVpcID.NotFound", ""} {
+		if got := refused(ec2("ModifyVpcAttribute", "Action=ModifyVpcAttribute&VpcId=vpc-1")); got != want {
+			t.Errorf("ModifyVpcAttribute %d after CreateVpc: %q, want %q", i+1, got, want)
 		}
+	}
+
+	role := "arn:aws:iam::123456789012:role/payment-infra-pr1"
+	f.arm(call{service: "iam", op: "CreateRole", protocol: "query"}, []byte("<Role><Arn>"+role+"</Arn></Role>"))
+	create := call{service: "ecs", op: "CreateService", protocol: "json", body: []byte(`{"roleArn":"` + role + `"}`), attempt: 1}
+	for i, want := range []string{"InvalidParameterException", ""} {
+		if got := refused(create); got != want {
+			t.Errorf("CreateService %d naming the new role: %q, want %q", i+1, got, want)
+		}
+	}
+	if fired := f.fired; fired[FaultDependencyViolation] != 1 || fired[FaultNotFound] != 1 || fired[FaultRoleUnassumable] != 1 {
+		t.Errorf("fired %v, want each once", fired)
 	}
 }

@@ -7,7 +7,8 @@
 //
 //	func TestMain(m *testing.M) { os.Exit(localstack.Main(m)) }
 //
-// and each test asks for the endpoint with localstack.Endpoint(t).
+// and each test asks for the endpoint with localstack.Endpoint(t). The integration tests
+// themselves are in localstack/scenarios; this package's own tests check the harness.
 package localstack
 
 import (

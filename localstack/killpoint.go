@@ -18,8 +18,7 @@ import (
 // Operations are named as timing.go's operation() names them (X-Amz-Target or Action=): the
 // JSON and query protocols. REST protocols (App Mesh) carry no operation name and are not counted.
 //
-// The state lives beside the Proxy rather than in it, so the hook stays two lines in timed()
-// (carryOut before the call goes upstream, countMutating after).
+// timed() calls carryOut before a call goes upstream and countMutating after.
 
 // Carried is one mutating call the emulator carried out: its operation and its answer.
 type Carried struct {
@@ -32,7 +31,7 @@ type killPoint struct {
 	counted int // mutating calls carried out since the kill point was last armed
 	at      int // the call after which hook fires; 0: never
 	hook    func(operation string)
-	hold    bool // after hook, keep the answer until the client hangs up (HoldAfterMutating)
+	then    afterHook // what becomes of the answer once hook has run
 	journal []Carried
 
 	inFlight int        // calls passed on to the emulator and not yet answered
@@ -40,22 +39,25 @@ type killPoint struct {
 	settled  bool       // Settle was called: nothing more goes through
 }
 
-var killPoints sync.Map // *Proxy -> *killPoint
+// afterHook is what becomes of the answer of the call the kill point fired at.
+type afterHook int
 
-func (p *Proxy) killPoint() *killPoint {
-	if kp, ok := killPoints.Load(p); ok {
-		return kp.(*killPoint)
-	}
-	fresh := &killPoint{}
-	fresh.idle = sync.NewCond(&fresh.mu)
-	kp, _ := killPoints.LoadOrStore(p, fresh)
-	return kp.(*killPoint)
+const (
+	dropAnswer         afterHook = iota // KillAfterMutating
+	holdThenDropAnswer                  // HoldAfterMutating: until the client hangs up
+	deliverAnswer                       // PauseAfterMutating
+)
+
+func newKillPoint() *killPoint {
+	kp := &killPoint{}
+	kp.idle = sync.NewCond(&kp.mu)
+	return kp
 }
 
 // KillAfterMutating arms the kill point: hook runs after the k-th mutating call carried out
 // from now on, before its answer goes back; the answer is then dropped. hook runs once.
 func (p *Proxy) KillAfterMutating(k int, hook func(operation string)) {
-	p.armKillPoint(k, hook, false)
+	p.armKillPoint(k, hook, dropAnswer)
 }
 
 // HoldAfterMutating arms the kill point so that the answer of the k-th mutating call carried out
@@ -63,20 +65,27 @@ func (p *Proxy) KillAfterMutating(k int, hook func(operation string)) {
 // client hangs up, and the answer is dropped. tapctl is thus interrupted while a call is in
 // flight, at a point the test chooses, with no sleep. hook runs once.
 func (p *Proxy) HoldAfterMutating(k int, hook func(operation string)) {
-	p.armKillPoint(k, hook, true)
+	p.armKillPoint(k, hook, holdThenDropAnswer)
 }
 
-func (p *Proxy) armKillPoint(k int, hook func(operation string), hold bool) {
-	kp := p.killPoint()
+// PauseAfterMutating arms the kill point so that the k-th mutating call carried out from now on
+// waits for hook before its answer goes back, and then gets it: tapctl is paused in the middle
+// of its run (holding its lock) for as long as hook runs. hook runs once.
+func (p *Proxy) PauseAfterMutating(k int, hook func(operation string)) {
+	p.armKillPoint(k, hook, deliverAnswer)
+}
+
+func (p *Proxy) armKillPoint(k int, hook func(operation string), then afterHook) {
+	kp := p.kill
 	kp.mu.Lock()
 	defer kp.mu.Unlock()
-	kp.counted, kp.at, kp.hook, kp.hold = 0, k, hook, hold
+	kp.counted, kp.at, kp.hook, kp.then = 0, k, hook, then
 }
 
 // MutatingCarriedOut is the number of mutating calls carried out since the kill point was last
 // armed (or since the proxy started).
 func (p *Proxy) MutatingCarriedOut() int {
-	kp := p.killPoint()
+	kp := p.kill
 	kp.mu.Lock()
 	defer kp.mu.Unlock()
 	return kp.counted
@@ -85,17 +94,17 @@ func (p *Proxy) MutatingCarriedOut() int {
 // Journal lists every mutating call carried out through the proxy, in the order the answers
 // came back.
 func (p *Proxy) Journal() []Carried {
-	kp := p.killPoint()
+	kp := p.kill
 	kp.mu.Lock()
 	defer kp.mu.Unlock()
 	return append([]Carried(nil), kp.journal...)
 }
 
 // countMutating is called by timed() with each answer from the emulator, before it is written
-// back; clientGone is closed when the caller hangs up. When the armed kill point fires it does
-// not return: the handler is aborted, so the connection is cut without an answer.
+// back; clientGone is closed when the caller hangs up. When an armed kill or hold point fires it
+// does not return: the handler is aborted, so the connection is cut without an answer.
 func (p *Proxy) countMutating(op string, status int, answer []byte, clientGone <-chan struct{}) {
-	kp := p.killPoint()
+	kp := p.kill
 	kp.mu.Lock()
 	kp.inFlight--
 	if kp.inFlight == 0 {
@@ -108,22 +117,23 @@ func (p *Proxy) countMutating(op string, status int, answer []byte, clientGone <
 	kp.journal = append(kp.journal, Carried{Operation: op, Answer: append([]byte(nil), answer...)})
 	kp.counted++
 	var hook func(string)
-	hold := false
+	then := dropAnswer
 	if kp.at > 0 && kp.counted == kp.at {
-		hook, hold, kp.hook, kp.at = kp.hook, kp.hold, nil, 0
+		hook, then, kp.hook, kp.at = kp.hook, kp.then, nil, 0
 	}
 	kp.mu.Unlock()
-	if hook != nil {
-		hook(op)
-		if hold {
-			<-clientGone
-		}
-		panic(http.ErrAbortHandler)
+	if hook == nil {
+		return
 	}
+	hook(op)
+	switch then {
+	case deliverAnswer:
+		return
+	case holdThenDropAnswer:
+		<-clientGone
+	}
+	panic(http.ErrAbortHandler)
 }
-
-// forgetKillPoint drops the proxy's counter and journal (tests call it when done with a proxy).
-func (p *Proxy) forgetKillPoint() { killPoints.Delete(p) }
 
 // carryOut is called by timed() before a call goes to the emulator. It detaches the call from
 // the caller's connection: AWS carries out a request it received even when the caller dies
@@ -131,7 +141,7 @@ func (p *Proxy) forgetKillPoint() { killPoints.Delete(p) }
 // journal). Once the proxy is settled (Settle) a call that arrives late is dropped, as a request
 // still in a dead process's socket never reaches AWS.
 func (p *Proxy) carryOut(r *http.Request) *http.Request {
-	kp := p.killPoint()
+	kp := p.kill
 	kp.mu.Lock()
 	defer kp.mu.Unlock()
 	if kp.settled {
@@ -144,7 +154,7 @@ func (p *Proxy) carryOut(r *http.Request) *http.Request {
 // Settle closes the proxy and waits until every call it had passed on has been carried out, so
 // nothing a killed process sent reaches AWS after the test has moved on.
 func (p *Proxy) Settle() {
-	kp := p.killPoint()
+	kp := p.kill
 	kp.mu.Lock()
 	kp.settled = true
 	kp.mu.Unlock()

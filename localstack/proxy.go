@@ -30,6 +30,8 @@ import (
 //   - Faults (faults.go) inject throttling, server errors, lost answers and AWS's eventual
 //     consistency; FailEC2 injects chosen EC2 errors.
 //   - moto ignores idempotency tokens: the proxy honours them as AWS does (idempotency.go).
+//   - moto's ECS describes share one include=TAGS switch among concurrent requests: the proxy
+//     always asks for tags and drops them where the caller did not (ecs_tags.go).
 type Proxy struct {
 	URL                 string
 	AppMeshDiscontinued atomic.Bool
@@ -50,6 +52,8 @@ type Proxy struct {
 	strict          strictState                  // strict.go
 	autoScalingTags map[string]map[string]string // autoscaling_tags.go
 	deployments     map[string]DeploymentReport  // deployments.go: by ECS service name
+
+	kill *killPoint // killpoint.go: the mutating calls carried out, and the armed kill point
 }
 
 type virtualService struct {
@@ -71,9 +75,9 @@ func StartProxy(upstream string) (*Proxy, error) {
 		return nil, err
 	}
 	p := &Proxy{URL: "http://" + l.Addr().String(), upstream: u, virtualServices: map[string]map[string]*virtualService{},
-		created: map[string]time.Time{}, faults: newFaultState(), strict: newStrictState(), autoScalingTags: map[string]map[string]string{}}
+		created: map[string]time.Time{}, faults: newFaultState(), strict: newStrictState(), autoScalingTags: map[string]map[string]string{},
+		kill: newKillPoint()}
 	p.Strict.Store(true)
-	p.faults.created = p.created
 	p.rp = httputil.NewSingleHostReverseProxy(u)
 	p.rp.ModifyResponse = p.fixAppMeshTimestamps
 	p.server = &http.Server{Handler: p, ReadHeaderTimeout: 10 * time.Second}

@@ -198,7 +198,7 @@ var strictRules = []strictRule{
 	{
 		// The first gateway made with an address fails; the next one works. Cheap (one more
 		// create in a fresh up) and certain, so every fresh up of the suite meets it.
-		name: ruleNATFailsOnce,
+		name: RuleNATFailsOnce,
 		source: "Amazon VPC User Guide, \"Troubleshoot NAT gateways\": a NAT gateway can go to state failed " +
 			"(InternalError: \"... Please try again\") and the remedy is to create another; EC2 API Reference, " +
 			"NatGateway (state, failureCode, failureMessage) and CreateNatGateway (ClientToken: a resend gets the first answer's gateway)",
@@ -222,12 +222,12 @@ var strictRules = []strictRule{
 					s.failingNATs[id] = true
 					return setNATState(answer, id, "pending", "")
 				}
-				s.fired[ruleNATFailsOnce]++ // a resend of its token: the gateway as it is now
+				s.fired[RuleNATFailsOnce]++ // a resend of its token: the gateway as it is now
 				return setNATState(answer, id, "failed", natFailureFields)
 			case c.is("ec2:DescribeNatGateways"):
 				for _, n := range natItems(answer) {
 					if _, failing := s.failingNATs[n.ID]; failing && (n.State == "pending" || n.State == "available") {
-						s.fired[ruleNATFailsOnce]++
+						s.fired[RuleNATFailsOnce]++
 						answer = setNATState(answer, n.ID, "failed", natFailureFields)
 					}
 				}
@@ -241,7 +241,7 @@ var strictRules = []strictRule{
 		// first describe after the delete "deleting", refuses the address until a describe has
 		// shown the gateway deleted, and then frees it in the emulator. A failed gateway is not
 		// held: AWS documents no such wait for it (tapctl waits for its deletion either way).
-		name: ruleNATHoldsAddress,
+		name: RuleNATHoldsAddress,
 		source: "EC2 API Reference, DeleteNatGateway (\"Deleting a public NAT gateway disassociates its Elastic IP address\") " +
 			"and NatGateway (deleting: \"in the process of being terminated\"); an address still associated is refused: " +
 			"Resource.AlreadyAssociated (\"Elastic IP address eipalloc-xxxxxxxx is already associated\")",
@@ -280,7 +280,7 @@ var strictRules = []strictRule{
 				}
 				if s.deleting[n.ID] { // the first describe after the delete
 					delete(s.deleting, n.ID)
-					s.fired[ruleNATHoldsAddress]++
+					s.fired[RuleNATHoldsAddress]++
 					answer = setNATState(answer, n.ID, "deleting", "")
 					continue
 				}
@@ -291,10 +291,13 @@ var strictRules = []strictRule{
 	},
 }
 
-// The NAT gateway rules' names, for StrictFired.
+// The NAT gateway rules' names, as StrictFired counts them.
 const (
-	ruleNATFailsOnce    = "a NAT gateway that fails once"
-	ruleNATHoldsAddress = "an address still held by a deleting NAT gateway"
+	// RuleNATFailsOnce: the first NAT gateway made with an address reads failed.
+	RuleNATFailsOnce = "a NAT gateway that fails once"
+	// RuleNATHoldsAddress: a deleted NAT gateway reads deleting once and holds its address
+	// until a describe has shown it deleted.
+	RuleNATHoldsAddress = "an address still held by a deleting NAT gateway"
 )
 
 // strictState is what the rules remember, under Proxy.mu.

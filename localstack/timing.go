@@ -206,10 +206,12 @@ func (p *Proxy) timed(w http.ResponseWriter, r *http.Request) {
 		time.Sleep(p.timing.Latency)
 	}
 	rec, replayed := p.replay(c)
+	untag := false
 	if !replayed {
 		rec = &recorder{header: http.Header{}, status: http.StatusOK}
 		clientGone := r.Context().Done()
-		r = p.carryOut(r) // killpoint.go
+		untag = askECSTags(r, c) // ecs_tags.go
+		r = p.carryOut(r)        // killpoint.go
 		p.rp.ServeHTTP(rec, r)
 		p.after(c, rec.status, rec.body.Bytes())
 		p.keepAnswer(c, rec)
@@ -220,6 +222,9 @@ func (p *Proxy) timed(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	out := p.reportDeployments(op, p.rewriteSlow(op, p.strictRewrite(c, rec.body.Bytes())))
+	if untag {
+		out = dropECSTags(op, out)
+	}
 	for k, v := range rec.header {
 		w.Header()[k] = v
 	}
