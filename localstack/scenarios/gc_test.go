@@ -4,13 +4,17 @@ import (
 	"context"
 	"encoding/json"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
+	"github.com/aws/smithy-go/middleware"
 
 	"github.com/tapctl/tapctl/naming"
+	"github.com/tapctl/tapctl/provision"
 	"github.com/tapctl/tapctl/state"
 )
 
@@ -108,7 +112,7 @@ func TestGCDeletesExactlyTheExpiredUnlockedEnvironment(t *testing.T) {
 		args = append(args, "--keep", other)
 	}
 	r := tapctl(t, t.TempDir(), args...)
-	t.Logf("gc took %s", r.Elapsed.Round(time.Millisecond))
+	t.Logf("gc took %s; its report:\n%s", r.Elapsed.Round(time.Millisecond), r.Stdout)
 	if r.Code != 0 {
 		t.Fatalf("gc exited %d:\n%s\n%s", r.Code, r.Stdout, tail(r.Stderr, 10))
 	}
@@ -193,5 +197,53 @@ func TestGCDryRunDeletesNothing(t *testing.T) {
 		if readNetwork(t, env).count() == 0 || !secretExists(t, env) {
 			t.Errorf("gc --dry-run deleted resources of %s", env)
 		}
+	}
+}
+
+// setExpiry tags the environment's secret as up --ttl does.
+func setExpiry(t *testing.T, env string, at time.Time) {
+	t.Helper()
+	_, err := clients(t).Secrets.TagResource(context.Background(), &secretsmanager.TagResourceInput{
+		SecretId: aws.String(naming.Names{Env: env}.Secret()),
+		Tags:     []smtypes.Tag{{Key: aws.String(provision.TagExpires), Value: aws.String(at.UTC().Format(time.RFC3339))}},
+	})
+	must(t, err)
+}
+
+// Without a keep list gc deletes the expired environments, and reads each one's expiry again
+// under its lock: an up --ttl that extended it after gc listed it wins. The extension is made
+// right after gc's listing (its ListSecrets call), before gc takes the lock.
+func TestGCReadsTheExpiryAgainUnderTheLock(t *testing.T) {
+	dir, config := t.TempDir(), oneServiceCatalog(t)
+	env := newEnvName(t)
+	downAtCleanup(t, dir, env)
+	tapctl(t, dir, "--config", config, "up", "--env", env, "--no-wait", "--ttl", "1s").mustSucceed(t)
+
+	var once sync.Once
+	extend := func(stack *middleware.Stack) error {
+		return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("testExtendAfterListing",
+			func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+				out, md, err := next.HandleInitialize(ctx, in)
+				if middleware.GetOperationName(ctx) == "ListSecrets" {
+					once.Do(func() { setExpiry(t, env, time.Now().Add(time.Hour)) })
+				}
+				return out, md, err
+			}), middleware.After)
+	}
+	r := tapctlWith(t, t.TempDir(), []func(*middleware.Stack) error{extend}, "--config", config, "gc", "--yes", "--output", "json").mustSucceed(t)
+	if row := gcRows(t, r)[env]; row.Action != "skipped" || !strings.HasPrefix(row.Reason, "not expired: extended to ") {
+		t.Errorf("gc's row for %s, extended after the listing: %+v, want skipped (not expired: extended to …)", env, row)
+	}
+	if !secretExists(t, env) || readNetwork(t, env).count() == 0 {
+		t.Fatalf("gc deleted resources of %s, whose expiry was extended", env)
+	}
+
+	setExpiry(t, env, time.Now().Add(-time.Minute))
+	r = tapctl(t, t.TempDir(), "--config", config, "gc", "--yes", "--output", "json").mustSucceed(t)
+	if row := gcRows(t, r)[env]; row.Action != "deleted" || !strings.HasPrefix(row.Reason, "expired ") {
+		t.Errorf("gc's row for %s, expired: %+v, want deleted (expired …)", env, row)
+	}
+	if left := leftovers(t, env); len(left) != 0 {
+		t.Errorf("gc left of %s: %v", env, left)
 	}
 }
