@@ -83,7 +83,7 @@ Examples:
    tapctl gc --dry-run
    tapctl gc --yes
    tapctl gc --keep staging --keep pr6906 --yes
-   gh pr list --state open --json number --jq '.[] | "pr\(.number)"' > keep.txt
+   gh pr list --state open --limit 1000 --json number --jq '.[] | "pr\(.number)"' > keep.txt
    tapctl --state s3://my-tapctl-state/ci gc --keep-file keep.txt --yes`,
 		Flags: []cli.Flag{
 			&cli.StringSliceFlag{Name: "keep", Usage: "an environment to keep (repeatable, or comma-separated); with it, every environment not kept is deleted"},
