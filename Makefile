@@ -4,7 +4,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 COMMIT  ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo none)
 LDFLAGS := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 
-.PHONY: build test demo bench emulator-install vet fuzz crash-sweep graph architecture architecture-check
+.PHONY: build test demo bench emulator-install vet fuzz crash-sweep graph architecture architecture-check actionlint
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/tapctl .
@@ -59,3 +59,10 @@ architecture-check:
 	if ! diff -u docs/ARCHITECTURE.md "$$tmp"; then \
 		echo "docs/ARCHITECTURE.md is stale: run make architecture and commit it" >&2; exit 1; \
 	fi; exit $$drawn
+
+# The GitHub Actions examples (examples/github-actions/) must pass actionlint, pinned; it runs
+# shellcheck on the run: scripts when shellcheck is installed.
+ACTIONLINT_VERSION ?= v1.7.12
+actionlint:
+	GOBIN=$(CURDIR)/bin $(GO) install github.com/rhysd/actionlint/cmd/actionlint@$(ACTIONLINT_VERSION)
+	bin/actionlint examples/github-actions/*.yml

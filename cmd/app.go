@@ -219,6 +219,7 @@ func newApp(opts Options) *cli.App {
 			planCommand(opts, envFlag),
 			initCommand(opts),
 			listCommand(opts),
+			gcCommand(opts),
 			graphCommand(opts),
 			versionCommand(opts),
 			completionCommand(opts),

@@ -121,7 +121,7 @@ func chosenServices(c *cli.Context, opts Options, all bool) ([]catalog.Service, 
 type starter func(context.Context, *session, catalog.Service) (deploy.Started, error)
 
 func runDeployment(c *cli.Context, opts Options, services []catalog.Service, start starter, forgetOnRollback bool) error {
-	if err := checkInputs(c, services); err != nil {
+	if err := checkInputs(c, c.String("env"), services); err != nil {
 		return err
 	}
 	if st, err := openState(c, opts, c.String("env")); err != nil {

@@ -21,7 +21,8 @@ state files, so it also shows the forgotten environments of closed pull requests
 machine. Needs no --env and takes no lock. CREATED is when the environment's database secret was
 created; MESH is its cluster's Mesh tag ("-" for clusters made before tapctl set it); RESOURCES
 counts its live tagged resources (the KMS key, pending deletion for 7 days after down, and
-task-definition revisions are not counted).
+task-definition revisions are not counted); EXPIRES is when tapctl gc may delete it (set by
+up --ttl; "-" without one), "(passed)" once that time is behind.
 
 Examples:
    tapctl list
@@ -62,7 +63,8 @@ Examples:
 				return nil
 			}
 			tw := tabwriter.NewWriter(opts.Stdout, 0, 0, 2, ' ', 0)
-			fmt.Fprintln(tw, "ENVIRONMENT\tCREATED\tAGE\tMESH\tRESOURCES")
+			fmt.Fprintln(tw, "ENVIRONMENT\tCREATED\tAGE\tMESH\tRESOURCES\tEXPIRES")
+			now := time.Now()
 			for _, e := range envs {
 				created, age := "-", "-"
 				if e.Created != nil {
@@ -73,7 +75,7 @@ Examples:
 				if mesh == "" {
 					mesh = "-"
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\n", e.Name, created, age, mesh, e.Resources)
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\n", e.Name, created, age, mesh, e.Resources, formatExpiry(e, now))
 			}
 			return tw.Flush()
 		},
@@ -90,4 +92,16 @@ func formatAge(d time.Duration) string {
 	}
 	days := int(d.Hours()) / 24
 	return fmt.Sprintf("%dd%dh", days, int(d.Hours())-24*days)
+}
+
+// formatExpiry is list's EXPIRES: "2026-11-28 09:12 UTC", with "(passed)" once gc may delete it.
+func formatExpiry(e inventory.Environment, now time.Time) string {
+	if e.Expires == nil {
+		return "-"
+	}
+	s := e.Expires.UTC().Format("2006-01-02 15:04 UTC")
+	if e.Expired(now) {
+		s += " (passed)"
+	}
+	return s
 }

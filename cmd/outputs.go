@@ -29,7 +29,7 @@ func outputsCommand(opts Options, envFlag cli.Flag) *cli.Command {
 			if err != nil {
 				return err
 			}
-			if err := checkInputs(c, services); err != nil {
+			if err := checkInputs(c, c.String("env"), services); err != nil {
 				return err
 			}
 			st, err := openState(c, opts, c.String("env"))

@@ -41,14 +41,14 @@ func (s *session) close() {
 	}
 }
 
-func preflight(c *cli.Context, cfg aws.Config, clients *cloud.Clients) (*cloud.Identity, error) {
-	id, err := cloud.Preflight(c.Context, cfg, clients.STS)
+func preflight(ctx context.Context, cfg aws.Config, clients *cloud.Clients) (*cloud.Identity, error) {
+	id, err := cloud.Preflight(ctx, cfg, clients.STS)
 	return &id, err
 }
 
 // checkInputs validates everything the user typed; it makes no AWS call and touches no file.
-func checkInputs(c *cli.Context, services []catalog.Service) error {
-	if err := naming.ValidateEnv(c.String("env"), catalog.Names(services)); err != nil {
+func checkInputs(c *cli.Context, env string, services []catalog.Service) error {
+	if err := naming.ValidateEnv(env, catalog.Names(services)); err != nil {
 		return usageError{err}
 	}
 	if err := cloud.ValidateRegion(c.String("region")); err != nil {
@@ -62,35 +62,71 @@ func checkInputs(c *cli.Context, services []catalog.Service) error {
 
 // openSession checks the inputs, takes the environment's lock (when the command changes
 // anything), opens the state, and checks credentials with one read call. Whatever it started
-// (the progress ticker, the lock) is closed again on every path that returns an error.
-func openSession(c *cli.Context, opts Options, exclusive bool) (_ *session, err error) {
-	startProgress := newProgress
-	if opts.progress != nil {
-		startProgress = opts.progress
+// (the progress ticker, the lock) is closed again on every path that returns an error. The
+// command's context becomes the session's (retries, a lost lock's cancellation).
+func openSession(c *cli.Context, opts Options, exclusive bool) (*session, error) {
+	s, err := openEnvSession(c.Context, c, opts, sessionSetup{env: c.String("env")}, exclusive)
+	if err != nil {
+		return nil, err
 	}
-	s := &session{progress: startProgress(opts.Stderr), calls: cloud.NewCallCounter(), started: time.Now(), ctx: c.Context}
+	c.Context = s.ctx
+	return s, nil
+}
+
+// sessionSetup is what differs between the session of a command on one environment and the
+// sessions gc opens side by side, one per environment.
+type sessionSetup struct {
+	env string
+	// progress and logFormat, when set, replace the command's (gc: a shared writer without live
+	// lines, and the log format chosen for the real stderr).
+	progress  func() *liveProgress
+	logFormat string
+	// services, when set, is the catalog already loaded and checked.
+	services []catalog.Service
+}
+
+// openEnvSession is openSession for the environment setup names, on ctx; it never writes to c,
+// so that several may run side by side (gc). The session's ctx is the one to work with.
+func openEnvSession(ctx context.Context, c *cli.Context, opts Options, setup sessionSetup, exclusive bool) (_ *session, err error) {
+	startProgress := func() *liveProgress {
+		if opts.progress != nil {
+			return opts.progress(opts.Stderr)
+		}
+		return newProgress(opts.Stderr)
+	}
+	if setup.progress != nil {
+		startProgress = setup.progress
+	}
+	s := &session{progress: startProgress(), calls: cloud.NewCallCounter(), started: time.Now(), ctx: ctx}
 	defer func() {
 		if err != nil {
 			s.close()
 		}
 	}()
-	log, err := newLogger(s.progress, c.String("log-format"), c.Bool("verbose"))
+	format := c.String("log-format")
+	if setup.logFormat != "" {
+		format = setup.logFormat
+	}
+	log, err := newLogger(s.progress, format, c.Bool("verbose"))
 	if err != nil {
 		return nil, err
 	}
-	services, err := loadServices(c, opts)
-	if err != nil {
+	services := setup.services
+	if services == nil {
+		if services, err = loadServices(c, opts); err != nil {
+			return nil, err
+		}
+	}
+	envName := setup.env
+	if err := checkInputs(c, envName, services); err != nil {
 		return nil, err
 	}
-	if err := checkInputs(c, services); err != nil {
-		return nil, err
-	}
-	envName := c.String("env")
 	s.log = log.With().Str("env", envName).Logger()
 	s.retries = cloud.NewRetries(s.log)
 	// Bounded retry loops in the steps report to the same log as the SDK's retries.
-	c.Context = cloud.WithRetries(c.Context, s.retries)
-	cfg, err := cloud.Load(c.Context, cloud.Options{
+	ctx = cloud.WithRetries(ctx, s.retries)
+	s.ctx = ctx
+	cfg, err := cloud.Load(ctx, cloud.Options{
 		Region:         c.String("region"),
 		Endpoint:       c.String("endpoint"),
 		APIOptions:     append([]func(*middleware.Stack) error{s.calls.Middleware}, opts.APIOptions...),
@@ -109,15 +145,16 @@ func openSession(c *cli.Context, opts Options, exclusive bool) (_ *session, err 
 	if isRemote(c) {
 		// The lock and the state are AWS calls there: credentials and the endpoint are checked
 		// first, so that their problems read as clearly as anywhere else.
-		if id, err = preflight(c, cfg, clients); err != nil {
+		if id, err = preflight(ctx, cfg, clients); err != nil {
 			return nil, err
 		}
 	}
 	if exclusive {
-		if s.lock, err = state.AcquireIn(c.Context, backend, envName); err != nil {
+		if s.lock, err = state.AcquireIn(ctx, backend, envName); err != nil {
 			return nil, err
 		}
-		s.unwatch = watchLock(c, s.lock)
+		ctx, s.unwatch = watchLock(ctx, s.lock)
+		s.ctx = ctx
 		if left := s.lock.Leftovers(); len(left) > 0 {
 			s.log.Info().Strs("files", left).Str("dir", c.String("state-dir")).Msg("removed the temporary files an interrupted run left in the state directory")
 		}
@@ -126,7 +163,7 @@ func openSession(c *cli.Context, opts Options, exclusive bool) (_ *session, err 
 				Msgf("took over the lock of %s (pid %d), not renewed since its lease ended; that run had died or lost touch", prev.Holder, prev.PID)
 		}
 	}
-	st, err := state.OpenIn(c.Context, backend, envName)
+	st, err := state.OpenIn(ctx, backend, envName)
 	if err != nil {
 		return nil, err
 	}
@@ -134,7 +171,7 @@ func openSession(c *cli.Context, opts Options, exclusive bool) (_ *session, err 
 		return nil, usagef("environment %s was created in %s, but this run targets %s; pass --region %s", envName, recorded, cfg.Region, recorded)
 	}
 	if id == nil {
-		if id, err = preflight(c, cfg, clients); err != nil {
+		if id, err = preflight(ctx, cfg, clients); err != nil {
 			return nil, err
 		}
 	}
@@ -149,7 +186,7 @@ func openSession(c *cli.Context, opts Options, exclusive bool) (_ *session, err 
 	e.Progress = s.progress.observer()
 	s.env = e
 	if exclusive {
-		track(c.Context, e.Summary())
+		track(ctx, e.Summary())
 	}
 	s.log.Debug().Str("region", cfg.Region).Str("account", id.Account).Str("state", st.Path()).Msg("session ready")
 	return s, nil

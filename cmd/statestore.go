@@ -110,15 +110,14 @@ func stateWhere(c *cli.Context) string {
 }
 
 // watchLock makes a lock lost mid-run (S3: broken with tapctl unlock, or taken over after a
-// lease the run failed to renew) stop the run: its context is cancelled, and Run ends it with
-// one line saying why. The returned stop ends the watch when the session closes.
-func watchLock(c *cli.Context, lock *state.Lock) (stop func()) {
+// lease the run failed to renew) stop the run: the returned context is cancelled, and Run ends
+// it with one line saying why. The returned stop ends the watch when the session closes.
+func watchLock(parent context.Context, lock *state.Lock) (_ context.Context, stop func()) {
 	lost := lock.Lost()
 	if lost == nil {
-		return func() {}
+		return parent, func() {}
 	}
-	ctx, cancel := context.WithCancelCause(c.Context)
-	c.Context = ctx
+	ctx, cancel := context.WithCancelCause(parent)
 	done := make(chan struct{})
 	go func() {
 		select {
@@ -130,7 +129,7 @@ func watchLock(c *cli.Context, lock *state.Lock) (stop func()) {
 		}
 	}()
 	var once sync.Once
-	return func() { once.Do(func() { close(done) }) }
+	return ctx, func() { once.Do(func() { close(done) }) }
 }
 
 // lockLoss is where a session reports a lost lock to Run, which only sees the command's error.

@@ -19,7 +19,8 @@ func upCommand(opts Options, envFlag cli.Flag) *cli.Command {
 		Description: `Examples:
    tapctl up --env pr6906
    tapctl --region eu-west-1 up --env pr6906 --timeout 30m
-   tapctl --endpoint http://127.0.0.1:5000 up --env demo --no-wait`,
+   tapctl --endpoint http://127.0.0.1:5000 up --env demo --no-wait
+   tapctl up --env pr6906 --ttl 72h     # tapctl gc may delete it 72 hours after this run`,
 		Flags: []cli.Flag{
 			envFlag,
 			&cli.DurationFlag{Name: "timeout", Value: 20 * time.Minute, Usage: "how long to wait for the ECS services to run their desired count"},
@@ -29,6 +30,7 @@ func upCommand(opts Options, envFlag cli.Flag) *cli.Command {
 			&cli.StringFlag{Name: "mesh", Usage: "service-connect, appmesh (legacy) or none (default: the environment's earlier choice, else service-connect)"},
 			&cli.StringFlag{Name: "deploy-strategy", Usage: "blue-green or rolling (default: the environment's earlier choice, else blue-green)"},
 			&cli.DurationFlag{Name: "bake-time", Usage: "blue/green bake time, whole minutes (default: the environment's earlier choice, else 5m)"},
+			ttlFlag(),
 		},
 		Action: func(c *cli.Context) error {
 			if err := checkChoiceFlags(c); err != nil {
@@ -38,6 +40,10 @@ func upCommand(opts Options, envFlag cli.Flag) *cli.Command {
 				return err
 			}
 			if err := checkTimeout(c); err != nil {
+				return err
+			}
+			ttl, err := checkTTL(c)
+			if err != nil {
 				return err
 			}
 			s, err := openSession(c, opts, true)
@@ -69,6 +75,10 @@ func upCommand(opts Options, envFlag cli.Flag) *cli.Command {
 			}
 			s.log.Info().Str("region", s.env.Region).Str("mesh", string(mesh)).Msg("bringing environment up")
 			steps := provision.Platform(s.env.Catalog, choices)
+			if ttl > 0 {
+				// Counted from the run's start; the tag goes on the secret (provision/expiry.go says why).
+				steps = append(steps, provision.ExpiryStep(s.started.Add(ttl)))
+			}
 			// Every resource up would touch is proven the environment's before the first change.
 			if err := engine.Claim(c.Context, s.env, steps, c.Int("parallelism")); err != nil {
 				s.finish("up (refused)")

@@ -35,12 +35,19 @@ type Environment struct {
 	// Resources counts the environment's live tagged resources (see countable).
 	Resources int    `json:"resources"`
 	Region    string `json:"region"`
+	// Expires is when tapctl gc may delete the environment: its database secret's
+	// provision.TagExpires tag (up --ttl); nil when it has none, or one that is not a date.
+	Expires *time.Time `json:"expires"`
 }
+
+// Expired reports whether the environment's expiry has passed at now.
+func (e Environment) Expired(now time.Time) bool { return e.Expires != nil && !now.Before(*e.Expires) }
 
 // Find lists the environments in name order: one paginated GetResources call for every
 // resource tagged ManagedBy=tapctl, one DescribeClusters call per 100 clusters and one
 // DescribeNatGateways call (deleted clusters and NAT gateways stay tagged for a while and are
-// not counted), one paginated ListSecrets call for the creation times.
+// not counted), one paginated ListSecrets call for the creation times (and the expiries, which
+// the database secret's tags hold).
 func Find(ctx context.Context, clients *cloud.Clients, region string) ([]Environment, error) {
 	byEnv := map[string]*Environment{}
 	clusters := map[string]string{}   // env -> cluster ARN
@@ -72,6 +79,9 @@ func Find(ctx context.Context, clients *cloud.Clients, region string) ([]Environ
 				byEnv[name] = env
 			}
 			switch kind {
+			case "secretsmanager:secret":
+				env.Resources++
+				noteExpiry(env, tags)
 			case "ecs:cluster":
 				clusters[name] = arn
 				env.Mesh = tags[provision.TagMesh]
@@ -225,9 +235,18 @@ func creationTimes(ctx context.Context, client *sm.Client, byEnv map[string]*Env
 			if created := s.CreatedDate.UTC(); env.Created == nil || created.Before(*env.Created) {
 				env.Created = &created
 			}
+			// The secret's own tags are fresher than the tagging index, which lags tag changes.
+			noteExpiry(env, tags)
 		}
 	}
 	return nil
+}
+
+// noteExpiry takes the environment's expiry from its secret's tags, when they hold one.
+func noteExpiry(env *Environment, tags map[string]string) {
+	if t, ok := provision.ParseExpiry(tags[provision.TagExpires]); ok {
+		env.Expires = &t
+	}
 }
 
 func tagMap(tags []taggingtypes.Tag) map[string]string {

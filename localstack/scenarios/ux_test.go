@@ -25,6 +25,7 @@ type listed struct {
 	Mesh      string     `json:"mesh"`
 	Resources int        `json:"resources"`
 	Region    string     `json:"region"`
+	Expires   *time.Time `json:"expires"`
 }
 
 func listEnvs(t *testing.T, dir string) map[string]listed {
@@ -36,7 +37,7 @@ func listEnvs(t *testing.T, dir string) map[string]listed {
 	var raw []map[string]any
 	must(t, json.Unmarshal([]byte(r.Stdout), &raw))
 	for _, e := range raw {
-		for _, field := range []string{"name", "created", "mesh", "resources", "region"} {
+		for _, field := range []string{"name", "created", "mesh", "resources", "region", "expires"} {
 			if _, ok := e[field]; !ok {
 				t.Errorf("list JSON entry lacks %q: %v", field, e)
 			}
