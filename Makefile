@@ -13,8 +13,23 @@ vet:
 	$(GO) vet ./...
 
 # Every test, including the integration tests against moto (installed into .venv-moto on first use).
+# The race detector watches the packages without the emulator, the harness, and the scenarios
+# that run tapctl in-process side by side (the fault tests, gc's parallel downs). The scenarios
+# run as two test binaries side by side, each with its own emulator (two cores kept busy): the
+# first holds the race-watched ones and the crash tests (which kill a separately built binary),
+# the second all the others.
+# The race detector needs cgo and a C compiler: without them the tests run without it, and say so.
+RACE := $(shell [ "$$($(GO) env CGO_ENABLED)" = 1 ] && command -v "$$($(GO) env CC)" >/dev/null 2>&1 && echo -race)
+UNIT_PACKAGES = $(shell $(GO) list ./... | grep -v /localstack/scenarios)
+SCENARIOS_FIRST := ^(TestLostCreateAnswersLeaveExactlyOneOfEach|TestUpAndDownInBadWeather|TestUpAndDownUnderEventualConsistency|TestNotYetAnswersAfterCreatesAreRetried|TestLostEndpointEndsWithOneShortSummary|TestGC.*|TestKilled.*)$$
 test: vet
-	$(GO) test -count=1 -timeout 30m ./...
+ifeq ($(RACE),)
+	@echo "make test: no C compiler for cgo, so no race detector in this run" >&2
+endif
+	$(GO) test $(RACE) -count=1 -timeout 10m $(UNIT_PACKAGES)
+	$(GO) test $(RACE) -count=1 -timeout 40m -run '$(SCENARIOS_FIRST)' ./localstack/scenarios/ & first=$$!; \
+	$(GO) test -count=1 -timeout 40m -skip '$(SCENARIOS_FIRST)' ./localstack/scenarios/; rest=$$?; \
+	wait $$first; faults=$$?; [ $$rest = 0 ] && [ $$faults = 0 ]
 
 # Each fuzz target for FUZZTIME (CI runs 10s each; `make fuzz FUZZTIME=10m` digs deeper).
 FUZZTIME ?= 10s

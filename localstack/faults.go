@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"hash/fnv"
 	"maps"
 	"math"
 	"math/rand/v2"
@@ -21,8 +22,8 @@ import (
 // the SDK classifies it as it would on AWS.
 //
 // No fault depends on time, so a test can count on it: the rates are spread evenly over each
-// protocol's calls, and AWS's eventual consistency answers "not yet" to the first call that
-// needs a new resource (or an old one's remains gone), as the strict layer (strict.go) does.
+// protocol's calls, and AWS's eventual consistency answers "not yet" once, to the first call
+// that meets it, as the strict layer (strict.go) does.
 type Faults struct {
 	// Seed picks where in its evenly spread sequence each protocol starts (a test logs it).
 	Seed uint64
@@ -127,7 +128,9 @@ func (s *spread) draw() float64 {
 func (f *faultState) sequence(protocol string) *spread {
 	s := f.sequences[protocol]
 	if s == nil {
-		rng := rand.New(rand.NewPCG(f.config.Seed, f.config.Seed^0x9e3779b97f4a7c15^uint64(len(protocol))))
+		name := fnv.New64a()
+		name.Write([]byte(protocol))
+		rng := rand.New(rand.NewPCG(f.config.Seed, name.Sum64()))
 		s = &spread{next: rng.Float64()}
 		f.sequences[protocol] = s
 	}
