@@ -19,29 +19,14 @@ func (internetGatewayStep) Name() string        { return keyInternetGateway }
 func (internetGatewayStep) DependsOn() []string { return []string{keyVPC} }
 
 func findInternetGateway(ctx context.Context, e *Env) (*ec2types.InternetGateway, error) {
-	return engine.Discover(e.Run, "internet-gateway", func() (*ec2types.InternetGateway, error) {
-		return engine.FindOwned(e.Run, engine.Lookup[ec2types.InternetGateway]{
-			Kind: "internet gateway", Name: e.Names.InternetGateway(), StateID: e.StateID(keyInternetGateway),
-			ByID: func(id string) (*ec2types.InternetGateway, error) {
-				out, err := e.AWS.EC2.DescribeInternetGateways(ctx, &ec2.DescribeInternetGatewaysInput{InternetGatewayIds: []string{id}})
-				if cloud.IsNotFound(err) || err == nil && len(out.InternetGateways) != 1 {
-					return nil, nil
-				}
-				if err != nil {
-					return nil, fmt.Errorf("describing internet gateway %s: %w", id, err)
-				}
-				return &out.InternetGateways[0], nil
-			},
-			ByTags: func() ([]*ec2types.InternetGateway, error) {
-				out, err := e.AWS.EC2.DescribeInternetGateways(ctx, &ec2.DescribeInternetGatewaysInput{Filters: e.ec2OwnedFilters(e.Names.InternetGateway())})
-				if err != nil {
-					return nil, fmt.Errorf("looking up internet gateway %s by tags: %w", e.Names.InternetGateway(), err)
-				}
-				return pointers(out.InternetGateways), nil
-			},
-			Tags: func(g *ec2types.InternetGateway) (map[string]string, error) { return ec2TagMap(g.Tags), nil },
-			ID:   func(g *ec2types.InternetGateway) string { return aws.ToString(g.InternetGatewayId) },
-		})
+	return findEC2(e, ec2Find[ec2types.InternetGateway]{
+		kind: "internet gateway", name: e.Names.InternetGateway(), stateKey: keyInternetGateway,
+		describe: func(ids []string, filters []ec2types.Filter) ([]ec2types.InternetGateway, error) {
+			out, err := e.AWS.EC2.DescribeInternetGateways(ctx, &ec2.DescribeInternetGatewaysInput{InternetGatewayIds: ids, Filters: filters})
+			return listed(out, err, func(o *ec2.DescribeInternetGatewaysOutput) []ec2types.InternetGateway { return o.InternetGateways })
+		},
+		tags: func(g *ec2types.InternetGateway) []ec2types.Tag { return g.Tags },
+		id:   func(g *ec2types.InternetGateway) string { return aws.ToString(g.InternetGatewayId) },
 	})
 }
 

@@ -23,29 +23,14 @@ func (natGatewayStep) Name() string        { return keyNATGateway }
 func (natGatewayStep) DependsOn() []string { return []string{"subnets", keyInternetGateway} }
 
 func findElasticIP(ctx context.Context, e *Env) (*ec2types.Address, error) {
-	return engine.Discover(e.Run, "elastic-ip", func() (*ec2types.Address, error) {
-		return engine.FindOwned(e.Run, engine.Lookup[ec2types.Address]{
-			Kind: "Elastic IP", Name: e.Names.ElasticIP(), StateID: e.StateID(keyElasticIP),
-			ByID: func(id string) (*ec2types.Address, error) {
-				out, err := e.AWS.EC2.DescribeAddresses(ctx, &ec2.DescribeAddressesInput{AllocationIds: []string{id}})
-				if cloud.IsNotFound(err) || err == nil && len(out.Addresses) != 1 {
-					return nil, nil
-				}
-				if err != nil {
-					return nil, fmt.Errorf("describing Elastic IP %s: %w", id, err)
-				}
-				return &out.Addresses[0], nil
-			},
-			ByTags: func() ([]*ec2types.Address, error) {
-				out, err := e.AWS.EC2.DescribeAddresses(ctx, &ec2.DescribeAddressesInput{Filters: e.ec2OwnedFilters(e.Names.ElasticIP())})
-				if err != nil {
-					return nil, fmt.Errorf("looking up Elastic IP %s by tags: %w", e.Names.ElasticIP(), err)
-				}
-				return pointers(out.Addresses), nil
-			},
-			Tags: func(a *ec2types.Address) (map[string]string, error) { return ec2TagMap(a.Tags), nil },
-			ID:   func(a *ec2types.Address) string { return aws.ToString(a.AllocationId) },
-		})
+	return findEC2(e, ec2Find[ec2types.Address]{
+		kind: "Elastic IP", name: e.Names.ElasticIP(), stateKey: keyElasticIP,
+		describe: func(ids []string, filters []ec2types.Filter) ([]ec2types.Address, error) {
+			out, err := e.AWS.EC2.DescribeAddresses(ctx, &ec2.DescribeAddressesInput{AllocationIds: ids, Filters: filters})
+			return listed(out, err, func(o *ec2.DescribeAddressesOutput) []ec2types.Address { return o.Addresses })
+		},
+		tags: func(a *ec2types.Address) []ec2types.Tag { return a.Tags },
+		id:   func(a *ec2types.Address) string { return aws.ToString(a.AllocationId) },
 	})
 }
 
@@ -54,38 +39,19 @@ func liveNAT(n ec2types.NatGateway) bool {
 	return n.State == ec2types.NatGatewayStatePending || n.State == ec2types.NatGatewayStateAvailable
 }
 
+// findNATGateway finds the environment's live gateway: a failed or deleted one is history
+// (formerNATGateways).
 func findNATGateway(ctx context.Context, e *Env) (*ec2types.NatGateway, error) {
-	return engine.Discover(e.Run, "nat-gateway", func() (*ec2types.NatGateway, error) {
-		return engine.FindOwned(e.Run, engine.Lookup[ec2types.NatGateway]{
-			Kind: "NAT gateway", Name: e.Names.NATGateway(), StateID: e.StateID(keyNATGateway),
-			ByID: func(id string) (*ec2types.NatGateway, error) {
-				out, err := e.AWS.EC2.DescribeNatGateways(ctx, &ec2.DescribeNatGatewaysInput{NatGatewayIds: []string{id}})
-				if cloud.IsNotFound(err) || err == nil && (len(out.NatGateways) != 1 || !liveNAT(out.NatGateways[0])) {
-					return nil, nil
-				}
-				if err != nil {
-					return nil, fmt.Errorf("describing NAT gateway %s: %w", id, err)
-				}
-				return &out.NatGateways[0], nil
-			},
-			ByTags: func() ([]*ec2types.NatGateway, error) {
-				filters := append(e.ec2OwnedFilters(e.Names.NATGateway()), ec2types.Filter{Name: aws.String("state"), Values: []string{"pending", "available"}})
-				out, err := e.AWS.EC2.DescribeNatGateways(ctx, &ec2.DescribeNatGatewaysInput{Filter: filters})
-				if err != nil {
-					return nil, fmt.Errorf("looking up NAT gateway %s by tags: %w", e.Names.NATGateway(), err)
-				}
-				// Checked here too: some implementations (moto) ignore these filters.
-				var live []*ec2types.NatGateway
-				for i, n := range out.NatGateways {
-					if liveNAT(n) && ec2TagValue(n.Tags, TagName) == e.Names.NATGateway() {
-						live = append(live, &out.NatGateways[i])
-					}
-				}
-				return live, nil
-			},
-			Tags: func(n *ec2types.NatGateway) (map[string]string, error) { return ec2TagMap(n.Tags), nil },
-			ID:   func(n *ec2types.NatGateway) string { return aws.ToString(n.NatGatewayId) },
-		})
+	return findEC2(e, ec2Find[ec2types.NatGateway]{
+		kind: "NAT gateway", name: e.Names.NATGateway(), stateKey: keyNATGateway,
+		describe: func(ids []string, filters []ec2types.Filter) ([]ec2types.NatGateway, error) {
+			out, err := e.AWS.EC2.DescribeNatGateways(ctx, &ec2.DescribeNatGatewaysInput{NatGatewayIds: ids, Filter: filters})
+			return listed(out, err, func(o *ec2.DescribeNatGatewaysOutput) []ec2types.NatGateway { return o.NatGateways })
+		},
+		filters: []ec2types.Filter{{Name: aws.String("state"), Values: []string{"pending", "available"}}},
+		live:    func(n *ec2types.NatGateway) bool { return liveNAT(*n) },
+		tags:    func(n *ec2types.NatGateway) []ec2types.Tag { return n.Tags },
+		id:      func(n *ec2types.NatGateway) string { return aws.ToString(n.NatGatewayId) },
 	})
 }
 

@@ -25,29 +25,14 @@ func (vpcStep) DependsOn() []string { return nil }
 // findVPC looks the VPC up by the state file's ID, then by its tags, once per run. nil means
 // none exists.
 func findVPC(ctx context.Context, e *Env) (*ec2types.Vpc, error) {
-	return engine.Discover(e.Run, "vpc", func() (*ec2types.Vpc, error) {
-		return engine.FindOwned(e.Run, engine.Lookup[ec2types.Vpc]{
-			Kind: "VPC", Name: e.Names.VPC(), StateID: e.StateID(keyVPC),
-			ByID: func(id string) (*ec2types.Vpc, error) {
-				out, err := e.AWS.EC2.DescribeVpcs(ctx, &ec2.DescribeVpcsInput{VpcIds: []string{id}})
-				if cloud.IsNotFound(err) || err == nil && len(out.Vpcs) != 1 {
-					return nil, nil
-				}
-				if err != nil {
-					return nil, fmt.Errorf("describing VPC %s: %w", id, err)
-				}
-				return &out.Vpcs[0], nil
-			},
-			ByTags: func() ([]*ec2types.Vpc, error) {
-				out, err := e.AWS.EC2.DescribeVpcs(ctx, &ec2.DescribeVpcsInput{Filters: e.ec2OwnedFilters(e.Names.VPC())})
-				if err != nil {
-					return nil, fmt.Errorf("looking up VPC %s by tags: %w", e.Names.VPC(), err)
-				}
-				return pointers(out.Vpcs), nil
-			},
-			Tags: func(v *ec2types.Vpc) (map[string]string, error) { return ec2TagMap(v.Tags), nil },
-			ID:   func(v *ec2types.Vpc) string { return aws.ToString(v.VpcId) },
-		})
+	return findEC2(e, ec2Find[ec2types.Vpc]{
+		kind: "VPC", name: e.Names.VPC(), stateKey: keyVPC,
+		describe: func(ids []string, filters []ec2types.Filter) ([]ec2types.Vpc, error) {
+			out, err := e.AWS.EC2.DescribeVpcs(ctx, &ec2.DescribeVpcsInput{VpcIds: ids, Filters: filters})
+			return listed(out, err, func(o *ec2.DescribeVpcsOutput) []ec2types.Vpc { return o.Vpcs })
+		},
+		tags: func(v *ec2types.Vpc) []ec2types.Tag { return v.Tags },
+		id:   func(v *ec2types.Vpc) string { return aws.ToString(v.VpcId) },
 	})
 }
 

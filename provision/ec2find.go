@@ -1,0 +1,78 @@
+package provision
+
+import (
+	"fmt"
+
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+
+	"github.com/tapctl/tapctl/cloud"
+	"github.com/tapctl/tapctl/engine"
+)
+
+// ec2Find says how to find one of the environment's EC2 resources that its tags alone tell
+// apart (the VPC, the internet gateway, the Elastic IP, the NAT gateway): by the state file's
+// ID, then by the environment's tags and its Name.
+type ec2Find[T any] struct {
+	kind     string // "VPC": names it in messages
+	name     string // its Name tag
+	stateKey string // its key in the state file, and in the run's reads
+	// describe is the kind's describe call, by IDs or by filters (the other argument nil).
+	describe func(ids []string, filters []ec2types.Filter) ([]T, error)
+	// filters are asked for beside the ownership tags, and live checks on the answer what they
+	// ask (some implementations ignore filters); nil: every one found counts.
+	filters []ec2types.Filter
+	live    func(*T) bool
+	tags    func(*T) []ec2types.Tag
+	id      func(*T) string
+}
+
+// findEC2 looks the resource up once per run (engine.Discover) and proves it is the
+// environment's (engine.FindOwned); nil means none exists.
+func findEC2[T any](e *Env, f ec2Find[T]) (*T, error) {
+	return engine.Discover(e.Run, f.stateKey, func() (*T, error) {
+		return engine.FindOwned(e.Run, ec2Lookup(e, f))
+	})
+}
+
+// ec2Lookup is how engine.FindOwned reads f's resource: one describe by ID (none, or one not
+// live, is nil), or one by the owned filters.
+func ec2Lookup[T any](e *Env, f ec2Find[T]) engine.Lookup[T] {
+	return engine.Lookup[T]{
+		Kind: f.kind, Name: f.name, StateID: e.StateID(f.stateKey),
+		ByID: func(id string) (*T, error) {
+			found, err := f.describe([]string{id}, nil)
+			if cloud.IsNotFound(err) || err == nil && (len(found) != 1 || !f.isLive(&found[0])) {
+				return nil, nil
+			}
+			if err != nil {
+				return nil, fmt.Errorf("describing %s %s: %w", f.kind, id, err)
+			}
+			return &found[0], nil
+		},
+		ByTags: func() ([]*T, error) {
+			found, err := f.describe(nil, append(e.ec2OwnedFilters(f.name), f.filters...))
+			if err != nil {
+				return nil, fmt.Errorf("looking up %s %s by tags: %w", f.kind, f.name, err)
+			}
+			var kept []*T
+			for i := range found {
+				if f.isLive(&found[i]) && e.ec2Owned(f.tags(&found[i]), f.name) {
+					kept = append(kept, &found[i])
+				}
+			}
+			return kept, nil
+		},
+		Tags: func(r *T) (map[string]string, error) { return ec2TagMap(f.tags(r)), nil },
+		ID:   f.id,
+	}
+}
+
+func (f ec2Find[T]) isLive(r *T) bool { return f.live == nil || f.live(r) }
+
+// listed is what an EC2 describe call answered, picked out of its output by list.
+func listed[Out, T any](out *Out, err error, list func(*Out) []T) ([]T, error) {
+	if err != nil {
+		return nil, err
+	}
+	return list(out), nil
+}
