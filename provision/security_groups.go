@@ -253,42 +253,34 @@ func (s securityGroupStep) Up(ctx context.Context, e *Env) error {
 	return nil
 }
 
-func (s securityGroupStep) reconcileRules(ctx context.Context, e *Env, id string, have, want []sgRule, fresh bool) (bool, error) {
-	haveSet, wantSet := map[sgRule]bool{}, map[sgRule]bool{}
+// ruleChanges compares the rules the group holds with the wanted ones: the missing ones to
+// authorize (in wanted order) and the extra ones to revoke (in held order).
+func ruleChanges(have, want []sgRule) (authorize, revoke []sgRule) {
+	for _, r := range want {
+		if !slices.Contains(have, r) {
+			authorize = append(authorize, r)
+		}
+	}
 	for _, r := range have {
-		haveSet[r] = true
+		if !slices.Contains(want, r) {
+			revoke = append(revoke, r)
+		}
 	}
-	for _, r := range want {
-		wantSet[r] = true
-	}
+	return authorize, revoke
+}
+
+func (s securityGroupStep) reconcileRules(ctx context.Context, e *Env, id string, have, want []sgRule, fresh bool) (bool, error) {
+	authorize, revoke := ruleChanges(have, want)
 	var changes []string
-	for _, r := range want {
-		if haveSet[r] {
-			continue
-		}
-		var err error
-		if r.egress {
-			_, err = e.AWS.EC2.AuthorizeSecurityGroupEgress(ctx, &ec2.AuthorizeSecurityGroupEgressInput{GroupId: aws.String(id), IpPermissions: []ec2types.IpPermission{r.permission()}})
-		} else {
-			_, err = e.AWS.EC2.AuthorizeSecurityGroupIngress(ctx, &ec2.AuthorizeSecurityGroupIngressInput{GroupId: aws.String(id), IpPermissions: []ec2types.IpPermission{r.permission()}})
-		}
-		if err != nil && !cloud.HasCode(err, "InvalidPermission.Duplicate") {
-			return false, fmt.Errorf("authorizing %s on security group %s: %w", r, id, err)
+	for _, r := range authorize {
+		if err := authorizeRule(ctx, e, id, r); err != nil {
+			return false, err
 		}
 		changes = append(changes, "+"+r.String())
 	}
-	for _, r := range have {
-		if wantSet[r] {
-			continue
-		}
-		var err error
-		if r.egress {
-			_, err = e.AWS.EC2.RevokeSecurityGroupEgress(ctx, &ec2.RevokeSecurityGroupEgressInput{GroupId: aws.String(id), IpPermissions: []ec2types.IpPermission{r.permission()}})
-		} else {
-			_, err = e.AWS.EC2.RevokeSecurityGroupIngress(ctx, &ec2.RevokeSecurityGroupIngressInput{GroupId: aws.String(id), IpPermissions: []ec2types.IpPermission{r.permission()}})
-		}
-		if err != nil && !cloud.HasCode(err, "InvalidPermission.NotFound") {
-			return false, fmt.Errorf("revoking %s on security group %s: %w", r, id, err)
+	for _, r := range revoke {
+		if err := revokeRule(ctx, e, id, r); err != nil {
+			return false, err
 		}
 		changes = append(changes, "-"+r.String())
 	}
@@ -297,6 +289,36 @@ func (s securityGroupStep) reconcileRules(ctx context.Context, e *Env, id string
 		e.Updated("security group "+s.groupName(e), id, strings.Join(changes, ", "))
 	}
 	return len(changes) > 0, nil
+}
+
+// authorizeRule adds one rule; one already there (a lost answer's resend) is done.
+func authorizeRule(ctx context.Context, e *Env, groupID string, r sgRule) error {
+	perms := []ec2types.IpPermission{r.permission()}
+	var err error
+	if r.egress {
+		_, err = e.AWS.EC2.AuthorizeSecurityGroupEgress(ctx, &ec2.AuthorizeSecurityGroupEgressInput{GroupId: aws.String(groupID), IpPermissions: perms})
+	} else {
+		_, err = e.AWS.EC2.AuthorizeSecurityGroupIngress(ctx, &ec2.AuthorizeSecurityGroupIngressInput{GroupId: aws.String(groupID), IpPermissions: perms})
+	}
+	if err != nil && !cloud.HasCode(err, "InvalidPermission.Duplicate") {
+		return fmt.Errorf("authorizing %s on security group %s: %w", r, groupID, err)
+	}
+	return nil
+}
+
+// revokeRule removes one rule; one already gone is done.
+func revokeRule(ctx context.Context, e *Env, groupID string, r sgRule) error {
+	perms := []ec2types.IpPermission{r.permission()}
+	var err error
+	if r.egress {
+		_, err = e.AWS.EC2.RevokeSecurityGroupEgress(ctx, &ec2.RevokeSecurityGroupEgressInput{GroupId: aws.String(groupID), IpPermissions: perms})
+	} else {
+		_, err = e.AWS.EC2.RevokeSecurityGroupIngress(ctx, &ec2.RevokeSecurityGroupIngressInput{GroupId: aws.String(groupID), IpPermissions: perms})
+	}
+	if err != nil && !cloud.HasCode(err, "InvalidPermission.NotFound") {
+		return fmt.Errorf("revoking %s on security group %s: %w", r, groupID, err)
+	}
+	return nil
 }
 
 func (s securityGroupStep) Down(ctx context.Context, e *Env) error {
