@@ -76,3 +76,51 @@ func listed[Out, T any](out *Out, err error, list func(*Out) []T) ([]T, error) {
 	}
 	return list(out), nil
 }
+
+// ec2Among says how to pick one of the environment's resources out of a listing the step read
+// in one call (a VPC's subnets, route tables or security groups): by the state file's ID, then
+// by what holds its name. What is picked must be the environment's (engine.FindOwned).
+type ec2Among[T any] struct {
+	kind, label string // "subnet", and its name as messages give it
+	stateKey    string // "" when the state file's ID does not find it (a group is found by name)
+	// named match what holds the name, tried in order: its Name tag, then what else can only
+	// be the one (a subnet's CIDR).
+	named []func(*T) bool
+	tags  func(*T) []ec2types.Tag
+	id    func(*T) string
+}
+
+// findAmong picks f's resource out of items; nil when none is there.
+func findAmong[T any](e *Env, items []T, f ec2Among[T]) (*T, error) {
+	pick := func(match func(*T) bool) *T {
+		for i := range items {
+			if match(&items[i]) {
+				return &items[i]
+			}
+		}
+		return nil
+	}
+	l := engine.Lookup[T]{
+		Kind: f.kind, Name: f.label,
+		ByName: func() (*T, error) {
+			for _, match := range f.named {
+				if found := pick(match); found != nil {
+					return found, nil
+				}
+			}
+			return nil, nil
+		},
+		Tags: func(r *T) (map[string]string, error) { return ec2TagMap(f.tags(r)), nil },
+		ID:   f.id,
+	}
+	if f.stateKey != "" {
+		l.StateID = e.StateID(f.stateKey)
+		l.ByID = func(id string) (*T, error) { return pick(func(r *T) bool { return f.id(r) == id }), nil }
+	}
+	return engine.FindOwned(e.Run, l)
+}
+
+// nameTagIs matches an EC2 resource by its Name tag.
+func nameTagIs[T any](name string, tags func(*T) []ec2types.Tag) func(*T) bool {
+	return func(r *T) bool { return ec2TagValue(tags(r), TagName) == name }
+}

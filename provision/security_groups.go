@@ -162,20 +162,12 @@ func securityGroups(ctx context.Context, e *Env) (map[string]*ec2types.SecurityG
 		}
 		found := map[string]*ec2types.SecurityGroup{}
 		for _, kind := range []string{"alb", "task"} {
-			s := securityGroupStep{kind: kind}
-			name := s.groupName(e)
-			g, err := engine.FindOwned(e.Run, engine.Lookup[ec2types.SecurityGroup]{
-				Kind: "security group", Name: name,
-				ByName: func() (*ec2types.SecurityGroup, error) {
-					for i := range out.SecurityGroups {
-						if aws.ToString(out.SecurityGroups[i].GroupName) == name {
-							return &out.SecurityGroups[i], nil
-						}
-					}
-					return nil, nil
-				},
-				Tags: func(g *ec2types.SecurityGroup) (map[string]string, error) { return ec2TagMap(g.Tags), nil },
-				ID:   func(g *ec2types.SecurityGroup) string { return aws.ToString(g.GroupId) },
+			name := securityGroupStep{kind: kind}.groupName(e)
+			g, err := findAmong(e, out.SecurityGroups, ec2Among[ec2types.SecurityGroup]{
+				kind: "security group", label: name,
+				named: []func(*ec2types.SecurityGroup) bool{func(g *ec2types.SecurityGroup) bool { return aws.ToString(g.GroupName) == name }},
+				tags:  func(g *ec2types.SecurityGroup) []ec2types.Tag { return g.Tags },
+				id:    func(g *ec2types.SecurityGroup) string { return aws.ToString(g.GroupId) },
 			})
 			if err != nil {
 				return nil, err

@@ -69,8 +69,7 @@ func (subnetsStep) Name() string        { return "subnets" }
 func (subnetsStep) DependsOn() []string { return []string{keyVPC} }
 
 // findSubnets reads every subnet of the VPC in one call (once per run) and matches each spec
-// by state ID, then Name tag, then CIDR (a CIDR can be held by one subnet of a VPC only); each
-// match must be the environment's.
+// (matchSubnets).
 func findSubnets(ctx context.Context, e *Env, vpcID string) (map[subnetSpec]*ec2types.Subnet, error) {
 	return engine.Discover(e.Run, "subnets/"+vpcID, func() (map[subnetSpec]*ec2types.Subnet, error) {
 		out, err := e.AWS.EC2.DescribeSubnets(ctx, &ec2.DescribeSubnetsInput{
@@ -79,40 +78,34 @@ func findSubnets(ctx context.Context, e *Env, vpcID string) (map[subnetSpec]*ec2
 		if err != nil {
 			return nil, fmt.Errorf("describing subnets of VPC %s: %w", vpcID, err)
 		}
-		found := map[subnetSpec]*ec2types.Subnet{}
-		for _, spec := range allSubnets() {
-			name := e.Names.Subnet(spec.kind, spec.az)
-			pick := func(match func(*ec2types.Subnet) bool) *ec2types.Subnet {
-				for i := range out.Subnets {
-					if match(&out.Subnets[i]) {
-						return &out.Subnets[i]
-					}
-				}
-				return nil
-			}
-			sn, err := engine.FindOwned(e.Run, engine.Lookup[ec2types.Subnet]{
-				Kind: "subnet", Name: name + " (" + spec.cidr() + ")", StateID: e.StateID(spec.key()),
-				ByID: func(id string) (*ec2types.Subnet, error) {
-					return pick(func(sn *ec2types.Subnet) bool { return aws.ToString(sn.SubnetId) == id }), nil
-				},
-				ByName: func() (*ec2types.Subnet, error) {
-					if sn := pick(func(sn *ec2types.Subnet) bool { return ec2TagValue(sn.Tags, TagName) == name }); sn != nil {
-						return sn, nil
-					}
-					return pick(func(sn *ec2types.Subnet) bool { return aws.ToString(sn.CidrBlock) == spec.cidr() }), nil
-				},
-				Tags: func(sn *ec2types.Subnet) (map[string]string, error) { return ec2TagMap(sn.Tags), nil },
-				ID:   func(sn *ec2types.Subnet) string { return aws.ToString(sn.SubnetId) },
-			})
-			if err != nil {
-				return nil, err
-			}
-			if sn != nil {
-				found[spec] = sn
-			}
-		}
-		return found, nil
+		return matchSubnets(e, out.Subnets)
 	})
+}
+
+// matchSubnets picks each spec's subnet out of the VPC's: by state ID, then Name tag, then CIDR
+// (a CIDR can be held by one subnet of a VPC only); each match must be the environment's.
+func matchSubnets(e *Env, subnets []ec2types.Subnet) (map[subnetSpec]*ec2types.Subnet, error) {
+	tags := func(sn *ec2types.Subnet) []ec2types.Tag { return sn.Tags }
+	found := map[subnetSpec]*ec2types.Subnet{}
+	for _, spec := range allSubnets() {
+		name, cidr := e.Names.Subnet(spec.kind, spec.az), spec.cidr()
+		sn, err := findAmong(e, subnets, ec2Among[ec2types.Subnet]{
+			kind: "subnet", label: name + " (" + cidr + ")", stateKey: spec.key(),
+			named: []func(*ec2types.Subnet) bool{
+				nameTagIs(name, tags),
+				func(sn *ec2types.Subnet) bool { return aws.ToString(sn.CidrBlock) == cidr },
+			},
+			tags: tags,
+			id:   func(sn *ec2types.Subnet) string { return aws.ToString(sn.SubnetId) },
+		})
+		if err != nil {
+			return nil, err
+		}
+		if sn != nil {
+			found[spec] = sn
+		}
+	}
+	return found, nil
 }
 
 func (subnetsStep) Claim(ctx context.Context, e *Env) error {
@@ -198,10 +191,16 @@ func subnetRecord(sn *ec2types.Subnet) state.Resource {
 	return state.Resource{ID: aws.ToString(sn.SubnetId), Attrs: map[string]string{"az": aws.ToString(sn.AvailabilityZone), "cidr": aws.ToString(sn.CidrBlock)}}
 }
 
+// mapPublicIPDrifts says whether the subnet's "map public IP on launch" differs from what its
+// kind wants: on for public subnets, off for private ones (unset reads as off).
+func mapPublicIPDrifts(sn *ec2types.Subnet, public bool) bool {
+	return aws.ToBool(sn.MapPublicIpOnLaunch) != public
+}
+
 // ensureMapPublicIP sets "map public IP on launch" on public subnets and clears it on private ones.
 func ensureMapPublicIP(ctx context.Context, e *Env, name string, sn *ec2types.Subnet, want bool) error {
 	id := aws.ToString(sn.SubnetId)
-	if aws.ToBool(sn.MapPublicIpOnLaunch) == want {
+	if !mapPublicIPDrifts(sn, want) {
 		return nil
 	}
 	err := cloud.Retry(ctx, "setting map-public-ip on subnet "+id, 2*time.Minute, cloud.RetryOn(cloud.PropagationCodes...), func(ctx context.Context) error {
