@@ -196,12 +196,32 @@ func formerNATGateways(ctx context.Context, e *Env) ([]ec2types.NatGateway, erro
 		}
 		// Checked here too: some implementations (moto) ignore these filters.
 		for _, n := range page.NatGateways {
-			if !liveNAT(n) && e.Owns(ec2TagMap(n.Tags)) && ec2TagValue(n.Tags, TagName) == e.Names.NATGateway() {
+			if !liveNAT(n) && e.ec2Owned(n.Tags, e.Names.NATGateway()) {
 				former = append(former, n)
 			}
 		}
 	}
 	return former, nil
+}
+
+// natCleanup is what a former gateway needs before its address can be used again.
+type natCleanup int
+
+const (
+	natLeave           natCleanup = iota // deleted: it holds nothing any more
+	natAwaitDeleted                      // deleting: it holds the address until deleted
+	natDeleteThenAwait                   // failed: AWS would delete it only after about an hour
+)
+
+// formerNATCleanup classifies a former gateway by its state.
+func formerNATCleanup(n ec2types.NatGateway) natCleanup {
+	switch n.State {
+	case ec2types.NatGatewayStateFailed:
+		return natDeleteThenAwait
+	case ec2types.NatGatewayStateDeleting:
+		return natAwaitDeleted
+	}
+	return natLeave
 }
 
 // clearFormerNATGateways deletes the failed gateways and waits until none is deleting: until it
@@ -210,15 +230,15 @@ func formerNATGateways(ctx context.Context, e *Env) ([]ec2types.NatGateway, erro
 func clearFormerNATGateways(ctx context.Context, e *Env, former []ec2types.NatGateway) error {
 	for _, n := range former {
 		id := aws.ToString(n.NatGatewayId)
-		switch n.State {
-		case ec2types.NatGatewayStateFailed:
+		cleanup := formerNATCleanup(n)
+		if cleanup == natLeave {
+			continue
+		}
+		if cleanup == natDeleteThenAwait {
 			e.Log.Info().Str("id", id).Str("failure", aws.ToString(n.FailureCode)).Msg("deleting failed NAT gateway")
 			if _, err := e.AWS.EC2.DeleteNatGateway(ctx, &ec2.DeleteNatGatewayInput{NatGatewayId: aws.String(id)}); err != nil && !cloud.IsNotFound(err) {
 				return fmt.Errorf("deleting failed NAT gateway %s: %w", id, err)
 			}
-		case ec2types.NatGatewayStateDeleting:
-		default:
-			continue
 		}
 		if err := waitNATDeleted(ctx, e, id); err != nil {
 			return err
@@ -282,11 +302,18 @@ func (f *natFailedError) Error() string {
 // natFailure reads why a gateway will not become available; nil when it still may.
 func natFailure(ctx context.Context, e *Env, id string) *natFailedError {
 	out, err := e.AWS.EC2.DescribeNatGateways(ctx, &ec2.DescribeNatGatewaysInput{NatGatewayIds: []string{id}})
-	if err != nil || len(out.NatGateways) != 1 || liveNAT(out.NatGateways[0]) {
+	if err != nil || len(out.NatGateways) != 1 {
 		return nil
 	}
-	n := out.NatGateways[0]
-	return &natFailedError{id: id, state: string(n.State), code: aws.ToString(n.FailureCode), message: aws.ToString(n.FailureMessage)}
+	return natFailureOf(out.NatGateways[0])
+}
+
+// natFailureOf says why a gateway will never become available; nil when it is live.
+func natFailureOf(n ec2types.NatGateway) *natFailedError {
+	if liveNAT(n) {
+		return nil
+	}
+	return &natFailedError{id: aws.ToString(n.NatGatewayId), state: string(n.State), code: aws.ToString(n.FailureCode), message: aws.ToString(n.FailureMessage)}
 }
 
 // waitNATDeleted waits, bounded by the NAT timeout, until the gateway is deleted.

@@ -74,8 +74,8 @@ func (vpcStep) Up(ctx context.Context, e *Env) error {
 		if err := e.Record(keyVPC, state.Resource{ID: aws.ToString(vpc.VpcId)}); err != nil {
 			return err
 		}
-		if got := aws.ToString(vpc.CidrBlock); got != VPCCIDR {
-			return fmt.Errorf("VPC %s has CIDR %s, not %s; a VPC's CIDR cannot change: delete it or choose another --env", aws.ToString(vpc.VpcId), got, VPCCIDR)
+		if err := vpcCIDRError(vpc); err != nil {
+			return err
 		}
 		if err := e.ensureEC2Tags(ctx, "VPC "+e.Names.VPC(), aws.ToString(vpc.VpcId), vpc.Tags, e.Names.VPC()); err != nil {
 			return err
@@ -92,33 +92,56 @@ func (vpcStep) Up(ctx context.Context, e *Env) error {
 	return nil
 }
 
+// vpcDNSAttributes are the VPC attributes the platform turns on: ECS tasks and Cloud Map need
+// the VPC's DNS.
+var vpcDNSAttributes = []ec2types.VpcAttributeName{ec2types.VpcAttributeNameEnableDnsSupport, ec2types.VpcAttributeNameEnableDnsHostnames}
+
+// dnsAttributeOn reads one DNS attribute out of DescribeVpcAttribute's answer; unset is off.
+func dnsAttributeOn(out *ec2.DescribeVpcAttributeOutput, attr ec2types.VpcAttributeName) bool {
+	on := out.EnableDnsSupport
+	if attr == ec2types.VpcAttributeNameEnableDnsHostnames {
+		on = out.EnableDnsHostnames
+	}
+	return on != nil && aws.ToBool(on.Value)
+}
+
+// enableDNSInput is the ModifyVpcAttribute call that turns one DNS attribute on (the call takes
+// one attribute at a time).
+func enableDNSInput(id string, attr ec2types.VpcAttributeName) *ec2.ModifyVpcAttributeInput {
+	in := &ec2.ModifyVpcAttributeInput{VpcId: aws.String(id)}
+	if attr == ec2types.VpcAttributeNameEnableDnsSupport {
+		in.EnableDnsSupport = &ec2types.AttributeBooleanValue{Value: aws.Bool(true)}
+	} else {
+		in.EnableDnsHostnames = &ec2types.AttributeBooleanValue{Value: aws.Bool(true)}
+	}
+	return in
+}
+
+// vpcCIDRError refuses a VPC whose CIDR is not the platform's: a VPC's CIDR cannot change.
+func vpcCIDRError(vpc *ec2types.Vpc) error {
+	if got := aws.ToString(vpc.CidrBlock); got != VPCCIDR {
+		return fmt.Errorf("VPC %s has CIDR %s, not %s; a VPC's CIDR cannot change: delete it or choose another --env", aws.ToString(vpc.VpcId), got, VPCCIDR)
+	}
+	return nil
+}
+
 // ensureVPCDNS turns DNS support and DNS hostnames on. A fresh VPC has hostnames off, so it is
 // set without reading; an existing one is read first so a converged run makes no change.
 func ensureVPCDNS(ctx context.Context, e *Env, id string, fresh bool) (bool, error) {
 	changed := false
-	for _, attr := range []ec2types.VpcAttributeName{ec2types.VpcAttributeNameEnableDnsSupport, ec2types.VpcAttributeNameEnableDnsHostnames} {
+	for _, attr := range vpcDNSAttributes {
 		if !fresh {
 			out, err := e.AWS.EC2.DescribeVpcAttribute(ctx, &ec2.DescribeVpcAttributeInput{VpcId: aws.String(id), Attribute: attr})
 			if err != nil {
 				return changed, fmt.Errorf("reading %s of VPC %s: %w", attr, id, err)
 			}
-			on := out.EnableDnsSupport
-			if attr == ec2types.VpcAttributeNameEnableDnsHostnames {
-				on = out.EnableDnsHostnames
-			}
-			if on != nil && aws.ToBool(on.Value) {
+			if dnsAttributeOn(out, attr) {
 				continue
 			}
 		}
-		in := &ec2.ModifyVpcAttributeInput{VpcId: aws.String(id)}
-		if attr == ec2types.VpcAttributeNameEnableDnsSupport {
-			in.EnableDnsSupport = &ec2types.AttributeBooleanValue{Value: aws.Bool(true)}
-		} else {
-			in.EnableDnsHostnames = &ec2types.AttributeBooleanValue{Value: aws.Bool(true)}
-		}
 		// A VPC just created may not be visible to every EC2 endpoint yet.
 		err := cloud.Retry(ctx, "enabling "+string(attr)+" on VPC "+id, 2*time.Minute, cloud.RetryOn(cloud.PropagationCodes...), func(ctx context.Context) error {
-			_, err := e.AWS.EC2.ModifyVpcAttribute(ctx, in)
+			_, err := e.AWS.EC2.ModifyVpcAttribute(ctx, enableDNSInput(id, attr))
 			return err
 		})
 		if err != nil {
