@@ -37,6 +37,12 @@ func isNotFoundAction(actions []elbtypes.Action) bool {
 	return aws.ToString(c.StatusCode) == "404" && aws.ToString(c.ContentType) == "text/plain" && aws.ToString(c.MessageBody) == "Not Found"
 }
 
+// listenerDrifts says whether the :80 listener needs correcting: it must speak HTTP and answer
+// what no rule takes with the plain 404.
+func listenerDrifts(l *elbtypes.Listener) bool {
+	return l.Protocol != elbtypes.ProtocolEnumHttp || !isNotFoundAction(l.DefaultActions)
+}
+
 // findListener reads the listeners of the environment's load balancer and picks the HTTP :80
 // one (by the state file's ARN, else by its port), once per run.
 func findListener(ctx context.Context, e *Env) (*elbtypes.Listener, error) {
@@ -117,7 +123,7 @@ func (listenerStep) Up(ctx context.Context, e *Env) error {
 	if err := e.Record(keyListener, state.Resource{ID: arn}); err != nil {
 		return err
 	}
-	if l.Protocol != elbtypes.ProtocolEnumHttp || !isNotFoundAction(l.DefaultActions) {
+	if listenerDrifts(l) {
 		if _, err := e.AWS.ELB.ModifyListener(ctx, &elbv2.ModifyListenerInput{
 			ListenerArn: aws.String(arn), Protocol: elbtypes.ProtocolEnumHttp, Port: aws.Int32(80), DefaultActions: notFoundAction(),
 		}); err != nil {

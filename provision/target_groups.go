@@ -138,6 +138,27 @@ func (s targetGroupStep) healthCheckDiffers(tg *elbtypes.TargetGroup) bool {
 		tg.HealthCheckProtocol != elbtypes.ProtocolEnumHttp
 }
 
+// fixedDiffers refuses a group whose VPC, target type or port is not the service's: ELB cannot
+// change them.
+func (s targetGroupStep) fixedDiffers(tg *elbtypes.TargetGroup, name, vpcID string) error {
+	if aws.ToString(tg.VpcId) != vpcID || tg.TargetType != elbtypes.TargetTypeEnumIp || aws.ToInt32(tg.Port) != s.svc.Port {
+		return fmt.Errorf("target group %s has VPC %s, type %s, port %d; these cannot change: delete it to recreate it",
+			name, aws.ToString(tg.VpcId), tg.TargetType, aws.ToInt32(tg.Port))
+	}
+	return nil
+}
+
+// deregistrationDelayOf reads the draining time out of the group's attributes; "" when absent.
+func deregistrationDelayOf(attrs []elbtypes.TargetGroupAttribute) string {
+	delay := ""
+	for _, a := range attrs {
+		if aws.ToString(a.Key) == deregistrationDelayKey {
+			delay = aws.ToString(a.Value)
+		}
+	}
+	return delay
+}
+
 func (s targetGroupStep) Up(ctx context.Context, e *Env) error {
 	vpcID, err := e.VPCID()
 	if err != nil {
@@ -170,9 +191,8 @@ func (s targetGroupStep) Up(ctx context.Context, e *Env) error {
 		return err
 	}
 	arn := aws.ToString(tg.TargetGroupArn)
-	if aws.ToString(tg.VpcId) != vpcID || tg.TargetType != elbtypes.TargetTypeEnumIp || aws.ToInt32(tg.Port) != s.svc.Port {
-		return fmt.Errorf("target group %s has VPC %s, type %s, port %d; these cannot change: delete it to recreate it",
-			name, aws.ToString(tg.VpcId), tg.TargetType, aws.ToInt32(tg.Port))
+	if err := s.fixedDiffers(tg, name, vpcID); err != nil {
+		return err
 	}
 	changed := false
 	if !fresh && s.healthCheckDiffers(tg) {
@@ -194,11 +214,7 @@ func (s targetGroupStep) Up(ctx context.Context, e *Env) error {
 		if err != nil {
 			return fmt.Errorf("reading attributes of target group %s: %w", name, err)
 		}
-		for _, a := range attrs.Attributes {
-			if aws.ToString(a.Key) == deregistrationDelayKey {
-				delay = aws.ToString(a.Value)
-			}
-		}
+		delay = deregistrationDelayOf(attrs.Attributes)
 	}
 	if delay != deregistrationDelay {
 		if _, err := e.AWS.ELB.ModifyTargetGroupAttributes(ctx, &elbv2.ModifyTargetGroupAttributesInput{
