@@ -188,23 +188,17 @@ func correctALB(ctx context.Context, e *Env, lb *elbtypes.LoadBalancer, subnets 
 
 func (albStep) Down(ctx context.Context, e *Env) error {
 	lb, err := findALB(ctx, e)
-	if err != nil {
-		return err
-	}
-	if lb != nil {
-		arn := aws.ToString(lb.LoadBalancerArn)
-		if _, err := e.AWS.ELB.DeleteLoadBalancer(ctx, &elbv2.DeleteLoadBalancerInput{LoadBalancerArn: aws.String(arn)}); err != nil && !cloud.IsNotFound(err) {
-			return fmt.Errorf("deleting load balancer %s: %w", arn, err)
+	return removeFound(e, keyALB, "load balancer "+e.Names.ALB(), lb, err, func(lb *elbtypes.LoadBalancer) string { return aws.ToString(lb.LoadBalancerArn) }, func(arn string) error {
+		_, err := e.AWS.ELB.DeleteLoadBalancer(ctx, &elbv2.DeleteLoadBalancerInput{LoadBalancerArn: aws.String(arn)})
+		if err := goneIsDone("deleting load balancer "+arn, err); err != nil {
+			return err
 		}
 		w := elbv2.NewLoadBalancersDeletedWaiter(e.AWS.ELB, func(o *elbv2.LoadBalancersDeletedWaiterOptions) {
 			o.MinDelay, o.MaxDelay = pollMinDelay, pollMaxDelay
 		})
-		if err := w.Wait(ctx, &elbv2.DescribeLoadBalancersInput{LoadBalancerArns: []string{arn}}, e.Timeouts.LoadBalancer); err != nil && !cloud.IsNotFound(err) {
-			return fmt.Errorf("waiting for load balancer %s to be deleted: %w", arn, err)
-		}
-		e.Deleted("load balancer "+e.Names.ALB(), arn)
-	}
-	return e.Forget(keyALB)
+		err = w.Wait(ctx, &elbv2.DescribeLoadBalancersInput{LoadBalancerArns: []string{arn}}, e.Timeouts.LoadBalancer)
+		return goneIsDone("waiting for load balancer "+arn+" to be deleted", err)
+	})
 }
 
 func (albStep) Inspect(ctx context.Context, e *Env) []Status {

@@ -124,3 +124,18 @@ func findAmong[T any](e *Env, items []T, f ec2Among[T]) (*T, error) {
 func nameTagIs[T any](name string, tags func(*T) []ec2types.Tag) func(*T) bool {
 	return func(r *T) bool { return ec2TagValue(tags(r), TagName) == name }
 }
+
+// findEachAmong picks one resource per key out of items (findAmong); the map holds those found.
+func findEachAmong[K comparable, T any](e *Env, items []T, keys []K, among func(K) ec2Among[T]) (map[K]*T, error) {
+	found := map[K]*T{}
+	for _, k := range keys {
+		r, err := findAmong(e, items, among(k))
+		if err != nil {
+			return nil, err
+		}
+		if r != nil {
+			found[k] = r
+		}
+	}
+	return found, nil
+}

@@ -26,9 +26,11 @@ func findInternetGateway(ctx context.Context, e *Env) (*ec2types.InternetGateway
 			return listed(out, err, func(o *ec2.DescribeInternetGatewaysOutput) []ec2types.InternetGateway { return o.InternetGateways })
 		},
 		tags: func(g *ec2types.InternetGateway) []ec2types.Tag { return g.Tags },
-		id:   func(g *ec2types.InternetGateway) string { return aws.ToString(g.InternetGatewayId) },
+		id:   internetGatewayID,
 	})
 }
+
+func internetGatewayID(g *ec2types.InternetGateway) string { return aws.ToString(g.InternetGatewayId) }
 
 func (internetGatewayStep) Claim(ctx context.Context, e *Env) error {
 	_, err := findInternetGateway(ctx, e)
@@ -92,11 +94,7 @@ func (internetGatewayStep) Up(ctx context.Context, e *Env) error {
 
 func (internetGatewayStep) Down(ctx context.Context, e *Env) error {
 	igw, err := findInternetGateway(ctx, e)
-	if err != nil {
-		return err
-	}
-	if igw != nil {
-		id := aws.ToString(igw.InternetGatewayId)
+	return removeFound(e, keyInternetGateway, "internet gateway "+e.Names.InternetGateway(), igw, err, internetGatewayID, func(id string) error {
 		for _, a := range igw.Attachments {
 			// Detaching fails with DependencyViolation while public addresses (NAT, ALB) remain mapped.
 			err := cloud.Retry(ctx, "detaching internet gateway "+id, e.Timeouts.Dependencies, cloud.RetryOn(cloud.DependencyCodes...), func(ctx context.Context) error {
@@ -107,12 +105,9 @@ func (internetGatewayStep) Down(ctx context.Context, e *Env) error {
 				return fmt.Errorf("detaching internet gateway %s from %s: %w", id, aws.ToString(a.VpcId), err)
 			}
 		}
-		if _, err := e.AWS.EC2.DeleteInternetGateway(ctx, &ec2.DeleteInternetGatewayInput{InternetGatewayId: aws.String(id)}); err != nil && !cloud.IsNotFound(err) {
-			return fmt.Errorf("deleting internet gateway %s: %w", id, err)
-		}
-		e.Deleted("internet gateway "+e.Names.InternetGateway(), id)
-	}
-	return e.Forget(keyInternetGateway)
+		_, err := e.AWS.EC2.DeleteInternetGateway(ctx, &ec2.DeleteInternetGatewayInput{InternetGatewayId: aws.String(id)})
+		return goneIsDone("deleting internet gateway "+id, err)
+	})
 }
 
 func (internetGatewayStep) Inspect(ctx context.Context, e *Env) []Status {

@@ -138,17 +138,10 @@ func (listenerStep) Up(ctx context.Context, e *Env) error {
 
 func (listenerStep) Down(ctx context.Context, e *Env) error {
 	l, err := findListener(ctx, e)
-	if err != nil {
-		return err
-	}
-	if l != nil {
-		arn := aws.ToString(l.ListenerArn)
-		if _, err := e.AWS.ELB.DeleteListener(ctx, &elbv2.DeleteListenerInput{ListenerArn: aws.String(arn)}); err != nil && !cloud.IsNotFound(err) {
-			return fmt.Errorf("deleting listener %s: %w", arn, err)
-		}
-		e.Deleted("listener :80", arn)
-	}
-	return e.Forget(keyListener)
+	return removeFound(e, keyListener, "listener :80", l, err, func(l *elbtypes.Listener) string { return aws.ToString(l.ListenerArn) }, func(arn string) error {
+		_, err := e.AWS.ELB.DeleteListener(ctx, &elbv2.DeleteListenerInput{ListenerArn: aws.String(arn)})
+		return goneIsDone("deleting listener "+arn, err)
+	})
 }
 
 func (listenerStep) Inspect(ctx context.Context, e *Env) []Status {

@@ -291,8 +291,9 @@ func (s listenerRuleStep) Down(ctx context.Context, e *Env) error {
 	}
 	if rule != nil && !aws.ToBool(rule.IsDefault) {
 		arn := aws.ToString(rule.RuleArn)
-		if _, err := e.AWS.ELB.DeleteRule(ctx, &elbv2.DeleteRuleInput{RuleArn: aws.String(arn)}); err != nil && !cloud.IsNotFound(err) {
-			return fmt.Errorf("deleting listener rule %s: %w", arn, err)
+		_, err := e.AWS.ELB.DeleteRule(ctx, &elbv2.DeleteRuleInput{RuleArn: aws.String(arn)})
+		if err := goneIsDone("deleting listener rule "+arn, err); err != nil {
+			return err
 		}
 		e.Deleted(fmt.Sprintf("listener rule %s", s.svc.PathPattern), arn)
 	}

@@ -2,6 +2,7 @@ package provision
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/tapctl/tapctl/engine"
 )
@@ -56,4 +57,14 @@ func chunks(names []string, size int) [][]string {
 		out = append(out, names)
 	}
 	return out
+}
+
+// recordedID is the ID the state file holds under key, for a step that needs an earlier one's
+// resource; what names it in the error ("the VPC").
+func (e *Env) recordedID(key, what string) (string, error) {
+	id := e.StateID(key)
+	if id == "" {
+		return "", fmt.Errorf("%s of %s is not in the state file; run up", what, e.Name)
+	}
+	return id, nil
 }

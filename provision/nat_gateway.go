@@ -64,13 +64,7 @@ func (natGatewayStep) Claim(ctx context.Context, e *Env) error {
 }
 
 // NATGatewayID is the environment's NAT gateway, for the private route.
-func (e *Env) NATGatewayID() (string, error) {
-	id := e.StateID(keyNATGateway)
-	if id == "" {
-		return "", fmt.Errorf("the NAT gateway of %s is not in the state file; run up", e.Name)
-	}
-	return id, nil
-}
+func (e *Env) NATGatewayID() (string, error) { return e.recordedID(keyNATGateway, "the NAT gateway") }
 
 func (natGatewayStep) Up(ctx context.Context, e *Env) error {
 	publicSubnets, err := e.SubnetIDs(Public)
@@ -236,8 +230,9 @@ func clearFormerNATGateways(ctx context.Context, e *Env, former []ec2types.NatGa
 		}
 		if cleanup == natDeleteThenAwait {
 			e.Log.Info().Str("id", id).Str("failure", aws.ToString(n.FailureCode)).Msg("deleting failed NAT gateway")
-			if _, err := e.AWS.EC2.DeleteNatGateway(ctx, &ec2.DeleteNatGatewayInput{NatGatewayId: aws.String(id)}); err != nil && !cloud.IsNotFound(err) {
-				return fmt.Errorf("deleting failed NAT gateway %s: %w", id, err)
+			_, err := e.AWS.EC2.DeleteNatGateway(ctx, &ec2.DeleteNatGatewayInput{NatGatewayId: aws.String(id)})
+			if err := goneIsDone("deleting failed NAT gateway "+id, err); err != nil {
+				return err
 			}
 		}
 		if err := waitNATDeleted(ctx, e, id); err != nil {
@@ -335,8 +330,9 @@ func (natGatewayStep) Down(ctx context.Context, e *Env) error {
 	}
 	if nat != nil {
 		id := aws.ToString(nat.NatGatewayId)
-		if _, err := e.AWS.EC2.DeleteNatGateway(ctx, &ec2.DeleteNatGatewayInput{NatGatewayId: aws.String(id)}); err != nil && !cloud.IsNotFound(err) {
-			return fmt.Errorf("deleting NAT gateway %s: %w", id, err)
+		_, err := e.AWS.EC2.DeleteNatGateway(ctx, &ec2.DeleteNatGatewayInput{NatGatewayId: aws.String(id)})
+		if err := goneIsDone("deleting NAT gateway "+id, err); err != nil {
+			return err
 		}
 		e.Deleted("NAT gateway "+e.Names.NATGateway(), id)
 	}
@@ -362,8 +358,8 @@ func (natGatewayStep) Down(ctx context.Context, e *Env) error {
 			_, err := e.AWS.EC2.ReleaseAddress(ctx, &ec2.ReleaseAddressInput{AllocationId: aws.String(id)})
 			return err
 		})
-		if err != nil && !cloud.IsNotFound(err) {
-			return fmt.Errorf("releasing Elastic IP %s: %w", id, err)
+		if err := goneIsDone("releasing Elastic IP "+id, err); err != nil {
+			return err
 		}
 		e.Deleted("Elastic IP "+e.Names.ElasticIP(), id)
 	}

@@ -42,23 +42,14 @@ func findRouteTables(ctx context.Context, e *Env, vpcID string) (map[string]*ec2
 // Name tag; each must be the environment's.
 func matchRouteTables(e *Env, tables []ec2types.RouteTable) (map[string]*ec2types.RouteTable, error) {
 	tags := func(rt *ec2types.RouteTable) []ec2types.Tag { return rt.Tags }
-	found := map[string]*ec2types.RouteTable{}
-	for _, kind := range []string{Public, Private} {
+	return findEachAmong(e, tables, []string{Public, Private}, func(kind string) ec2Among[ec2types.RouteTable] {
 		name := e.Names.RouteTable(kind)
-		rt, err := findAmong(e, tables, ec2Among[ec2types.RouteTable]{
+		return ec2Among[ec2types.RouteTable]{
 			kind: "route table", label: name, stateKey: routeTableKey(kind),
 			named: []func(*ec2types.RouteTable) bool{nameTagIs(name, tags)},
-			tags:  tags,
-			id:    func(rt *ec2types.RouteTable) string { return aws.ToString(rt.RouteTableId) },
-		})
-		if err != nil {
-			return nil, err
+			tags:  tags, id: func(rt *ec2types.RouteTable) string { return aws.ToString(rt.RouteTableId) },
 		}
-		if rt != nil {
-			found[kind] = rt
-		}
-	}
-	return found, nil
+	})
 }
 
 func (routeTablesStep) Claim(ctx context.Context, e *Env) error {
@@ -285,8 +276,9 @@ func (routeTablesStep) Down(ctx context.Context, e *Env) error {
 					return fmt.Errorf("disassociating %s from route table %s: %w", aws.ToString(a.SubnetId), id, err)
 				}
 			}
-			if _, err := e.AWS.EC2.DeleteRouteTable(ctx, &ec2.DeleteRouteTableInput{RouteTableId: aws.String(id)}); err != nil && !cloud.IsNotFound(err) {
-				return fmt.Errorf("deleting route table %s: %w", id, err)
+			_, err := e.AWS.EC2.DeleteRouteTable(ctx, &ec2.DeleteRouteTableInput{RouteTableId: aws.String(id)})
+			if err := goneIsDone("deleting route table "+id, err); err != nil {
+				return err
 			}
 			e.Deleted("route table "+e.Names.RouteTable(kind), id)
 			if err := e.Forget(routeTableKey(kind)); err != nil {

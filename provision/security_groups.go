@@ -160,23 +160,15 @@ func securityGroups(ctx context.Context, e *Env) (map[string]*ec2types.SecurityG
 		if err != nil {
 			return nil, fmt.Errorf("looking up the security groups of %s: %w", vpcID, err)
 		}
-		found := map[string]*ec2types.SecurityGroup{}
-		for _, kind := range []string{"alb", "task"} {
-			name := securityGroupStep{kind: kind}.groupName(e)
-			g, err := findAmong(e, out.SecurityGroups, ec2Among[ec2types.SecurityGroup]{
+		// A group's name is its key: the steps find theirs by it.
+		return findEachAmong(e, out.SecurityGroups, []string{e.Names.ALBSecurityGroup(), e.Names.TaskSecurityGroup()}, func(name string) ec2Among[ec2types.SecurityGroup] {
+			return ec2Among[ec2types.SecurityGroup]{
 				kind: "security group", label: name,
 				named: []func(*ec2types.SecurityGroup) bool{func(g *ec2types.SecurityGroup) bool { return aws.ToString(g.GroupName) == name }},
 				tags:  func(g *ec2types.SecurityGroup) []ec2types.Tag { return g.Tags },
 				id:    func(g *ec2types.SecurityGroup) string { return aws.ToString(g.GroupId) },
-			})
-			if err != nil {
-				return nil, err
 			}
-			if g != nil {
-				found[name] = g
-			}
-		}
-		return found, nil
+		})
 	})
 }
 
@@ -315,22 +307,12 @@ func revokeRule(ctx context.Context, e *Env, groupID string, r sgRule) error {
 
 func (s securityGroupStep) Down(ctx context.Context, e *Env) error {
 	g, err := s.find(ctx, e)
-	if err != nil {
-		return err
-	}
-	if g != nil {
-		id := aws.ToString(g.GroupId)
-		// Network interfaces of the deleted load balancer and tasks keep the group for minutes.
-		err := cloud.Retry(ctx, "deleting security group "+id, e.Timeouts.Dependencies, cloud.RetryOn(cloud.DependencyCodes...), func(ctx context.Context) error {
+	return removeFound(e, s.key(), "security group "+s.groupName(e), g, err, func(g *ec2types.SecurityGroup) string { return aws.ToString(g.GroupId) }, func(id string) error {
+		return deleteWhenFree(ctx, e, "security group", id, func(ctx context.Context) error {
 			_, err := e.AWS.EC2.DeleteSecurityGroup(ctx, &ec2.DeleteSecurityGroupInput{GroupId: aws.String(id)})
 			return err
 		})
-		if err != nil && !cloud.IsNotFound(err) {
-			return fmt.Errorf("deleting security group %s: %w", id, err)
-		}
-		e.Deleted("security group "+s.groupName(e), id)
-	}
-	return e.Forget(s.key())
+	})
 }
 
 func (s securityGroupStep) Inspect(ctx context.Context, e *Env) []Status {

@@ -54,9 +54,9 @@ func allSubnets() []subnetSpec {
 func (e *Env) SubnetIDs(kind string) ([]string, error) {
 	var ids []string
 	for az := 0; az < AZCount; az++ {
-		id := e.StateID(subnetSpec{kind, az}.key())
-		if id == "" {
-			return nil, fmt.Errorf("the %s subnets of %s are not in the state file; run up", kind, e.Name)
+		id, err := e.recordedID(subnetSpec{kind, az}.key(), "the "+kind+" subnets")
+		if err != nil {
+			return nil, err
 		}
 		ids = append(ids, id)
 	}
@@ -86,26 +86,17 @@ func findSubnets(ctx context.Context, e *Env, vpcID string) (map[subnetSpec]*ec2
 // (a CIDR can be held by one subnet of a VPC only); each match must be the environment's.
 func matchSubnets(e *Env, subnets []ec2types.Subnet) (map[subnetSpec]*ec2types.Subnet, error) {
 	tags := func(sn *ec2types.Subnet) []ec2types.Tag { return sn.Tags }
-	found := map[subnetSpec]*ec2types.Subnet{}
-	for _, spec := range allSubnets() {
+	return findEachAmong(e, subnets, allSubnets(), func(spec subnetSpec) ec2Among[ec2types.Subnet] {
 		name, cidr := e.Names.Subnet(spec.kind, spec.az), spec.cidr()
-		sn, err := findAmong(e, subnets, ec2Among[ec2types.Subnet]{
+		return ec2Among[ec2types.Subnet]{
 			kind: "subnet", label: name + " (" + cidr + ")", stateKey: spec.key(),
 			named: []func(*ec2types.Subnet) bool{
 				nameTagIs(name, tags),
 				func(sn *ec2types.Subnet) bool { return aws.ToString(sn.CidrBlock) == cidr },
 			},
-			tags: tags,
-			id:   func(sn *ec2types.Subnet) string { return aws.ToString(sn.SubnetId) },
-		})
-		if err != nil {
-			return nil, err
+			tags: tags, id: func(sn *ec2types.Subnet) string { return aws.ToString(sn.SubnetId) },
 		}
-		if sn != nil {
-			found[spec] = sn
-		}
-	}
-	return found, nil
+	})
 }
 
 func (subnetsStep) Claim(ctx context.Context, e *Env) error {
@@ -232,13 +223,11 @@ func (subnetsStep) Down(ctx context.Context, e *Env) error {
 				continue
 			}
 			id := aws.ToString(sn.SubnetId)
-			// Fargate task, load balancer and NAT network interfaces outlive their owners for minutes.
-			err := cloud.Retry(ctx, "deleting subnet "+id, e.Timeouts.Dependencies, cloud.RetryOn(cloud.DependencyCodes...), func(ctx context.Context) error {
+			if err := deleteWhenFree(ctx, e, "subnet", id, func(ctx context.Context) error {
 				_, err := e.AWS.EC2.DeleteSubnet(ctx, &ec2.DeleteSubnetInput{SubnetId: aws.String(id)})
 				return err
-			})
-			if err != nil && !cloud.IsNotFound(err) {
-				return fmt.Errorf("deleting subnet %s: %w", id, err)
+			}); err != nil {
+				return err
 			}
 			e.Deleted("subnet "+e.Names.Subnet(spec.kind, spec.az), id)
 			if err := e.Forget(spec.key()); err != nil {

@@ -71,9 +71,11 @@ func (s targetGroupStep) find(ctx context.Context, e *Env) (*elbtypes.TargetGrou
 		Tags: func(g *elbtypes.TargetGroup) (map[string]string, error) {
 			return all.tags[aws.ToString(g.TargetGroupArn)], nil
 		},
-		ID: func(g *elbtypes.TargetGroup) string { return aws.ToString(g.TargetGroupArn) },
+		ID: targetGroupARN,
 	})
 }
+
+func targetGroupARN(g *elbtypes.TargetGroup) string { return aws.ToString(g.TargetGroupArn) }
 
 func (s targetGroupStep) Claim(ctx context.Context, e *Env) error {
 	_, err := s.find(ctx, e)
@@ -236,22 +238,12 @@ func (s targetGroupStep) Up(ctx context.Context, e *Env) error {
 
 func (s targetGroupStep) Down(ctx context.Context, e *Env) error {
 	tg, err := s.find(ctx, e)
-	if err != nil {
-		return err
-	}
-	if tg != nil {
-		arn := aws.ToString(tg.TargetGroupArn)
-		// A target group stays "in use" until its listener rule and ECS service are gone.
-		err := cloud.Retry(ctx, "deleting target group "+arn, e.Timeouts.Dependencies, cloud.RetryOn(cloud.DependencyCodes...), func(ctx context.Context) error {
+	return removeFound(e, s.key(), "target group "+s.groupName(e), tg, err, targetGroupARN, func(arn string) error {
+		return deleteWhenFree(ctx, e, "target group", arn, func(ctx context.Context) error {
 			_, err := e.AWS.ELB.DeleteTargetGroup(ctx, &elbv2.DeleteTargetGroupInput{TargetGroupArn: aws.String(arn)})
 			return err
 		})
-		if err != nil && !cloud.IsNotFound(err) {
-			return fmt.Errorf("deleting target group %s: %w", arn, err)
-		}
-		e.Deleted("target group "+s.groupName(e), arn)
-	}
-	return e.Forget(s.key())
+	})
 }
 
 func (s targetGroupStep) Inspect(ctx context.Context, e *Env) []Status {

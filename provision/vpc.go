@@ -42,13 +42,7 @@ func (vpcStep) Claim(ctx context.Context, e *Env) error {
 }
 
 // VPCID is the environment's VPC, as later steps need it. It fails when the VPC step has not run.
-func (e *Env) VPCID() (string, error) {
-	id := e.StateID(keyVPC)
-	if id == "" {
-		return "", fmt.Errorf("the VPC of %s is not in the state file; run up", e.Name)
-	}
-	return id, nil
-}
+func (e *Env) VPCID() (string, error) { return e.recordedID(keyVPC, "the VPC") }
 
 func (vpcStep) Up(ctx context.Context, e *Env) error {
 	vpc, err := findVPC(ctx, e)
@@ -157,22 +151,12 @@ func ensureVPCDNS(ctx context.Context, e *Env, id string, fresh bool) (bool, err
 
 func (vpcStep) Down(ctx context.Context, e *Env) error {
 	vpc, err := findVPC(ctx, e)
-	if err != nil {
-		return err
-	}
-	if vpc != nil {
-		id := aws.ToString(vpc.VpcId)
-		// ENIs of a deleted NAT gateway, load balancer or task linger for minutes on AWS.
-		err := cloud.Retry(ctx, "deleting VPC "+id, e.Timeouts.Dependencies, cloud.RetryOn(cloud.DependencyCodes...), func(ctx context.Context) error {
+	return removeFound(e, keyVPC, "VPC "+e.Names.VPC(), vpc, err, func(v *ec2types.Vpc) string { return aws.ToString(v.VpcId) }, func(id string) error {
+		return deleteWhenFree(ctx, e, "VPC", id, func(ctx context.Context) error {
 			_, err := e.AWS.EC2.DeleteVpc(ctx, &ec2.DeleteVpcInput{VpcId: aws.String(id)})
 			return err
 		})
-		if err != nil && !cloud.IsNotFound(err) {
-			return fmt.Errorf("deleting VPC %s: %w", id, err)
-		}
-		e.Deleted("VPC "+e.Names.VPC(), id)
-	}
-	return e.Forget(keyVPC)
+	})
 }
 
 func (vpcStep) Inspect(ctx context.Context, e *Env) []Status {
