@@ -12,8 +12,14 @@ import (
 // target group stays in use until its rule and service are gone. It retries on
 // DependencyViolation and the like for e.Timeouts.Dependencies; already gone is done.
 func deleteWhenFree(ctx context.Context, e *Env, kind, id string, del func(context.Context) error) error {
-	doing := "deleting " + kind + " " + id
-	return goneIsDone(doing, cloud.Retry(ctx, doing, e.Timeouts.Dependencies, cloud.RetryOn(cloud.DependencyCodes...), del))
+	return retryUntilFree(ctx, e, "deleting "+kind+" "+id, cloud.DependencyCodes, del)
+}
+
+// retryUntilFree calls remove until AWS stops answering with one of busy (the resource is still
+// held) or e.Timeouts.Dependencies runs out; already gone is done. doing names the call in the
+// log and the error.
+func retryUntilFree(ctx context.Context, e *Env, doing string, busy []string, remove func(context.Context) error) error {
+	return goneIsDone(doing, cloud.Retry(ctx, doing, e.Timeouts.Dependencies, cloud.RetryOn(busy...), remove))
 }
 
 // goneIsDone is a delete call's outcome: nil when it worked or the resource is already gone,

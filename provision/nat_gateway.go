@@ -30,9 +30,11 @@ func findElasticIP(ctx context.Context, e *Env) (*ec2types.Address, error) {
 			return listed(out, err, func(o *ec2.DescribeAddressesOutput) []ec2types.Address { return o.Addresses })
 		},
 		tags: func(a *ec2types.Address) []ec2types.Tag { return a.Tags },
-		id:   func(a *ec2types.Address) string { return aws.ToString(a.AllocationId) },
+		id:   allocationID,
 	})
 }
+
+func allocationID(a *ec2types.Address) string { return aws.ToString(a.AllocationId) }
 
 // liveNAT is a NAT gateway that is, or is becoming, usable; deleted and failed ones are history.
 func liveNAT(n ec2types.NatGateway) bool {
@@ -349,21 +351,12 @@ func (natGatewayStep) Down(ctx context.Context, e *Env) error {
 		return err
 	}
 	addr, err := findElasticIP(ctx, e)
-	if err != nil {
-		return err
-	}
-	if addr != nil {
-		id := aws.ToString(addr.AllocationId)
-		err := cloud.Retry(ctx, "releasing Elastic IP "+id, e.Timeouts.Dependencies, cloud.RetryOn("InvalidIPAddress.InUse", "AuthFailure"), func(ctx context.Context) error {
+	return removeFound(e, keyElasticIP, "Elastic IP "+e.Names.ElasticIP(), addr, err, allocationID, func(id string) error {
+		return retryUntilFree(ctx, e, "releasing Elastic IP "+id, []string{"InvalidIPAddress.InUse", "AuthFailure"}, func(ctx context.Context) error {
 			_, err := e.AWS.EC2.ReleaseAddress(ctx, &ec2.ReleaseAddressInput{AllocationId: aws.String(id)})
 			return err
 		})
-		if err := goneIsDone("releasing Elastic IP "+id, err); err != nil {
-			return err
-		}
-		e.Deleted("Elastic IP "+e.Names.ElasticIP(), id)
-	}
-	return e.Forget(keyElasticIP)
+	})
 }
 
 func (natGatewayStep) Inspect(ctx context.Context, e *Env) []Status {

@@ -28,9 +28,7 @@ func (routeTablesStep) DependsOn() []string {
 // (matchRouteTables).
 func findRouteTables(ctx context.Context, e *Env, vpcID string) (map[string]*ec2types.RouteTable, error) {
 	return engine.Discover(e.Run, "route-tables/"+vpcID, func() (map[string]*ec2types.RouteTable, error) {
-		out, err := e.AWS.EC2.DescribeRouteTables(ctx, &ec2.DescribeRouteTablesInput{
-			Filters: []ec2types.Filter{{Name: aws.String("vpc-id"), Values: []string{vpcID}}},
-		})
+		out, err := e.AWS.EC2.DescribeRouteTables(ctx, &ec2.DescribeRouteTablesInput{Filters: inVPC(vpcID)})
 		if err != nil {
 			return nil, fmt.Errorf("describing route tables of VPC %s: %w", vpcID, err)
 		}

@@ -153,10 +153,9 @@ func securityGroups(ctx context.Context, e *Env) (map[string]*ec2types.SecurityG
 	}
 	vpcID := aws.ToString(vpc.VpcId)
 	return engine.Discover(e.Run, "security-groups/"+vpcID, func() (map[string]*ec2types.SecurityGroup, error) {
-		out, err := e.AWS.EC2.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{Filters: []ec2types.Filter{
-			{Name: aws.String("vpc-id"), Values: []string{vpcID}},
-			{Name: aws.String("group-name"), Values: []string{e.Names.ALBSecurityGroup(), e.Names.TaskSecurityGroup()}},
-		}})
+		out, err := e.AWS.EC2.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{Filters: append(inVPC(vpcID),
+			ec2types.Filter{Name: aws.String("group-name"), Values: []string{e.Names.ALBSecurityGroup(), e.Names.TaskSecurityGroup()}},
+		)})
 		if err != nil {
 			return nil, fmt.Errorf("looking up the security groups of %s: %w", vpcID, err)
 		}

@@ -72,9 +72,7 @@ func (subnetsStep) DependsOn() []string { return []string{keyVPC} }
 // (matchSubnets).
 func findSubnets(ctx context.Context, e *Env, vpcID string) (map[subnetSpec]*ec2types.Subnet, error) {
 	return engine.Discover(e.Run, "subnets/"+vpcID, func() (map[subnetSpec]*ec2types.Subnet, error) {
-		out, err := e.AWS.EC2.DescribeSubnets(ctx, &ec2.DescribeSubnetsInput{
-			Filters: []ec2types.Filter{{Name: aws.String("vpc-id"), Values: []string{vpcID}}},
-		})
+		out, err := e.AWS.EC2.DescribeSubnets(ctx, &ec2.DescribeSubnetsInput{Filters: inVPC(vpcID)})
 		if err != nil {
 			return nil, fmt.Errorf("describing subnets of VPC %s: %w", vpcID, err)
 		}
