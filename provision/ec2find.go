@@ -139,3 +139,15 @@ func findEachAmong[K comparable, T any](e *Env, items []T, keys []K, among func(
 	}
 	return found, nil
 }
+
+// ownedInVPC lists one kind of the VPC's resources in one describe call, once per run (key
+// names the read), and picks the environment's out of the listing with match.
+func ownedInVPC[K comparable, T any](e *Env, key, what, vpcID string, describe func() ([]T, error), match func(*Env, []T) (map[K]*T, error)) (map[K]*T, error) {
+	return engine.Discover(e.Run, key+"/"+vpcID, func() (map[K]*T, error) {
+		items, err := describe()
+		if err != nil {
+			return nil, fmt.Errorf("describing %s of VPC %s: %w", what, vpcID, err)
+		}
+		return match(e, items)
+	})
+}

@@ -27,13 +27,10 @@ func (routeTablesStep) DependsOn() []string {
 // findRouteTables reads every route table of the VPC in one call (once per run) and picks ours
 // (matchRouteTables).
 func findRouteTables(ctx context.Context, e *Env, vpcID string) (map[string]*ec2types.RouteTable, error) {
-	return engine.Discover(e.Run, "route-tables/"+vpcID, func() (map[string]*ec2types.RouteTable, error) {
+	return ownedInVPC(e, "route-tables", "route tables", vpcID, func() ([]ec2types.RouteTable, error) {
 		out, err := e.AWS.EC2.DescribeRouteTables(ctx, &ec2.DescribeRouteTablesInput{Filters: inVPC(vpcID)})
-		if err != nil {
-			return nil, fmt.Errorf("describing route tables of VPC %s: %w", vpcID, err)
-		}
-		return matchRouteTables(e, out.RouteTables)
-	})
+		return listed(out, err, func(o *ec2.DescribeRouteTablesOutput) []ec2types.RouteTable { return o.RouteTables })
+	}, matchRouteTables)
 }
 
 // matchRouteTables picks the public and the private table out of the VPC's, by state ID, then

@@ -71,13 +71,10 @@ func (subnetsStep) DependsOn() []string { return []string{keyVPC} }
 // findSubnets reads every subnet of the VPC in one call (once per run) and matches each spec
 // (matchSubnets).
 func findSubnets(ctx context.Context, e *Env, vpcID string) (map[subnetSpec]*ec2types.Subnet, error) {
-	return engine.Discover(e.Run, "subnets/"+vpcID, func() (map[subnetSpec]*ec2types.Subnet, error) {
+	return ownedInVPC(e, "subnets", "subnets", vpcID, func() ([]ec2types.Subnet, error) {
 		out, err := e.AWS.EC2.DescribeSubnets(ctx, &ec2.DescribeSubnetsInput{Filters: inVPC(vpcID)})
-		if err != nil {
-			return nil, fmt.Errorf("describing subnets of VPC %s: %w", vpcID, err)
-		}
-		return matchSubnets(e, out.Subnets)
-	})
+		return listed(out, err, func(o *ec2.DescribeSubnetsOutput) []ec2types.Subnet { return o.Subnets })
+	}, matchSubnets)
 }
 
 // matchSubnets picks each spec's subnet out of the VPC's: by state ID, then Name tag, then CIDR
