@@ -286,18 +286,13 @@ func (s listenerRuleStep) Up(ctx context.Context, e *Env) error {
 
 func (s listenerRuleStep) Down(ctx context.Context, e *Env) error {
 	rule, err := s.find(ctx, e)
-	if err != nil {
-		return err
+	if rule != nil && aws.ToBool(rule.IsDefault) {
+		rule = nil // the listener's own: it goes with the listener
 	}
-	if rule != nil && !aws.ToBool(rule.IsDefault) {
-		arn := aws.ToString(rule.RuleArn)
+	return removeFound(e, s.key(), "listener rule "+s.svc.PathPattern, rule, err, func(r *elbtypes.Rule) string { return aws.ToString(r.RuleArn) }, func(arn string) error {
 		_, err := e.AWS.ELB.DeleteRule(ctx, &elbv2.DeleteRuleInput{RuleArn: aws.String(arn)})
-		if err := goneIsDone("deleting listener rule "+arn, err); err != nil {
-			return err
-		}
-		e.Deleted(fmt.Sprintf("listener rule %s", s.svc.PathPattern), arn)
-	}
-	return e.Forget(s.key())
+		return goneIsDone("deleting listener rule "+arn, err)
+	})
 }
 
 func (s listenerRuleStep) Inspect(ctx context.Context, e *Env) []Status {
