@@ -9,7 +9,6 @@ import (
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
 	"github.com/tapctl/tapctl/cloud"
-	"github.com/tapctl/tapctl/engine"
 	"github.com/tapctl/tapctl/state"
 )
 
@@ -247,63 +246,36 @@ func moveAssociation(ctx context.Context, e *Env, routeTableID, subnet string) e
 	return fmt.Errorf("subnet %s is associated elsewhere but the association was not found", subnet)
 }
 
-func (routeTablesStep) Down(ctx context.Context, e *Env) error {
-	vpc, err := findVPC(ctx, e)
-	if err != nil {
-		return err
+// routeTableGroup is the public and the private table, for Down and Inspect.
+func routeTableGroup(ctx context.Context, e *Env) vpcGroup[string, ec2types.RouteTable] {
+	return vpcGroup[string, ec2types.RouteTable]{
+		keys:     []string{Public, Private},
+		find:     func(vpcID string) (map[string]*ec2types.RouteTable, error) { return findRouteTables(ctx, e, vpcID) },
+		stateKey: routeTableKey,
+		label:    func(kind string) string { return "route table " + e.Names.RouteTable(kind) },
+		id:       func(rt *ec2types.RouteTable) string { return aws.ToString(rt.RouteTableId) },
 	}
-	if vpc != nil {
-		found, err := findRouteTables(ctx, e, aws.ToString(vpc.VpcId))
-		if err != nil {
-			return err
-		}
-		for _, kind := range []string{Private, Public} {
-			rt := found[kind]
-			if rt == nil {
+}
+
+// Down lets go of the subnets first: a table with explicit associations cannot be deleted.
+func (routeTablesStep) Down(ctx context.Context, e *Env) error {
+	return routeTableGroup(ctx, e).removeEach(ctx, e, []string{Private, Public}, func(rt *ec2types.RouteTable, id string) error {
+		for _, a := range rt.Associations {
+			if aws.ToBool(a.Main) {
 				continue
 			}
-			id := aws.ToString(rt.RouteTableId)
-			for _, a := range rt.Associations {
-				if aws.ToBool(a.Main) {
-					continue
-				}
-				if _, err := e.AWS.EC2.DisassociateRouteTable(ctx, &ec2.DisassociateRouteTableInput{AssociationId: a.RouteTableAssociationId}); err != nil && !cloud.IsNotFound(err) {
-					return fmt.Errorf("disassociating %s from route table %s: %w", aws.ToString(a.SubnetId), id, err)
-				}
-			}
-			_, err := e.AWS.EC2.DeleteRouteTable(ctx, &ec2.DeleteRouteTableInput{RouteTableId: aws.String(id)})
-			if err := goneIsDone("deleting route table "+id, err); err != nil {
-				return err
-			}
-			e.Deleted("route table "+e.Names.RouteTable(kind), id)
-			if err := e.Forget(routeTableKey(kind)); err != nil {
+			_, err := e.AWS.EC2.DisassociateRouteTable(ctx, &ec2.DisassociateRouteTableInput{AssociationId: a.RouteTableAssociationId})
+			if err := goneIsDone("disassociating "+aws.ToString(a.SubnetId)+" from route table "+id, err); err != nil {
 				return err
 			}
 		}
-	}
-	for _, kind := range []string{Private, Public} {
-		if err := e.Forget(routeTableKey(kind)); err != nil {
-			return err
-		}
-	}
-	return nil
+		_, err := e.AWS.EC2.DeleteRouteTable(ctx, &ec2.DeleteRouteTableInput{RouteTableId: aws.String(id)})
+		return goneIsDone("deleting route table "+id, err)
+	})
 }
 
 func (routeTablesStep) Inspect(ctx context.Context, e *Env) []Status {
-	var found map[string]*ec2types.RouteTable
-	var err error
-	if vpcID := e.StateID(keyVPC); vpcID != "" {
-		found, err = findRouteTables(ctx, e, vpcID)
-	}
-	var out []Status
-	for _, kind := range []string{Public, Private} {
-		rt := found[kind]
-		out = append(out, Status{
-			Resource: "route table " + e.Names.RouteTable(kind), StateID: e.StateID(routeTableKey(kind)),
-			AWS: engine.Observe(err, rt != nil, func() string {
-				return fmt.Sprintf("%d routes, %d associations", len(rt.Routes), len(rt.Associations))
-			}),
-		})
-	}
-	return out
+	return routeTableGroup(ctx, e).inspectEach(e, func(rt *ec2types.RouteTable) string {
+		return fmt.Sprintf("%d routes, %d associations", len(rt.Routes), len(rt.Associations))
+	})
 }

@@ -11,7 +11,6 @@ import (
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
 	"github.com/tapctl/tapctl/cloud"
-	"github.com/tapctl/tapctl/engine"
 	"github.com/tapctl/tapctl/state"
 )
 
@@ -202,55 +201,26 @@ func ensureMapPublicIP(ctx context.Context, e *Env, name string, sn *ec2types.Su
 	return nil
 }
 
+// subnetGroup is the six subnets, for Down and Inspect.
+func subnetGroup(ctx context.Context, e *Env) vpcGroup[subnetSpec, ec2types.Subnet] {
+	return vpcGroup[subnetSpec, ec2types.Subnet]{
+		keys:     allSubnets(),
+		find:     func(vpcID string) (map[subnetSpec]*ec2types.Subnet, error) { return findSubnets(ctx, e, vpcID) },
+		stateKey: subnetSpec.key,
+		label:    func(spec subnetSpec) string { return "subnet " + e.Names.Subnet(spec.kind, spec.az) },
+		id:       func(sn *ec2types.Subnet) string { return aws.ToString(sn.SubnetId) },
+	}
+}
+
 func (subnetsStep) Down(ctx context.Context, e *Env) error {
-	vpc, err := findVPC(ctx, e)
-	if err != nil {
-		return err
-	}
-	if vpc != nil {
-		found, err := findSubnets(ctx, e, aws.ToString(vpc.VpcId))
-		if err != nil {
+	return subnetGroup(ctx, e).removeEach(ctx, e, allSubnets(), func(_ *ec2types.Subnet, id string) error {
+		return deleteWhenFree(ctx, e, "subnet", id, func(ctx context.Context) error {
+			_, err := e.AWS.EC2.DeleteSubnet(ctx, &ec2.DeleteSubnetInput{SubnetId: aws.String(id)})
 			return err
-		}
-		for _, spec := range allSubnets() {
-			sn := found[spec]
-			if sn == nil {
-				continue
-			}
-			id := aws.ToString(sn.SubnetId)
-			if err := deleteWhenFree(ctx, e, "subnet", id, func(ctx context.Context) error {
-				_, err := e.AWS.EC2.DeleteSubnet(ctx, &ec2.DeleteSubnetInput{SubnetId: aws.String(id)})
-				return err
-			}); err != nil {
-				return err
-			}
-			e.Deleted("subnet "+e.Names.Subnet(spec.kind, spec.az), id)
-			if err := e.Forget(spec.key()); err != nil {
-				return err
-			}
-		}
-	}
-	for _, spec := range allSubnets() {
-		if err := e.Forget(spec.key()); err != nil {
-			return err
-		}
-	}
-	return nil
+		})
+	})
 }
 
 func (subnetsStep) Inspect(ctx context.Context, e *Env) []Status {
-	var found map[subnetSpec]*ec2types.Subnet
-	var err error
-	if vpcID := e.StateID(keyVPC); vpcID != "" {
-		found, err = findSubnets(ctx, e, vpcID)
-	}
-	var out []Status
-	for _, spec := range allSubnets() {
-		sn := found[spec]
-		out = append(out, Status{
-			Resource: "subnet " + e.Names.Subnet(spec.kind, spec.az), StateID: e.StateID(spec.key()),
-			AWS: engine.Observe(err, sn != nil, func() string { return string(sn.State) + " " + aws.ToString(sn.CidrBlock) }),
-		})
-	}
-	return out
+	return subnetGroup(ctx, e).inspectEach(e, func(sn *ec2types.Subnet) string { return string(sn.State) + " " + aws.ToString(sn.CidrBlock) })
 }
