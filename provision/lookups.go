@@ -22,15 +22,6 @@ import (
 //   - App Mesh virtual nodes and virtual services (legacy mode): inside the mesh, which is
 //     proven by its tags.
 
-// pointers lists pointers to the elements of a slice, as lookups return them.
-func pointers[T any](items []T) []*T {
-	out := make([]*T, len(items))
-	for i := range items {
-		out[i] = &items[i]
-	}
-	return out
-}
-
 // taggedKinds are the services whose describe calls carry no tags: the tagging index proves
 // their resources in one call instead of one tag read each.
 var taggedKinds = []string{"elasticloadbalancing", "ecr", "logs", "cloudwatch", "kms", "servicediscovery"}
