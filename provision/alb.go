@@ -114,10 +114,9 @@ func (albStep) Up(ctx context.Context, e *Env) error {
 			return fmt.Errorf("creating load balancer %s: %w", name, err)
 		}
 		lb = &out.LoadBalancers[0]
-		if err := e.Record(keyALB, albRecord(lb)); err != nil {
+		if err := e.recordCreated(keyALB, "load balancer "+name, albRecord(lb)); err != nil {
 			return err
 		}
-		e.Created("load balancer "+name, aws.ToString(lb.LoadBalancerArn))
 	} else {
 		if err := e.Record(keyALB, albRecord(lb)); err != nil {
 			return err

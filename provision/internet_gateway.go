@@ -64,17 +64,11 @@ func (internetGatewayStep) Up(ctx context.Context, e *Env) error {
 			return fmt.Errorf("creating internet gateway %s: %w", name, err)
 		}
 		igw = out.InternetGateway
-		if err := e.Record(keyInternetGateway, state.Resource{ID: aws.ToString(igw.InternetGatewayId)}); err != nil {
+		if err := e.recordCreated(keyInternetGateway, "internet gateway "+name, state.Resource{ID: internetGatewayID(igw)}); err != nil {
 			return err
 		}
-		e.Created("internet gateway "+name, aws.ToString(igw.InternetGatewayId))
-	} else {
-		if err := e.Record(keyInternetGateway, state.Resource{ID: aws.ToString(igw.InternetGatewayId)}); err != nil {
-			return err
-		}
-		if err := e.ensureEC2Tags(ctx, "internet gateway "+name, aws.ToString(igw.InternetGatewayId), igw.Tags, name); err != nil {
-			return err
-		}
+	} else if err := e.adoptEC2(ctx, keyInternetGateway, "internet gateway "+name, state.Resource{ID: internetGatewayID(igw)}, igw.Tags, name); err != nil {
+		return err
 	}
 	id := aws.ToString(igw.InternetGatewayId)
 	if attachedTo(igw, vpcID) {

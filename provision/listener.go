@@ -113,11 +113,7 @@ func (listenerStep) Up(ctx context.Context, e *Env) error {
 			return fmt.Errorf("creating listener :80 on %s: %w", alb.ID, err)
 		}
 		arn := aws.ToString(out.Listeners[0].ListenerArn)
-		if err := e.Record(keyListener, state.Resource{ID: arn}); err != nil {
-			return err
-		}
-		e.Created("listener :80", arn)
-		return nil
+		return e.recordCreated(keyListener, "listener :80", state.Resource{ID: arn})
 	}
 	arn := aws.ToString(l.ListenerArn)
 	if err := e.Record(keyListener, state.Resource{ID: arn}); err != nil {

@@ -252,11 +252,7 @@ func (s listenerRuleStep) Up(ctx context.Context, e *Env) error {
 			return fmt.Errorf("creating %s on %s: %w", label, listener.ID, err)
 		}
 		arn := aws.ToString(out.Rules[0].RuleArn)
-		if err := e.Record(s.key(), state.Resource{ID: arn}); err != nil {
-			return err
-		}
-		e.Created(label, arn)
-		return nil
+		return e.recordCreated(s.key(), label, state.Resource{ID: arn})
 	}
 	arn := aws.ToString(rule.RuleArn)
 	if err := e.Record(s.key(), state.Resource{ID: arn}); err != nil {

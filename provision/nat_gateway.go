@@ -101,10 +101,8 @@ func adoptNATGateway(ctx context.Context, e *Env, nat *ec2types.NatGateway) erro
 			return err
 		}
 	}
-	if err := e.Record(keyNATGateway, state.Resource{ID: id, Attrs: map[string]string{attrSubnet: aws.ToString(nat.SubnetId)}}); err != nil {
-		return err
-	}
-	if err := e.ensureEC2Tags(ctx, "NAT gateway "+e.Names.NATGateway(), id, nat.Tags, e.Names.NATGateway()); err != nil {
+	record := state.Resource{ID: id, Attrs: map[string]string{attrSubnet: aws.ToString(nat.SubnetId)}}
+	if err := e.adoptEC2(ctx, keyNATGateway, "NAT gateway "+e.Names.NATGateway(), record, nat.Tags, e.Names.NATGateway()); err != nil {
 		return err
 	}
 	if nat.State == ec2types.NatGatewayStatePending {
@@ -154,10 +152,9 @@ func createNATOnce(ctx context.Context, e *Env, subnet, allocationID, token stri
 		return fmt.Errorf("creating NAT gateway in %s: %w", subnet, err)
 	}
 	id := aws.ToString(out.NatGateway.NatGatewayId)
-	if err := e.Record(keyNATGateway, state.Resource{ID: id, Attrs: map[string]string{attrSubnet: subnet}}); err != nil {
+	if err := e.recordCreated(keyNATGateway, "NAT gateway "+e.Names.NATGateway(), state.Resource{ID: id, Attrs: map[string]string{attrSubnet: subnet}}); err != nil {
 		return err
 	}
-	e.Created("NAT gateway "+e.Names.NATGateway(), id)
 	if out.NatGateway.State == ec2types.NatGatewayStateAvailable {
 		return nil
 	}
@@ -262,10 +259,9 @@ func ensureElasticIP(ctx context.Context, e *Env) (string, error) {
 		return "", fmt.Errorf("allocating Elastic IP %s: %w", e.Names.ElasticIP(), err)
 	}
 	id := aws.ToString(out.AllocationId)
-	if err := e.Record(keyElasticIP, state.Resource{ID: id}); err != nil {
+	if err := e.recordCreated(keyElasticIP, "Elastic IP "+e.Names.ElasticIP(), state.Resource{ID: id}); err != nil {
 		return "", err
 	}
-	e.Created("Elastic IP "+e.Names.ElasticIP(), id)
 	return id, nil
 }
 

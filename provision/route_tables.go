@@ -99,18 +99,12 @@ func ensureRouteTable(ctx context.Context, e *Env, kind, vpcID string, rt *ec2ty
 			return fmt.Errorf("creating route table %s in %s: %w", name, vpcID, err)
 		}
 		rt = out.RouteTable
-		if err := e.Record(routeTableKey(kind), state.Resource{ID: aws.ToString(rt.RouteTableId)}); err != nil {
+		if err := e.recordCreated(routeTableKey(kind), "route table "+name, state.Resource{ID: aws.ToString(rt.RouteTableId)}); err != nil {
 			return err
 		}
-		e.Created("route table "+name, aws.ToString(rt.RouteTableId))
 		changed = true
-	} else {
-		if err := e.Record(routeTableKey(kind), state.Resource{ID: aws.ToString(rt.RouteTableId)}); err != nil {
-			return err
-		}
-		if err := e.ensureEC2Tags(ctx, "route table "+name, aws.ToString(rt.RouteTableId), rt.Tags, name); err != nil {
-			return err
-		}
+	} else if err := e.adoptEC2(ctx, routeTableKey(kind), "route table "+name, state.Resource{ID: aws.ToString(rt.RouteTableId)}, rt.Tags, name); err != nil {
+		return err
 	}
 	id := aws.ToString(rt.RouteTableId)
 

@@ -204,22 +204,15 @@ func (s securityGroupStep) Up(ctx context.Context, e *Env) error {
 		if err != nil {
 			return fmt.Errorf("creating security group %s in %s: %w", name, vpcID, err)
 		}
-		id := aws.ToString(out.GroupId)
-		if err := e.Record(s.key(), state.Resource{ID: id}); err != nil {
+		if err := e.recordCreated(s.key(), "security group "+name, state.Resource{ID: aws.ToString(out.GroupId)}); err != nil {
 			return err
 		}
-		e.Created("security group "+name, id)
 		// A new group holds AWS's default egress rule (all traffic to 0.0.0.0/0), nothing else.
 		g = &ec2types.SecurityGroup{GroupId: out.GroupId, IpPermissionsEgress: []ec2types.IpPermission{{
 			IpProtocol: aws.String("-1"), IpRanges: []ec2types.IpRange{{CidrIp: aws.String("0.0.0.0/0")}},
 		}}}
-	} else {
-		if err := e.Record(s.key(), state.Resource{ID: aws.ToString(g.GroupId)}); err != nil {
-			return err
-		}
-		if err := e.ensureEC2Tags(ctx, "security group "+name, aws.ToString(g.GroupId), g.Tags, name); err != nil {
-			return err
-		}
+	} else if err := e.adoptEC2(ctx, s.key(), "security group "+name, state.Resource{ID: aws.ToString(g.GroupId)}, g.Tags, name); err != nil {
+		return err
 	}
 	id := aws.ToString(g.GroupId)
 	want, err := s.desiredRules(e, id)

@@ -153,17 +153,11 @@ func (subnetsStep) Up(ctx context.Context, e *Env) error {
 				return fmt.Errorf("creating subnet %s (%s in %s): %w", name, spec.cidr(), zones[spec.az], err)
 			}
 			sn = out.Subnet
-			if err := e.Record(spec.key(), subnetRecord(sn)); err != nil {
+			if err := e.recordCreated(spec.key(), "subnet "+name, subnetRecord(sn)); err != nil {
 				return err
 			}
-			e.Created("subnet "+name, aws.ToString(sn.SubnetId))
-		} else {
-			if err := e.Record(spec.key(), subnetRecord(sn)); err != nil {
-				return err
-			}
-			if err := e.ensureEC2Tags(ctx, "subnet "+name, aws.ToString(sn.SubnetId), sn.Tags, name); err != nil {
-				return err
-			}
+		} else if err := e.adoptEC2(ctx, spec.key(), "subnet "+name, subnetRecord(sn), sn.Tags, name); err != nil {
+			return err
 		}
 		if err := ensureMapPublicIP(ctx, e, name, sn, spec.kind == Public); err != nil {
 			return err

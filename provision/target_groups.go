@@ -185,10 +185,9 @@ func (s targetGroupStep) Up(ctx context.Context, e *Env) error {
 			return fmt.Errorf("creating target group %s: %w", name, err)
 		}
 		tg = &out.TargetGroups[0]
-		if err := e.Record(s.key(), state.Resource{ID: aws.ToString(tg.TargetGroupArn)}); err != nil {
+		if err := e.recordCreated(s.key(), "target group "+name, state.Resource{ID: aws.ToString(tg.TargetGroupArn)}); err != nil {
 			return err
 		}
-		e.Created("target group "+name, aws.ToString(tg.TargetGroupArn))
 	} else if err := e.Record(s.key(), state.Resource{ID: aws.ToString(tg.TargetGroupArn)}); err != nil {
 		return err
 	}

@@ -59,10 +59,9 @@ func (vpcStep) Up(ctx context.Context, e *Env) error {
 			return fmt.Errorf("creating VPC %s: %w", e.Names.VPC(), err)
 		}
 		vpc = out.Vpc
-		if err := e.Record(keyVPC, state.Resource{ID: aws.ToString(vpc.VpcId)}); err != nil {
+		if err := e.recordCreated(keyVPC, "VPC "+e.Names.VPC(), state.Resource{ID: aws.ToString(vpc.VpcId)}); err != nil {
 			return err
 		}
-		e.Created("VPC "+e.Names.VPC(), aws.ToString(vpc.VpcId))
 		created = true
 	} else {
 		if err := e.Record(keyVPC, state.Resource{ID: aws.ToString(vpc.VpcId)}); err != nil {
