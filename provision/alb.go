@@ -114,10 +114,9 @@ func (albStep) Up(ctx context.Context, e *Env) error {
 			return fmt.Errorf("creating load balancer %s: %w", name, err)
 		}
 		lb = &out.LoadBalancers[0]
-		if err := e.Record(keyALB, albRecord(lb)); err != nil {
+		if err := e.recordCreated(keyALB, "load balancer "+name, albRecord(lb)); err != nil {
 			return err
 		}
-		e.Created("load balancer "+name, aws.ToString(lb.LoadBalancerArn))
 	} else {
 		if err := e.Record(keyALB, albRecord(lb)); err != nil {
 			return err
@@ -126,8 +125,7 @@ func (albStep) Up(ctx context.Context, e *Env) error {
 			return err
 		}
 	}
-	if lb.State == nil || lb.State.Code != elbtypes.LoadBalancerStateEnumActive {
-		// provisioning -> active takes a few minutes on AWS.
+	if !albActive(lb) {
 		e.Log.Info().Str("id", aws.ToString(lb.LoadBalancerArn)).Msg("waiting for load balancer to become active")
 		w := elbv2.NewLoadBalancerAvailableWaiter(e.AWS.ELB, func(o *elbv2.LoadBalancerAvailableWaiterOptions) {
 			o.MinDelay, o.MaxDelay = pollMinDelay, pollMaxDelay
@@ -139,31 +137,49 @@ func (albStep) Up(ctx context.Context, e *Env) error {
 	return nil
 }
 
-func correctALB(ctx context.Context, e *Env, lb *elbtypes.LoadBalancer, subnets []string, sgID string) error {
-	arn, name := aws.ToString(lb.LoadBalancerArn), e.Names.ALB()
+// albCorrections are what an existing load balancer needs to be the SPEC's.
+type albCorrections struct {
+	securityGroups bool // SetSecurityGroups: only the environment's ALB group
+	subnets        bool // SetSubnets: exactly the public subnets
+}
+
+// albDrift compares the load balancer AWS holds with the SPEC's; its scheme cannot change, so
+// another one is an error.
+func albDrift(lb *elbtypes.LoadBalancer, name string, subnets []string, sgID string) (albCorrections, error) {
 	if lb.Scheme != elbtypes.LoadBalancerSchemeEnumInternetFacing {
-		return fmt.Errorf("load balancer %s is %s, not internet-facing; the scheme cannot change: delete it to recreate it", name, lb.Scheme)
-	}
-	changed := false
-	if !sameSet(lb.SecurityGroups, []string{sgID}) {
-		if _, err := e.AWS.ELB.SetSecurityGroups(ctx, &elbv2.SetSecurityGroupsInput{LoadBalancerArn: aws.String(arn), SecurityGroups: []string{sgID}}); err != nil {
-			return fmt.Errorf("setting the security groups of load balancer %s: %w", name, err)
-		}
-		e.Updated("load balancer "+name, arn, "security groups")
-		changed = true
+		return albCorrections{}, fmt.Errorf("load balancer %s is %s, not internet-facing; the scheme cannot change: delete it to recreate it", name, lb.Scheme)
 	}
 	var have []string
 	for _, az := range lb.AvailabilityZones {
 		have = append(have, aws.ToString(az.SubnetId))
 	}
-	if !sameSet(have, subnets) {
+	return albCorrections{securityGroups: !sameSet(lb.SecurityGroups, []string{sgID}), subnets: !sameSet(have, subnets)}, nil
+}
+
+// albActive says whether the load balancer serves; provisioning -> active takes minutes on AWS.
+func albActive(lb *elbtypes.LoadBalancer) bool {
+	return lb.State != nil && lb.State.Code == elbtypes.LoadBalancerStateEnumActive
+}
+
+func correctALB(ctx context.Context, e *Env, lb *elbtypes.LoadBalancer, subnets []string, sgID string) error {
+	arn, name := aws.ToString(lb.LoadBalancerArn), e.Names.ALB()
+	fix, err := albDrift(lb, name, subnets, sgID)
+	if err != nil {
+		return err
+	}
+	if fix.securityGroups {
+		if _, err := e.AWS.ELB.SetSecurityGroups(ctx, &elbv2.SetSecurityGroupsInput{LoadBalancerArn: aws.String(arn), SecurityGroups: []string{sgID}}); err != nil {
+			return fmt.Errorf("setting the security groups of load balancer %s: %w", name, err)
+		}
+		e.Updated("load balancer "+name, arn, "security groups")
+	}
+	if fix.subnets {
 		if _, err := e.AWS.ELB.SetSubnets(ctx, &elbv2.SetSubnetsInput{LoadBalancerArn: aws.String(arn), Subnets: subnets}); err != nil {
 			return fmt.Errorf("setting the subnets of load balancer %s: %w", name, err)
 		}
 		e.Updated("load balancer "+name, arn, "subnets")
-		changed = true
 	}
-	if !changed {
+	if fix == (albCorrections{}) {
 		e.Unchanged("load balancer "+name, arn)
 	}
 	return nil
@@ -171,23 +187,17 @@ func correctALB(ctx context.Context, e *Env, lb *elbtypes.LoadBalancer, subnets 
 
 func (albStep) Down(ctx context.Context, e *Env) error {
 	lb, err := findALB(ctx, e)
-	if err != nil {
-		return err
-	}
-	if lb != nil {
-		arn := aws.ToString(lb.LoadBalancerArn)
-		if _, err := e.AWS.ELB.DeleteLoadBalancer(ctx, &elbv2.DeleteLoadBalancerInput{LoadBalancerArn: aws.String(arn)}); err != nil && !cloud.IsNotFound(err) {
-			return fmt.Errorf("deleting load balancer %s: %w", arn, err)
+	return removeFound(e, keyALB, "load balancer "+e.Names.ALB(), lb, err, func(lb *elbtypes.LoadBalancer) string { return aws.ToString(lb.LoadBalancerArn) }, func(arn string) error {
+		_, err := e.AWS.ELB.DeleteLoadBalancer(ctx, &elbv2.DeleteLoadBalancerInput{LoadBalancerArn: aws.String(arn)})
+		if err := goneIsDone("deleting load balancer "+arn, err); err != nil {
+			return err
 		}
 		w := elbv2.NewLoadBalancersDeletedWaiter(e.AWS.ELB, func(o *elbv2.LoadBalancersDeletedWaiterOptions) {
 			o.MinDelay, o.MaxDelay = pollMinDelay, pollMaxDelay
 		})
-		if err := w.Wait(ctx, &elbv2.DescribeLoadBalancersInput{LoadBalancerArns: []string{arn}}, e.Timeouts.LoadBalancer); err != nil && !cloud.IsNotFound(err) {
-			return fmt.Errorf("waiting for load balancer %s to be deleted: %w", arn, err)
-		}
-		e.Deleted("load balancer "+e.Names.ALB(), arn)
-	}
-	return e.Forget(keyALB)
+		err = w.Wait(ctx, &elbv2.DescribeLoadBalancersInput{LoadBalancerArns: []string{arn}}, e.Timeouts.LoadBalancer)
+		return goneIsDone("waiting for load balancer "+arn+" to be deleted", err)
+	})
 }
 
 func (albStep) Inspect(ctx context.Context, e *Env) []Status {

@@ -47,3 +47,8 @@ func (e *Env) ec2Owned(tags []ec2types.Tag, name string) bool {
 	return ec2TagValue(tags, engine.TagEnvironment) == e.Name && ec2TagValue(tags, engine.TagManagedBy) == engine.ManagedByValue &&
 		(name == "" || ec2TagValue(tags, TagName) == name)
 }
+
+// inVPC is the filter of a describe call that lists what one VPC holds.
+func inVPC(vpcID string) []ec2types.Filter {
+	return []ec2types.Filter{{Name: aws.String("vpc-id"), Values: []string{vpcID}}}
+}

@@ -19,31 +19,18 @@ func (internetGatewayStep) Name() string        { return keyInternetGateway }
 func (internetGatewayStep) DependsOn() []string { return []string{keyVPC} }
 
 func findInternetGateway(ctx context.Context, e *Env) (*ec2types.InternetGateway, error) {
-	return engine.Discover(e.Run, "internet-gateway", func() (*ec2types.InternetGateway, error) {
-		return engine.FindOwned(e.Run, engine.Lookup[ec2types.InternetGateway]{
-			Kind: "internet gateway", Name: e.Names.InternetGateway(), StateID: e.StateID(keyInternetGateway),
-			ByID: func(id string) (*ec2types.InternetGateway, error) {
-				out, err := e.AWS.EC2.DescribeInternetGateways(ctx, &ec2.DescribeInternetGatewaysInput{InternetGatewayIds: []string{id}})
-				if cloud.IsNotFound(err) || err == nil && len(out.InternetGateways) != 1 {
-					return nil, nil
-				}
-				if err != nil {
-					return nil, fmt.Errorf("describing internet gateway %s: %w", id, err)
-				}
-				return &out.InternetGateways[0], nil
-			},
-			ByTags: func() ([]*ec2types.InternetGateway, error) {
-				out, err := e.AWS.EC2.DescribeInternetGateways(ctx, &ec2.DescribeInternetGatewaysInput{Filters: e.ec2OwnedFilters(e.Names.InternetGateway())})
-				if err != nil {
-					return nil, fmt.Errorf("looking up internet gateway %s by tags: %w", e.Names.InternetGateway(), err)
-				}
-				return pointers(out.InternetGateways), nil
-			},
-			Tags: func(g *ec2types.InternetGateway) (map[string]string, error) { return ec2TagMap(g.Tags), nil },
-			ID:   func(g *ec2types.InternetGateway) string { return aws.ToString(g.InternetGatewayId) },
-		})
+	return findEC2(e, ec2Find[ec2types.InternetGateway]{
+		kind: "internet gateway", name: e.Names.InternetGateway(), stateKey: keyInternetGateway,
+		describe: func(ids []string, filters []ec2types.Filter) ([]ec2types.InternetGateway, error) {
+			out, err := e.AWS.EC2.DescribeInternetGateways(ctx, &ec2.DescribeInternetGatewaysInput{InternetGatewayIds: ids, Filters: filters})
+			return listed(out, err, func(o *ec2.DescribeInternetGatewaysOutput) []ec2types.InternetGateway { return o.InternetGateways })
+		},
+		tags: func(g *ec2types.InternetGateway) []ec2types.Tag { return g.Tags },
+		id:   internetGatewayID,
 	})
 }
+
+func internetGatewayID(g *ec2types.InternetGateway) string { return aws.ToString(g.InternetGatewayId) }
 
 func (internetGatewayStep) Claim(ctx context.Context, e *Env) error {
 	_, err := findInternetGateway(ctx, e)
@@ -77,17 +64,11 @@ func (internetGatewayStep) Up(ctx context.Context, e *Env) error {
 			return fmt.Errorf("creating internet gateway %s: %w", name, err)
 		}
 		igw = out.InternetGateway
-		if err := e.Record(keyInternetGateway, state.Resource{ID: aws.ToString(igw.InternetGatewayId)}); err != nil {
+		if err := e.recordCreated(keyInternetGateway, "internet gateway "+name, state.Resource{ID: internetGatewayID(igw)}); err != nil {
 			return err
 		}
-		e.Created("internet gateway "+name, aws.ToString(igw.InternetGatewayId))
-	} else {
-		if err := e.Record(keyInternetGateway, state.Resource{ID: aws.ToString(igw.InternetGatewayId)}); err != nil {
-			return err
-		}
-		if err := e.ensureEC2Tags(ctx, "internet gateway "+name, aws.ToString(igw.InternetGatewayId), igw.Tags, name); err != nil {
-			return err
-		}
+	} else if err := e.adoptEC2(ctx, keyInternetGateway, "internet gateway "+name, state.Resource{ID: internetGatewayID(igw)}, igw.Tags, name); err != nil {
+		return err
 	}
 	id := aws.ToString(igw.InternetGatewayId)
 	if attachedTo(igw, vpcID) {
@@ -107,11 +88,7 @@ func (internetGatewayStep) Up(ctx context.Context, e *Env) error {
 
 func (internetGatewayStep) Down(ctx context.Context, e *Env) error {
 	igw, err := findInternetGateway(ctx, e)
-	if err != nil {
-		return err
-	}
-	if igw != nil {
-		id := aws.ToString(igw.InternetGatewayId)
+	return removeFound(e, keyInternetGateway, "internet gateway "+e.Names.InternetGateway(), igw, err, internetGatewayID, func(id string) error {
 		for _, a := range igw.Attachments {
 			// Detaching fails with DependencyViolation while public addresses (NAT, ALB) remain mapped.
 			err := cloud.Retry(ctx, "detaching internet gateway "+id, e.Timeouts.Dependencies, cloud.RetryOn(cloud.DependencyCodes...), func(ctx context.Context) error {
@@ -122,12 +99,9 @@ func (internetGatewayStep) Down(ctx context.Context, e *Env) error {
 				return fmt.Errorf("detaching internet gateway %s from %s: %w", id, aws.ToString(a.VpcId), err)
 			}
 		}
-		if _, err := e.AWS.EC2.DeleteInternetGateway(ctx, &ec2.DeleteInternetGatewayInput{InternetGatewayId: aws.String(id)}); err != nil && !cloud.IsNotFound(err) {
-			return fmt.Errorf("deleting internet gateway %s: %w", id, err)
-		}
-		e.Deleted("internet gateway "+e.Names.InternetGateway(), id)
-	}
-	return e.Forget(keyInternetGateway)
+		_, err := e.AWS.EC2.DeleteInternetGateway(ctx, &ec2.DeleteInternetGatewayInput{InternetGatewayId: aws.String(id)})
+		return goneIsDone("deleting internet gateway "+id, err)
+	})
 }
 
 func (internetGatewayStep) Inspect(ctx context.Context, e *Env) []Status {

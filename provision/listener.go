@@ -37,6 +37,12 @@ func isNotFoundAction(actions []elbtypes.Action) bool {
 	return aws.ToString(c.StatusCode) == "404" && aws.ToString(c.ContentType) == "text/plain" && aws.ToString(c.MessageBody) == "Not Found"
 }
 
+// listenerDrifts says whether the :80 listener needs correcting: it must speak HTTP and answer
+// what no rule takes with the plain 404.
+func listenerDrifts(l *elbtypes.Listener) bool {
+	return l.Protocol != elbtypes.ProtocolEnumHttp || !isNotFoundAction(l.DefaultActions)
+}
+
 // findListener reads the listeners of the environment's load balancer and picks the HTTP :80
 // one (by the state file's ARN, else by its port), once per run.
 func findListener(ctx context.Context, e *Env) (*elbtypes.Listener, error) {
@@ -107,17 +113,13 @@ func (listenerStep) Up(ctx context.Context, e *Env) error {
 			return fmt.Errorf("creating listener :80 on %s: %w", alb.ID, err)
 		}
 		arn := aws.ToString(out.Listeners[0].ListenerArn)
-		if err := e.Record(keyListener, state.Resource{ID: arn}); err != nil {
-			return err
-		}
-		e.Created("listener :80", arn)
-		return nil
+		return e.recordCreated(keyListener, "listener :80", state.Resource{ID: arn})
 	}
 	arn := aws.ToString(l.ListenerArn)
 	if err := e.Record(keyListener, state.Resource{ID: arn}); err != nil {
 		return err
 	}
-	if l.Protocol != elbtypes.ProtocolEnumHttp || !isNotFoundAction(l.DefaultActions) {
+	if listenerDrifts(l) {
 		if _, err := e.AWS.ELB.ModifyListener(ctx, &elbv2.ModifyListenerInput{
 			ListenerArn: aws.String(arn), Protocol: elbtypes.ProtocolEnumHttp, Port: aws.Int32(80), DefaultActions: notFoundAction(),
 		}); err != nil {
@@ -132,17 +134,10 @@ func (listenerStep) Up(ctx context.Context, e *Env) error {
 
 func (listenerStep) Down(ctx context.Context, e *Env) error {
 	l, err := findListener(ctx, e)
-	if err != nil {
-		return err
-	}
-	if l != nil {
-		arn := aws.ToString(l.ListenerArn)
-		if _, err := e.AWS.ELB.DeleteListener(ctx, &elbv2.DeleteListenerInput{ListenerArn: aws.String(arn)}); err != nil && !cloud.IsNotFound(err) {
-			return fmt.Errorf("deleting listener %s: %w", arn, err)
-		}
-		e.Deleted("listener :80", arn)
-	}
-	return e.Forget(keyListener)
+	return removeFound(e, keyListener, "listener :80", l, err, func(l *elbtypes.Listener) string { return aws.ToString(l.ListenerArn) }, func(arn string) error {
+		_, err := e.AWS.ELB.DeleteListener(ctx, &elbv2.DeleteListenerInput{ListenerArn: aws.String(arn)})
+		return goneIsDone("deleting listener "+arn, err)
+	})
 }
 
 func (listenerStep) Inspect(ctx context.Context, e *Env) []Status {

@@ -63,6 +63,23 @@ func (s listenerRuleStep) forwardsAsOwned(rule *elbtypes.Rule, primary, alternat
 	return forwardsOnlyTo(rule, primary)
 }
 
+// ruleCorrections are what an existing rule needs.
+type ruleCorrections struct {
+	conditionsAndAction bool // ModifyRule: the service's one path pattern, forwarded as owned
+	priority            bool // SetRulePriorities: the catalog's priority
+}
+
+// drift compares the rule AWS holds with the service's. In blue/green, ECS points the rule at
+// whichever of the two groups serves; either is fine. In rolling, the rule must send everything
+// to the primary group, where the service is.
+func (s listenerRuleStep) drift(rule *elbtypes.Rule, primary, alternate string) ruleCorrections {
+	paths := rulePaths(rule)
+	return ruleCorrections{
+		conditionsAndAction: len(paths) != 1 || paths[0] != s.svc.PathPattern || !s.forwardsAsOwned(rule, primary, alternate),
+		priority:            aws.ToString(rule.Priority) != strconv.Itoa(int(s.svc.Priority)),
+	}
+}
+
 func rulePaths(r *elbtypes.Rule) []string {
 	var out []string
 	for _, c := range r.Conditions {
@@ -235,37 +252,29 @@ func (s listenerRuleStep) Up(ctx context.Context, e *Env) error {
 			return fmt.Errorf("creating %s on %s: %w", label, listener.ID, err)
 		}
 		arn := aws.ToString(out.Rules[0].RuleArn)
-		if err := e.Record(s.key(), state.Resource{ID: arn}); err != nil {
-			return err
-		}
-		e.Created(label, arn)
-		return nil
+		return e.recordCreated(s.key(), label, state.Resource{ID: arn})
 	}
 	arn := aws.ToString(rule.RuleArn)
 	if err := e.Record(s.key(), state.Resource{ID: arn}); err != nil {
 		return err
 	}
-	changed := false
-	// In blue/green, ECS points the rule at whichever of the two groups serves; either is fine.
-	// In rolling, the rule must send everything to the primary group, where the service is.
 	alt := e.StateID(serviceKey(s.svc.Name, kindAltTargetGroup))
-	if paths := rulePaths(rule); len(paths) != 1 || paths[0] != s.svc.PathPattern || !s.forwardsAsOwned(rule, tg.ID, alt) {
+	fix := s.drift(rule, tg.ID, alt)
+	if fix.conditionsAndAction {
 		if _, err := e.AWS.ELB.ModifyRule(ctx, &elbv2.ModifyRuleInput{RuleArn: aws.String(arn), Conditions: s.conditions(), Actions: s.actions(tg.ID, alt)}); err != nil {
 			return fmt.Errorf("correcting %s: %w", label, err)
 		}
 		e.Updated(label, arn, "conditions and action")
-		changed = true
 	}
-	if aws.ToString(rule.Priority) != strconv.Itoa(int(s.svc.Priority)) {
+	if fix.priority {
 		if _, err := e.AWS.ELB.SetRulePriorities(ctx, &elbv2.SetRulePrioritiesInput{RulePriorities: []elbtypes.RulePriorityPair{{
 			RuleArn: aws.String(arn), Priority: aws.Int32(s.svc.Priority),
 		}}}); err != nil {
 			return fmt.Errorf("setting the priority of %s: %w", label, err)
 		}
 		e.Updated(label, arn, "priority")
-		changed = true
 	}
-	if !changed {
+	if fix == (ruleCorrections{}) {
 		e.Unchanged(label, arn)
 	}
 	return nil
@@ -273,17 +282,13 @@ func (s listenerRuleStep) Up(ctx context.Context, e *Env) error {
 
 func (s listenerRuleStep) Down(ctx context.Context, e *Env) error {
 	rule, err := s.find(ctx, e)
-	if err != nil {
-		return err
+	if rule != nil && aws.ToBool(rule.IsDefault) {
+		rule = nil // the listener's own: it goes with the listener
 	}
-	if rule != nil && !aws.ToBool(rule.IsDefault) {
-		arn := aws.ToString(rule.RuleArn)
-		if _, err := e.AWS.ELB.DeleteRule(ctx, &elbv2.DeleteRuleInput{RuleArn: aws.String(arn)}); err != nil && !cloud.IsNotFound(err) {
-			return fmt.Errorf("deleting listener rule %s: %w", arn, err)
-		}
-		e.Deleted(fmt.Sprintf("listener rule %s", s.svc.PathPattern), arn)
-	}
-	return e.Forget(s.key())
+	return removeFound(e, s.key(), "listener rule "+s.svc.PathPattern, rule, err, func(r *elbtypes.Rule) string { return aws.ToString(r.RuleArn) }, func(arn string) error {
+		_, err := e.AWS.ELB.DeleteRule(ctx, &elbv2.DeleteRuleInput{RuleArn: aws.String(arn)})
+		return goneIsDone("deleting listener rule "+arn, err)
+	})
 }
 
 func (s listenerRuleStep) Inspect(ctx context.Context, e *Env) []Status {

@@ -2,6 +2,7 @@ package provision
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/tapctl/tapctl/engine"
 )
@@ -20,15 +21,6 @@ import (
 //     written in the same call (dashboard.go);
 //   - App Mesh virtual nodes and virtual services (legacy mode): inside the mesh, which is
 //     proven by its tags.
-
-// pointers lists pointers to the elements of a slice, as lookups return them.
-func pointers[T any](items []T) []*T {
-	out := make([]*T, len(items))
-	for i := range items {
-		out[i] = &items[i]
-	}
-	return out
-}
 
 // taggedKinds are the services whose describe calls carry no tags: the tagging index proves
 // their resources in one call instead of one tag read each.
@@ -56,4 +48,14 @@ func chunks(names []string, size int) [][]string {
 		out = append(out, names)
 	}
 	return out
+}
+
+// recordedID is the ID the state file holds under key, for a step that needs an earlier one's
+// resource; what names it in the error ("the VPC").
+func (e *Env) recordedID(key, what string) (string, error) {
+	id := e.StateID(key)
+	if id == "" {
+		return "", fmt.Errorf("%s of %s is not in the state file; run up", what, e.Name)
+	}
+	return id, nil
 }

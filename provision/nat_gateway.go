@@ -23,69 +23,37 @@ func (natGatewayStep) Name() string        { return keyNATGateway }
 func (natGatewayStep) DependsOn() []string { return []string{"subnets", keyInternetGateway} }
 
 func findElasticIP(ctx context.Context, e *Env) (*ec2types.Address, error) {
-	return engine.Discover(e.Run, "elastic-ip", func() (*ec2types.Address, error) {
-		return engine.FindOwned(e.Run, engine.Lookup[ec2types.Address]{
-			Kind: "Elastic IP", Name: e.Names.ElasticIP(), StateID: e.StateID(keyElasticIP),
-			ByID: func(id string) (*ec2types.Address, error) {
-				out, err := e.AWS.EC2.DescribeAddresses(ctx, &ec2.DescribeAddressesInput{AllocationIds: []string{id}})
-				if cloud.IsNotFound(err) || err == nil && len(out.Addresses) != 1 {
-					return nil, nil
-				}
-				if err != nil {
-					return nil, fmt.Errorf("describing Elastic IP %s: %w", id, err)
-				}
-				return &out.Addresses[0], nil
-			},
-			ByTags: func() ([]*ec2types.Address, error) {
-				out, err := e.AWS.EC2.DescribeAddresses(ctx, &ec2.DescribeAddressesInput{Filters: e.ec2OwnedFilters(e.Names.ElasticIP())})
-				if err != nil {
-					return nil, fmt.Errorf("looking up Elastic IP %s by tags: %w", e.Names.ElasticIP(), err)
-				}
-				return pointers(out.Addresses), nil
-			},
-			Tags: func(a *ec2types.Address) (map[string]string, error) { return ec2TagMap(a.Tags), nil },
-			ID:   func(a *ec2types.Address) string { return aws.ToString(a.AllocationId) },
-		})
+	return findEC2(e, ec2Find[ec2types.Address]{
+		kind: "Elastic IP", name: e.Names.ElasticIP(), stateKey: keyElasticIP,
+		describe: func(ids []string, filters []ec2types.Filter) ([]ec2types.Address, error) {
+			out, err := e.AWS.EC2.DescribeAddresses(ctx, &ec2.DescribeAddressesInput{AllocationIds: ids, Filters: filters})
+			return listed(out, err, func(o *ec2.DescribeAddressesOutput) []ec2types.Address { return o.Addresses })
+		},
+		tags: func(a *ec2types.Address) []ec2types.Tag { return a.Tags },
+		id:   allocationID,
 	})
 }
+
+func allocationID(a *ec2types.Address) string { return aws.ToString(a.AllocationId) }
 
 // liveNAT is a NAT gateway that is, or is becoming, usable; deleted and failed ones are history.
 func liveNAT(n ec2types.NatGateway) bool {
 	return n.State == ec2types.NatGatewayStatePending || n.State == ec2types.NatGatewayStateAvailable
 }
 
+// findNATGateway finds the environment's live gateway: a failed or deleted one is history
+// (formerNATGateways).
 func findNATGateway(ctx context.Context, e *Env) (*ec2types.NatGateway, error) {
-	return engine.Discover(e.Run, "nat-gateway", func() (*ec2types.NatGateway, error) {
-		return engine.FindOwned(e.Run, engine.Lookup[ec2types.NatGateway]{
-			Kind: "NAT gateway", Name: e.Names.NATGateway(), StateID: e.StateID(keyNATGateway),
-			ByID: func(id string) (*ec2types.NatGateway, error) {
-				out, err := e.AWS.EC2.DescribeNatGateways(ctx, &ec2.DescribeNatGatewaysInput{NatGatewayIds: []string{id}})
-				if cloud.IsNotFound(err) || err == nil && (len(out.NatGateways) != 1 || !liveNAT(out.NatGateways[0])) {
-					return nil, nil
-				}
-				if err != nil {
-					return nil, fmt.Errorf("describing NAT gateway %s: %w", id, err)
-				}
-				return &out.NatGateways[0], nil
-			},
-			ByTags: func() ([]*ec2types.NatGateway, error) {
-				filters := append(e.ec2OwnedFilters(e.Names.NATGateway()), ec2types.Filter{Name: aws.String("state"), Values: []string{"pending", "available"}})
-				out, err := e.AWS.EC2.DescribeNatGateways(ctx, &ec2.DescribeNatGatewaysInput{Filter: filters})
-				if err != nil {
-					return nil, fmt.Errorf("looking up NAT gateway %s by tags: %w", e.Names.NATGateway(), err)
-				}
-				// Checked here too: some implementations (moto) ignore these filters.
-				var live []*ec2types.NatGateway
-				for i, n := range out.NatGateways {
-					if liveNAT(n) && ec2TagValue(n.Tags, TagName) == e.Names.NATGateway() {
-						live = append(live, &out.NatGateways[i])
-					}
-				}
-				return live, nil
-			},
-			Tags: func(n *ec2types.NatGateway) (map[string]string, error) { return ec2TagMap(n.Tags), nil },
-			ID:   func(n *ec2types.NatGateway) string { return aws.ToString(n.NatGatewayId) },
-		})
+	return findEC2(e, ec2Find[ec2types.NatGateway]{
+		kind: "NAT gateway", name: e.Names.NATGateway(), stateKey: keyNATGateway,
+		describe: func(ids []string, filters []ec2types.Filter) ([]ec2types.NatGateway, error) {
+			out, err := e.AWS.EC2.DescribeNatGateways(ctx, &ec2.DescribeNatGatewaysInput{NatGatewayIds: ids, Filter: filters})
+			return listed(out, err, func(o *ec2.DescribeNatGatewaysOutput) []ec2types.NatGateway { return o.NatGateways })
+		},
+		filters: []ec2types.Filter{{Name: aws.String("state"), Values: []string{"pending", "available"}}},
+		live:    func(n *ec2types.NatGateway) bool { return liveNAT(*n) },
+		tags:    func(n *ec2types.NatGateway) []ec2types.Tag { return n.Tags },
+		id:      func(n *ec2types.NatGateway) string { return aws.ToString(n.NatGatewayId) },
 	})
 }
 
@@ -98,13 +66,7 @@ func (natGatewayStep) Claim(ctx context.Context, e *Env) error {
 }
 
 // NATGatewayID is the environment's NAT gateway, for the private route.
-func (e *Env) NATGatewayID() (string, error) {
-	id := e.StateID(keyNATGateway)
-	if id == "" {
-		return "", fmt.Errorf("the NAT gateway of %s is not in the state file; run up", e.Name)
-	}
-	return id, nil
-}
+func (e *Env) NATGatewayID() (string, error) { return e.recordedID(keyNATGateway, "the NAT gateway") }
 
 func (natGatewayStep) Up(ctx context.Context, e *Env) error {
 	publicSubnets, err := e.SubnetIDs(Public)
@@ -139,10 +101,8 @@ func adoptNATGateway(ctx context.Context, e *Env, nat *ec2types.NatGateway) erro
 			return err
 		}
 	}
-	if err := e.Record(keyNATGateway, state.Resource{ID: id, Attrs: map[string]string{attrSubnet: aws.ToString(nat.SubnetId)}}); err != nil {
-		return err
-	}
-	if err := e.ensureEC2Tags(ctx, "NAT gateway "+e.Names.NATGateway(), id, nat.Tags, e.Names.NATGateway()); err != nil {
+	record := state.Resource{ID: id, Attrs: map[string]string{attrSubnet: aws.ToString(nat.SubnetId)}}
+	if err := e.adoptEC2(ctx, keyNATGateway, "NAT gateway "+e.Names.NATGateway(), record, nat.Tags, e.Names.NATGateway()); err != nil {
 		return err
 	}
 	if nat.State == ec2types.NatGatewayStatePending {
@@ -192,10 +152,9 @@ func createNATOnce(ctx context.Context, e *Env, subnet, allocationID, token stri
 		return fmt.Errorf("creating NAT gateway in %s: %w", subnet, err)
 	}
 	id := aws.ToString(out.NatGateway.NatGatewayId)
-	if err := e.Record(keyNATGateway, state.Resource{ID: id, Attrs: map[string]string{attrSubnet: subnet}}); err != nil {
+	if err := e.recordCreated(keyNATGateway, "NAT gateway "+e.Names.NATGateway(), state.Resource{ID: id, Attrs: map[string]string{attrSubnet: subnet}}); err != nil {
 		return err
 	}
-	e.Created("NAT gateway "+e.Names.NATGateway(), id)
 	if out.NatGateway.State == ec2types.NatGatewayStateAvailable {
 		return nil
 	}
@@ -230,12 +189,32 @@ func formerNATGateways(ctx context.Context, e *Env) ([]ec2types.NatGateway, erro
 		}
 		// Checked here too: some implementations (moto) ignore these filters.
 		for _, n := range page.NatGateways {
-			if !liveNAT(n) && e.Owns(ec2TagMap(n.Tags)) && ec2TagValue(n.Tags, TagName) == e.Names.NATGateway() {
+			if !liveNAT(n) && e.ec2Owned(n.Tags, e.Names.NATGateway()) {
 				former = append(former, n)
 			}
 		}
 	}
 	return former, nil
+}
+
+// natCleanup is what a former gateway needs before its address can be used again.
+type natCleanup int
+
+const (
+	natLeave           natCleanup = iota // deleted: it holds nothing any more
+	natAwaitDeleted                      // deleting: it holds the address until deleted
+	natDeleteThenAwait                   // failed: AWS would delete it only after about an hour
+)
+
+// formerNATCleanup classifies a former gateway by its state.
+func formerNATCleanup(n ec2types.NatGateway) natCleanup {
+	switch n.State {
+	case ec2types.NatGatewayStateFailed:
+		return natDeleteThenAwait
+	case ec2types.NatGatewayStateDeleting:
+		return natAwaitDeleted
+	}
+	return natLeave
 }
 
 // clearFormerNATGateways deletes the failed gateways and waits until none is deleting: until it
@@ -244,15 +223,16 @@ func formerNATGateways(ctx context.Context, e *Env) ([]ec2types.NatGateway, erro
 func clearFormerNATGateways(ctx context.Context, e *Env, former []ec2types.NatGateway) error {
 	for _, n := range former {
 		id := aws.ToString(n.NatGatewayId)
-		switch n.State {
-		case ec2types.NatGatewayStateFailed:
-			e.Log.Info().Str("id", id).Str("failure", aws.ToString(n.FailureCode)).Msg("deleting failed NAT gateway")
-			if _, err := e.AWS.EC2.DeleteNatGateway(ctx, &ec2.DeleteNatGatewayInput{NatGatewayId: aws.String(id)}); err != nil && !cloud.IsNotFound(err) {
-				return fmt.Errorf("deleting failed NAT gateway %s: %w", id, err)
-			}
-		case ec2types.NatGatewayStateDeleting:
-		default:
+		cleanup := formerNATCleanup(n)
+		if cleanup == natLeave {
 			continue
+		}
+		if cleanup == natDeleteThenAwait {
+			e.Log.Info().Str("id", id).Str("failure", aws.ToString(n.FailureCode)).Msg("deleting failed NAT gateway")
+			_, err := e.AWS.EC2.DeleteNatGateway(ctx, &ec2.DeleteNatGatewayInput{NatGatewayId: aws.String(id)})
+			if err := goneIsDone("deleting failed NAT gateway "+id, err); err != nil {
+				return err
+			}
 		}
 		if err := waitNATDeleted(ctx, e, id); err != nil {
 			return err
@@ -279,10 +259,9 @@ func ensureElasticIP(ctx context.Context, e *Env) (string, error) {
 		return "", fmt.Errorf("allocating Elastic IP %s: %w", e.Names.ElasticIP(), err)
 	}
 	id := aws.ToString(out.AllocationId)
-	if err := e.Record(keyElasticIP, state.Resource{ID: id}); err != nil {
+	if err := e.recordCreated(keyElasticIP, "Elastic IP "+e.Names.ElasticIP(), state.Resource{ID: id}); err != nil {
 		return "", err
 	}
-	e.Created("Elastic IP "+e.Names.ElasticIP(), id)
 	return id, nil
 }
 
@@ -316,11 +295,18 @@ func (f *natFailedError) Error() string {
 // natFailure reads why a gateway will not become available; nil when it still may.
 func natFailure(ctx context.Context, e *Env, id string) *natFailedError {
 	out, err := e.AWS.EC2.DescribeNatGateways(ctx, &ec2.DescribeNatGatewaysInput{NatGatewayIds: []string{id}})
-	if err != nil || len(out.NatGateways) != 1 || liveNAT(out.NatGateways[0]) {
+	if err != nil || len(out.NatGateways) != 1 {
 		return nil
 	}
-	n := out.NatGateways[0]
-	return &natFailedError{id: id, state: string(n.State), code: aws.ToString(n.FailureCode), message: aws.ToString(n.FailureMessage)}
+	return natFailureOf(out.NatGateways[0])
+}
+
+// natFailureOf says why a gateway will never become available; nil when it is live.
+func natFailureOf(n ec2types.NatGateway) *natFailedError {
+	if liveNAT(n) {
+		return nil
+	}
+	return &natFailedError{id: aws.ToString(n.NatGatewayId), state: string(n.State), code: aws.ToString(n.FailureCode), message: aws.ToString(n.FailureMessage)}
 }
 
 // waitNATDeleted waits, bounded by the NAT timeout, until the gateway is deleted.
@@ -342,8 +328,9 @@ func (natGatewayStep) Down(ctx context.Context, e *Env) error {
 	}
 	if nat != nil {
 		id := aws.ToString(nat.NatGatewayId)
-		if _, err := e.AWS.EC2.DeleteNatGateway(ctx, &ec2.DeleteNatGatewayInput{NatGatewayId: aws.String(id)}); err != nil && !cloud.IsNotFound(err) {
-			return fmt.Errorf("deleting NAT gateway %s: %w", id, err)
+		_, err := e.AWS.EC2.DeleteNatGateway(ctx, &ec2.DeleteNatGatewayInput{NatGatewayId: aws.String(id)})
+		if err := goneIsDone("deleting NAT gateway "+id, err); err != nil {
+			return err
 		}
 		e.Deleted("NAT gateway "+e.Names.NATGateway(), id)
 	}
@@ -360,21 +347,12 @@ func (natGatewayStep) Down(ctx context.Context, e *Env) error {
 		return err
 	}
 	addr, err := findElasticIP(ctx, e)
-	if err != nil {
-		return err
-	}
-	if addr != nil {
-		id := aws.ToString(addr.AllocationId)
-		err := cloud.Retry(ctx, "releasing Elastic IP "+id, e.Timeouts.Dependencies, cloud.RetryOn("InvalidIPAddress.InUse", "AuthFailure"), func(ctx context.Context) error {
+	return removeFound(e, keyElasticIP, "Elastic IP "+e.Names.ElasticIP(), addr, err, allocationID, func(id string) error {
+		return retryUntilFree(ctx, e, "releasing Elastic IP "+id, []string{"InvalidIPAddress.InUse", "AuthFailure"}, func(ctx context.Context) error {
 			_, err := e.AWS.EC2.ReleaseAddress(ctx, &ec2.ReleaseAddressInput{AllocationId: aws.String(id)})
 			return err
 		})
-		if err != nil && !cloud.IsNotFound(err) {
-			return fmt.Errorf("releasing Elastic IP %s: %w", id, err)
-		}
-		e.Deleted("Elastic IP "+e.Names.ElasticIP(), id)
-	}
-	return e.Forget(keyElasticIP)
+	})
 }
 
 func (natGatewayStep) Inspect(ctx context.Context, e *Env) []Status {

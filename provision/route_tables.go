@@ -9,7 +9,6 @@ import (
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
 	"github.com/tapctl/tapctl/cloud"
-	"github.com/tapctl/tapctl/engine"
 	"github.com/tapctl/tapctl/state"
 )
 
@@ -25,45 +24,25 @@ func (routeTablesStep) DependsOn() []string {
 }
 
 // findRouteTables reads every route table of the VPC in one call (once per run) and picks ours
-// by state ID, then Name tag; each must be the environment's.
+// (matchRouteTables).
 func findRouteTables(ctx context.Context, e *Env, vpcID string) (map[string]*ec2types.RouteTable, error) {
-	return engine.Discover(e.Run, "route-tables/"+vpcID, func() (map[string]*ec2types.RouteTable, error) {
-		out, err := e.AWS.EC2.DescribeRouteTables(ctx, &ec2.DescribeRouteTablesInput{
-			Filters: []ec2types.Filter{{Name: aws.String("vpc-id"), Values: []string{vpcID}}},
-		})
-		if err != nil {
-			return nil, fmt.Errorf("describing route tables of VPC %s: %w", vpcID, err)
+	return ownedInVPC(e, "route-tables", "route tables", vpcID, func() ([]ec2types.RouteTable, error) {
+		out, err := e.AWS.EC2.DescribeRouteTables(ctx, &ec2.DescribeRouteTablesInput{Filters: inVPC(vpcID)})
+		return listed(out, err, func(o *ec2.DescribeRouteTablesOutput) []ec2types.RouteTable { return o.RouteTables })
+	}, matchRouteTables)
+}
+
+// matchRouteTables picks the public and the private table out of the VPC's, by state ID, then
+// Name tag; each must be the environment's.
+func matchRouteTables(e *Env, tables []ec2types.RouteTable) (map[string]*ec2types.RouteTable, error) {
+	tags := func(rt *ec2types.RouteTable) []ec2types.Tag { return rt.Tags }
+	return findEachAmong(e, tables, []string{Public, Private}, func(kind string) ec2Among[ec2types.RouteTable] {
+		name := e.Names.RouteTable(kind)
+		return ec2Among[ec2types.RouteTable]{
+			kind: "route table", label: name, stateKey: routeTableKey(kind),
+			named: []func(*ec2types.RouteTable) bool{nameTagIs(name, tags)},
+			tags:  tags, id: func(rt *ec2types.RouteTable) string { return aws.ToString(rt.RouteTableId) },
 		}
-		pick := func(match func(*ec2types.RouteTable) bool) *ec2types.RouteTable {
-			for i := range out.RouteTables {
-				if match(&out.RouteTables[i]) {
-					return &out.RouteTables[i]
-				}
-			}
-			return nil
-		}
-		found := map[string]*ec2types.RouteTable{}
-		for _, kind := range []string{Public, Private} {
-			name := e.Names.RouteTable(kind)
-			rt, err := engine.FindOwned(e.Run, engine.Lookup[ec2types.RouteTable]{
-				Kind: "route table", Name: name, StateID: e.StateID(routeTableKey(kind)),
-				ByID: func(id string) (*ec2types.RouteTable, error) {
-					return pick(func(rt *ec2types.RouteTable) bool { return aws.ToString(rt.RouteTableId) == id }), nil
-				},
-				ByName: func() (*ec2types.RouteTable, error) {
-					return pick(func(rt *ec2types.RouteTable) bool { return ec2TagValue(rt.Tags, TagName) == name }), nil
-				},
-				Tags: func(rt *ec2types.RouteTable) (map[string]string, error) { return ec2TagMap(rt.Tags), nil },
-				ID:   func(rt *ec2types.RouteTable) string { return aws.ToString(rt.RouteTableId) },
-			})
-			if err != nil {
-				return nil, err
-			}
-			if rt != nil {
-				found[kind] = rt
-			}
-		}
-		return found, nil
 	})
 }
 
@@ -120,18 +99,12 @@ func ensureRouteTable(ctx context.Context, e *Env, kind, vpcID string, rt *ec2ty
 			return fmt.Errorf("creating route table %s in %s: %w", name, vpcID, err)
 		}
 		rt = out.RouteTable
-		if err := e.Record(routeTableKey(kind), state.Resource{ID: aws.ToString(rt.RouteTableId)}); err != nil {
+		if err := e.recordCreated(routeTableKey(kind), "route table "+name, state.Resource{ID: aws.ToString(rt.RouteTableId)}); err != nil {
 			return err
 		}
-		e.Created("route table "+name, aws.ToString(rt.RouteTableId))
 		changed = true
-	} else {
-		if err := e.Record(routeTableKey(kind), state.Resource{ID: aws.ToString(rt.RouteTableId)}); err != nil {
-			return err
-		}
-		if err := e.ensureEC2Tags(ctx, "route table "+name, aws.ToString(rt.RouteTableId), rt.Tags, name); err != nil {
-			return err
-		}
+	} else if err := e.adoptEC2(ctx, routeTableKey(kind), "route table "+name, state.Resource{ID: aws.ToString(rt.RouteTableId)}, rt.Tags, name); err != nil {
+		return err
 	}
 	id := aws.ToString(rt.RouteTableId)
 
@@ -149,58 +122,91 @@ func ensureRouteTable(ctx context.Context, e *Env, kind, vpcID string, rt *ec2ty
 	return nil
 }
 
+// routeChange is what the default route needs.
+type routeChange int
+
+const (
+	routeRight   routeChange = iota // it points at the target
+	routeMissing                    // none: CreateRoute
+	routeWrong                      // it points elsewhere or is blackholed: ReplaceRoute
+)
+
+// routeTarget names where a route sends traffic: its internet or NAT gateway.
+func routeTarget(r ec2types.Route) string {
+	return aws.ToString(r.GatewayId) + aws.ToString(r.NatGatewayId)
+}
+
+// defaultRouteChange compares the table's 0.0.0.0/0 route (the last one listed) with target.
+func defaultRouteChange(routes []ec2types.Route, target ec2types.Route) routeChange {
+	var current *ec2types.Route
+	for i := range routes {
+		if aws.ToString(routes[i].DestinationCidrBlock) == defaultRoute {
+			current = &routes[i]
+		}
+	}
+	switch {
+	case current == nil:
+		return routeMissing
+	case current.State == ec2types.RouteStateBlackhole || routeTarget(*current) != routeTarget(target):
+		return routeWrong
+	}
+	return routeRight
+}
+
 // ensureDefaultRoute makes 0.0.0.0/0 point at the target: created when missing (for example
 // deleted by hand), replaced when it points elsewhere or is blackholed.
 func ensureDefaultRoute(ctx context.Context, e *Env, name string, rt *ec2types.RouteTable, target ec2types.Route) (bool, error) {
-	id := aws.ToString(rt.RouteTableId)
-	var current *ec2types.Route
-	for i := range rt.Routes {
-		if aws.ToString(rt.Routes[i].DestinationCidrBlock) == defaultRoute {
-			current = &rt.Routes[i]
-		}
-	}
-	wantTarget := aws.ToString(target.GatewayId) + aws.ToString(target.NatGatewayId)
-	if current != nil && current.State != ec2types.RouteStateBlackhole &&
-		aws.ToString(current.GatewayId)+aws.ToString(current.NatGatewayId) == wantTarget {
+	id, want := aws.ToString(rt.RouteTableId), routeTarget(target)
+	var err error
+	change := defaultRouteChange(rt.Routes, target)
+	switch change {
+	case routeRight:
 		return false, nil
-	}
-	if current == nil {
-		_, err := e.AWS.EC2.CreateRoute(ctx, &ec2.CreateRouteInput{
+	case routeMissing:
+		_, err = e.AWS.EC2.CreateRoute(ctx, &ec2.CreateRouteInput{
 			RouteTableId: aws.String(id), DestinationCidrBlock: aws.String(defaultRoute),
 			GatewayId: target.GatewayId, NatGatewayId: target.NatGatewayId,
 		})
-		if err != nil {
-			return false, fmt.Errorf("creating route %s -> %s in %s: %w", defaultRoute, wantTarget, id, err)
-		}
-		e.Updated("route table "+name, id, "added route "+defaultRoute+" -> "+wantTarget)
-		return true, nil
+	case routeWrong:
+		_, err = e.AWS.EC2.ReplaceRoute(ctx, &ec2.ReplaceRouteInput{
+			RouteTableId: aws.String(id), DestinationCidrBlock: aws.String(defaultRoute),
+			GatewayId: target.GatewayId, NatGatewayId: target.NatGatewayId,
+		})
 	}
-	_, err := e.AWS.EC2.ReplaceRoute(ctx, &ec2.ReplaceRouteInput{
-		RouteTableId: aws.String(id), DestinationCidrBlock: aws.String(defaultRoute),
-		GatewayId: target.GatewayId, NatGatewayId: target.NatGatewayId,
-	})
+	verb, done := "creating", "added route "+defaultRoute+" -> "+want
+	if change == routeWrong {
+		verb, done = "replacing", "route "+defaultRoute+" now -> "+want
+	}
 	if err != nil {
-		return false, fmt.Errorf("replacing route %s -> %s in %s: %w", defaultRoute, wantTarget, id, err)
+		return false, fmt.Errorf("%s route %s -> %s in %s: %w", verb, defaultRoute, want, id, err)
 	}
-	e.Updated("route table "+name, id, "route "+defaultRoute+" now -> "+wantTarget)
+	e.Updated("route table "+name, id, done)
 	return true, nil
 }
 
-// ensureAssociations associates each subnet with the table. A subnet explicitly associated with
-// another table is moved with ReplaceRouteTableAssociation, which needs that association's ID.
-func ensureAssociations(ctx context.Context, e *Env, name string, rt *ec2types.RouteTable, subnets []string) (bool, error) {
-	id := aws.ToString(rt.RouteTableId)
+// unassociated are the subnets not yet associated with the table, in the given order.
+func unassociated(rt *ec2types.RouteTable, subnets []string) []string {
 	have := map[string]bool{}
 	for _, a := range rt.Associations {
 		if a.SubnetId != nil {
 			have[aws.ToString(a.SubnetId)] = true
 		}
 	}
-	changed := false
+	var out []string
 	for _, subnet := range subnets {
-		if have[subnet] {
-			continue
+		if !have[subnet] {
+			out = append(out, subnet)
 		}
+	}
+	return out
+}
+
+// ensureAssociations associates each subnet with the table. A subnet explicitly associated with
+// another table is moved with ReplaceRouteTableAssociation, which needs that association's ID.
+func ensureAssociations(ctx context.Context, e *Env, name string, rt *ec2types.RouteTable, subnets []string) (bool, error) {
+	id := aws.ToString(rt.RouteTableId)
+	changed := false
+	for _, subnet := range unassociated(rt, subnets) {
 		_, err := e.AWS.EC2.AssociateRouteTable(ctx, &ec2.AssociateRouteTableInput{RouteTableId: aws.String(id), SubnetId: aws.String(subnet)})
 		if cloud.HasCode(err, "Resource.AlreadyAssociated") {
 			err = moveAssociation(ctx, e, id, subnet)
@@ -234,62 +240,36 @@ func moveAssociation(ctx context.Context, e *Env, routeTableID, subnet string) e
 	return fmt.Errorf("subnet %s is associated elsewhere but the association was not found", subnet)
 }
 
-func (routeTablesStep) Down(ctx context.Context, e *Env) error {
-	vpc, err := findVPC(ctx, e)
-	if err != nil {
-		return err
+// routeTableGroup is the public and the private table, for Down and Inspect.
+func routeTableGroup(ctx context.Context, e *Env) vpcGroup[string, ec2types.RouteTable] {
+	return vpcGroup[string, ec2types.RouteTable]{
+		keys:     []string{Public, Private},
+		find:     func(vpcID string) (map[string]*ec2types.RouteTable, error) { return findRouteTables(ctx, e, vpcID) },
+		stateKey: routeTableKey,
+		label:    func(kind string) string { return "route table " + e.Names.RouteTable(kind) },
+		id:       func(rt *ec2types.RouteTable) string { return aws.ToString(rt.RouteTableId) },
 	}
-	if vpc != nil {
-		found, err := findRouteTables(ctx, e, aws.ToString(vpc.VpcId))
-		if err != nil {
-			return err
-		}
-		for _, kind := range []string{Private, Public} {
-			rt := found[kind]
-			if rt == nil {
+}
+
+// Down lets go of the subnets first: a table with explicit associations cannot be deleted.
+func (routeTablesStep) Down(ctx context.Context, e *Env) error {
+	return routeTableGroup(ctx, e).removeEach(ctx, e, []string{Private, Public}, func(rt *ec2types.RouteTable, id string) error {
+		for _, a := range rt.Associations {
+			if aws.ToBool(a.Main) {
 				continue
 			}
-			id := aws.ToString(rt.RouteTableId)
-			for _, a := range rt.Associations {
-				if aws.ToBool(a.Main) {
-					continue
-				}
-				if _, err := e.AWS.EC2.DisassociateRouteTable(ctx, &ec2.DisassociateRouteTableInput{AssociationId: a.RouteTableAssociationId}); err != nil && !cloud.IsNotFound(err) {
-					return fmt.Errorf("disassociating %s from route table %s: %w", aws.ToString(a.SubnetId), id, err)
-				}
-			}
-			if _, err := e.AWS.EC2.DeleteRouteTable(ctx, &ec2.DeleteRouteTableInput{RouteTableId: aws.String(id)}); err != nil && !cloud.IsNotFound(err) {
-				return fmt.Errorf("deleting route table %s: %w", id, err)
-			}
-			e.Deleted("route table "+e.Names.RouteTable(kind), id)
-			if err := e.Forget(routeTableKey(kind)); err != nil {
+			_, err := e.AWS.EC2.DisassociateRouteTable(ctx, &ec2.DisassociateRouteTableInput{AssociationId: a.RouteTableAssociationId})
+			if err := goneIsDone("disassociating "+aws.ToString(a.SubnetId)+" from route table "+id, err); err != nil {
 				return err
 			}
 		}
-	}
-	for _, kind := range []string{Private, Public} {
-		if err := e.Forget(routeTableKey(kind)); err != nil {
-			return err
-		}
-	}
-	return nil
+		_, err := e.AWS.EC2.DeleteRouteTable(ctx, &ec2.DeleteRouteTableInput{RouteTableId: aws.String(id)})
+		return goneIsDone("deleting route table "+id, err)
+	})
 }
 
 func (routeTablesStep) Inspect(ctx context.Context, e *Env) []Status {
-	var found map[string]*ec2types.RouteTable
-	var err error
-	if vpcID := e.StateID(keyVPC); vpcID != "" {
-		found, err = findRouteTables(ctx, e, vpcID)
-	}
-	var out []Status
-	for _, kind := range []string{Public, Private} {
-		rt := found[kind]
-		out = append(out, Status{
-			Resource: "route table " + e.Names.RouteTable(kind), StateID: e.StateID(routeTableKey(kind)),
-			AWS: engine.Observe(err, rt != nil, func() string {
-				return fmt.Sprintf("%d routes, %d associations", len(rt.Routes), len(rt.Associations))
-			}),
-		})
-	}
-	return out
+	return routeTableGroup(ctx, e).inspectEach(e, func(rt *ec2types.RouteTable) string {
+		return fmt.Sprintf("%d routes, %d associations", len(rt.Routes), len(rt.Associations))
+	})
 }

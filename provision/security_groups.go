@@ -153,38 +153,21 @@ func securityGroups(ctx context.Context, e *Env) (map[string]*ec2types.SecurityG
 	}
 	vpcID := aws.ToString(vpc.VpcId)
 	return engine.Discover(e.Run, "security-groups/"+vpcID, func() (map[string]*ec2types.SecurityGroup, error) {
-		out, err := e.AWS.EC2.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{Filters: []ec2types.Filter{
-			{Name: aws.String("vpc-id"), Values: []string{vpcID}},
-			{Name: aws.String("group-name"), Values: []string{e.Names.ALBSecurityGroup(), e.Names.TaskSecurityGroup()}},
-		}})
+		out, err := e.AWS.EC2.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{Filters: append(inVPC(vpcID),
+			ec2types.Filter{Name: aws.String("group-name"), Values: []string{e.Names.ALBSecurityGroup(), e.Names.TaskSecurityGroup()}},
+		)})
 		if err != nil {
 			return nil, fmt.Errorf("looking up the security groups of %s: %w", vpcID, err)
 		}
-		found := map[string]*ec2types.SecurityGroup{}
-		for _, kind := range []string{"alb", "task"} {
-			s := securityGroupStep{kind: kind}
-			name := s.groupName(e)
-			g, err := engine.FindOwned(e.Run, engine.Lookup[ec2types.SecurityGroup]{
-				Kind: "security group", Name: name,
-				ByName: func() (*ec2types.SecurityGroup, error) {
-					for i := range out.SecurityGroups {
-						if aws.ToString(out.SecurityGroups[i].GroupName) == name {
-							return &out.SecurityGroups[i], nil
-						}
-					}
-					return nil, nil
-				},
-				Tags: func(g *ec2types.SecurityGroup) (map[string]string, error) { return ec2TagMap(g.Tags), nil },
-				ID:   func(g *ec2types.SecurityGroup) string { return aws.ToString(g.GroupId) },
-			})
-			if err != nil {
-				return nil, err
+		// A group's name is its key: the steps find theirs by it.
+		return findEachAmong(e, out.SecurityGroups, []string{e.Names.ALBSecurityGroup(), e.Names.TaskSecurityGroup()}, func(name string) ec2Among[ec2types.SecurityGroup] {
+			return ec2Among[ec2types.SecurityGroup]{
+				kind: "security group", label: name,
+				named: []func(*ec2types.SecurityGroup) bool{func(g *ec2types.SecurityGroup) bool { return aws.ToString(g.GroupName) == name }},
+				tags:  func(g *ec2types.SecurityGroup) []ec2types.Tag { return g.Tags },
+				id:    func(g *ec2types.SecurityGroup) string { return aws.ToString(g.GroupId) },
 			}
-			if g != nil {
-				found[name] = g
-			}
-		}
-		return found, nil
+		})
 	})
 }
 
@@ -221,22 +204,15 @@ func (s securityGroupStep) Up(ctx context.Context, e *Env) error {
 		if err != nil {
 			return fmt.Errorf("creating security group %s in %s: %w", name, vpcID, err)
 		}
-		id := aws.ToString(out.GroupId)
-		if err := e.Record(s.key(), state.Resource{ID: id}); err != nil {
+		if err := e.recordCreated(s.key(), "security group "+name, state.Resource{ID: aws.ToString(out.GroupId)}); err != nil {
 			return err
 		}
-		e.Created("security group "+name, id)
 		// A new group holds AWS's default egress rule (all traffic to 0.0.0.0/0), nothing else.
 		g = &ec2types.SecurityGroup{GroupId: out.GroupId, IpPermissionsEgress: []ec2types.IpPermission{{
 			IpProtocol: aws.String("-1"), IpRanges: []ec2types.IpRange{{CidrIp: aws.String("0.0.0.0/0")}},
 		}}}
-	} else {
-		if err := e.Record(s.key(), state.Resource{ID: aws.ToString(g.GroupId)}); err != nil {
-			return err
-		}
-		if err := e.ensureEC2Tags(ctx, "security group "+name, aws.ToString(g.GroupId), g.Tags, name); err != nil {
-			return err
-		}
+	} else if err := e.adoptEC2(ctx, s.key(), "security group "+name, state.Resource{ID: aws.ToString(g.GroupId)}, g.Tags, name); err != nil {
+		return err
 	}
 	id := aws.ToString(g.GroupId)
 	want, err := s.desiredRules(e, id)
@@ -253,42 +229,34 @@ func (s securityGroupStep) Up(ctx context.Context, e *Env) error {
 	return nil
 }
 
-func (s securityGroupStep) reconcileRules(ctx context.Context, e *Env, id string, have, want []sgRule, fresh bool) (bool, error) {
-	haveSet, wantSet := map[sgRule]bool{}, map[sgRule]bool{}
+// ruleChanges compares the rules the group holds with the wanted ones: the missing ones to
+// authorize (in wanted order) and the extra ones to revoke (in held order).
+func ruleChanges(have, want []sgRule) (authorize, revoke []sgRule) {
+	for _, r := range want {
+		if !slices.Contains(have, r) {
+			authorize = append(authorize, r)
+		}
+	}
 	for _, r := range have {
-		haveSet[r] = true
+		if !slices.Contains(want, r) {
+			revoke = append(revoke, r)
+		}
 	}
-	for _, r := range want {
-		wantSet[r] = true
-	}
+	return authorize, revoke
+}
+
+func (s securityGroupStep) reconcileRules(ctx context.Context, e *Env, id string, have, want []sgRule, fresh bool) (bool, error) {
+	authorize, revoke := ruleChanges(have, want)
 	var changes []string
-	for _, r := range want {
-		if haveSet[r] {
-			continue
-		}
-		var err error
-		if r.egress {
-			_, err = e.AWS.EC2.AuthorizeSecurityGroupEgress(ctx, &ec2.AuthorizeSecurityGroupEgressInput{GroupId: aws.String(id), IpPermissions: []ec2types.IpPermission{r.permission()}})
-		} else {
-			_, err = e.AWS.EC2.AuthorizeSecurityGroupIngress(ctx, &ec2.AuthorizeSecurityGroupIngressInput{GroupId: aws.String(id), IpPermissions: []ec2types.IpPermission{r.permission()}})
-		}
-		if err != nil && !cloud.HasCode(err, "InvalidPermission.Duplicate") {
-			return false, fmt.Errorf("authorizing %s on security group %s: %w", r, id, err)
+	for _, r := range authorize {
+		if err := authorizeRule(ctx, e, id, r); err != nil {
+			return false, err
 		}
 		changes = append(changes, "+"+r.String())
 	}
-	for _, r := range have {
-		if wantSet[r] {
-			continue
-		}
-		var err error
-		if r.egress {
-			_, err = e.AWS.EC2.RevokeSecurityGroupEgress(ctx, &ec2.RevokeSecurityGroupEgressInput{GroupId: aws.String(id), IpPermissions: []ec2types.IpPermission{r.permission()}})
-		} else {
-			_, err = e.AWS.EC2.RevokeSecurityGroupIngress(ctx, &ec2.RevokeSecurityGroupIngressInput{GroupId: aws.String(id), IpPermissions: []ec2types.IpPermission{r.permission()}})
-		}
-		if err != nil && !cloud.HasCode(err, "InvalidPermission.NotFound") {
-			return false, fmt.Errorf("revoking %s on security group %s: %w", r, id, err)
+	for _, r := range revoke {
+		if err := revokeRule(ctx, e, id, r); err != nil {
+			return false, err
 		}
 		changes = append(changes, "-"+r.String())
 	}
@@ -299,24 +267,44 @@ func (s securityGroupStep) reconcileRules(ctx context.Context, e *Env, id string
 	return len(changes) > 0, nil
 }
 
+// authorizeRule adds one rule; one already there (a lost answer's resend) is done.
+func authorizeRule(ctx context.Context, e *Env, groupID string, r sgRule) error {
+	perms := []ec2types.IpPermission{r.permission()}
+	var err error
+	if r.egress {
+		_, err = e.AWS.EC2.AuthorizeSecurityGroupEgress(ctx, &ec2.AuthorizeSecurityGroupEgressInput{GroupId: aws.String(groupID), IpPermissions: perms})
+	} else {
+		_, err = e.AWS.EC2.AuthorizeSecurityGroupIngress(ctx, &ec2.AuthorizeSecurityGroupIngressInput{GroupId: aws.String(groupID), IpPermissions: perms})
+	}
+	if err != nil && !cloud.HasCode(err, "InvalidPermission.Duplicate") {
+		return fmt.Errorf("authorizing %s on security group %s: %w", r, groupID, err)
+	}
+	return nil
+}
+
+// revokeRule removes one rule; one already gone is done.
+func revokeRule(ctx context.Context, e *Env, groupID string, r sgRule) error {
+	perms := []ec2types.IpPermission{r.permission()}
+	var err error
+	if r.egress {
+		_, err = e.AWS.EC2.RevokeSecurityGroupEgress(ctx, &ec2.RevokeSecurityGroupEgressInput{GroupId: aws.String(groupID), IpPermissions: perms})
+	} else {
+		_, err = e.AWS.EC2.RevokeSecurityGroupIngress(ctx, &ec2.RevokeSecurityGroupIngressInput{GroupId: aws.String(groupID), IpPermissions: perms})
+	}
+	if err != nil && !cloud.HasCode(err, "InvalidPermission.NotFound") {
+		return fmt.Errorf("revoking %s on security group %s: %w", r, groupID, err)
+	}
+	return nil
+}
+
 func (s securityGroupStep) Down(ctx context.Context, e *Env) error {
 	g, err := s.find(ctx, e)
-	if err != nil {
-		return err
-	}
-	if g != nil {
-		id := aws.ToString(g.GroupId)
-		// Network interfaces of the deleted load balancer and tasks keep the group for minutes.
-		err := cloud.Retry(ctx, "deleting security group "+id, e.Timeouts.Dependencies, cloud.RetryOn(cloud.DependencyCodes...), func(ctx context.Context) error {
+	return removeFound(e, s.key(), "security group "+s.groupName(e), g, err, func(g *ec2types.SecurityGroup) string { return aws.ToString(g.GroupId) }, func(id string) error {
+		return deleteWhenFree(ctx, e, "security group", id, func(ctx context.Context) error {
 			_, err := e.AWS.EC2.DeleteSecurityGroup(ctx, &ec2.DeleteSecurityGroupInput{GroupId: aws.String(id)})
 			return err
 		})
-		if err != nil && !cloud.IsNotFound(err) {
-			return fmt.Errorf("deleting security group %s: %w", id, err)
-		}
-		e.Deleted("security group "+s.groupName(e), id)
-	}
-	return e.Forget(s.key())
+	})
 }
 
 func (s securityGroupStep) Inspect(ctx context.Context, e *Env) []Status {

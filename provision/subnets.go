@@ -11,7 +11,6 @@ import (
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
 	"github.com/tapctl/tapctl/cloud"
-	"github.com/tapctl/tapctl/engine"
 	"github.com/tapctl/tapctl/state"
 )
 
@@ -54,9 +53,9 @@ func allSubnets() []subnetSpec {
 func (e *Env) SubnetIDs(kind string) ([]string, error) {
 	var ids []string
 	for az := 0; az < AZCount; az++ {
-		id := e.StateID(subnetSpec{kind, az}.key())
-		if id == "" {
-			return nil, fmt.Errorf("the %s subnets of %s are not in the state file; run up", kind, e.Name)
+		id, err := e.recordedID(subnetSpec{kind, az}.key(), "the "+kind+" subnets")
+		if err != nil {
+			return nil, err
 		}
 		ids = append(ids, id)
 	}
@@ -69,49 +68,28 @@ func (subnetsStep) Name() string        { return "subnets" }
 func (subnetsStep) DependsOn() []string { return []string{keyVPC} }
 
 // findSubnets reads every subnet of the VPC in one call (once per run) and matches each spec
-// by state ID, then Name tag, then CIDR (a CIDR can be held by one subnet of a VPC only); each
-// match must be the environment's.
+// (matchSubnets).
 func findSubnets(ctx context.Context, e *Env, vpcID string) (map[subnetSpec]*ec2types.Subnet, error) {
-	return engine.Discover(e.Run, "subnets/"+vpcID, func() (map[subnetSpec]*ec2types.Subnet, error) {
-		out, err := e.AWS.EC2.DescribeSubnets(ctx, &ec2.DescribeSubnetsInput{
-			Filters: []ec2types.Filter{{Name: aws.String("vpc-id"), Values: []string{vpcID}}},
-		})
-		if err != nil {
-			return nil, fmt.Errorf("describing subnets of VPC %s: %w", vpcID, err)
+	return ownedInVPC(e, "subnets", "subnets", vpcID, func() ([]ec2types.Subnet, error) {
+		out, err := e.AWS.EC2.DescribeSubnets(ctx, &ec2.DescribeSubnetsInput{Filters: inVPC(vpcID)})
+		return listed(out, err, func(o *ec2.DescribeSubnetsOutput) []ec2types.Subnet { return o.Subnets })
+	}, matchSubnets)
+}
+
+// matchSubnets picks each spec's subnet out of the VPC's: by state ID, then Name tag, then CIDR
+// (a CIDR can be held by one subnet of a VPC only); each match must be the environment's.
+func matchSubnets(e *Env, subnets []ec2types.Subnet) (map[subnetSpec]*ec2types.Subnet, error) {
+	tags := func(sn *ec2types.Subnet) []ec2types.Tag { return sn.Tags }
+	return findEachAmong(e, subnets, allSubnets(), func(spec subnetSpec) ec2Among[ec2types.Subnet] {
+		name, cidr := e.Names.Subnet(spec.kind, spec.az), spec.cidr()
+		return ec2Among[ec2types.Subnet]{
+			kind: "subnet", label: name + " (" + cidr + ")", stateKey: spec.key(),
+			named: []func(*ec2types.Subnet) bool{
+				nameTagIs(name, tags),
+				func(sn *ec2types.Subnet) bool { return aws.ToString(sn.CidrBlock) == cidr },
+			},
+			tags: tags, id: func(sn *ec2types.Subnet) string { return aws.ToString(sn.SubnetId) },
 		}
-		found := map[subnetSpec]*ec2types.Subnet{}
-		for _, spec := range allSubnets() {
-			name := e.Names.Subnet(spec.kind, spec.az)
-			pick := func(match func(*ec2types.Subnet) bool) *ec2types.Subnet {
-				for i := range out.Subnets {
-					if match(&out.Subnets[i]) {
-						return &out.Subnets[i]
-					}
-				}
-				return nil
-			}
-			sn, err := engine.FindOwned(e.Run, engine.Lookup[ec2types.Subnet]{
-				Kind: "subnet", Name: name + " (" + spec.cidr() + ")", StateID: e.StateID(spec.key()),
-				ByID: func(id string) (*ec2types.Subnet, error) {
-					return pick(func(sn *ec2types.Subnet) bool { return aws.ToString(sn.SubnetId) == id }), nil
-				},
-				ByName: func() (*ec2types.Subnet, error) {
-					if sn := pick(func(sn *ec2types.Subnet) bool { return ec2TagValue(sn.Tags, TagName) == name }); sn != nil {
-						return sn, nil
-					}
-					return pick(func(sn *ec2types.Subnet) bool { return aws.ToString(sn.CidrBlock) == spec.cidr() }), nil
-				},
-				Tags: func(sn *ec2types.Subnet) (map[string]string, error) { return ec2TagMap(sn.Tags), nil },
-				ID:   func(sn *ec2types.Subnet) string { return aws.ToString(sn.SubnetId) },
-			})
-			if err != nil {
-				return nil, err
-			}
-			if sn != nil {
-				found[spec] = sn
-			}
-		}
-		return found, nil
 	})
 }
 
@@ -175,17 +153,11 @@ func (subnetsStep) Up(ctx context.Context, e *Env) error {
 				return fmt.Errorf("creating subnet %s (%s in %s): %w", name, spec.cidr(), zones[spec.az], err)
 			}
 			sn = out.Subnet
-			if err := e.Record(spec.key(), subnetRecord(sn)); err != nil {
+			if err := e.recordCreated(spec.key(), "subnet "+name, subnetRecord(sn)); err != nil {
 				return err
 			}
-			e.Created("subnet "+name, aws.ToString(sn.SubnetId))
-		} else {
-			if err := e.Record(spec.key(), subnetRecord(sn)); err != nil {
-				return err
-			}
-			if err := e.ensureEC2Tags(ctx, "subnet "+name, aws.ToString(sn.SubnetId), sn.Tags, name); err != nil {
-				return err
-			}
+		} else if err := e.adoptEC2(ctx, spec.key(), "subnet "+name, subnetRecord(sn), sn.Tags, name); err != nil {
+			return err
 		}
 		if err := ensureMapPublicIP(ctx, e, name, sn, spec.kind == Public); err != nil {
 			return err
@@ -198,10 +170,16 @@ func subnetRecord(sn *ec2types.Subnet) state.Resource {
 	return state.Resource{ID: aws.ToString(sn.SubnetId), Attrs: map[string]string{"az": aws.ToString(sn.AvailabilityZone), "cidr": aws.ToString(sn.CidrBlock)}}
 }
 
+// mapPublicIPDrifts says whether the subnet's "map public IP on launch" differs from what its
+// kind wants: on for public subnets, off for private ones (unset reads as off).
+func mapPublicIPDrifts(sn *ec2types.Subnet, public bool) bool {
+	return aws.ToBool(sn.MapPublicIpOnLaunch) != public
+}
+
 // ensureMapPublicIP sets "map public IP on launch" on public subnets and clears it on private ones.
 func ensureMapPublicIP(ctx context.Context, e *Env, name string, sn *ec2types.Subnet, want bool) error {
 	id := aws.ToString(sn.SubnetId)
-	if aws.ToBool(sn.MapPublicIpOnLaunch) == want {
+	if !mapPublicIPDrifts(sn, want) {
 		return nil
 	}
 	err := cloud.Retry(ctx, "setting map-public-ip on subnet "+id, 2*time.Minute, cloud.RetryOn(cloud.PropagationCodes...), func(ctx context.Context) error {
@@ -217,57 +195,26 @@ func ensureMapPublicIP(ctx context.Context, e *Env, name string, sn *ec2types.Su
 	return nil
 }
 
+// subnetGroup is the six subnets, for Down and Inspect.
+func subnetGroup(ctx context.Context, e *Env) vpcGroup[subnetSpec, ec2types.Subnet] {
+	return vpcGroup[subnetSpec, ec2types.Subnet]{
+		keys:     allSubnets(),
+		find:     func(vpcID string) (map[subnetSpec]*ec2types.Subnet, error) { return findSubnets(ctx, e, vpcID) },
+		stateKey: subnetSpec.key,
+		label:    func(spec subnetSpec) string { return "subnet " + e.Names.Subnet(spec.kind, spec.az) },
+		id:       func(sn *ec2types.Subnet) string { return aws.ToString(sn.SubnetId) },
+	}
+}
+
 func (subnetsStep) Down(ctx context.Context, e *Env) error {
-	vpc, err := findVPC(ctx, e)
-	if err != nil {
-		return err
-	}
-	if vpc != nil {
-		found, err := findSubnets(ctx, e, aws.ToString(vpc.VpcId))
-		if err != nil {
+	return subnetGroup(ctx, e).removeEach(ctx, e, allSubnets(), func(_ *ec2types.Subnet, id string) error {
+		return deleteWhenFree(ctx, e, "subnet", id, func(ctx context.Context) error {
+			_, err := e.AWS.EC2.DeleteSubnet(ctx, &ec2.DeleteSubnetInput{SubnetId: aws.String(id)})
 			return err
-		}
-		for _, spec := range allSubnets() {
-			sn := found[spec]
-			if sn == nil {
-				continue
-			}
-			id := aws.ToString(sn.SubnetId)
-			// Fargate task, load balancer and NAT network interfaces outlive their owners for minutes.
-			err := cloud.Retry(ctx, "deleting subnet "+id, e.Timeouts.Dependencies, cloud.RetryOn(cloud.DependencyCodes...), func(ctx context.Context) error {
-				_, err := e.AWS.EC2.DeleteSubnet(ctx, &ec2.DeleteSubnetInput{SubnetId: aws.String(id)})
-				return err
-			})
-			if err != nil && !cloud.IsNotFound(err) {
-				return fmt.Errorf("deleting subnet %s: %w", id, err)
-			}
-			e.Deleted("subnet "+e.Names.Subnet(spec.kind, spec.az), id)
-			if err := e.Forget(spec.key()); err != nil {
-				return err
-			}
-		}
-	}
-	for _, spec := range allSubnets() {
-		if err := e.Forget(spec.key()); err != nil {
-			return err
-		}
-	}
-	return nil
+		})
+	})
 }
 
 func (subnetsStep) Inspect(ctx context.Context, e *Env) []Status {
-	var found map[subnetSpec]*ec2types.Subnet
-	var err error
-	if vpcID := e.StateID(keyVPC); vpcID != "" {
-		found, err = findSubnets(ctx, e, vpcID)
-	}
-	var out []Status
-	for _, spec := range allSubnets() {
-		sn := found[spec]
-		out = append(out, Status{
-			Resource: "subnet " + e.Names.Subnet(spec.kind, spec.az), StateID: e.StateID(spec.key()),
-			AWS: engine.Observe(err, sn != nil, func() string { return string(sn.State) + " " + aws.ToString(sn.CidrBlock) }),
-		})
-	}
-	return out
+	return subnetGroup(ctx, e).inspectEach(e, func(sn *ec2types.Subnet) string { return string(sn.State) + " " + aws.ToString(sn.CidrBlock) })
 }

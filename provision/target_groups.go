@@ -71,9 +71,11 @@ func (s targetGroupStep) find(ctx context.Context, e *Env) (*elbtypes.TargetGrou
 		Tags: func(g *elbtypes.TargetGroup) (map[string]string, error) {
 			return all.tags[aws.ToString(g.TargetGroupArn)], nil
 		},
-		ID: func(g *elbtypes.TargetGroup) string { return aws.ToString(g.TargetGroupArn) },
+		ID: targetGroupARN,
 	})
 }
+
+func targetGroupARN(g *elbtypes.TargetGroup) string { return aws.ToString(g.TargetGroupArn) }
 
 func (s targetGroupStep) Claim(ctx context.Context, e *Env) error {
 	_, err := s.find(ctx, e)
@@ -138,6 +140,27 @@ func (s targetGroupStep) healthCheckDiffers(tg *elbtypes.TargetGroup) bool {
 		tg.HealthCheckProtocol != elbtypes.ProtocolEnumHttp
 }
 
+// fixedDiffers refuses a group whose VPC, target type or port is not the service's: ELB cannot
+// change them.
+func (s targetGroupStep) fixedDiffers(tg *elbtypes.TargetGroup, name, vpcID string) error {
+	if aws.ToString(tg.VpcId) != vpcID || tg.TargetType != elbtypes.TargetTypeEnumIp || aws.ToInt32(tg.Port) != s.svc.Port {
+		return fmt.Errorf("target group %s has VPC %s, type %s, port %d; these cannot change: delete it to recreate it",
+			name, aws.ToString(tg.VpcId), tg.TargetType, aws.ToInt32(tg.Port))
+	}
+	return nil
+}
+
+// deregistrationDelayOf reads the draining time out of the group's attributes; "" when absent.
+func deregistrationDelayOf(attrs []elbtypes.TargetGroupAttribute) string {
+	delay := ""
+	for _, a := range attrs {
+		if aws.ToString(a.Key) == deregistrationDelayKey {
+			delay = aws.ToString(a.Value)
+		}
+	}
+	return delay
+}
+
 func (s targetGroupStep) Up(ctx context.Context, e *Env) error {
 	vpcID, err := e.VPCID()
 	if err != nil {
@@ -162,17 +185,15 @@ func (s targetGroupStep) Up(ctx context.Context, e *Env) error {
 			return fmt.Errorf("creating target group %s: %w", name, err)
 		}
 		tg = &out.TargetGroups[0]
-		if err := e.Record(s.key(), state.Resource{ID: aws.ToString(tg.TargetGroupArn)}); err != nil {
+		if err := e.recordCreated(s.key(), "target group "+name, state.Resource{ID: aws.ToString(tg.TargetGroupArn)}); err != nil {
 			return err
 		}
-		e.Created("target group "+name, aws.ToString(tg.TargetGroupArn))
 	} else if err := e.Record(s.key(), state.Resource{ID: aws.ToString(tg.TargetGroupArn)}); err != nil {
 		return err
 	}
 	arn := aws.ToString(tg.TargetGroupArn)
-	if aws.ToString(tg.VpcId) != vpcID || tg.TargetType != elbtypes.TargetTypeEnumIp || aws.ToInt32(tg.Port) != s.svc.Port {
-		return fmt.Errorf("target group %s has VPC %s, type %s, port %d; these cannot change: delete it to recreate it",
-			name, aws.ToString(tg.VpcId), tg.TargetType, aws.ToInt32(tg.Port))
+	if err := s.fixedDiffers(tg, name, vpcID); err != nil {
+		return err
 	}
 	changed := false
 	if !fresh && s.healthCheckDiffers(tg) {
@@ -194,11 +215,7 @@ func (s targetGroupStep) Up(ctx context.Context, e *Env) error {
 		if err != nil {
 			return fmt.Errorf("reading attributes of target group %s: %w", name, err)
 		}
-		for _, a := range attrs.Attributes {
-			if aws.ToString(a.Key) == deregistrationDelayKey {
-				delay = aws.ToString(a.Value)
-			}
-		}
+		delay = deregistrationDelayOf(attrs.Attributes)
 	}
 	if delay != deregistrationDelay {
 		if _, err := e.AWS.ELB.ModifyTargetGroupAttributes(ctx, &elbv2.ModifyTargetGroupAttributesInput{
@@ -220,22 +237,12 @@ func (s targetGroupStep) Up(ctx context.Context, e *Env) error {
 
 func (s targetGroupStep) Down(ctx context.Context, e *Env) error {
 	tg, err := s.find(ctx, e)
-	if err != nil {
-		return err
-	}
-	if tg != nil {
-		arn := aws.ToString(tg.TargetGroupArn)
-		// A target group stays "in use" until its listener rule and ECS service are gone.
-		err := cloud.Retry(ctx, "deleting target group "+arn, e.Timeouts.Dependencies, cloud.RetryOn(cloud.DependencyCodes...), func(ctx context.Context) error {
+	return removeFound(e, s.key(), "target group "+s.groupName(e), tg, err, targetGroupARN, func(arn string) error {
+		return deleteWhenFree(ctx, e, "target group", arn, func(ctx context.Context) error {
 			_, err := e.AWS.ELB.DeleteTargetGroup(ctx, &elbv2.DeleteTargetGroupInput{TargetGroupArn: aws.String(arn)})
 			return err
 		})
-		if err != nil && !cloud.IsNotFound(err) {
-			return fmt.Errorf("deleting target group %s: %w", arn, err)
-		}
-		e.Deleted("target group "+s.groupName(e), arn)
-	}
-	return e.Forget(s.key())
+	})
 }
 
 func (s targetGroupStep) Inspect(ctx context.Context, e *Env) []Status {
