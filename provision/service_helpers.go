@@ -1,0 +1,101 @@
+package provision
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/tapctl/tapctl/cloud"
+	"github.com/tapctl/tapctl/engine"
+	"github.com/tapctl/tapctl/state"
+)
+
+// Shapes the services' steps share: reading a kind by its names, proving what a per-run read
+// found, recording a resource just made, reporting corrections, and deleting what something
+// else still uses for a while.
+
+// tagged is a resource as a per-run read found it, with its tags.
+type tagged[T any] struct {
+	item T
+	tags map[string]string
+}
+
+// findByName proves the resource called name in a per-run read (name -> resource), nil when the
+// read has none. id names a resource in the "found two" message.
+func findByName[T any](e *Env, kind, name string, read map[string]tagged[T], id func(*T) string) (*T, error) {
+	return engine.FindOwned(e.Run, engine.Lookup[T]{
+		Kind: kind, Name: name,
+		ByName: func() (*T, error) {
+			if r, ok := read[name]; ok {
+				return &r.item, nil
+			}
+			return nil, nil
+		},
+		Tags: func(*T) (map[string]string, error) { return read[name].tags, nil },
+		ID:   id,
+	})
+}
+
+// describeByNames reads resources by name, one call per batch. ECR and ELB refuse a whole batch
+// when one of its names is missing: then each name of it is read alone, a missing one skipped.
+// kind and kinds name the resource in errors ("target group", "target groups").
+func describeByNames(batches [][]string, kind, kinds string, describe func(names []string) error) error {
+	for _, batch := range batches {
+		err := describe(batch)
+		if err == nil {
+			continue
+		}
+		if !cloud.IsNotFound(err) {
+			return fmt.Errorf("describing %s %v: %w", kinds, batch, err)
+		}
+		for _, name := range batch {
+			if err := describe([]string{name}); err != nil && !cloud.IsNotFound(err) {
+				return fmt.Errorf("describing %s %s: %w", kind, name, err)
+			}
+		}
+	}
+	return nil
+}
+
+// recordCreated records a resource just made, then counts it as created: the state file first,
+// so that a run killed in between finds it again by its ID.
+func recordCreated(e *Env, key string, res state.Resource, resource, id string) error {
+	if err := e.Record(key, res); err != nil {
+		return err
+	}
+	e.Created(resource, id)
+	return nil
+}
+
+// changeReport says what Up did to one resource: each correction as it is made, else that the
+// resource is up to date. A resource this run created reports neither: "created" says it all.
+type changeReport struct {
+	e            *Env
+	resource, id string
+	fresh        bool
+	changed      bool
+}
+
+func (r *changeReport) corrected(what string) {
+	r.changed = true
+	if !r.fresh {
+		r.e.Updated(r.resource, r.id, what)
+	}
+}
+
+func (r *changeReport) done() {
+	if !r.fresh && !r.changed {
+		r.e.Unchanged(r.resource, r.id)
+	}
+}
+
+// deleteWhenFree deletes what with call, again while AWS answers that something still uses it
+// (cloud.DependencyCodes: a listener rule, an ECS service's tasks), until budget runs out;
+// already gone counts as deleted.
+func deleteWhenFree(ctx context.Context, e *Env, what string, budget time.Duration, call func(context.Context) error) error {
+	err := cloud.Retry(ctx, "deleting "+what, budget, cloud.RetryOn(cloud.DependencyCodes...), call)
+	if err != nil && !cloud.IsNotFound(err) {
+		return fmt.Errorf("deleting %s: %w", what, err)
+	}
+	return nil
+}
