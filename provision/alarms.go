@@ -40,12 +40,19 @@ func AlarmNames(e *Env, svc string) []string {
 	return []string{e.Names.Alarm5xx(svc), e.Names.AlarmUnhealthy(svc)}
 }
 
-// arnSuffix is the part of an ELB ARN that CloudWatch dimensions use ("app/…", "targetgroup/…").
+// arnSuffix is an ELB ARN from its resource type on: "targetgroup/<name>/<id>", the TargetGroup
+// dimension of CloudWatch's ELB metrics.
 func arnSuffix(arn, marker string) string {
 	if i := strings.Index(arn, ":"+marker+"/"); i >= 0 {
 		return arn[i+1:]
 	}
 	return arn
+}
+
+// loadBalancerDimension is the LoadBalancer dimension of CloudWatch's ALB metrics,
+// "app/<name>/<id>": the ARN's suffix without "loadbalancer/", or no metric matches.
+func loadBalancerDimension(arn string) string {
+	return strings.TrimPrefix(arnSuffix(arn, "loadbalancer"), "loadbalancer/")
 }
 
 func (s alarmsStep) desired(e *Env) ([]*cloudwatch.PutMetricAlarmInput, error) {
@@ -61,7 +68,7 @@ func (s alarmsStep) desired(e *Env) ([]*cloudwatch.PutMetricAlarmInput, error) {
 		}
 		groups = append(groups, arnSuffix(tg.ID, "targetgroup"))
 	}
-	lb := arnSuffix(alb.ID, "loadbalancer")
+	lb := loadBalancerDimension(alb.ID)
 	queries := func(metric, stat, expression, label string) []cwtypes.MetricDataQuery {
 		var q []cwtypes.MetricDataQuery
 		for i, tg := range groups {

@@ -43,6 +43,9 @@ func TestAlarmsToPut(t *testing.T) {
 		t.Fatal(err)
 	}
 	fiveXX, unhealthy := aws.ToString(want[0].AlarmName), aws.ToString(want[1].AlarmName)
+	if got := aws.ToString(want[0].Metrics[0].MetricStat.Metric.Dimensions[0].Value); got != "app/microservices-alb-pr1/50dc6c495c0c9188" {
+		t.Errorf("LoadBalancer dimension = %q, want app/<name>/<id> (the dashboard's)", got)
+	}
 	cases := []struct {
 		name  string
 		drift func(have map[string]cwtypes.MetricAlarm)
