@@ -129,12 +129,11 @@ func (meshStep) Down(ctx context.Context, e *Env) error {
 		return err
 	}
 	if mesh != nil {
-		err := cloud.Retry(ctx, "deleting mesh "+e.Names.Mesh(), e.Timeouts.Dependencies, cloud.RetryOn(cloud.DependencyCodes...), func(ctx context.Context) error {
+		if err := deleteWhenFree(ctx, "mesh "+e.Names.Mesh(), e.Timeouts.Dependencies, func(ctx context.Context) error {
 			_, err := e.AWS.AppMesh.DeleteMesh(ctx, &appmesh.DeleteMeshInput{MeshName: aws.String(e.Names.Mesh())})
 			return err
-		})
-		if err != nil && !cloud.IsNotFound(err) {
-			return fmt.Errorf("deleting mesh %s: %w", e.Names.Mesh(), err)
+		}); err != nil {
+			return err
 		}
 		e.Deleted("mesh "+e.Names.Mesh(), e.Names.Mesh())
 	}

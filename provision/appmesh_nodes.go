@@ -120,12 +120,11 @@ func (s virtualNodeStep) Down(ctx context.Context, e *Env) error {
 	if node != nil {
 		name := e.Names.VirtualNode(s.svc.Name)
 		// A node still named by a virtual service is in use until that service is gone.
-		err := cloud.Retry(ctx, "deleting virtual node "+name, e.Timeouts.Dependencies, cloud.RetryOn(cloud.DependencyCodes...), func(ctx context.Context) error {
+		if err := deleteWhenFree(ctx, "virtual node "+name, e.Timeouts.Dependencies, func(ctx context.Context) error {
 			_, err := e.AWS.AppMesh.DeleteVirtualNode(ctx, &appmesh.DeleteVirtualNodeInput{MeshName: aws.String(e.Names.Mesh()), VirtualNodeName: aws.String(name)})
 			return err
-		})
-		if err != nil && !cloud.IsNotFound(err) {
-			return fmt.Errorf("deleting virtual node %s: %w", name, err)
+		}); err != nil {
+			return err
 		}
 		e.Deleted("virtual node "+name, name)
 	}

@@ -8,7 +8,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
-	"github.com/tapctl/tapctl/cloud"
 	"github.com/tapctl/tapctl/engine"
 	"github.com/tapctl/tapctl/state"
 )
@@ -177,14 +176,12 @@ func (clusterStep) Down(ctx context.Context, e *Env) error {
 	if cluster != nil {
 		name := aws.ToString(cluster.ClusterName)
 		// Services deleted a moment ago may still drain their tasks.
-		err := cloud.Retry(ctx, "deleting ECS cluster "+name, e.Timeouts.Dependencies,
-			cloud.RetryOn("ClusterContainsServicesException", "ClusterContainsTasksException", "UpdateInProgressException"),
-			func(ctx context.Context) error {
-				_, err := e.AWS.ECS.DeleteCluster(ctx, &ecs.DeleteClusterInput{Cluster: aws.String(name)})
-				return err
-			})
-		if err != nil && !cloud.IsNotFound(err) {
-			return fmt.Errorf("deleting ECS cluster %s: %w", name, err)
+		busy := []string{"ClusterContainsServicesException", "ClusterContainsTasksException", "UpdateInProgressException"}
+		if err := deleteRetrying(ctx, "ECS cluster "+name, e.Timeouts.Dependencies, busy, func(ctx context.Context) error {
+			_, err := e.AWS.ECS.DeleteCluster(ctx, &ecs.DeleteClusterInput{Cluster: aws.String(name)})
+			return err
+		}); err != nil {
+			return err
 		}
 		e.Deleted("ECS cluster "+name, name)
 	}

@@ -185,12 +185,11 @@ func (s discoveryServiceStep) Down(ctx context.Context, e *Env) error {
 	if svc != nil {
 		id := aws.ToString(svc.Id)
 		// Instances deregister when ECS stops the tasks; until then AWS answers ResourceInUse.
-		err := cloud.Retry(ctx, "deleting Cloud Map service "+id, e.Timeouts.Dependencies, cloud.RetryOn(cloud.DependencyCodes...), func(ctx context.Context) error {
+		if err := deleteWhenFree(ctx, "Cloud Map service "+id, e.Timeouts.Dependencies, func(ctx context.Context) error {
 			_, err := e.AWS.ServiceDisc.DeleteService(ctx, &sd.DeleteServiceInput{Id: aws.String(id)})
 			return err
-		})
-		if err != nil && !cloud.IsNotFound(err) {
-			return fmt.Errorf("deleting Cloud Map service %s: %w", id, err)
+		}); err != nil {
+			return err
 		}
 		e.Deleted("Cloud Map service "+e.Names.DiscoveryService(s.svc.Name), id)
 	}

@@ -90,10 +90,15 @@ func (r *changeReport) done() {
 }
 
 // deleteWhenFree deletes what with call, again while AWS answers that something still uses it
-// (cloud.DependencyCodes: a listener rule, an ECS service's tasks), until budget runs out;
-// already gone counts as deleted.
-func deleteWhenFree(ctx context.Context, e *Env, what string, budget time.Duration, call func(context.Context) error) error {
-	err := cloud.Retry(ctx, "deleting "+what, budget, cloud.RetryOn(cloud.DependencyCodes...), call)
+// (cloud.DependencyCodes: a virtual service naming a node, an ECS service's instances), until
+// budget runs out; already gone counts as deleted.
+func deleteWhenFree(ctx context.Context, what string, budget time.Duration, call func(context.Context) error) error {
+	return deleteRetrying(ctx, what, budget, cloud.DependencyCodes, call)
+}
+
+// deleteRetrying is deleteWhenFree for a resource whose "still in use" answers are busy.
+func deleteRetrying(ctx context.Context, what string, budget time.Duration, busy []string, call func(context.Context) error) error {
+	err := cloud.Retry(ctx, "deleting "+what, budget, cloud.RetryOn(busy...), call)
 	if err != nil && !cloud.IsNotFound(err) {
 		return fmt.Errorf("deleting %s: %w", what, err)
 	}
