@@ -96,31 +96,34 @@ func (meshStep) Up(ctx context.Context, e *Env) error {
 	if err != nil {
 		return err
 	}
-	if mesh == nil {
+	var have *state.Resource
+	drift := ""
+	if mesh != nil {
+		have = &state.Resource{ID: name, ARN: aws.ToString(mesh.Metadata.Arn)}
+		if !meshAllowsEgress(mesh.Spec) {
+			drift = "egress filter ALLOW_ALL"
+		}
+	}
+	return convergeNamed(e, keyMesh, "mesh "+name, have, func() (state.Resource, error) {
 		out, err := e.AWS.AppMesh.CreateMesh(ctx, &appmesh.CreateMeshInput{
 			MeshName: aws.String(name), Spec: meshSpec(), Tags: e.meshTags(name, ""),
 		}) // the SDK fills ClientToken, so its retries of a lost answer stay idempotent
 		if err != nil {
-			return fmt.Errorf("creating mesh %s: %w", name, err)
+			return state.Resource{}, fmt.Errorf("creating mesh %s: %w", name, err)
 		}
-		if err := e.Record(keyMesh, state.Resource{ID: name, ARN: aws.ToString(out.Mesh.Metadata.Arn)}); err != nil {
-			return err
-		}
-		e.Created("mesh "+name, name)
-		return nil
-	}
-	if err := e.Record(keyMesh, state.Resource{ID: name, ARN: aws.ToString(mesh.Metadata.Arn)}); err != nil {
-		return err
-	}
-	if mesh.Spec == nil || mesh.Spec.EgressFilter == nil || mesh.Spec.EgressFilter.Type != meshtypes.EgressFilterTypeAllowAll {
+		return state.Resource{ID: name, ARN: aws.ToString(out.Mesh.Metadata.Arn)}, nil
+	}, drift, func() error {
 		if _, err := e.AWS.AppMesh.UpdateMesh(ctx, &appmesh.UpdateMeshInput{MeshName: aws.String(name), Spec: meshSpec()}); err != nil {
 			return fmt.Errorf("updating mesh %s: %w", name, err)
 		}
-		e.Updated("mesh "+name, name, "egress filter ALLOW_ALL")
 		return nil
-	}
-	e.Unchanged("mesh "+name, name)
-	return nil
+	})
+}
+
+// meshAllowsEgress reports whether the mesh lets tasks reach any address (ALLOW_ALL), as
+// meshSpec sets it.
+func meshAllowsEgress(spec *meshtypes.MeshSpec) bool {
+	return spec != nil && spec.EgressFilter != nil && spec.EgressFilter.Type == meshtypes.EgressFilterTypeAllowAll
 }
 
 func (meshStep) Down(ctx context.Context, e *Env) error {

@@ -84,32 +84,29 @@ func (s virtualNodeStep) Up(ctx context.Context, e *Env) error {
 	if err != nil {
 		return err
 	}
-	if node == nil {
+	var have *state.Resource
+	drift := ""
+	if node != nil {
+		have = &state.Resource{ID: name}
+		if !sameVirtualNode(node.Spec, s.spec(e)) {
+			drift = "listener, health check, discovery"
+		}
+	}
+	return convergeNamed(e, s.key(), "virtual node "+name, have, func() (state.Resource, error) {
 		if _, err := e.AWS.AppMesh.CreateVirtualNode(ctx, &appmesh.CreateVirtualNodeInput{
 			MeshName: aws.String(e.Names.Mesh()), VirtualNodeName: aws.String(name), Spec: s.spec(e), Tags: e.meshTags(name, s.svc.Name),
 		}); err != nil {
-			return fmt.Errorf("creating virtual node %s: %w", name, err)
+			return state.Resource{}, fmt.Errorf("creating virtual node %s: %w", name, err)
 		}
-		if err := e.Record(s.key(), state.Resource{ID: name}); err != nil {
-			return err
-		}
-		e.Created("virtual node "+name, name)
-		return nil
-	}
-	if err := e.Record(s.key(), state.Resource{ID: name}); err != nil {
-		return err
-	}
-	if !sameVirtualNode(node.Spec, s.spec(e)) {
+		return state.Resource{ID: name}, nil
+	}, drift, func() error {
 		if _, err := e.AWS.AppMesh.UpdateVirtualNode(ctx, &appmesh.UpdateVirtualNodeInput{
 			MeshName: aws.String(e.Names.Mesh()), VirtualNodeName: aws.String(name), Spec: s.spec(e),
 		}); err != nil {
 			return fmt.Errorf("updating virtual node %s: %w", name, err)
 		}
-		e.Updated("virtual node "+name, name, "listener, health check, discovery")
 		return nil
-	}
-	e.Unchanged("virtual node "+name, name)
-	return nil
+	})
 }
 
 func (s virtualNodeStep) Down(ctx context.Context, e *Env) error {
@@ -180,36 +177,38 @@ func (s virtualServiceStep) Up(ctx context.Context, e *Env) error {
 	if err != nil {
 		return err
 	}
-	if vs == nil {
+	var have *state.Resource
+	drift := ""
+	if vs != nil {
+		have = &state.Resource{ID: name}
+		if !providedByNode(vs.Spec, e.Names.VirtualNode(s.svc.Name)) {
+			drift = "provider"
+		}
+	}
+	return convergeNamed(e, s.key(), "virtual service "+name, have, func() (state.Resource, error) {
 		if _, err := e.AWS.AppMesh.CreateVirtualService(ctx, &appmesh.CreateVirtualServiceInput{
 			MeshName: aws.String(e.Names.Mesh()), VirtualServiceName: aws.String(name), Spec: s.spec(e), Tags: e.meshTags(name, s.svc.Name),
 		}); err != nil {
-			return fmt.Errorf("creating virtual service %s: %w", name, err)
+			return state.Resource{}, fmt.Errorf("creating virtual service %s: %w", name, err)
 		}
-		if err := e.Record(s.key(), state.Resource{ID: name}); err != nil {
-			return err
-		}
-		e.Created("virtual service "+name, name)
-		return nil
-	}
-	if err := e.Record(s.key(), state.Resource{ID: name}); err != nil {
-		return err
-	}
-	var provider *meshtypes.VirtualServiceProviderMemberVirtualNode
-	if vs.Spec != nil {
-		provider, _ = vs.Spec.Provider.(*meshtypes.VirtualServiceProviderMemberVirtualNode)
-	}
-	if provider == nil || aws.ToString(provider.Value.VirtualNodeName) != e.Names.VirtualNode(s.svc.Name) {
+		return state.Resource{ID: name}, nil
+	}, drift, func() error {
 		if _, err := e.AWS.AppMesh.UpdateVirtualService(ctx, &appmesh.UpdateVirtualServiceInput{
 			MeshName: aws.String(e.Names.Mesh()), VirtualServiceName: aws.String(name), Spec: s.spec(e),
 		}); err != nil {
 			return fmt.Errorf("updating virtual service %s: %w", name, err)
 		}
-		e.Updated("virtual service "+name, name, "provider")
 		return nil
+	})
+}
+
+// providedByNode reports whether the virtual service routes to the service's own node.
+func providedByNode(spec *meshtypes.VirtualServiceSpec, node string) bool {
+	if spec == nil {
+		return false
 	}
-	e.Unchanged("virtual service "+name, name)
-	return nil
+	provider, ok := spec.Provider.(*meshtypes.VirtualServiceProviderMemberVirtualNode)
+	return ok && aws.ToString(provider.Value.VirtualNodeName) == node
 }
 
 func (s virtualServiceStep) Down(ctx context.Context, e *Env) error {

@@ -67,6 +67,31 @@ func recordCreated(e *Env, key string, res state.Resource, resource, id string) 
 	return nil
 }
 
+// convergeNamed is the Up of a resource whose spec is all in one create and one update call:
+// created and recorded when missing (have nil), else recorded, and corrected when drift names
+// what differs ("" when nothing does).
+func convergeNamed(e *Env, key, resource string, have *state.Resource, create func() (state.Resource, error), drift string, correct func() error) error {
+	if have == nil {
+		res, err := create()
+		if err != nil {
+			return err
+		}
+		return recordCreated(e, key, res, resource, res.ID)
+	}
+	if err := e.Record(key, *have); err != nil {
+		return err
+	}
+	if drift == "" {
+		e.Unchanged(resource, have.ID)
+		return nil
+	}
+	if err := correct(); err != nil {
+		return err
+	}
+	e.Updated(resource, have.ID, drift)
+	return nil
+}
+
 // changeReport says what Up did to one resource: each correction as it is made, else that the
 // resource is up to date. A resource this run created reports neither: "created" says it all.
 type changeReport struct {
