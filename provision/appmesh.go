@@ -131,16 +131,13 @@ func (meshStep) Down(ctx context.Context, e *Env) error {
 	if err != nil {
 		return err
 	}
-	if mesh != nil {
-		if err := deleteWhenFree(ctx, "mesh "+e.Names.Mesh(), e.Timeouts.Dependencies, func(ctx context.Context) error {
-			_, err := e.AWS.AppMesh.DeleteMesh(ctx, &appmesh.DeleteMeshInput{MeshName: aws.String(e.Names.Mesh())})
+	name := e.Names.Mesh()
+	return deleteThenForget(e, keyMesh, mesh != nil, "mesh "+name, name, func() error {
+		return retryWhileInUse(ctx, "mesh "+name, e.Timeouts.Dependencies, cloud.DependencyCodes, func(ctx context.Context) error {
+			_, err := e.AWS.AppMesh.DeleteMesh(ctx, &appmesh.DeleteMeshInput{MeshName: aws.String(name)})
 			return err
-		}); err != nil {
-			return err
-		}
-		e.Deleted("mesh "+e.Names.Mesh(), e.Names.Mesh())
-	}
-	return e.Forget(keyMesh)
+		})
+	})
 }
 
 func (meshStep) Inspect(ctx context.Context, e *Env) []Status {

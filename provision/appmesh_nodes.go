@@ -114,18 +114,14 @@ func (s virtualNodeStep) Down(ctx context.Context, e *Env) error {
 	if err != nil {
 		return err
 	}
-	if node != nil {
-		name := e.Names.VirtualNode(s.svc.Name)
+	name := e.Names.VirtualNode(s.svc.Name)
+	return deleteThenForget(e, s.key(), node != nil, "virtual node "+name, name, func() error {
 		// A node still named by a virtual service is in use until that service is gone.
-		if err := deleteWhenFree(ctx, "virtual node "+name, e.Timeouts.Dependencies, func(ctx context.Context) error {
+		return retryWhileInUse(ctx, "virtual node "+name, e.Timeouts.Dependencies, cloud.DependencyCodes, func(ctx context.Context) error {
 			_, err := e.AWS.AppMesh.DeleteVirtualNode(ctx, &appmesh.DeleteVirtualNodeInput{MeshName: aws.String(e.Names.Mesh()), VirtualNodeName: aws.String(name)})
 			return err
-		}); err != nil {
-			return err
-		}
-		e.Deleted("virtual node "+name, name)
-	}
-	return e.Forget(s.key())
+		})
+	})
 }
 
 func (s virtualNodeStep) Inspect(ctx context.Context, e *Env) []Status {
@@ -216,14 +212,11 @@ func (s virtualServiceStep) Down(ctx context.Context, e *Env) error {
 	if err != nil {
 		return err
 	}
-	if vs != nil {
-		name := e.Names.VirtualService(s.svc.Name)
-		if _, err := e.AWS.AppMesh.DeleteVirtualService(ctx, &appmesh.DeleteVirtualServiceInput{MeshName: aws.String(e.Names.Mesh()), VirtualServiceName: aws.String(name)}); err != nil && !cloud.IsNotFound(err) {
-			return fmt.Errorf("deleting virtual service %s: %w", name, err)
-		}
-		e.Deleted("virtual service "+name, name)
-	}
-	return e.Forget(s.key())
+	name := e.Names.VirtualService(s.svc.Name)
+	return deleteThenForget(e, s.key(), vs != nil, "virtual service "+name, name, func() error {
+		_, err := e.AWS.AppMesh.DeleteVirtualService(ctx, &appmesh.DeleteVirtualServiceInput{MeshName: aws.String(e.Names.Mesh()), VirtualServiceName: aws.String(name)})
+		return err
+	})
 }
 
 func (s virtualServiceStep) Inspect(ctx context.Context, e *Env) []Status {

@@ -191,19 +191,15 @@ func (clusterStep) Down(ctx context.Context, e *Env) error {
 	if err != nil {
 		return err
 	}
-	if cluster != nil {
-		name := aws.ToString(cluster.ClusterName)
+	name := e.Names.Cluster()
+	return deleteThenForget(e, keyCluster, cluster != nil, "ECS cluster "+name, name, func() error {
 		// Services deleted a moment ago may still drain their tasks.
 		busy := []string{"ClusterContainsServicesException", "ClusterContainsTasksException", "UpdateInProgressException"}
-		if err := deleteRetrying(ctx, "ECS cluster "+name, e.Timeouts.Dependencies, busy, func(ctx context.Context) error {
+		return retryWhileInUse(ctx, "ECS cluster "+name, e.Timeouts.Dependencies, busy, func(ctx context.Context) error {
 			_, err := e.AWS.ECS.DeleteCluster(ctx, &ecs.DeleteClusterInput{Cluster: aws.String(name)})
 			return err
-		}); err != nil {
-			return err
-		}
-		e.Deleted("ECS cluster "+name, name)
-	}
-	return e.Forget(keyCluster)
+		})
+	})
 }
 
 func (clusterStep) Inspect(ctx context.Context, e *Env) []Status {

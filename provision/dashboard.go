@@ -206,13 +206,10 @@ func (d dashboardStep) Down(ctx context.Context, e *Env) error {
 	if err != nil {
 		return err
 	}
-	if exists {
-		if _, err := e.AWS.CloudWatch.DeleteDashboards(ctx, &cloudwatch.DeleteDashboardsInput{DashboardNames: []string{name}}); err != nil && !cloud.IsNotFound(err) {
-			return fmt.Errorf("deleting dashboard %s: %w", name, err)
-		}
-		e.Deleted("dashboard "+name, name)
-	}
-	return e.Forget(keyDashboard)
+	return deleteThenForget(e, keyDashboard, exists, "dashboard "+name, name, func() error {
+		_, err := e.AWS.CloudWatch.DeleteDashboards(ctx, &cloudwatch.DeleteDashboardsInput{DashboardNames: []string{name}})
+		return err
+	})
 }
 
 func (d dashboardStep) Inspect(ctx context.Context, e *Env) []Status {

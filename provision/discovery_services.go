@@ -185,18 +185,17 @@ func (s discoveryServiceStep) Down(ctx context.Context, e *Env) error {
 	if err != nil {
 		return err
 	}
+	var id string
 	if svc != nil {
-		id := aws.ToString(svc.Id)
+		id = aws.ToString(svc.Id)
+	}
+	return deleteThenForget(e, s.key(), svc != nil, "Cloud Map service "+e.Names.DiscoveryService(s.svc.Name), id, func() error {
 		// Instances deregister when ECS stops the tasks; until then AWS answers ResourceInUse.
-		if err := deleteWhenFree(ctx, "Cloud Map service "+id, e.Timeouts.Dependencies, func(ctx context.Context) error {
+		return retryWhileInUse(ctx, "Cloud Map service "+id, e.Timeouts.Dependencies, cloud.DependencyCodes, func(ctx context.Context) error {
 			_, err := e.AWS.ServiceDisc.DeleteService(ctx, &sd.DeleteServiceInput{Id: aws.String(id)})
 			return err
-		}); err != nil {
-			return err
-		}
-		e.Deleted("Cloud Map service "+e.Names.DiscoveryService(s.svc.Name), id)
-	}
-	return e.Forget(s.key())
+		})
+	})
 }
 
 func (s discoveryServiceStep) Inspect(ctx context.Context, e *Env) []Status {

@@ -202,15 +202,12 @@ func (s ecrRepositoryStep) Down(ctx context.Context, e *Env) error {
 	if err != nil {
 		return err
 	}
-	if repo != nil {
-		name := aws.ToString(repo.RepositoryName)
+	name := e.Names.Repository(s.svc.Name)
+	return deleteThenForget(e, s.key(), repo != nil, "ECR repository "+name, name, func() error {
 		// Force: the images go with the repository, as SPEC row 11 asks.
-		if _, err := e.AWS.ECR.DeleteRepository(ctx, &ecr.DeleteRepositoryInput{RepositoryName: aws.String(name), Force: true}); err != nil && !cloud.IsNotFound(err) {
-			return fmt.Errorf("deleting ECR repository %s: %w", name, err)
-		}
-		e.Deleted("ECR repository "+name, name)
-	}
-	return e.Forget(s.key())
+		_, err := e.AWS.ECR.DeleteRepository(ctx, &ecr.DeleteRepositoryInput{RepositoryName: aws.String(name), Force: true})
+		return err
+	})
 }
 
 func (s ecrRepositoryStep) Inspect(ctx context.Context, e *Env) []Status {

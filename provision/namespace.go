@@ -181,14 +181,15 @@ func (namespaceStep) Down(ctx context.Context, e *Env) error {
 		id := aws.ToString(ns.Id)
 		var opID string
 		// AWS refuses while Cloud Map services remain; they go once their ECS services are deleted.
-		if err := deleteWhenFree(ctx, "namespace "+id, e.Timeouts.Dependencies, func(ctx context.Context) error {
+		err := retryWhileInUse(ctx, "namespace "+id, e.Timeouts.Dependencies, cloud.DependencyCodes, func(ctx context.Context) error {
 			out, err := e.AWS.ServiceDisc.DeleteNamespace(ctx, &sd.DeleteNamespaceInput{Id: aws.String(id)})
 			if err == nil {
 				opID = aws.ToString(out.OperationId)
 			}
 			return err
-		}); err != nil {
-			return err
+		})
+		if err != nil && !cloud.IsNotFound(err) {
+			return fmt.Errorf("deleting namespace %s: %w", id, err)
 		}
 		if opID != "" {
 			if _, err := waitOperation(ctx, e, opID); err != nil {

@@ -116,16 +116,15 @@ func (secretStep) Down(ctx context.Context, e *Env) error {
 	if err != nil {
 		return err
 	}
+	var arn string
 	if sec != nil {
-		arn := aws.ToString(sec.ARN)
+		arn = aws.ToString(sec.ARN)
+	}
+	return deleteThenForget(e, keySecret, sec != nil, "secret "+e.Names.Secret(), arn, func() error {
 		// Without a recovery window the name is free at once for the next up of this environment.
 		_, err := e.AWS.Secrets.DeleteSecret(ctx, &sm.DeleteSecretInput{SecretId: aws.String(arn), ForceDeleteWithoutRecovery: aws.Bool(true)})
-		if err != nil && !cloud.IsNotFound(err) {
-			return fmt.Errorf("deleting secret %s: %w", arn, err)
-		}
-		e.Deleted("secret "+e.Names.Secret(), arn)
-	}
-	return e.Forget(keySecret)
+		return err
+	})
 }
 
 func (secretStep) Inspect(ctx context.Context, e *Env) []Status {

@@ -114,18 +114,22 @@ func (r *changeReport) done() {
 	}
 }
 
-// deleteWhenFree deletes what with call, again while AWS answers that something still uses it
-// (cloud.DependencyCodes: a virtual service naming a node, an ECS service's instances), until
-// budget runs out; already gone counts as deleted.
-func deleteWhenFree(ctx context.Context, what string, budget time.Duration, call func(context.Context) error) error {
-	return deleteRetrying(ctx, what, budget, cloud.DependencyCodes, call)
+// deleteThenForget is a step's Down once it has looked its resource up: when found, del deletes
+// it (an answer that it is already gone counts as deleted) and the run reports it; then the
+// state file forgets key. resource names it in the error and the summary, id in the log.
+func deleteThenForget(e *Env, key string, found bool, resource, id string, del func() error) error {
+	if found {
+		if err := del(); err != nil && !cloud.IsNotFound(err) {
+			return fmt.Errorf("deleting %s: %w", resource, err)
+		}
+		e.Deleted(resource, id)
+	}
+	return e.Forget(key)
 }
 
-// deleteRetrying is deleteWhenFree for a resource whose "still in use" answers are busy.
-func deleteRetrying(ctx context.Context, what string, budget time.Duration, busy []string, call func(context.Context) error) error {
-	err := cloud.Retry(ctx, "deleting "+what, budget, cloud.RetryOn(busy...), call)
-	if err != nil && !cloud.IsNotFound(err) {
-		return fmt.Errorf("deleting %s: %w", what, err)
-	}
-	return nil
+// retryWhileInUse makes a delete call again while AWS answers one of busy (something still
+// uses the resource: a virtual service naming a node, an ECS service's instances), until
+// budget runs out. Its error is the call's, for deleteThenForget to wrap once.
+func retryWhileInUse(ctx context.Context, resource string, budget time.Duration, busy []string, call func(context.Context) error) error {
+	return cloud.Retry(ctx, "deleting "+resource, budget, cloud.RetryOn(busy...), call)
 }

@@ -2,11 +2,13 @@ package provision
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	sdtypes "github.com/aws/aws-sdk-go-v2/service/servicediscovery/types"
+	"github.com/aws/smithy-go"
 
 	"github.com/tapctl/tapctl/state"
 )
@@ -104,5 +106,43 @@ func TestDNSTTLDrift(t *testing.T) {
 		if got := dnsTTLDrift(c.cfg); got != c.want {
 			t.Errorf("%s: drift %q, want %q", c.name, got, c.want)
 		}
+	}
+}
+
+func TestDeleteThenForget(t *testing.T) {
+	gone := &smithy.GenericAPIError{Code: "RepositoryNotFoundException", Message: "gone"}
+	refused := &smithy.GenericAPIError{Code: "AccessDenied", Message: "no"}
+	cases := []struct {
+		name                    string
+		found                   bool
+		callErr                 error
+		wantErr                 string
+		wantCalled, wantDeleted bool
+		wantKept                bool // the state file still holds the key
+	}{
+		{name: "found: deleted and forgotten", found: true, wantCalled: true, wantDeleted: true},
+		{name: "already gone counts as deleted", found: true, callErr: gone, wantCalled: true, wantDeleted: true},
+		{name: "refused: kept, the error wrapped once", found: true, callErr: refused, wantCalled: true, wantKept: true,
+			wantErr: "deleting ECR repository r: api error AccessDenied: no"},
+		{name: "not found: only forgotten", found: false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			e := testEnv(t, map[string]state.Resource{"repo": {ID: "r"}})
+			called := false
+			err := deleteThenForget(e, "repo", c.found, "ECR repository r", "r", func() error {
+				called = true
+				return c.callErr
+			})
+			if got := fmt.Sprint(err); (err != nil || c.wantErr != "") && got != c.wantErr {
+				t.Errorf("error %q, want %q", got, c.wantErr)
+			}
+			if called != c.wantCalled || slices.Contains(e.Summary().Deleted, "ECR repository r") != c.wantDeleted {
+				t.Errorf("called %v, deleted %v", called, e.Summary().Deleted)
+			}
+			if kept := e.StateID("repo") != ""; kept != c.wantKept {
+				t.Errorf("state keeps the key: %v, want %v", kept, c.wantKept)
+			}
+		})
 	}
 }
