@@ -149,27 +149,24 @@ func alarms(ctx context.Context, e *Env) (map[string]tagged[cwtypes.MetricAlarm]
 		for _, svc := range e.Catalog {
 			names = append(names, AlarmNames(e, svc.Name)...)
 		}
-		found := map[string]tagged[cwtypes.MetricAlarm]{}
+		var all []cwtypes.MetricAlarm
 		for _, batch := range chunks(names, 100) {
 			out, err := e.AWS.CloudWatch.DescribeAlarms(ctx, &cloudwatch.DescribeAlarmsInput{AlarmNames: batch})
 			if err != nil {
 				return nil, fmt.Errorf("describing alarms %v: %w", batch, err)
 			}
-			for _, a := range out.MetricAlarms {
-				tags, err := tagsByARN(ctx, e, aws.ToString(a.AlarmArn), func() (map[string]string, error) {
-					out, err := e.AWS.CloudWatch.ListTagsForResource(ctx, &cloudwatch.ListTagsForResourceInput{ResourceARN: a.AlarmArn})
-					if err != nil {
-						return nil, fmt.Errorf("reading the tags of alarm %s: %w", aws.ToString(a.AlarmName), err)
-					}
-					return tagMap(out.Tags, func(t cwtypes.Tag) (*string, *string) { return t.Key, t.Value }), nil
-				})
-				if err != nil {
-					return nil, err
-				}
-				found[aws.ToString(a.AlarmName)] = tagged[cwtypes.MetricAlarm]{a, tags}
-			}
+			all = append(all, out.MetricAlarms...)
 		}
-		return found, nil
+		return withTags(ctx, e, all,
+			func(a cwtypes.MetricAlarm) string { return aws.ToString(a.AlarmName) },
+			func(a cwtypes.MetricAlarm) string { return aws.ToString(a.AlarmArn) },
+			func(a cwtypes.MetricAlarm) (map[string]string, error) {
+				out, err := e.AWS.CloudWatch.ListTagsForResource(ctx, &cloudwatch.ListTagsForResourceInput{ResourceARN: a.AlarmArn})
+				if err != nil {
+					return nil, fmt.Errorf("reading the tags of alarm %s: %w", aws.ToString(a.AlarmName), err)
+				}
+				return tagMap(out.Tags, func(t cwtypes.Tag) (*string, *string) { return t.Key, t.Value }), nil
+			})
 	})
 }
 

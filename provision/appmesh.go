@@ -81,6 +81,22 @@ func findMesh(ctx context.Context, e *Env) (*meshtypes.MeshData, error) {
 	})
 }
 
+// describeInMesh reads one resource of the environment's mesh: nil when the mesh or the resource
+// does not exist, or App Mesh is not served. Its resources are proven through their mesh.
+func describeInMesh[T any](ctx context.Context, e *Env, resource string, describe func() (*T, error)) (*T, error) {
+	if mesh, err := findMesh(ctx, e); err != nil || mesh == nil {
+		return nil, err
+	}
+	found, err := describe()
+	if cloud.IsNotFound(err) || (err != nil && !appMeshServed(err)) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("describing %s: %w", resource, err)
+	}
+	return found, nil
+}
+
 func (meshStep) Claim(ctx context.Context, e *Env) error {
 	_, err := findMesh(ctx, e)
 	return err

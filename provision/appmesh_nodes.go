@@ -58,19 +58,14 @@ func sameVirtualNode(have, want *meshtypes.VirtualNodeSpec) bool {
 
 // find reads the virtual node; it is proven through its mesh (ownership.go).
 func (s virtualNodeStep) find(ctx context.Context, e *Env) (*meshtypes.VirtualNodeData, error) {
-	if mesh, err := findMesh(ctx, e); err != nil || mesh == nil {
-		return nil, err
-	}
-	out, err := e.AWS.AppMesh.DescribeVirtualNode(ctx, &appmesh.DescribeVirtualNodeInput{
-		MeshName: aws.String(e.Names.Mesh()), VirtualNodeName: aws.String(e.Names.VirtualNode(s.svc.Name)),
+	name := e.Names.VirtualNode(s.svc.Name)
+	return describeInMesh(ctx, e, "virtual node "+name, func() (*meshtypes.VirtualNodeData, error) {
+		out, err := e.AWS.AppMesh.DescribeVirtualNode(ctx, &appmesh.DescribeVirtualNodeInput{MeshName: aws.String(e.Names.Mesh()), VirtualNodeName: aws.String(name)})
+		if err != nil {
+			return nil, err
+		}
+		return out.VirtualNode, nil
 	})
-	if cloud.IsNotFound(err) || (err != nil && !appMeshServed(err)) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("describing virtual node %s: %w", e.Names.VirtualNode(s.svc.Name), err)
-	}
-	return out.VirtualNode, nil
 }
 
 func (s virtualNodeStep) Claim(ctx context.Context, e *Env) error {
@@ -147,19 +142,14 @@ func (s virtualServiceStep) spec(e *Env) *meshtypes.VirtualServiceSpec {
 
 // find reads the virtual service; it is proven through its mesh (ownership.go).
 func (s virtualServiceStep) find(ctx context.Context, e *Env) (*meshtypes.VirtualServiceData, error) {
-	if mesh, err := findMesh(ctx, e); err != nil || mesh == nil {
-		return nil, err
-	}
-	out, err := e.AWS.AppMesh.DescribeVirtualService(ctx, &appmesh.DescribeVirtualServiceInput{
-		MeshName: aws.String(e.Names.Mesh()), VirtualServiceName: aws.String(e.Names.VirtualService(s.svc.Name)),
+	name := e.Names.VirtualService(s.svc.Name)
+	return describeInMesh(ctx, e, "virtual service "+name, func() (*meshtypes.VirtualServiceData, error) {
+		out, err := e.AWS.AppMesh.DescribeVirtualService(ctx, &appmesh.DescribeVirtualServiceInput{MeshName: aws.String(e.Names.Mesh()), VirtualServiceName: aws.String(name)})
+		if err != nil {
+			return nil, err
+		}
+		return out.VirtualService, nil
 	})
-	if cloud.IsNotFound(err) || (err != nil && !appMeshServed(err)) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("describing virtual service %s: %w", e.Names.VirtualService(s.svc.Name), err)
-	}
-	return out.VirtualService, nil
 }
 
 func (s virtualServiceStep) Claim(ctx context.Context, e *Env) error {

@@ -75,21 +75,16 @@ func repositories(ctx context.Context, e *Env) (map[string]tagged[ecrtypes.Repos
 		if err != nil {
 			return nil, err
 		}
-		found := map[string]tagged[ecrtypes.Repository]{}
-		for _, r := range repos {
-			tags, err := tagsByARN(ctx, e, aws.ToString(r.RepositoryArn), func() (map[string]string, error) {
+		return withTags(ctx, e, repos,
+			func(r ecrtypes.Repository) string { return aws.ToString(r.RepositoryName) },
+			func(r ecrtypes.Repository) string { return aws.ToString(r.RepositoryArn) },
+			func(r ecrtypes.Repository) (map[string]string, error) {
 				out, err := e.AWS.ECR.ListTagsForResource(ctx, &ecr.ListTagsForResourceInput{ResourceArn: r.RepositoryArn})
 				if err != nil {
 					return nil, fmt.Errorf("reading the tags of ECR repository %s: %w", aws.ToString(r.RepositoryName), err)
 				}
 				return tagMap(out.Tags, func(t ecrtypes.Tag) (*string, *string) { return t.Key, t.Value }), nil
 			})
-			if err != nil {
-				return nil, err
-			}
-			found[aws.ToString(r.RepositoryName)] = tagged[ecrtypes.Repository]{r, tags}
-		}
-		return found, nil
 	})
 }
 

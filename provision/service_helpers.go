@@ -36,6 +36,20 @@ func findByName[T any](e *Env, kind, name string, read map[string]tagged[T], id 
 	})
 }
 
+// withTags pairs each resource a per-run read found with its tags, by name. The tags come from
+// the run's tagging index where it has them (tagsByARN), else from listTags.
+func withTags[T any](ctx context.Context, e *Env, items []T, name, arn func(T) string, listTags func(T) (map[string]string, error)) (map[string]tagged[T], error) {
+	found := make(map[string]tagged[T], len(items))
+	for _, item := range items {
+		tags, err := tagsByARN(ctx, e, arn(item), func() (map[string]string, error) { return listTags(item) })
+		if err != nil {
+			return nil, err
+		}
+		found[name(item)] = tagged[T]{item, tags}
+	}
+	return found, nil
+}
+
 // describeByNames reads resources by name, one call per batch. ECR and ELB refuse a whole batch
 // when one of its names is missing: then each name of it is read alone, a missing one skipped.
 // kind and kinds name the resource in errors ("target group", "target groups").
