@@ -10,9 +10,10 @@ import (
 	"github.com/tapctl/tapctl/state"
 )
 
-// Shapes the services' steps share: reading a kind by its names, proving what a per-run read
-// found, recording a resource just made, reporting corrections, and deleting what something
-// else still uses for a while.
+// Shapes the services' steps share, so that a step is mostly its resource's own logic: reading a
+// kind by its names with each one's tags, proving what a per-run read found, recording a
+// resource just made, converging a resource known by its name, reporting corrections, and
+// deleting what was found (again while something else still uses it).
 
 // tagged is a resource as a per-run read found it, with its tags.
 type tagged[T any] struct {
