@@ -10,8 +10,28 @@ import (
 	sdtypes "github.com/aws/aws-sdk-go-v2/service/servicediscovery/types"
 	"github.com/aws/smithy-go"
 
+	"github.com/tapctl/tapctl/catalog"
 	"github.com/tapctl/tapctl/state"
 )
+
+// testEnv is an environment whose state file holds the given resources.
+func testEnv(t *testing.T, recorded map[string]state.Resource) *Env {
+	t.Helper()
+	e := NewEnv("pr1")
+	e.Region, e.Account = "us-east-1", "123456789012"
+	st, err := state.Open(t.TempDir(), e.Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for key, res := range recorded {
+		if err := st.Put(key, res); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.State = st
+	e.Catalog = catalog.Default()
+	return e
+}
 
 // convergeNamed records before it reports, and makes exactly the call the resource needs.
 func TestConvergeNamed(t *testing.T) {

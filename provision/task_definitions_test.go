@@ -10,25 +10,6 @@ import (
 	"github.com/tapctl/tapctl/state"
 )
 
-// testEnv is an environment whose state file holds the given resources.
-func testEnv(t *testing.T, recorded map[string]state.Resource) *Env {
-	t.Helper()
-	e := NewEnv("pr1")
-	e.Region, e.Account = "us-east-1", "123456789012"
-	st, err := state.Open(t.TempDir(), e.Name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for key, res := range recorded {
-		if err := st.Put(key, res); err != nil {
-			t.Fatal(err)
-		}
-	}
-	e.State = st
-	e.Catalog = catalog.Default()
-	return e
-}
-
 func TestNeedsNewRevision(t *testing.T) {
 	svc := catalog.WithDefaults("payment", 10)
 	svc.Environment = map[string]string{"LOG_LEVEL": "info", "A_FLAG": "1"}
