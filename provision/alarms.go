@@ -40,12 +40,19 @@ func AlarmNames(e *Env, svc string) []string {
 	return []string{e.Names.Alarm5xx(svc), e.Names.AlarmUnhealthy(svc)}
 }
 
-// arnSuffix is the part of an ELB ARN that CloudWatch dimensions use ("app/…", "targetgroup/…").
+// arnSuffix is an ELB ARN from its resource type on: "targetgroup/<name>/<id>", the TargetGroup
+// dimension of CloudWatch's ELB metrics.
 func arnSuffix(arn, marker string) string {
 	if i := strings.Index(arn, ":"+marker+"/"); i >= 0 {
 		return arn[i+1:]
 	}
 	return arn
+}
+
+// loadBalancerDimension is the LoadBalancer dimension of CloudWatch's ALB metrics,
+// "app/<name>/<id>": the ARN's suffix without "loadbalancer/", or no metric matches.
+func loadBalancerDimension(arn string) string {
+	return strings.TrimPrefix(arnSuffix(arn, "loadbalancer"), "loadbalancer/")
 }
 
 func (s alarmsStep) desired(e *Env) ([]*cloudwatch.PutMetricAlarmInput, error) {
@@ -61,7 +68,7 @@ func (s alarmsStep) desired(e *Env) ([]*cloudwatch.PutMetricAlarmInput, error) {
 		}
 		groups = append(groups, arnSuffix(tg.ID, "targetgroup"))
 	}
-	lb := arnSuffix(alb.ID, "loadbalancer")
+	lb := loadBalancerDimension(alb.ID)
 	queries := func(metric, stat, expression, label string) []cwtypes.MetricDataQuery {
 		var q []cwtypes.MetricDataQuery
 		for i, tg := range groups {
@@ -79,21 +86,32 @@ func (s alarmsStep) desired(e *Env) ([]*cloudwatch.PutMetricAlarmInput, error) {
 	}
 	names := AlarmNames(e, s.svc.Name)
 	tags := tagList(e, names[0], s.svc.Name, func(k, v string) cwtypes.Tag { return cwtypes.Tag{Key: aws.String(k), Value: aws.String(v)} })
-	return []*cloudwatch.PutMetricAlarmInput{{
-		AlarmName:          aws.String(names[0]),
-		AlarmDescription:   aws.String("Target 5XX answers of " + s.svc.Name + " in " + e.Name + ": rolls a deployment back"),
-		Metrics:            queries("HTTPCode_Target_5XX_Count", "Sum", "FILL(m1,0)+FILL(m2,0)", "5XX"),
-		ComparisonOperator: cwtypes.ComparisonOperatorGreaterThanOrEqualToThreshold,
-		Threshold:          aws.Float64(alarm5xxThreshold), EvaluationPeriods: aws.Int32(1), DatapointsToAlarm: aws.Int32(1),
-		TreatMissingData: aws.String("notBreaching"), Tags: tags,
-	}, {
-		AlarmName:          aws.String(names[1]),
-		AlarmDescription:   aws.String("Unhealthy targets of " + s.svc.Name + " in " + e.Name + ": rolls a deployment back"),
-		Metrics:            queries("UnHealthyHostCount", "Maximum", "MAX([m1,m2])", "unhealthy hosts"),
-		ComparisonOperator: cwtypes.ComparisonOperatorGreaterThanOrEqualToThreshold,
-		Threshold:          aws.Float64(alarmUnhealthyThreshold), EvaluationPeriods: aws.Int32(2), DatapointsToAlarm: aws.Int32(2),
-		TreatMissingData: aws.String("notBreaching"), Tags: tags,
-	}}, nil
+	alarm := func(name, what string, metrics []cwtypes.MetricDataQuery, threshold float64, periods int32) *cloudwatch.PutMetricAlarmInput {
+		return &cloudwatch.PutMetricAlarmInput{
+			AlarmName:          aws.String(name),
+			AlarmDescription:   aws.String(what + " of " + s.svc.Name + " in " + e.Name + ": rolls a deployment back"),
+			Metrics:            metrics,
+			ComparisonOperator: cwtypes.ComparisonOperatorGreaterThanOrEqualToThreshold,
+			Threshold:          aws.Float64(threshold), EvaluationPeriods: aws.Int32(periods), DatapointsToAlarm: aws.Int32(periods),
+			TreatMissingData: aws.String("notBreaching"), Tags: tags,
+		}
+	}
+	return []*cloudwatch.PutMetricAlarmInput{
+		alarm(names[0], "Target 5XX answers", queries("HTTPCode_Target_5XX_Count", "Sum", "FILL(m1,0)+FILL(m2,0)", "5XX"), alarm5xxThreshold, 1),
+		alarm(names[1], "Unhealthy targets", queries("UnHealthyHostCount", "Maximum", "MAX([m1,m2])", "unhealthy hosts"), alarmUnhealthyThreshold, 2),
+	}, nil
+}
+
+// alarmsToPut are the wanted alarms that are missing or differ from what CloudWatch holds (have,
+// by name), in the order wanted.
+func alarmsToPut(have map[string]cwtypes.MetricAlarm, want []*cloudwatch.PutMetricAlarmInput) []*cloudwatch.PutMetricAlarmInput {
+	var out []*cloudwatch.PutMetricAlarmInput
+	for _, w := range want {
+		if existing, exists := have[aws.ToString(w.AlarmName)]; !exists || !sameAlarm(existing, w) {
+			out = append(out, w)
+		}
+	}
+	return out
 }
 
 // sameAlarm compares the settings tapctl sets.
@@ -123,41 +141,32 @@ func sameAlarm(have cwtypes.MetricAlarm, want *cloudwatch.PutMetricAlarmInput) b
 	return true
 }
 
-// taggedAlarm is an alarm with its tags.
-type taggedAlarm struct {
-	alarm cwtypes.MetricAlarm
-	tags  map[string]string
-}
-
 // alarms reads the alarms of every service in one call (names that do not exist are left out)
 // and each one's tags, once per run.
-func alarms(ctx context.Context, e *Env) (map[string]taggedAlarm, error) {
-	return engine.Discover(e.Run, "alarms", func() (map[string]taggedAlarm, error) {
+func alarms(ctx context.Context, e *Env) (map[string]tagged[cwtypes.MetricAlarm], error) {
+	return engine.Discover(e.Run, "alarms", func() (map[string]tagged[cwtypes.MetricAlarm], error) {
 		var names []string
 		for _, svc := range e.Catalog {
 			names = append(names, AlarmNames(e, svc.Name)...)
 		}
-		found := map[string]taggedAlarm{}
+		var all []cwtypes.MetricAlarm
 		for _, batch := range chunks(names, 100) {
 			out, err := e.AWS.CloudWatch.DescribeAlarms(ctx, &cloudwatch.DescribeAlarmsInput{AlarmNames: batch})
 			if err != nil {
 				return nil, fmt.Errorf("describing alarms %v: %w", batch, err)
 			}
-			for _, a := range out.MetricAlarms {
-				tags, err := tagsByARN(ctx, e, aws.ToString(a.AlarmArn), func() (map[string]string, error) {
-					out, err := e.AWS.CloudWatch.ListTagsForResource(ctx, &cloudwatch.ListTagsForResourceInput{ResourceARN: a.AlarmArn})
-					if err != nil {
-						return nil, fmt.Errorf("reading the tags of alarm %s: %w", aws.ToString(a.AlarmName), err)
-					}
-					return tagMap(out.Tags, func(t cwtypes.Tag) (*string, *string) { return t.Key, t.Value }), nil
-				})
-				if err != nil {
-					return nil, err
-				}
-				found[aws.ToString(a.AlarmName)] = taggedAlarm{a, tags}
-			}
+			all = append(all, out.MetricAlarms...)
 		}
-		return found, nil
+		return withTags(ctx, e, all,
+			func(a cwtypes.MetricAlarm) string { return aws.ToString(a.AlarmName) },
+			func(a cwtypes.MetricAlarm) string { return aws.ToString(a.AlarmArn) },
+			func(a cwtypes.MetricAlarm) (map[string]string, error) {
+				out, err := e.AWS.CloudWatch.ListTagsForResource(ctx, &cloudwatch.ListTagsForResourceInput{ResourceARN: a.AlarmArn})
+				if err != nil {
+					return nil, fmt.Errorf("reading the tags of alarm %s: %w", aws.ToString(a.AlarmName), err)
+				}
+				return tagMap(out.Tags, func(t cwtypes.Tag) (*string, *string) { return t.Key, t.Value }), nil
+			})
 	})
 }
 
@@ -169,17 +178,7 @@ func (s alarmsStep) find(ctx context.Context, e *Env) (map[string]cwtypes.Metric
 	}
 	mine := map[string]cwtypes.MetricAlarm{}
 	for _, name := range AlarmNames(e, s.svc.Name) {
-		a, err := engine.FindOwned(e.Run, engine.Lookup[cwtypes.MetricAlarm]{
-			Kind: "alarm", Name: name,
-			ByName: func() (*cwtypes.MetricAlarm, error) {
-				if a, ok := all[name]; ok {
-					return &a.alarm, nil
-				}
-				return nil, nil
-			},
-			Tags: func(*cwtypes.MetricAlarm) (map[string]string, error) { return all[name].tags, nil },
-			ID:   func(a *cwtypes.MetricAlarm) string { return aws.ToString(a.AlarmArn) },
-		})
+		a, err := findByName(e, "alarm", name, all, func(a *cwtypes.MetricAlarm) string { return aws.ToString(a.AlarmArn) })
 		if err != nil {
 			return nil, err
 		}
@@ -205,17 +204,13 @@ func (s alarmsStep) Up(ctx context.Context, e *Env) error {
 		return err
 	}
 	changed := false
-	for _, w := range want {
+	for _, w := range alarmsToPut(have, want) {
 		name := aws.ToString(w.AlarmName)
-		existing, exists := have[name]
-		if exists && sameAlarm(existing, w) {
-			continue
-		}
 		// PutMetricAlarm creates or replaces by name.
 		if _, err := e.AWS.CloudWatch.PutMetricAlarm(ctx, w); err != nil {
 			return fmt.Errorf("putting alarm %s: %w", name, err)
 		}
-		if exists {
+		if _, exists := have[name]; exists {
 			e.Updated("alarm "+name, name, "settings")
 		} else {
 			e.Created("alarm "+name, name)

@@ -81,6 +81,22 @@ func findMesh(ctx context.Context, e *Env) (*meshtypes.MeshData, error) {
 	})
 }
 
+// describeInMesh reads one resource of the environment's mesh: nil when the mesh or the resource
+// does not exist, or App Mesh is not served. Its resources are proven through their mesh.
+func describeInMesh[T any](ctx context.Context, e *Env, resource string, describe func() (*T, error)) (*T, error) {
+	if mesh, err := findMesh(ctx, e); err != nil || mesh == nil {
+		return nil, err
+	}
+	found, err := describe()
+	if cloud.IsNotFound(err) || (err != nil && !appMeshServed(err)) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("describing %s: %w", resource, err)
+	}
+	return found, nil
+}
+
 func (meshStep) Claim(ctx context.Context, e *Env) error {
 	_, err := findMesh(ctx, e)
 	return err
@@ -96,31 +112,34 @@ func (meshStep) Up(ctx context.Context, e *Env) error {
 	if err != nil {
 		return err
 	}
-	if mesh == nil {
+	var have *state.Resource
+	drift := ""
+	if mesh != nil {
+		have = &state.Resource{ID: name, ARN: aws.ToString(mesh.Metadata.Arn)}
+		if !meshAllowsEgress(mesh.Spec) {
+			drift = "egress filter ALLOW_ALL"
+		}
+	}
+	return convergeNamed(e, keyMesh, "mesh "+name, have, func() (state.Resource, error) {
 		out, err := e.AWS.AppMesh.CreateMesh(ctx, &appmesh.CreateMeshInput{
 			MeshName: aws.String(name), Spec: meshSpec(), Tags: e.meshTags(name, ""),
 		}) // the SDK fills ClientToken, so its retries of a lost answer stay idempotent
 		if err != nil {
-			return fmt.Errorf("creating mesh %s: %w", name, err)
+			return state.Resource{}, fmt.Errorf("creating mesh %s: %w", name, err)
 		}
-		if err := e.Record(keyMesh, state.Resource{ID: name, ARN: aws.ToString(out.Mesh.Metadata.Arn)}); err != nil {
-			return err
-		}
-		e.Created("mesh "+name, name)
-		return nil
-	}
-	if err := e.Record(keyMesh, state.Resource{ID: name, ARN: aws.ToString(mesh.Metadata.Arn)}); err != nil {
-		return err
-	}
-	if mesh.Spec == nil || mesh.Spec.EgressFilter == nil || mesh.Spec.EgressFilter.Type != meshtypes.EgressFilterTypeAllowAll {
+		return state.Resource{ID: name, ARN: aws.ToString(out.Mesh.Metadata.Arn)}, nil
+	}, drift, func() error {
 		if _, err := e.AWS.AppMesh.UpdateMesh(ctx, &appmesh.UpdateMeshInput{MeshName: aws.String(name), Spec: meshSpec()}); err != nil {
 			return fmt.Errorf("updating mesh %s: %w", name, err)
 		}
-		e.Updated("mesh "+name, name, "egress filter ALLOW_ALL")
 		return nil
-	}
-	e.Unchanged("mesh "+name, name)
-	return nil
+	})
+}
+
+// meshAllowsEgress reports whether the mesh lets tasks reach any address (ALLOW_ALL), as
+// meshSpec sets it.
+func meshAllowsEgress(spec *meshtypes.MeshSpec) bool {
+	return spec != nil && spec.EgressFilter != nil && spec.EgressFilter.Type == meshtypes.EgressFilterTypeAllowAll
 }
 
 func (meshStep) Down(ctx context.Context, e *Env) error {
@@ -128,17 +147,13 @@ func (meshStep) Down(ctx context.Context, e *Env) error {
 	if err != nil {
 		return err
 	}
-	if mesh != nil {
-		err := cloud.Retry(ctx, "deleting mesh "+e.Names.Mesh(), e.Timeouts.Dependencies, cloud.RetryOn(cloud.DependencyCodes...), func(ctx context.Context) error {
-			_, err := e.AWS.AppMesh.DeleteMesh(ctx, &appmesh.DeleteMeshInput{MeshName: aws.String(e.Names.Mesh())})
+	name := e.Names.Mesh()
+	return deleteThenForget(e, keyMesh, mesh != nil, "mesh "+name, name, func() error {
+		return retryWhileInUse(ctx, "mesh "+name, e.Timeouts.Dependencies, cloud.DependencyCodes, func(ctx context.Context) error {
+			_, err := e.AWS.AppMesh.DeleteMesh(ctx, &appmesh.DeleteMeshInput{MeshName: aws.String(name)})
 			return err
 		})
-		if err != nil && !cloud.IsNotFound(err) {
-			return fmt.Errorf("deleting mesh %s: %w", e.Names.Mesh(), err)
-		}
-		e.Deleted("mesh "+e.Names.Mesh(), e.Names.Mesh())
-	}
-	return e.Forget(keyMesh)
+	})
 }
 
 func (meshStep) Inspect(ctx context.Context, e *Env) []Status {

@@ -58,19 +58,14 @@ func sameVirtualNode(have, want *meshtypes.VirtualNodeSpec) bool {
 
 // find reads the virtual node; it is proven through its mesh (ownership.go).
 func (s virtualNodeStep) find(ctx context.Context, e *Env) (*meshtypes.VirtualNodeData, error) {
-	if mesh, err := findMesh(ctx, e); err != nil || mesh == nil {
-		return nil, err
-	}
-	out, err := e.AWS.AppMesh.DescribeVirtualNode(ctx, &appmesh.DescribeVirtualNodeInput{
-		MeshName: aws.String(e.Names.Mesh()), VirtualNodeName: aws.String(e.Names.VirtualNode(s.svc.Name)),
+	name := e.Names.VirtualNode(s.svc.Name)
+	return describeInMesh(ctx, e, "virtual node "+name, func() (*meshtypes.VirtualNodeData, error) {
+		out, err := e.AWS.AppMesh.DescribeVirtualNode(ctx, &appmesh.DescribeVirtualNodeInput{MeshName: aws.String(e.Names.Mesh()), VirtualNodeName: aws.String(name)})
+		if err != nil {
+			return nil, err
+		}
+		return out.VirtualNode, nil
 	})
-	if cloud.IsNotFound(err) || (err != nil && !appMeshServed(err)) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("describing virtual node %s: %w", e.Names.VirtualNode(s.svc.Name), err)
-	}
-	return out.VirtualNode, nil
 }
 
 func (s virtualNodeStep) Claim(ctx context.Context, e *Env) error {
@@ -84,32 +79,29 @@ func (s virtualNodeStep) Up(ctx context.Context, e *Env) error {
 	if err != nil {
 		return err
 	}
-	if node == nil {
+	var have *state.Resource
+	drift := ""
+	if node != nil {
+		have = &state.Resource{ID: name}
+		if !sameVirtualNode(node.Spec, s.spec(e)) {
+			drift = "listener, health check, discovery"
+		}
+	}
+	return convergeNamed(e, s.key(), "virtual node "+name, have, func() (state.Resource, error) {
 		if _, err := e.AWS.AppMesh.CreateVirtualNode(ctx, &appmesh.CreateVirtualNodeInput{
 			MeshName: aws.String(e.Names.Mesh()), VirtualNodeName: aws.String(name), Spec: s.spec(e), Tags: e.meshTags(name, s.svc.Name),
 		}); err != nil {
-			return fmt.Errorf("creating virtual node %s: %w", name, err)
+			return state.Resource{}, fmt.Errorf("creating virtual node %s: %w", name, err)
 		}
-		if err := e.Record(s.key(), state.Resource{ID: name}); err != nil {
-			return err
-		}
-		e.Created("virtual node "+name, name)
-		return nil
-	}
-	if err := e.Record(s.key(), state.Resource{ID: name}); err != nil {
-		return err
-	}
-	if !sameVirtualNode(node.Spec, s.spec(e)) {
+		return state.Resource{ID: name}, nil
+	}, drift, func() error {
 		if _, err := e.AWS.AppMesh.UpdateVirtualNode(ctx, &appmesh.UpdateVirtualNodeInput{
 			MeshName: aws.String(e.Names.Mesh()), VirtualNodeName: aws.String(name), Spec: s.spec(e),
 		}); err != nil {
 			return fmt.Errorf("updating virtual node %s: %w", name, err)
 		}
-		e.Updated("virtual node "+name, name, "listener, health check, discovery")
 		return nil
-	}
-	e.Unchanged("virtual node "+name, name)
-	return nil
+	})
 }
 
 func (s virtualNodeStep) Down(ctx context.Context, e *Env) error {
@@ -117,19 +109,14 @@ func (s virtualNodeStep) Down(ctx context.Context, e *Env) error {
 	if err != nil {
 		return err
 	}
-	if node != nil {
-		name := e.Names.VirtualNode(s.svc.Name)
+	name := e.Names.VirtualNode(s.svc.Name)
+	return deleteThenForget(e, s.key(), node != nil, "virtual node "+name, name, func() error {
 		// A node still named by a virtual service is in use until that service is gone.
-		err := cloud.Retry(ctx, "deleting virtual node "+name, e.Timeouts.Dependencies, cloud.RetryOn(cloud.DependencyCodes...), func(ctx context.Context) error {
+		return retryWhileInUse(ctx, "virtual node "+name, e.Timeouts.Dependencies, cloud.DependencyCodes, func(ctx context.Context) error {
 			_, err := e.AWS.AppMesh.DeleteVirtualNode(ctx, &appmesh.DeleteVirtualNodeInput{MeshName: aws.String(e.Names.Mesh()), VirtualNodeName: aws.String(name)})
 			return err
 		})
-		if err != nil && !cloud.IsNotFound(err) {
-			return fmt.Errorf("deleting virtual node %s: %w", name, err)
-		}
-		e.Deleted("virtual node "+name, name)
-	}
-	return e.Forget(s.key())
+	})
 }
 
 func (s virtualNodeStep) Inspect(ctx context.Context, e *Env) []Status {
@@ -155,19 +142,14 @@ func (s virtualServiceStep) spec(e *Env) *meshtypes.VirtualServiceSpec {
 
 // find reads the virtual service; it is proven through its mesh (ownership.go).
 func (s virtualServiceStep) find(ctx context.Context, e *Env) (*meshtypes.VirtualServiceData, error) {
-	if mesh, err := findMesh(ctx, e); err != nil || mesh == nil {
-		return nil, err
-	}
-	out, err := e.AWS.AppMesh.DescribeVirtualService(ctx, &appmesh.DescribeVirtualServiceInput{
-		MeshName: aws.String(e.Names.Mesh()), VirtualServiceName: aws.String(e.Names.VirtualService(s.svc.Name)),
+	name := e.Names.VirtualService(s.svc.Name)
+	return describeInMesh(ctx, e, "virtual service "+name, func() (*meshtypes.VirtualServiceData, error) {
+		out, err := e.AWS.AppMesh.DescribeVirtualService(ctx, &appmesh.DescribeVirtualServiceInput{MeshName: aws.String(e.Names.Mesh()), VirtualServiceName: aws.String(name)})
+		if err != nil {
+			return nil, err
+		}
+		return out.VirtualService, nil
 	})
-	if cloud.IsNotFound(err) || (err != nil && !appMeshServed(err)) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("describing virtual service %s: %w", e.Names.VirtualService(s.svc.Name), err)
-	}
-	return out.VirtualService, nil
 }
 
 func (s virtualServiceStep) Claim(ctx context.Context, e *Env) error {
@@ -181,36 +163,38 @@ func (s virtualServiceStep) Up(ctx context.Context, e *Env) error {
 	if err != nil {
 		return err
 	}
-	if vs == nil {
+	var have *state.Resource
+	drift := ""
+	if vs != nil {
+		have = &state.Resource{ID: name}
+		if !providedByNode(vs.Spec, e.Names.VirtualNode(s.svc.Name)) {
+			drift = "provider"
+		}
+	}
+	return convergeNamed(e, s.key(), "virtual service "+name, have, func() (state.Resource, error) {
 		if _, err := e.AWS.AppMesh.CreateVirtualService(ctx, &appmesh.CreateVirtualServiceInput{
 			MeshName: aws.String(e.Names.Mesh()), VirtualServiceName: aws.String(name), Spec: s.spec(e), Tags: e.meshTags(name, s.svc.Name),
 		}); err != nil {
-			return fmt.Errorf("creating virtual service %s: %w", name, err)
+			return state.Resource{}, fmt.Errorf("creating virtual service %s: %w", name, err)
 		}
-		if err := e.Record(s.key(), state.Resource{ID: name}); err != nil {
-			return err
-		}
-		e.Created("virtual service "+name, name)
-		return nil
-	}
-	if err := e.Record(s.key(), state.Resource{ID: name}); err != nil {
-		return err
-	}
-	var provider *meshtypes.VirtualServiceProviderMemberVirtualNode
-	if vs.Spec != nil {
-		provider, _ = vs.Spec.Provider.(*meshtypes.VirtualServiceProviderMemberVirtualNode)
-	}
-	if provider == nil || aws.ToString(provider.Value.VirtualNodeName) != e.Names.VirtualNode(s.svc.Name) {
+		return state.Resource{ID: name}, nil
+	}, drift, func() error {
 		if _, err := e.AWS.AppMesh.UpdateVirtualService(ctx, &appmesh.UpdateVirtualServiceInput{
 			MeshName: aws.String(e.Names.Mesh()), VirtualServiceName: aws.String(name), Spec: s.spec(e),
 		}); err != nil {
 			return fmt.Errorf("updating virtual service %s: %w", name, err)
 		}
-		e.Updated("virtual service "+name, name, "provider")
 		return nil
+	})
+}
+
+// providedByNode reports whether the virtual service routes to the service's own node.
+func providedByNode(spec *meshtypes.VirtualServiceSpec, node string) bool {
+	if spec == nil {
+		return false
 	}
-	e.Unchanged("virtual service "+name, name)
-	return nil
+	provider, ok := spec.Provider.(*meshtypes.VirtualServiceProviderMemberVirtualNode)
+	return ok && aws.ToString(provider.Value.VirtualNodeName) == node
 }
 
 func (s virtualServiceStep) Down(ctx context.Context, e *Env) error {
@@ -218,14 +202,11 @@ func (s virtualServiceStep) Down(ctx context.Context, e *Env) error {
 	if err != nil {
 		return err
 	}
-	if vs != nil {
-		name := e.Names.VirtualService(s.svc.Name)
-		if _, err := e.AWS.AppMesh.DeleteVirtualService(ctx, &appmesh.DeleteVirtualServiceInput{MeshName: aws.String(e.Names.Mesh()), VirtualServiceName: aws.String(name)}); err != nil && !cloud.IsNotFound(err) {
-			return fmt.Errorf("deleting virtual service %s: %w", name, err)
-		}
-		e.Deleted("virtual service "+name, name)
-	}
-	return e.Forget(s.key())
+	name := e.Names.VirtualService(s.svc.Name)
+	return deleteThenForget(e, s.key(), vs != nil, "virtual service "+name, name, func() error {
+		_, err := e.AWS.AppMesh.DeleteVirtualService(ctx, &appmesh.DeleteVirtualServiceInput{MeshName: aws.String(e.Names.Mesh()), VirtualServiceName: aws.String(name)})
+		return err
+	})
 }
 
 func (s virtualServiceStep) Inspect(ctx context.Context, e *Env) []Status {

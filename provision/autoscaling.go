@@ -133,40 +133,48 @@ func sameTargetTracking(got, want *aastypes.TargetTrackingScalingPolicyConfigura
 		!aws.ToBool(got.DisableScaleIn)
 }
 
+// scalableTargetRegistration is the RegisterScalableTarget call that creates the target or
+// brings its capacity back to min..max; nil when the target has it. RegisterScalableTarget
+// creates or updates, but AWS refuses tags for a target that exists (RegisterScalableTarget,
+// Tags): they go with the create only.
+func scalableTargetRegistration(target *aastypes.ScalableTarget, resourceID string, minCount, maxCount int32, tags map[string]string) *aas.RegisterScalableTargetInput {
+	if target != nil && aws.ToInt32(target.MinCapacity) == minCount && aws.ToInt32(target.MaxCapacity) == maxCount {
+		return nil
+	}
+	in := &aas.RegisterScalableTargetInput{
+		ServiceNamespace: aastypes.ServiceNamespaceEcs, ResourceId: aws.String(resourceID),
+		ScalableDimension: aastypes.ScalableDimensionECSServiceDesiredCount,
+		MinCapacity:       aws.Int32(minCount), MaxCapacity: aws.Int32(maxCount),
+	}
+	if target == nil {
+		in.Tags = tags
+	}
+	return in
+}
+
+// scalingPolicyPut is the PutScalingPolicy call that creates or replaces the CPU policy (by
+// name); nil when the policy AWS holds has the settings tapctl sets.
+func scalingPolicyPut(policy *aastypes.ScalingPolicy, name, resourceID string, want *aastypes.TargetTrackingScalingPolicyConfiguration) *aas.PutScalingPolicyInput {
+	if policy != nil && sameTargetTracking(policy.TargetTrackingScalingPolicyConfiguration, want) {
+		return nil
+	}
+	return &aas.PutScalingPolicyInput{
+		PolicyName: aws.String(name), PolicyType: aastypes.PolicyTypeTargetTrackingScaling,
+		ServiceNamespace: aastypes.ServiceNamespaceEcs, ResourceId: aws.String(resourceID),
+		ScalableDimension:                        aastypes.ScalableDimensionECSServiceDesiredCount,
+		TargetTrackingScalingPolicyConfiguration: want,
+	}
+}
+
 func (s autoScalingStep) Up(ctx context.Context, e *Env) error {
 	resourceID := s.resourceID(e)
 	target, err := s.findTarget(ctx, e)
 	if err != nil {
 		return err
 	}
-	if target == nil || aws.ToInt32(target.MinCapacity) != s.svc.MinCount || aws.ToInt32(target.MaxCapacity) != s.svc.MaxCount {
-		// RegisterScalableTarget creates or updates. AWS refuses tags for a target that exists
-		// (RegisterScalableTarget, Tags): they go with the create only, and an update sets them
-		// with TagResource, which also puts back tags removed by hand.
-		in := &aas.RegisterScalableTargetInput{
-			ServiceNamespace: aastypes.ServiceNamespaceEcs, ResourceId: aws.String(resourceID),
-			ScalableDimension: aastypes.ScalableDimensionECSServiceDesiredCount,
-			MinCapacity:       aws.Int32(s.svc.MinCount), MaxCapacity: aws.Int32(s.svc.MaxCount),
-		}
-		if target == nil {
-			in.Tags = e.Tags(resourceID, s.svc.Name)
-		}
-		out, err := e.AWS.AutoScaling.RegisterScalableTarget(ctx, in)
-		if err != nil {
-			return fmt.Errorf("registering scalable target %s: %w", resourceID, err)
-		}
-		if err := e.Record(s.key(), state.Resource{ID: resourceID, ARN: aws.ToString(out.ScalableTargetARN)}); err != nil {
+	if in := scalableTargetRegistration(target, resourceID, s.svc.MinCount, s.svc.MaxCount, e.Tags(resourceID, s.svc.Name)); in != nil {
+		if err := s.registerTarget(ctx, e, target, in); err != nil {
 			return err
-		}
-		if target == nil {
-			e.Created("scalable target "+resourceID, resourceID)
-		} else {
-			if _, err := e.AWS.AutoScaling.TagResource(ctx, &aas.TagResourceInput{
-				ResourceARN: target.ScalableTargetARN, Tags: e.Tags(resourceID, s.svc.Name),
-			}); err != nil {
-				return fmt.Errorf("tagging scalable target %s: %w", resourceID, err)
-			}
-			e.Updated("scalable target "+resourceID, resourceID, fmt.Sprintf("capacity %d..%d", s.svc.MinCount, s.svc.MaxCount))
 		}
 	} else if err := e.Record(s.key(), state.Resource{ID: resourceID, ARN: aws.ToString(target.ScalableTargetARN)}); err != nil {
 		return err
@@ -176,25 +184,44 @@ func (s autoScalingStep) Up(ctx context.Context, e *Env) error {
 	if err != nil {
 		return err
 	}
-	if policy != nil && sameTargetTracking(policy.TargetTrackingScalingPolicyConfiguration, s.desiredPolicy()) {
-		e.Unchanged("scaling policy "+e.Names.ScalingPolicy(s.svc.Name), aws.ToString(policy.PolicyARN))
+	name := e.Names.ScalingPolicy(s.svc.Name)
+	put := scalingPolicyPut(policy, name, resourceID, s.desiredPolicy())
+	if put == nil {
+		e.Unchanged("scaling policy "+name, aws.ToString(policy.PolicyARN))
 		return nil
 	}
-	// PutScalingPolicy creates or replaces the policy by name.
-	_, err = e.AWS.AutoScaling.PutScalingPolicy(ctx, &aas.PutScalingPolicyInput{
-		PolicyName: aws.String(e.Names.ScalingPolicy(s.svc.Name)), PolicyType: aastypes.PolicyTypeTargetTrackingScaling,
-		ServiceNamespace: aastypes.ServiceNamespaceEcs, ResourceId: aws.String(resourceID),
-		ScalableDimension:                        aastypes.ScalableDimensionECSServiceDesiredCount,
-		TargetTrackingScalingPolicyConfiguration: s.desiredPolicy(),
-	})
-	if err != nil {
-		return fmt.Errorf("putting scaling policy %s: %w", e.Names.ScalingPolicy(s.svc.Name), err)
+	if _, err := e.AWS.AutoScaling.PutScalingPolicy(ctx, put); err != nil {
+		return fmt.Errorf("putting scaling policy %s: %w", name, err)
 	}
 	if policy == nil {
-		e.Created("scaling policy "+e.Names.ScalingPolicy(s.svc.Name), resourceID)
+		e.Created("scaling policy "+name, resourceID)
 	} else {
-		e.Updated("scaling policy "+e.Names.ScalingPolicy(s.svc.Name), resourceID, fmt.Sprintf("CPU target %.0f%%, cooldowns %ds", s.svc.CPUTarget, scalingCooldown))
+		e.Updated("scaling policy "+name, resourceID, fmt.Sprintf("CPU target %.0f%%, cooldowns %ds", s.svc.CPUTarget, scalingCooldown))
 	}
+	return nil
+}
+
+// registerTarget creates the scalable target or corrects its capacity; a correction also puts
+// back with TagResource the tags the update cannot carry (and any removed by hand).
+func (s autoScalingStep) registerTarget(ctx context.Context, e *Env, target *aastypes.ScalableTarget, in *aas.RegisterScalableTargetInput) error {
+	resourceID := aws.ToString(in.ResourceId)
+	out, err := e.AWS.AutoScaling.RegisterScalableTarget(ctx, in)
+	if err != nil {
+		return fmt.Errorf("registering scalable target %s: %w", resourceID, err)
+	}
+	res := state.Resource{ID: resourceID, ARN: aws.ToString(out.ScalableTargetARN)}
+	if target == nil {
+		return recordCreated(e, s.key(), res, "scalable target "+resourceID, resourceID)
+	}
+	if err := e.Record(s.key(), res); err != nil {
+		return err
+	}
+	if _, err := e.AWS.AutoScaling.TagResource(ctx, &aas.TagResourceInput{
+		ResourceARN: target.ScalableTargetARN, Tags: e.Tags(resourceID, s.svc.Name),
+	}); err != nil {
+		return fmt.Errorf("tagging scalable target %s: %w", resourceID, err)
+	}
+	e.Updated("scalable target "+resourceID, resourceID, fmt.Sprintf("capacity %d..%d", s.svc.MinCount, s.svc.MaxCount))
 	return nil
 }
 

@@ -8,7 +8,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
-	"github.com/tapctl/tapctl/cloud"
 	"github.com/tapctl/tapctl/engine"
 	"github.com/tapctl/tapctl/state"
 )
@@ -105,54 +104,72 @@ func (c clusterStep) Up(ctx context.Context, e *Env) error {
 		if err != nil {
 			return fmt.Errorf("creating ECS cluster %s: %w", name, err)
 		}
-		if err := e.Record(keyCluster, state.Resource{ID: name, ARN: aws.ToString(out.Cluster.ClusterArn)}); err != nil {
-			return err
-		}
-		e.Created("ECS cluster "+name, name)
-		return nil
+		return recordCreated(e, keyCluster, state.Resource{ID: name, ARN: aws.ToString(out.Cluster.ClusterArn)}, "ECS cluster "+name, name)
 	}
 	if err := e.Record(keyCluster, state.Resource{ID: name, ARN: aws.ToString(cluster.ClusterArn)}); err != nil {
 		return err
 	}
-	changed := false
-	if !containerInsightsOn(cluster) {
+	fix := clusterCorrections(name, *cluster, defaults, c.meshTag())
+	report := changeReport{e: e, resource: "ECS cluster " + name, id: name}
+	if fix.insights != nil {
 		// UpdateCluster takes the settings too, and is the call every ECS implementation serves.
-		if _, err := e.AWS.ECS.UpdateCluster(ctx, &ecs.UpdateClusterInput{
-			Cluster: aws.String(name), Settings: []ecstypes.ClusterSetting{{Name: ecstypes.ClusterSettingNameContainerInsights, Value: aws.String("enabled")}},
-		}); err != nil {
+		if _, err := e.AWS.ECS.UpdateCluster(ctx, fix.insights); err != nil {
 			return fmt.Errorf("enabling Container Insights on %s: %w", name, err)
 		}
-		e.Updated("ECS cluster "+name, name, "Container Insights enabled")
-		changed = true
+		report.corrected("Container Insights enabled")
 	}
-	if defaults != nil && (cluster.ServiceConnectDefaults == nil || aws.ToString(cluster.ServiceConnectDefaults.Namespace) != aws.ToString(defaults.Namespace)) {
-		if _, err := e.AWS.ECS.UpdateCluster(ctx, &ecs.UpdateClusterInput{Cluster: aws.String(name), ServiceConnectDefaults: defaults}); err != nil {
+	if fix.serviceConnect != nil {
+		if _, err := e.AWS.ECS.UpdateCluster(ctx, fix.serviceConnect); err != nil {
 			return fmt.Errorf("setting the Service Connect namespace of %s: %w", name, err)
 		}
-		e.Updated("ECS cluster "+name, name, "Service Connect default namespace")
-		changed = true
+		report.corrected("Service Connect default namespace")
 	}
-	if tag := c.meshTag(); ecsTagValue(cluster.Tags, TagMesh) != aws.ToString(tag.Value) {
-		if _, err := e.AWS.ECS.TagResource(ctx, &ecs.TagResourceInput{ResourceArn: cluster.ClusterArn, Tags: []ecstypes.Tag{tag}}); err != nil {
+	if fix.meshTag != nil {
+		if _, err := e.AWS.ECS.TagResource(ctx, fix.meshTag); err != nil {
 			return fmt.Errorf("tagging ECS cluster %s with its mesh mode: %w", name, err)
 		}
-		e.Updated("ECS cluster "+name, name, "tag "+TagMesh+"="+aws.ToString(tag.Value))
-		changed = true
+		report.corrected("tag " + TagMesh + "=" + aws.ToString(fix.meshTag.Tags[0].Value))
 	}
-	if !sameSet(cluster.CapacityProviders, clusterCapacityProviders) {
-		if _, err := e.AWS.ECS.PutClusterCapacityProviders(ctx, &ecs.PutClusterCapacityProvidersInput{
-			Cluster: aws.String(name), CapacityProviders: clusterCapacityProviders,
-			DefaultCapacityProviderStrategy: cluster.DefaultCapacityProviderStrategy,
-		}); err != nil {
+	if fix.capacityProviders != nil {
+		if _, err := e.AWS.ECS.PutClusterCapacityProviders(ctx, fix.capacityProviders); err != nil {
 			return fmt.Errorf("setting the capacity providers of %s: %w", name, err)
 		}
-		e.Updated("ECS cluster "+name, name, fmt.Sprintf("capacity providers %v", clusterCapacityProviders))
-		changed = true
+		report.corrected(fmt.Sprintf("capacity providers %v", clusterCapacityProviders))
 	}
-	if !changed {
-		e.Unchanged("ECS cluster "+name, name)
-	}
+	report.done()
 	return nil
+}
+
+// clusterFixes are the calls that bring the cluster back to SPEC row 8, nil where it matches.
+type clusterFixes struct {
+	insights, serviceConnect *ecs.UpdateClusterInput
+	meshTag                  *ecs.TagResourceInput
+	capacityProviders        *ecs.PutClusterCapacityProvidersInput
+}
+
+// clusterCorrections compares the cluster as ECS describes it with the spec: Container
+// Insights on, the Service Connect default namespace (defaults, nil outside Service Connect
+// mode), the mesh mode tag, and Fargate and Fargate Spot as its capacity providers (keeping its
+// default strategy).
+func clusterCorrections(clusterName string, cluster ecstypes.Cluster, defaults *ecstypes.ClusterServiceConnectDefaultsRequest, meshTag ecstypes.Tag) clusterFixes {
+	name := aws.String(clusterName)
+	var fix clusterFixes
+	if !containerInsightsOn(&cluster) {
+		fix.insights = &ecs.UpdateClusterInput{Cluster: name, Settings: []ecstypes.ClusterSetting{{Name: ecstypes.ClusterSettingNameContainerInsights, Value: aws.String("enabled")}}}
+	}
+	if defaults != nil && (cluster.ServiceConnectDefaults == nil || aws.ToString(cluster.ServiceConnectDefaults.Namespace) != aws.ToString(defaults.Namespace)) {
+		fix.serviceConnect = &ecs.UpdateClusterInput{Cluster: name, ServiceConnectDefaults: defaults}
+	}
+	if ecsTagValue(cluster.Tags, TagMesh) != aws.ToString(meshTag.Value) {
+		fix.meshTag = &ecs.TagResourceInput{ResourceArn: cluster.ClusterArn, Tags: []ecstypes.Tag{meshTag}}
+	}
+	if !sameSet(cluster.CapacityProviders, clusterCapacityProviders) {
+		fix.capacityProviders = &ecs.PutClusterCapacityProvidersInput{
+			Cluster: name, CapacityProviders: clusterCapacityProviders,
+			DefaultCapacityProviderStrategy: cluster.DefaultCapacityProviderStrategy,
+		}
+	}
+	return fix
 }
 
 // meshTag records the environment's mesh mode on its cluster, where tapctl list reads it.
@@ -174,21 +191,15 @@ func (clusterStep) Down(ctx context.Context, e *Env) error {
 	if err != nil {
 		return err
 	}
-	if cluster != nil {
-		name := aws.ToString(cluster.ClusterName)
+	name := e.Names.Cluster()
+	return deleteThenForget(e, keyCluster, cluster != nil, "ECS cluster "+name, name, func() error {
 		// Services deleted a moment ago may still drain their tasks.
-		err := cloud.Retry(ctx, "deleting ECS cluster "+name, e.Timeouts.Dependencies,
-			cloud.RetryOn("ClusterContainsServicesException", "ClusterContainsTasksException", "UpdateInProgressException"),
-			func(ctx context.Context) error {
-				_, err := e.AWS.ECS.DeleteCluster(ctx, &ecs.DeleteClusterInput{Cluster: aws.String(name)})
-				return err
-			})
-		if err != nil && !cloud.IsNotFound(err) {
-			return fmt.Errorf("deleting ECS cluster %s: %w", name, err)
-		}
-		e.Deleted("ECS cluster "+name, name)
-	}
-	return e.Forget(keyCluster)
+		busy := []string{"ClusterContainsServicesException", "ClusterContainsTasksException", "UpdateInProgressException"}
+		return retryWhileInUse(ctx, "ECS cluster "+name, e.Timeouts.Dependencies, busy, func(ctx context.Context) error {
+			_, err := e.AWS.ECS.DeleteCluster(ctx, &ecs.DeleteClusterInput{Cluster: aws.String(name)})
+			return err
+		})
+	})
 }
 
 func (clusterStep) Inspect(ctx context.Context, e *Env) []Status {

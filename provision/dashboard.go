@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
-	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
@@ -101,11 +100,7 @@ func (dashboardStep) metricWidgets(e *Env) ([]dashboardWidget, error) {
 	if err != nil {
 		return nil, err
 	}
-	// Load balancer metrics use the ARN's suffix, "app/<name>/<id>".
-	lbDimension := alb.ID
-	if i := strings.Index(lbDimension, ":loadbalancer/"); i >= 0 {
-		lbDimension = lbDimension[i+len(":loadbalancer/"):]
-	}
+	lbDimension := loadBalancerDimension(alb.ID)
 	cluster := e.Names.Cluster()
 	widget := func(i int, title, stat string, metrics ...[]string) dashboardWidget {
 		return dashboardWidget{
@@ -211,13 +206,10 @@ func (d dashboardStep) Down(ctx context.Context, e *Env) error {
 	if err != nil {
 		return err
 	}
-	if exists {
-		if _, err := e.AWS.CloudWatch.DeleteDashboards(ctx, &cloudwatch.DeleteDashboardsInput{DashboardNames: []string{name}}); err != nil && !cloud.IsNotFound(err) {
-			return fmt.Errorf("deleting dashboard %s: %w", name, err)
-		}
-		e.Deleted("dashboard "+name, name)
-	}
-	return e.Forget(keyDashboard)
+	return deleteThenForget(e, keyDashboard, exists, "dashboard "+name, name, func() error {
+		_, err := e.AWS.CloudWatch.DeleteDashboards(ctx, &cloudwatch.DeleteDashboardsInput{DashboardNames: []string{name}})
+		return err
+	})
 }
 
 func (d dashboardStep) Inspect(ctx context.Context, e *Env) []Status {

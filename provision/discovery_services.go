@@ -116,7 +116,13 @@ func (s discoveryServiceStep) Up(ctx context.Context, e *Env) error {
 	if err != nil {
 		return err
 	}
-	if svc == nil {
+	var have *state.Resource
+	drift := ""
+	if svc != nil {
+		have = &state.Resource{ID: aws.ToString(svc.Id), ARN: aws.ToString(svc.Arn)}
+		drift = dnsTTLDrift(svc.DnsConfig)
+	}
+	return convergeNamed(e, s.key(), "Cloud Map service "+name, have, func() (state.Resource, error) {
 		out, err := e.AWS.ServiceDisc.CreateService(ctx, &sd.CreateServiceInput{
 			Name:                    aws.String(name),
 			NamespaceId:             aws.String(ns.ID),
@@ -126,30 +132,27 @@ func (s discoveryServiceStep) Up(ctx context.Context, e *Env) error {
 			Tags:                    e.serviceDiscoveryTags(name, s.svc.Name),
 		})
 		if err != nil {
-			return fmt.Errorf("creating Cloud Map service %s in %s: %w", name, ns.ID, err)
+			return state.Resource{}, fmt.Errorf("creating Cloud Map service %s in %s: %w", name, ns.ID, err)
 		}
-		if err := e.Record(s.key(), state.Resource{ID: aws.ToString(out.Service.Id), ARN: aws.ToString(out.Service.Arn)}); err != nil {
-			return err
-		}
-		e.Created("Cloud Map service "+name, aws.ToString(out.Service.Id))
-		return nil
-	}
-	id := aws.ToString(svc.Id)
-	if err := e.Record(s.key(), state.Resource{ID: id, ARN: aws.ToString(svc.Arn)}); err != nil {
-		return err
-	}
-	if ttl := dnsTTL(svc.DnsConfig); ttl != discoveryTTL {
+		return state.Resource{ID: aws.ToString(out.Service.Id), ARN: aws.ToString(out.Service.Arn)}, nil
+	}, drift, func() error {
+		id := have.ID
 		_, err := e.AWS.ServiceDisc.UpdateService(ctx, &sd.UpdateServiceInput{Id: aws.String(id), Service: &sdtypes.ServiceChange{
 			DnsConfig: &sdtypes.DnsConfigChange{DnsRecords: s.desiredDNS().DnsRecords},
 		}})
 		if err != nil {
 			return fmt.Errorf("updating DNS TTL of Cloud Map service %s: %w", id, err)
 		}
-		e.Updated("Cloud Map service "+name, id, fmt.Sprintf("A record TTL %d -> %d", ttl, discoveryTTL))
 		return nil
+	})
+}
+
+// dnsTTLDrift says how the service's A record TTL differs from discoveryTTL, "" when it does not.
+func dnsTTLDrift(c *sdtypes.DnsConfig) string {
+	if ttl := dnsTTL(c); ttl != discoveryTTL {
+		return fmt.Sprintf("A record TTL %d -> %d", ttl, discoveryTTL)
 	}
-	e.Unchanged("Cloud Map service "+name, id)
-	return nil
+	return ""
 }
 
 func dnsTTL(c *sdtypes.DnsConfig) int64 {
@@ -182,19 +185,17 @@ func (s discoveryServiceStep) Down(ctx context.Context, e *Env) error {
 	if err != nil {
 		return err
 	}
+	var id string
 	if svc != nil {
-		id := aws.ToString(svc.Id)
+		id = aws.ToString(svc.Id)
+	}
+	return deleteThenForget(e, s.key(), svc != nil, "Cloud Map service "+e.Names.DiscoveryService(s.svc.Name), id, func() error {
 		// Instances deregister when ECS stops the tasks; until then AWS answers ResourceInUse.
-		err := cloud.Retry(ctx, "deleting Cloud Map service "+id, e.Timeouts.Dependencies, cloud.RetryOn(cloud.DependencyCodes...), func(ctx context.Context) error {
+		return retryWhileInUse(ctx, "Cloud Map service "+id, e.Timeouts.Dependencies, cloud.DependencyCodes, func(ctx context.Context) error {
 			_, err := e.AWS.ServiceDisc.DeleteService(ctx, &sd.DeleteServiceInput{Id: aws.String(id)})
 			return err
 		})
-		if err != nil && !cloud.IsNotFound(err) {
-			return fmt.Errorf("deleting Cloud Map service %s: %w", id, err)
-		}
-		e.Deleted("Cloud Map service "+e.Names.DiscoveryService(s.svc.Name), id)
-	}
-	return e.Forget(s.key())
+	})
 }
 
 func (s discoveryServiceStep) Inspect(ctx context.Context, e *Env) []Status {

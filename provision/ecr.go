@@ -55,56 +55,36 @@ func repositoryLifecyclePolicy() string {
 	return string(raw)
 }
 
-// foundRepositories are the environment's repositories by name, each with its tags.
-type foundRepositories map[string]struct {
-	repo ecrtypes.Repository
-	tags map[string]string
-}
-
-// repositories reads every service's repository in one call (and each one's tags), once per run.
-func repositories(ctx context.Context, e *Env) (foundRepositories, error) {
-	return engine.Discover(e.Run, "ecr-repositories", func() (foundRepositories, error) {
+// repositories reads every service's repository in one call (and each one's tags), once per
+// run: name -> repository.
+func repositories(ctx context.Context, e *Env) (map[string]tagged[ecrtypes.Repository], error) {
+	return engine.Discover(e.Run, "ecr-repositories", func() (map[string]tagged[ecrtypes.Repository], error) {
 		var names []string
 		for _, svc := range e.Catalog {
 			names = append(names, e.Names.Repository(svc.Name))
 		}
 		var repos []ecrtypes.Repository
-		read := func(names []string) error {
+		err := describeByNames([][]string{names}, "ECR repository", "ECR repositories", func(names []string) error {
 			out, err := e.AWS.ECR.DescribeRepositories(ctx, &ecr.DescribeRepositoriesInput{RepositoryNames: names})
 			if err != nil {
 				return err
 			}
 			repos = append(repos, out.Repositories...)
 			return nil
+		})
+		if err != nil {
+			return nil, err
 		}
-		// ECR refuses the whole call when one name is missing: then each is read on its own.
-		if err := read(names); cloud.IsNotFound(err) {
-			for _, name := range names {
-				if err := read([]string{name}); err != nil && !cloud.IsNotFound(err) {
-					return nil, fmt.Errorf("describing ECR repository %s: %w", name, err)
-				}
-			}
-		} else if err != nil {
-			return nil, fmt.Errorf("describing ECR repositories %v: %w", names, err)
-		}
-		found := foundRepositories{}
-		for _, r := range repos {
-			tags, err := tagsByARN(ctx, e, aws.ToString(r.RepositoryArn), func() (map[string]string, error) {
+		return withTags(ctx, e, repos,
+			func(r ecrtypes.Repository) string { return aws.ToString(r.RepositoryName) },
+			func(r ecrtypes.Repository) string { return aws.ToString(r.RepositoryArn) },
+			func(r ecrtypes.Repository) (map[string]string, error) {
 				out, err := e.AWS.ECR.ListTagsForResource(ctx, &ecr.ListTagsForResourceInput{ResourceArn: r.RepositoryArn})
 				if err != nil {
 					return nil, fmt.Errorf("reading the tags of ECR repository %s: %w", aws.ToString(r.RepositoryName), err)
 				}
 				return tagMap(out.Tags, func(t ecrtypes.Tag) (*string, *string) { return t.Key, t.Value }), nil
 			})
-			if err != nil {
-				return nil, err
-			}
-			found[aws.ToString(r.RepositoryName)] = struct {
-				repo ecrtypes.Repository
-				tags map[string]string
-			}{r, tags}
-		}
-		return found, nil
 	})
 }
 
@@ -113,18 +93,8 @@ func (s ecrRepositoryStep) find(ctx context.Context, e *Env) (*ecrtypes.Reposito
 	if err != nil {
 		return nil, err
 	}
-	name := e.Names.Repository(s.svc.Name)
-	return engine.FindOwned(e.Run, engine.Lookup[ecrtypes.Repository]{
-		Kind: "ECR repository", Name: name,
-		ByName: func() (*ecrtypes.Repository, error) {
-			if r, ok := all[name]; ok {
-				return &r.repo, nil
-			}
-			return nil, nil
-		},
-		Tags: func(*ecrtypes.Repository) (map[string]string, error) { return all[name].tags, nil },
-		ID:   func(r *ecrtypes.Repository) string { return aws.ToString(r.RepositoryArn) },
-	})
+	return findByName(e, "ECR repository", e.Names.Repository(s.svc.Name), all,
+		func(r *ecrtypes.Repository) string { return aws.ToString(r.RepositoryArn) })
 }
 
 func (s ecrRepositoryStep) Claim(ctx context.Context, e *Env) error {
@@ -142,7 +112,6 @@ func (s ecrRepositoryStep) Up(ctx context.Context, e *Env) error {
 	if err != nil {
 		return err
 	}
-	policy := repositoryLifecyclePolicy()
 	if repo == nil {
 		tags := tagList(e, name, s.svc.Name, func(k, v string) ecrtypes.Tag { return ecrtypes.Tag{Key: aws.String(k), Value: aws.String(v)} })
 		out, err := e.AWS.ECR.CreateRepository(ctx, &ecr.CreateRepositoryInput{
@@ -154,46 +123,73 @@ func (s ecrRepositoryStep) Up(ctx context.Context, e *Env) error {
 		if err != nil {
 			return fmt.Errorf("creating ECR repository %s: %w", name, err)
 		}
-		if err := e.Record(s.key(), repoRecord(out.Repository)); err != nil {
+		if err := recordCreated(e, s.key(), repoRecord(out.Repository), "ECR repository "+name, name); err != nil {
 			return err
 		}
-		e.Created("ECR repository "+name, name)
-		if _, err := e.AWS.ECR.PutLifecyclePolicy(ctx, &ecr.PutLifecyclePolicyInput{RepositoryName: aws.String(name), LifecyclePolicyText: aws.String(policy)}); err != nil {
-			return fmt.Errorf("putting the lifecycle policy of %s: %w", name, err)
-		}
-		return nil
+		return s.putLifecyclePolicy(ctx, e, lifecyclePolicyInput(name))
 	}
 	if err := e.Record(s.key(), repoRecord(repo)); err != nil {
 		return err
 	}
-	if repo.EncryptionConfiguration != nil && repo.EncryptionConfiguration.EncryptionType != ecrtypes.EncryptionTypeAes256 {
-		return fmt.Errorf("ECR repository %s is encrypted with %s, not AES256; encryption cannot change: delete the repository to recreate it", name, repo.EncryptionConfiguration.EncryptionType)
+	scan, err := scanOnPushCorrection(*repo)
+	if err != nil {
+		return err
 	}
-	changed := false
-	if repo.ImageScanningConfiguration == nil || !repo.ImageScanningConfiguration.ScanOnPush {
-		if _, err := e.AWS.ECR.PutImageScanningConfiguration(ctx, &ecr.PutImageScanningConfigurationInput{
-			RepositoryName: aws.String(name), ImageScanningConfiguration: &ecrtypes.ImageScanningConfiguration{ScanOnPush: true},
-		}); err != nil {
+	report := changeReport{e: e, resource: "ECR repository " + name, id: name}
+	if scan != nil {
+		if _, err := e.AWS.ECR.PutImageScanningConfiguration(ctx, scan); err != nil {
 			return fmt.Errorf("turning on scan-on-push for %s: %w", name, err)
 		}
-		e.Updated("ECR repository "+name, name, "scan on push")
-		changed = true
+		report.corrected("scan on push")
 	}
 	lp, err := e.AWS.ECR.GetLifecyclePolicy(ctx, &ecr.GetLifecyclePolicyInput{RepositoryName: aws.String(name)})
 	if err != nil && !cloud.IsNotFound(err) {
 		return fmt.Errorf("reading the lifecycle policy of %s: %w", name, err)
 	}
-	if err != nil || !sameJSON(aws.ToString(lp.LifecyclePolicyText), policy) {
-		if _, err := e.AWS.ECR.PutLifecyclePolicy(ctx, &ecr.PutLifecyclePolicyInput{RepositoryName: aws.String(name), LifecyclePolicyText: aws.String(policy)}); err != nil {
-			return fmt.Errorf("putting the lifecycle policy of %s: %w", name, err)
+	if put := lifecyclePolicyCorrection(name, lp); put != nil {
+		if err := s.putLifecyclePolicy(ctx, e, put); err != nil {
+			return err
 		}
-		e.Updated("ECR repository "+name, name, "lifecycle policy")
-		changed = true
+		report.corrected("lifecycle policy")
 	}
-	if !changed {
-		e.Unchanged("ECR repository "+name, name)
+	report.done()
+	return nil
+}
+
+func (s ecrRepositoryStep) putLifecyclePolicy(ctx context.Context, e *Env, in *ecr.PutLifecyclePolicyInput) error {
+	if _, err := e.AWS.ECR.PutLifecyclePolicy(ctx, in); err != nil {
+		return fmt.Errorf("putting the lifecycle policy of %s: %w", aws.ToString(in.RepositoryName), err)
 	}
 	return nil
+}
+
+// scanOnPushCorrection is the call that turns scan on push back on, nil when it is on. The
+// encryption cannot change: a repository not encrypted with AES256 is an error.
+func scanOnPushCorrection(repo ecrtypes.Repository) (*ecr.PutImageScanningConfigurationInput, error) {
+	name := aws.ToString(repo.RepositoryName)
+	if repo.EncryptionConfiguration != nil && repo.EncryptionConfiguration.EncryptionType != ecrtypes.EncryptionTypeAes256 {
+		return nil, fmt.Errorf("ECR repository %s is encrypted with %s, not AES256; encryption cannot change: delete the repository to recreate it", name, repo.EncryptionConfiguration.EncryptionType)
+	}
+	if repo.ImageScanningConfiguration != nil && repo.ImageScanningConfiguration.ScanOnPush {
+		return nil, nil
+	}
+	return &ecr.PutImageScanningConfigurationInput{
+		RepositoryName: aws.String(name), ImageScanningConfiguration: &ecrtypes.ImageScanningConfiguration{ScanOnPush: true},
+	}, nil
+}
+
+// lifecyclePolicyCorrection is the call that puts tapctl's lifecycle policy back, nil when the
+// repository has it; current is GetLifecyclePolicy's answer, nil when it has none.
+func lifecyclePolicyCorrection(name string, current *ecr.GetLifecyclePolicyOutput) *ecr.PutLifecyclePolicyInput {
+	want := lifecyclePolicyInput(name)
+	if current != nil && sameJSON(aws.ToString(current.LifecyclePolicyText), aws.ToString(want.LifecyclePolicyText)) {
+		return nil
+	}
+	return want
+}
+
+func lifecyclePolicyInput(name string) *ecr.PutLifecyclePolicyInput {
+	return &ecr.PutLifecyclePolicyInput{RepositoryName: aws.String(name), LifecyclePolicyText: aws.String(repositoryLifecyclePolicy())}
 }
 
 func (s ecrRepositoryStep) Down(ctx context.Context, e *Env) error {
@@ -201,15 +197,12 @@ func (s ecrRepositoryStep) Down(ctx context.Context, e *Env) error {
 	if err != nil {
 		return err
 	}
-	if repo != nil {
-		name := aws.ToString(repo.RepositoryName)
+	name := e.Names.Repository(s.svc.Name)
+	return deleteThenForget(e, s.key(), repo != nil, "ECR repository "+name, name, func() error {
 		// Force: the images go with the repository, as SPEC row 11 asks.
-		if _, err := e.AWS.ECR.DeleteRepository(ctx, &ecr.DeleteRepositoryInput{RepositoryName: aws.String(name), Force: true}); err != nil && !cloud.IsNotFound(err) {
-			return fmt.Errorf("deleting ECR repository %s: %w", name, err)
-		}
-		e.Deleted("ECR repository "+name, name)
-	}
-	return e.Forget(s.key())
+		_, err := e.AWS.ECR.DeleteRepository(ctx, &ecr.DeleteRepositoryInput{RepositoryName: aws.String(name), Force: true})
+		return err
+	})
 }
 
 func (s ecrRepositoryStep) Inspect(ctx context.Context, e *Env) []Status {

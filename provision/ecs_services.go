@@ -3,7 +3,6 @@ package provision
 import (
 	"context"
 	"fmt"
-	"slices"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -246,103 +245,27 @@ func (s ecsServiceStep) Up(ctx context.Context, e *Env) error {
 	return s.correct(ctx, e, sp, svc, false)
 }
 
-// correct updates the service where it differs from the spec. The desired count belongs to auto
-// scaling once the service exists; only a count outside the scaling range (set by hand, or
-// left by a failed deployment) is drift: the service would not serve as the catalog says, and
-// auto scaling only moves it back at its next alarm.
+// correct updates the service where it differs from the spec (serviceUpdate).
 func (s ecsServiceStep) correct(ctx context.Context, e *Env, sp ecsServiceSpec, svc *ecstypes.Service, fresh bool) error {
-	in := &ecs.UpdateServiceInput{Cluster: aws.String(sp.cluster), Service: aws.String(sp.name)}
-	var changed []string
-	if aws.ToString(svc.TaskDefinition) != sp.taskDefinition {
-		in.TaskDefinition = aws.String(sp.taskDefinition)
-		changed = append(changed, "task definition")
-	}
-	if !sameStrategy(svc.CapacityProviderStrategy, sp.capacityProviderStrategy()) {
-		in.CapacityProviderStrategy = sp.capacityProviderStrategy()
-		// Moving from a launch type to a capacity provider strategy needs a new deployment.
-		in.ForceNewDeployment = !fresh
-		changed = append(changed, "capacity provider strategy")
-	}
-	if !sp.deployment.matches(svc.DeploymentConfiguration) {
-		in.DeploymentConfiguration = sp.deployment.configuration()
-		changed = append(changed, "deployment configuration")
-	}
-	if !sameNetwork(svc.NetworkConfiguration, sp.networkConfiguration()) {
-		in.NetworkConfiguration = sp.networkConfiguration()
-		changed = append(changed, "network configuration")
-	}
-	want := sp.loadBalancers(s.svc, e.Names.Container(s.svc.Name))
-	if len(svc.LoadBalancers) != 1 || !sp.deployment.targetGroupsMatch(svc.LoadBalancers[0], sp.targetGroup) ||
-		aws.ToString(svc.LoadBalancers[0].ContainerName) != aws.ToString(want[0].ContainerName) ||
-		aws.ToInt32(svc.LoadBalancers[0].ContainerPort) != s.svc.Port {
-		in.LoadBalancers = want
-		changed = append(changed, "load balancers")
-	}
-	if !sp.registriesMatch(svc.ServiceRegistries) {
-		// An empty list removes a registration (UpdateService); nil would leave it as it is.
-		in.ServiceRegistries = append([]ecstypes.ServiceRegistry{}, sp.serviceRegistries()...)
-		changed = append(changed, "service registries")
-	}
-	if !svc.EnableExecuteCommand {
-		in.EnableExecuteCommand = aws.Bool(true)
-		changed = append(changed, "execute command")
-	}
 	recorded, _ := e.State.Get(s.key())
-	serviceConnectChanged := false
-	if !serviceConnectMatches(reportedServiceConnect(svc), recorded.Attrs[attrServiceConnect], sp.serviceConnect) {
-		in.ServiceConnectConfiguration = sp.serviceConnect
-		if sp.serviceConnect == nil {
-			in.ServiceConnectConfiguration = &ecstypes.ServiceConnectConfiguration{Enabled: false}
-		}
-		serviceConnectChanged = true
-		changed = append(changed, "service connect")
-	}
-	if want := min(max(svc.DesiredCount, s.svc.MinCount), s.svc.MaxCount); want != svc.DesiredCount {
-		in.DesiredCount = aws.Int32(want)
-		changed = append(changed, fmt.Sprintf("desired count %d -> %d (outside %d..%d)", svc.DesiredCount, want, s.svc.MinCount, s.svc.MaxCount))
-	}
-	if aws.ToInt32(svc.HealthCheckGracePeriodSeconds) != healthCheckGracePeriod {
-		in.HealthCheckGracePeriodSeconds = aws.Int32(healthCheckGracePeriod)
-		changed = append(changed, "health check grace period")
-	}
+	update := serviceUpdate(*svc, sp, s.svc, e.Names.Container(s.svc.Name), recorded.Attrs[attrServiceConnect], fresh)
 	id := aws.ToString(svc.ServiceArn)
-	if len(changed) == 0 {
+	if update.in == nil {
 		if !fresh {
 			e.Unchanged("ECS service "+sp.name, id)
 		}
 		return nil
 	}
-	if _, err := e.AWS.ECS.UpdateService(ctx, in); err != nil {
-		return fmt.Errorf("updating ECS service %s (%v): %w", sp.name, changed, err)
+	if _, err := e.AWS.ECS.UpdateService(ctx, update.in); err != nil {
+		return fmt.Errorf("updating ECS service %s (%v): %w", sp.name, update.changed, err)
 	}
-	if serviceConnectChanged {
+	if update.serviceConnectChanged {
 		if err := s.record(e, svc, serviceConnectFingerprint(sp.serviceConnect)); err != nil {
 			return err
 		}
 	}
-	e.Updated("ECS service "+sp.name, id, fmt.Sprint(changed))
+	e.Updated("ECS service "+sp.name, id, fmt.Sprint(update.changed))
 	return nil
-}
-
-func sameStrategy(got, want []ecstypes.CapacityProviderStrategyItem) bool {
-	return slices.EqualFunc(got, want, func(a, b ecstypes.CapacityProviderStrategyItem) bool {
-		return aws.ToString(a.CapacityProvider) == aws.ToString(b.CapacityProvider) && a.Weight == b.Weight && a.Base == b.Base
-	})
-}
-
-func sameNetwork(got, want *ecstypes.NetworkConfiguration) bool {
-	if got == nil || got.AwsvpcConfiguration == nil {
-		return false
-	}
-	g, w := got.AwsvpcConfiguration, want.AwsvpcConfiguration
-	return sameSet(g.Subnets, w.Subnets) && sameSet(g.SecurityGroups, w.SecurityGroups) && g.AssignPublicIp == w.AssignPublicIp
-}
-
-func sameSet(a, b []string) bool {
-	a, b = slices.Clone(a), slices.Clone(b)
-	slices.Sort(a)
-	slices.Sort(b)
-	return slices.Equal(a, b)
 }
 
 func (s ecsServiceStep) waitInactive(ctx context.Context, e *Env, arn string) error {

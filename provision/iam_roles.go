@@ -3,6 +3,7 @@ package provision
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -177,118 +178,122 @@ func (s roleStep) Up(ctx context.Context, e *Env) error {
 	}
 	fresh := role == nil
 	if fresh {
-		tags := tagList(e, name, s.svc.Name, func(k, v string) iamtypes.Tag { return iamtypes.Tag{Key: aws.String(k), Value: aws.String(v)} })
-		out, err := e.AWS.IAM.CreateRole(ctx, &iam.CreateRoleInput{
-			RoleName: aws.String(name), AssumeRolePolicyDocument: aws.String(s.trust().String()), Tags: tags, Path: aws.String(rolePath(e)),
-			Description: aws.String(fmt.Sprintf("tapctl %s of %s in %s", s.kind, s.svc.Name, e.Name)),
-		})
-		if err != nil {
-			return fmt.Errorf("creating IAM role %s: %w", name, err)
-		}
-		role = &iamtypes.RoleDetail{RoleName: out.Role.RoleName, Arn: out.Role.Arn, AssumeRolePolicyDocument: out.Role.AssumeRolePolicyDocument}
-		if err := e.Record(s.key(), state.Resource{ID: name, ARN: aws.ToString(role.Arn)}); err != nil {
+		if role, err = s.create(ctx, e, name); err != nil {
 			return err
 		}
-		e.Created("IAM role "+name, name)
 	} else if err := e.Record(s.key(), state.Resource{ID: name, ARN: aws.ToString(role.Arn)}); err != nil {
 		return err
 	}
-
-	changed := false
-	if !fresh && !samePolicy(aws.ToString(role.AssumeRolePolicyDocument), s.trust().String()) {
-		if _, err := e.AWS.IAM.UpdateAssumeRolePolicy(ctx, &iam.UpdateAssumeRolePolicyInput{RoleName: aws.String(name), PolicyDocument: aws.String(s.trust().String())}); err != nil {
-			return fmt.Errorf("updating the trust policy of role %s: %w", name, err)
-		}
-		e.Updated("IAM role "+name, name, "trust policy")
-		changed = true
-	}
-	if c, err := s.ensureInline(ctx, e, role, inline, fresh); err != nil {
+	plan := planRole(*role, roleSpec{trust: s.trust(), inlineName: s.inlinePolicyName(), inline: inline, managed: s.managedPolicies(e)}, fresh)
+	report := changeReport{e: e, resource: "IAM role " + name, id: name, fresh: fresh}
+	if err := s.apply(ctx, e, plan, &report); err != nil {
 		return err
-	} else if c {
-		changed = true
 	}
-	if c, err := s.ensureManaged(ctx, e, role, fresh); err != nil {
-		return err
-	} else if c {
-		changed = true
-	}
-	if !fresh && !changed {
-		e.Unchanged("IAM role "+name, name)
-	}
+	report.done()
 	return nil
 }
 
-// ensureInline keeps exactly one inline policy on the role, tapctl's own (none for the
-// infrastructure role): a policy added by hand widens the role, so it is drift and goes.
-func (s roleStep) ensureInline(ctx context.Context, e *Env, role *iamtypes.RoleDetail, want policyDocument, fresh bool) (bool, error) {
-	name := aws.ToString(role.RoleName)
-	changed, current := false, false
-	for _, p := range role.RolePolicyList {
-		policy := aws.ToString(p.PolicyName)
-		if policy == s.inlinePolicyName() && len(want.Statement) > 0 {
-			current = samePolicy(aws.ToString(p.PolicyDocument), want.String())
-			continue
-		}
-		if _, err := e.AWS.IAM.DeleteRolePolicy(ctx, &iam.DeleteRolePolicyInput{RoleName: aws.String(name), PolicyName: aws.String(policy)}); err != nil && !cloud.IsNotFound(err) {
-			return false, fmt.Errorf("deleting inline policy %s (not tapctl's) of role %s: %w", policy, name, err)
-		}
-		e.Updated("IAM role "+name, name, "removed inline policy "+policy)
-		changed = true
+func (s roleStep) create(ctx context.Context, e *Env, name string) (*iamtypes.RoleDetail, error) {
+	tags := tagList(e, name, s.svc.Name, func(k, v string) iamtypes.Tag { return iamtypes.Tag{Key: aws.String(k), Value: aws.String(v)} })
+	out, err := e.AWS.IAM.CreateRole(ctx, &iam.CreateRoleInput{
+		RoleName: aws.String(name), AssumeRolePolicyDocument: aws.String(s.trust().String()), Tags: tags, Path: aws.String(rolePath(e)),
+		Description: aws.String(fmt.Sprintf("tapctl %s of %s in %s", s.kind, s.svc.Name, e.Name)),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("creating IAM role %s: %w", name, err)
 	}
-	if current || len(want.Statement) == 0 {
-		return changed, nil
-	}
-	if _, err := e.AWS.IAM.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String(name), PolicyName: aws.String(s.inlinePolicyName()), PolicyDocument: aws.String(want.String())}); err != nil {
-		return changed, fmt.Errorf("putting policy %s on role %s: %w", s.inlinePolicyName(), name, err)
-	}
-	if !fresh {
-		e.Updated("IAM role "+name, name, "inline policy "+s.inlinePolicyName())
-	}
-	return true, nil
+	role := &iamtypes.RoleDetail{RoleName: out.Role.RoleName, Arn: out.Role.Arn, AssumeRolePolicyDocument: out.Role.AssumeRolePolicyDocument}
+	return role, recordCreated(e, s.key(), state.Resource{ID: name, ARN: aws.ToString(role.Arn)}, "IAM role "+name, name)
 }
 
-// ensureManaged attaches exactly the role's managed policies: one attached by hand widens the
-// role, so it is drift and is detached.
-func (s roleStep) ensureManaged(ctx context.Context, e *Env, role *iamtypes.RoleDetail, fresh bool) (bool, error) {
-	name := aws.ToString(role.RoleName)
-	want := s.managedPolicies(e)
+// roleSpec is what a role should hold: its trust policy, its one inline policy (none when
+// inline has no statement) and its managed policies.
+type roleSpec struct {
+	trust      policyDocument
+	inlineName string
+	inline     policyDocument
+	managed    []string
+}
+
+// rolePlan is the calls that bring a role back to its spec, in the order they are made.
+type rolePlan struct {
+	trust        *iam.UpdateAssumeRolePolicyInput
+	deleteInline []*iam.DeleteRolePolicyInput
+	putInline    *iam.PutRolePolicyInput
+	detach       []*iam.DetachRolePolicyInput
+	attach       []*iam.AttachRolePolicyInput
+}
+
+// planRole compares a role as IAM reports it with its spec. A policy added or attached by hand
+// widens the role, so it is drift: it is deleted or detached. A role just made (fresh) has the
+// trust policy it was created with.
+func planRole(role iamtypes.RoleDetail, want roleSpec, fresh bool) rolePlan {
+	name := role.RoleName
+	var plan rolePlan
+	if !fresh && !samePolicy(aws.ToString(role.AssumeRolePolicyDocument), want.trust.String()) {
+		plan.trust = &iam.UpdateAssumeRolePolicyInput{RoleName: name, PolicyDocument: aws.String(want.trust.String())}
+	}
+	current := false
+	for _, p := range role.RolePolicyList {
+		if aws.ToString(p.PolicyName) == want.inlineName && len(want.inline.Statement) > 0 {
+			current = samePolicy(aws.ToString(p.PolicyDocument), want.inline.String())
+			continue
+		}
+		plan.deleteInline = append(plan.deleteInline, &iam.DeleteRolePolicyInput{RoleName: name, PolicyName: p.PolicyName})
+	}
+	if !current && len(want.inline.Statement) > 0 {
+		plan.putInline = &iam.PutRolePolicyInput{RoleName: name, PolicyName: aws.String(want.inlineName), PolicyDocument: aws.String(want.inline.String())}
+	}
 	attached := map[string]bool{}
 	for _, a := range role.AttachedManagedPolicies {
 		attached[aws.ToString(a.PolicyArn)] = true
 	}
-	changed := false
-	for _, arn := range sortedKeys(setOf(attached)) {
-		if slices.Contains(want, arn) {
-			continue
+	for _, arn := range slices.Sorted(maps.Keys(attached)) {
+		if !slices.Contains(want.managed, arn) {
+			plan.detach = append(plan.detach, &iam.DetachRolePolicyInput{RoleName: name, PolicyArn: aws.String(arn)})
 		}
-		if _, err := e.AWS.IAM.DetachRolePolicy(ctx, &iam.DetachRolePolicyInput{RoleName: aws.String(name), PolicyArn: aws.String(arn)}); err != nil && !cloud.IsNotFound(err) {
-			return changed, fmt.Errorf("detaching %s (not tapctl's) from role %s: %w", arn, name, err)
-		}
-		e.Updated("IAM role "+name, name, "detached "+arn)
-		changed = true
 	}
-	for _, arn := range want {
-		if attached[arn] {
-			continue
+	for _, arn := range want.managed {
+		if !attached[arn] {
+			plan.attach = append(plan.attach, &iam.AttachRolePolicyInput{RoleName: name, PolicyArn: aws.String(arn)})
 		}
-		if _, err := e.AWS.IAM.AttachRolePolicy(ctx, &iam.AttachRolePolicyInput{RoleName: aws.String(name), PolicyArn: aws.String(arn)}); err != nil {
-			return changed, fmt.Errorf("attaching %s to role %s: %w", arn, name, err)
-		}
-		if !fresh {
-			e.Updated("IAM role "+name, name, "attached "+arn)
-		}
-		changed = true
 	}
-	return changed, nil
+	return plan
 }
 
-// setOf turns a set into a map sortedKeys takes.
-func setOf(m map[string]bool) map[string]string {
-	out := make(map[string]string, len(m))
-	for k := range m {
-		out[k] = ""
+// apply makes the plan's calls and reports each correction.
+func (s roleStep) apply(ctx context.Context, e *Env, plan rolePlan, report *changeReport) error {
+	if in := plan.trust; in != nil {
+		if _, err := e.AWS.IAM.UpdateAssumeRolePolicy(ctx, in); err != nil {
+			return fmt.Errorf("updating the trust policy of role %s: %w", aws.ToString(in.RoleName), err)
+		}
+		report.corrected("trust policy")
 	}
-	return out
+	for _, in := range plan.deleteInline {
+		if _, err := e.AWS.IAM.DeleteRolePolicy(ctx, in); err != nil && !cloud.IsNotFound(err) {
+			return fmt.Errorf("deleting inline policy %s (not tapctl's) of role %s: %w", aws.ToString(in.PolicyName), aws.ToString(in.RoleName), err)
+		}
+		report.corrected("removed inline policy " + aws.ToString(in.PolicyName))
+	}
+	if in := plan.putInline; in != nil {
+		if _, err := e.AWS.IAM.PutRolePolicy(ctx, in); err != nil {
+			return fmt.Errorf("putting policy %s on role %s: %w", aws.ToString(in.PolicyName), aws.ToString(in.RoleName), err)
+		}
+		report.corrected("inline policy " + aws.ToString(in.PolicyName))
+	}
+	for _, in := range plan.detach {
+		if _, err := e.AWS.IAM.DetachRolePolicy(ctx, in); err != nil && !cloud.IsNotFound(err) {
+			return fmt.Errorf("detaching %s (not tapctl's) from role %s: %w", aws.ToString(in.PolicyArn), aws.ToString(in.RoleName), err)
+		}
+		report.corrected("detached " + aws.ToString(in.PolicyArn))
+	}
+	for _, in := range plan.attach {
+		if _, err := e.AWS.IAM.AttachRolePolicy(ctx, in); err != nil {
+			return fmt.Errorf("attaching %s to role %s: %w", aws.ToString(in.PolicyArn), aws.ToString(in.RoleName), err)
+		}
+		report.corrected("attached " + aws.ToString(in.PolicyArn))
+	}
+	return nil
 }
 
 func (s roleStep) Down(ctx context.Context, e *Env) error {

@@ -185,10 +185,9 @@ func (logKeyStep) Up(ctx context.Context, e *Env) error {
 			return fmt.Errorf("creating KMS key for %s: %w", e.Names.KeyAlias(), err)
 		}
 		key = out.KeyMetadata
-		if err := e.Record(keyLogKey, state.Resource{ID: aws.ToString(key.KeyId), ARN: aws.ToString(key.Arn)}); err != nil {
+		if err := recordCreated(e, keyLogKey, state.Resource{ID: aws.ToString(key.KeyId), ARN: aws.ToString(key.Arn)}, "KMS key "+e.Names.KeyAlias(), aws.ToString(key.KeyId)); err != nil {
 			return err
 		}
-		e.Created("KMS key "+e.Names.KeyAlias(), aws.ToString(key.KeyId))
 		if _, err := e.AWS.KMS.EnableKeyRotation(ctx, &kms.EnableKeyRotationInput{KeyId: key.KeyId}); err != nil {
 			return fmt.Errorf("enabling rotation of key %s: %w", aws.ToString(key.KeyId), err)
 		}
@@ -198,55 +197,73 @@ func (logKeyStep) Up(ctx context.Context, e *Env) error {
 	if err := e.Record(keyLogKey, state.Resource{ID: id, ARN: aws.ToString(key.Arn)}); err != nil {
 		return err
 	}
-	changed := false
-	if key.KeyState == kmstypes.KeyStatePendingDeletion {
+	report := changeReport{e: e, resource: "KMS key " + e.Names.KeyAlias(), id: id}
+	cancel, enable := keyRevival(key.KeyState)
+	if cancel {
 		// An earlier down scheduled it; keys cannot be deleted at once, so take it back.
 		if _, err := e.AWS.KMS.CancelKeyDeletion(ctx, &kms.CancelKeyDeletionInput{KeyId: aws.String(id)}); err != nil {
 			return fmt.Errorf("cancelling the deletion of key %s: %w", id, err)
 		}
-		key.KeyState = kmstypes.KeyStateDisabled
-		e.Updated("KMS key "+e.Names.KeyAlias(), id, "deletion cancelled")
-		changed = true
+		report.corrected("deletion cancelled")
 	}
-	if key.KeyState == kmstypes.KeyStateDisabled {
+	if enable {
 		if _, err := e.AWS.KMS.EnableKey(ctx, &kms.EnableKeyInput{KeyId: aws.String(id)}); err != nil {
 			return fmt.Errorf("enabling key %s: %w", id, err)
 		}
-		e.Updated("KMS key "+e.Names.KeyAlias(), id, "enabled")
-		changed = true
+		report.corrected("enabled")
 	}
 	pol, err := e.AWS.KMS.GetKeyPolicy(ctx, &kms.GetKeyPolicyInput{KeyId: aws.String(id), PolicyName: aws.String("default")})
 	if err != nil {
 		return fmt.Errorf("reading the policy of key %s: %w", id, err)
 	}
-	if !samePolicy(aws.ToString(pol.Policy), policy) {
-		if _, err := e.AWS.KMS.PutKeyPolicy(ctx, &kms.PutKeyPolicyInput{KeyId: aws.String(id), PolicyName: aws.String("default"), Policy: aws.String(policy)}); err != nil {
+	if put := keyPolicyCorrection(id, aws.ToString(pol.Policy), policy); put != nil {
+		if _, err := e.AWS.KMS.PutKeyPolicy(ctx, put); err != nil {
 			return fmt.Errorf("putting the policy of key %s: %w", id, err)
 		}
-		e.Updated("KMS key "+e.Names.KeyAlias(), id, "key policy")
-		changed = true
+		report.corrected("key policy")
 	}
 	rot, err := e.AWS.KMS.GetKeyRotationStatus(ctx, &kms.GetKeyRotationStatusInput{KeyId: aws.String(id)})
 	if err != nil {
 		return fmt.Errorf("reading the rotation of key %s: %w", id, err)
 	}
-	if !rot.KeyRotationEnabled {
-		if _, err := e.AWS.KMS.EnableKeyRotation(ctx, &kms.EnableKeyRotationInput{KeyId: aws.String(id)}); err != nil {
+	if enable := keyRotationCorrection(id, rot.KeyRotationEnabled); enable != nil {
+		if _, err := e.AWS.KMS.EnableKeyRotation(ctx, enable); err != nil {
 			return fmt.Errorf("enabling rotation of key %s: %w", id, err)
 		}
-		e.Updated("KMS key "+e.Names.KeyAlias(), id, "rotation enabled")
-		changed = true
+		report.corrected("rotation enabled")
 	}
 	if !aliasOK {
 		if err := ensureAlias(ctx, e, id, true); err != nil {
 			return err
 		}
-		changed = true
+		report.changed = true // ensureAlias reported it
 	}
-	if !changed {
-		e.Unchanged("KMS key "+e.Names.KeyAlias(), id)
-	}
+	report.done()
 	return nil
+}
+
+// keyRevival is what takes the environment's key back into use: a key an earlier down
+// scheduled for deletion has its deletion cancelled, which leaves it disabled, and a disabled
+// key is enabled.
+func keyRevival(state kmstypes.KeyState) (cancelDeletion, enable bool) {
+	cancelDeletion = state == kmstypes.KeyStatePendingDeletion
+	return cancelDeletion, cancelDeletion || state == kmstypes.KeyStateDisabled
+}
+
+// keyPolicyCorrection puts SPEC row 7's policy back; nil when the key's policy means the same.
+func keyPolicyCorrection(keyID, have, want string) *kms.PutKeyPolicyInput {
+	if samePolicy(have, want) {
+		return nil
+	}
+	return &kms.PutKeyPolicyInput{KeyId: aws.String(keyID), PolicyName: aws.String("default"), Policy: aws.String(want)}
+}
+
+// keyRotationCorrection turns yearly rotation back on; nil when it is on.
+func keyRotationCorrection(keyID string, rotationOn bool) *kms.EnableKeyRotationInput {
+	if rotationOn {
+		return nil
+	}
+	return &kms.EnableKeyRotationInput{KeyId: aws.String(keyID)}
 }
 
 // ensureAlias points the alias at the key: created when missing, moved when it names another key.

@@ -24,21 +24,15 @@ func (s logGroupStep) Name() string        { return serviceKey(s.svc.Name, kindL
 func (s logGroupStep) DependsOn() []string { return []string{keyLogKey} }
 func (s logGroupStep) key() string         { return s.Name() }
 
-// taggedLogGroup is a log group with its tags.
-type taggedLogGroup struct {
-	group logtypes.LogGroup
-	tags  map[string]string
-}
-
 // logGroups reads the services' log groups (one listing by the environment's name pattern)
 // and each one's tags, once per run.
-func logGroups(ctx context.Context, e *Env) (map[string]taggedLogGroup, error) {
-	return engine.Discover(e.Run, "log-groups", func() (map[string]taggedLogGroup, error) {
+func logGroups(ctx context.Context, e *Env) (map[string]tagged[logtypes.LogGroup], error) {
+	return engine.Discover(e.Run, "log-groups", func() (map[string]tagged[logtypes.LogGroup], error) {
 		ours := map[string]bool{}
 		for _, svc := range e.Catalog {
 			ours[e.Names.LogGroup(svc.Name)] = true
 		}
-		found := map[string]taggedLogGroup{}
+		found := map[string]tagged[logtypes.LogGroup]{}
 		// A substring search: every name is /ecs/{svc}-service-{env}; the exact names are kept.
 		pattern := "-service-" + e.Name
 		p := cloudwatchlogs.NewDescribeLogGroupsPaginator(e.AWS.Logs, &cloudwatchlogs.DescribeLogGroupsInput{LogGroupNamePattern: aws.String(pattern)})
@@ -56,7 +50,7 @@ func logGroups(ctx context.Context, e *Env) (map[string]taggedLogGroup, error) {
 				if err != nil {
 					return nil, err
 				}
-				found[name] = taggedLogGroup{lg, tags}
+				found[name] = tagged[logtypes.LogGroup]{lg, tags}
 			}
 		}
 		return found, nil
@@ -86,31 +80,21 @@ func logGroupTags(ctx context.Context, e *Env, name string) (map[string]string, 
 // while other groups were deleted can skip.
 func (s logGroupStep) find(ctx context.Context, e *Env, byName bool) (*logtypes.LogGroup, error) {
 	name := e.Names.LogGroup(s.svc.Name)
-	l := engine.Lookup[logtypes.LogGroup]{Kind: "log group", Name: name, ID: func(*logtypes.LogGroup) string { return name }}
+	id := func(*logtypes.LogGroup) string { return name }
 	if byName {
-		var tags map[string]string
-		l.ByName = func() (*logtypes.LogGroup, error) {
-			var err error
-			if tags, err = logGroupTags(ctx, e, name); tags == nil {
-				return nil, err
-			}
-			return &logtypes.LogGroup{LogGroupName: aws.String(name)}, nil
+		tags, err := logGroupTags(ctx, e, name)
+		if tags == nil {
+			return nil, err
 		}
-		l.Tags = func(*logtypes.LogGroup) (map[string]string, error) { return tags, nil }
-		return engine.FindOwned(e.Run, l)
+		return findByName(e, "log group", name, map[string]tagged[logtypes.LogGroup]{
+			name: {logtypes.LogGroup{LogGroupName: aws.String(name)}, tags},
+		}, id)
 	}
 	all, err := logGroups(ctx, e)
 	if err != nil {
 		return nil, err
 	}
-	l.ByName = func() (*logtypes.LogGroup, error) {
-		if lg, ok := all[name]; ok {
-			return &lg.group, nil
-		}
-		return nil, nil
-	}
-	l.Tags = func(*logtypes.LogGroup) (map[string]string, error) { return all[name].tags, nil }
-	return engine.FindOwned(e.Run, l)
+	return findByName(e, "log group", name, all, id)
 }
 
 func (s logGroupStep) Claim(ctx context.Context, e *Env) error {
@@ -129,49 +113,87 @@ func (s logGroupStep) Up(ctx context.Context, e *Env) error {
 		return err
 	}
 	if lg == nil {
-		if _, err := e.AWS.Logs.CreateLogGroup(ctx, &cloudwatchlogs.CreateLogGroupInput{
-			LogGroupName: aws.String(name), KmsKeyId: aws.String(keyARN), Tags: e.Tags(name, s.svc.Name),
-		}); cloud.HasCode(err, "ResourceAlreadyExistsException") {
-			// The listing skipped it (a paged listing can, while other groups are deleted):
-			// adopt it once it is proven ours, setting retention and key as for a new one.
-			if _, err := s.find(ctx, e, true); err != nil {
-				return err
-			}
-			if _, err := e.AWS.Logs.AssociateKmsKey(ctx, &cloudwatchlogs.AssociateKmsKeyInput{LogGroupName: aws.String(name), KmsKeyId: aws.String(keyARN)}); err != nil {
-				return fmt.Errorf("associating key %s with log group %s: %w", keyARN, name, err)
-			}
-		} else if err != nil {
-			return fmt.Errorf("creating log group %s: %w", name, err)
-		}
-		if err := e.Record(s.key(), state.Resource{ID: name}); err != nil {
-			return err
-		}
-		e.Created("log group "+name, name)
-		if _, err := e.AWS.Logs.PutRetentionPolicy(ctx, &cloudwatchlogs.PutRetentionPolicyInput{LogGroupName: aws.String(name), RetentionInDays: aws.Int32(logRetentionDays)}); err != nil {
-			return fmt.Errorf("setting retention of log group %s: %w", name, err)
-		}
-		return nil
+		return s.create(ctx, e, name, keyARN)
 	}
 	if err := e.Record(s.key(), state.Resource{ID: name}); err != nil {
 		return err
 	}
-	changed := false
-	if aws.ToInt32(lg.RetentionInDays) != logRetentionDays {
-		if _, err := e.AWS.Logs.PutRetentionPolicy(ctx, &cloudwatchlogs.PutRetentionPolicyInput{LogGroupName: aws.String(name), RetentionInDays: aws.Int32(logRetentionDays)}); err != nil {
-			return fmt.Errorf("setting retention of log group %s: %w", name, err)
+	fix := logGroupCorrections(*lg, keyARN)
+	report := changeReport{e: e, resource: "log group " + name, id: name}
+	if fix.retention != nil {
+		if err := putRetention(ctx, e, fix.retention); err != nil {
+			return err
 		}
-		e.Updated("log group "+name, name, fmt.Sprintf("retention %d -> %d days", aws.ToInt32(lg.RetentionInDays), logRetentionDays))
-		changed = true
+		report.corrected(fmt.Sprintf("retention %d -> %d days", aws.ToInt32(lg.RetentionInDays), logRetentionDays))
+	}
+	if fix.key != nil {
+		if err := associateKey(ctx, e, fix.key); err != nil {
+			return err
+		}
+		report.corrected("encryption key")
+	}
+	report.done()
+	return nil
+}
+
+func (s logGroupStep) create(ctx context.Context, e *Env, name, keyARN string) error {
+	if _, err := e.AWS.Logs.CreateLogGroup(ctx, &cloudwatchlogs.CreateLogGroupInput{
+		LogGroupName: aws.String(name), KmsKeyId: aws.String(keyARN), Tags: e.Tags(name, s.svc.Name),
+	}); cloud.HasCode(err, "ResourceAlreadyExistsException") {
+		// The listing skipped it (a paged listing can, while other groups are deleted):
+		// adopt it once it is proven ours, setting retention and key as for a new one.
+		if _, err := s.find(ctx, e, true); err != nil {
+			return err
+		}
+		if err := associateKey(ctx, e, logGroupKeyInput(name, keyARN)); err != nil {
+			return err
+		}
+	} else if err != nil {
+		return fmt.Errorf("creating log group %s: %w", name, err)
+	}
+	if err := recordCreated(e, s.key(), state.Resource{ID: name}, "log group "+name, name); err != nil {
+		return err
+	}
+	return putRetention(ctx, e, logGroupRetentionInput(name))
+}
+
+// logGroupFixes are the calls that bring a log group back to the spec, nil where it matches.
+type logGroupFixes struct {
+	retention *cloudwatchlogs.PutRetentionPolicyInput
+	key       *cloudwatchlogs.AssociateKmsKeyInput
+}
+
+// logGroupCorrections compares a log group's retention and key with SPEC row 17's.
+func logGroupCorrections(lg logtypes.LogGroup, keyARN string) logGroupFixes {
+	var fix logGroupFixes
+	name := aws.ToString(lg.LogGroupName)
+	if aws.ToInt32(lg.RetentionInDays) != logRetentionDays {
+		fix.retention = logGroupRetentionInput(name)
 	}
 	if aws.ToString(lg.KmsKeyId) != keyARN {
-		if _, err := e.AWS.Logs.AssociateKmsKey(ctx, &cloudwatchlogs.AssociateKmsKeyInput{LogGroupName: aws.String(name), KmsKeyId: aws.String(keyARN)}); err != nil {
-			return fmt.Errorf("associating key %s with log group %s: %w", keyARN, name, err)
-		}
-		e.Updated("log group "+name, name, "encryption key")
-		changed = true
+		fix.key = logGroupKeyInput(name, keyARN)
 	}
-	if !changed {
-		e.Unchanged("log group "+name, name)
+	return fix
+}
+
+func logGroupRetentionInput(name string) *cloudwatchlogs.PutRetentionPolicyInput {
+	return &cloudwatchlogs.PutRetentionPolicyInput{LogGroupName: aws.String(name), RetentionInDays: aws.Int32(logRetentionDays)}
+}
+
+func logGroupKeyInput(name, keyARN string) *cloudwatchlogs.AssociateKmsKeyInput {
+	return &cloudwatchlogs.AssociateKmsKeyInput{LogGroupName: aws.String(name), KmsKeyId: aws.String(keyARN)}
+}
+
+func putRetention(ctx context.Context, e *Env, in *cloudwatchlogs.PutRetentionPolicyInput) error {
+	if _, err := e.AWS.Logs.PutRetentionPolicy(ctx, in); err != nil {
+		return fmt.Errorf("setting retention of log group %s: %w", aws.ToString(in.LogGroupName), err)
+	}
+	return nil
+}
+
+func associateKey(ctx context.Context, e *Env, in *cloudwatchlogs.AssociateKmsKeyInput) error {
+	if _, err := e.AWS.Logs.AssociateKmsKey(ctx, in); err != nil {
+		return fmt.Errorf("associating key %s with log group %s: %w", aws.ToString(in.KmsKeyId), aws.ToString(in.LogGroupName), err)
 	}
 	return nil
 }

@@ -181,7 +181,7 @@ func (namespaceStep) Down(ctx context.Context, e *Env) error {
 		id := aws.ToString(ns.Id)
 		var opID string
 		// AWS refuses while Cloud Map services remain; they go once their ECS services are deleted.
-		err := cloud.Retry(ctx, "deleting namespace "+id, e.Timeouts.Dependencies, cloud.RetryOn(cloud.DependencyCodes...), func(ctx context.Context) error {
+		err := retryWhileInUse(ctx, "namespace "+id, e.Timeouts.Dependencies, cloud.DependencyCodes, func(ctx context.Context) error {
 			out, err := e.AWS.ServiceDisc.DeleteNamespace(ctx, &sd.DeleteNamespaceInput{Id: aws.String(id)})
 			if err == nil {
 				opID = aws.ToString(out.OperationId)

@@ -60,52 +60,55 @@ func (secretStep) Up(ctx context.Context, e *Env) error {
 	if err != nil {
 		return err
 	}
-	if sec == nil {
-		pw, err := e.AWS.Secrets.GetRandomPassword(ctx, &sm.GetRandomPasswordInput{
-			PasswordLength: aws.Int64(32), ExcludePunctuation: aws.Bool(true), IncludeSpace: aws.Bool(false),
-		})
-		if err != nil {
-			return fmt.Errorf("generating the password of secret %s: %w", name, err)
+	var have *state.Resource
+	drift := ""
+	if sec != nil {
+		arn := aws.ToString(sec.ARN)
+		have = &state.Resource{ID: arn, ARN: arn}
+		if sec.DeletedDate != nil {
+			// A secret scheduled for deletion keeps its name until the window ends: reuse it.
+			drift = "restored from scheduled deletion"
 		}
-		value, err := json.Marshal(struct {
-			Username string `json:"username"`
-			Password string `json:"password"`
-		}{dbUsername, aws.ToString(pw.RandomPassword)})
-		if err != nil {
-			return err
-		}
-		tags := tagList(e, name, "", func(k, v string) smtypes.Tag { return smtypes.Tag{Key: aws.String(k), Value: aws.String(v)} })
-		out, err := e.AWS.Secrets.CreateSecret(ctx, &sm.CreateSecretInput{
-			Name:         aws.String(name),
-			Description:  aws.String("Database credentials of tapctl environment " + e.Name),
-			SecretString: aws.String(string(value)),
-			// The SDK fills ClientRequestToken, so its own retries of a lost answer stay idempotent;
-			// a later run finds the secret by name instead.
-			Tags: tags,
-		})
-		if err != nil {
-			return fmt.Errorf("creating secret %s: %w", name, err)
-		}
-		if err := e.Record(keySecret, state.Resource{ID: aws.ToString(out.ARN), ARN: aws.ToString(out.ARN)}); err != nil {
-			return err
-		}
-		e.Created("secret "+name, aws.ToString(out.ARN))
-		return nil
 	}
-	arn := aws.ToString(sec.ARN)
-	if err := e.Record(keySecret, state.Resource{ID: arn, ARN: arn}); err != nil {
-		return err
-	}
-	if sec.DeletedDate != nil {
-		// A secret scheduled for deletion keeps its name until the window ends: reuse it.
-		if _, err := e.AWS.Secrets.RestoreSecret(ctx, &sm.RestoreSecretInput{SecretId: aws.String(arn)}); err != nil {
+	return convergeNamed(e, keySecret, "secret "+name, have, func() (state.Resource, error) {
+		return createSecret(ctx, e, name)
+	}, drift, func() error {
+		if _, err := e.AWS.Secrets.RestoreSecret(ctx, &sm.RestoreSecretInput{SecretId: aws.String(have.ID)}); err != nil {
 			return fmt.Errorf("restoring secret %s scheduled for deletion: %w", name, err)
 		}
-		e.Updated("secret "+name, arn, "restored from scheduled deletion")
 		return nil
+	})
+}
+
+// createSecret makes the secret with a password AWS generates; the value passes through
+// memory only.
+func createSecret(ctx context.Context, e *Env, name string) (state.Resource, error) {
+	pw, err := e.AWS.Secrets.GetRandomPassword(ctx, &sm.GetRandomPasswordInput{
+		PasswordLength: aws.Int64(32), ExcludePunctuation: aws.Bool(true), IncludeSpace: aws.Bool(false),
+	})
+	if err != nil {
+		return state.Resource{}, fmt.Errorf("generating the password of secret %s: %w", name, err)
 	}
-	e.Unchanged("secret "+name, arn)
-	return nil
+	value, err := json.Marshal(struct {
+		Username string `json:"username"`
+		Password string `json:"password"`
+	}{dbUsername, aws.ToString(pw.RandomPassword)})
+	if err != nil {
+		return state.Resource{}, err
+	}
+	tags := tagList(e, name, "", func(k, v string) smtypes.Tag { return smtypes.Tag{Key: aws.String(k), Value: aws.String(v)} })
+	out, err := e.AWS.Secrets.CreateSecret(ctx, &sm.CreateSecretInput{
+		Name:         aws.String(name),
+		Description:  aws.String("Database credentials of tapctl environment " + e.Name),
+		SecretString: aws.String(string(value)),
+		// The SDK fills ClientRequestToken, so its own retries of a lost answer stay idempotent;
+		// a later run finds the secret by name instead.
+		Tags: tags,
+	})
+	if err != nil {
+		return state.Resource{}, fmt.Errorf("creating secret %s: %w", name, err)
+	}
+	return state.Resource{ID: aws.ToString(out.ARN), ARN: aws.ToString(out.ARN)}, nil
 }
 
 func (secretStep) Down(ctx context.Context, e *Env) error {
@@ -113,16 +116,15 @@ func (secretStep) Down(ctx context.Context, e *Env) error {
 	if err != nil {
 		return err
 	}
+	var arn string
 	if sec != nil {
-		arn := aws.ToString(sec.ARN)
+		arn = aws.ToString(sec.ARN)
+	}
+	return deleteThenForget(e, keySecret, sec != nil, "secret "+e.Names.Secret(), arn, func() error {
 		// Without a recovery window the name is free at once for the next up of this environment.
 		_, err := e.AWS.Secrets.DeleteSecret(ctx, &sm.DeleteSecretInput{SecretId: aws.String(arn), ForceDeleteWithoutRecovery: aws.Bool(true)})
-		if err != nil && !cloud.IsNotFound(err) {
-			return fmt.Errorf("deleting secret %s: %w", arn, err)
-		}
-		e.Deleted("secret "+e.Names.Secret(), arn)
-	}
-	return e.Forget(keySecret)
+		return err
+	})
 }
 
 func (secretStep) Inspect(ctx context.Context, e *Env) []Status {

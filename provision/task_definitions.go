@@ -127,23 +127,27 @@ func sameTaskDefinition(have *ecstypes.TaskDefinition, want *ecs.RegisterTaskDef
 			return false
 		}
 	}
-	pairs := func(kv []ecstypes.KeyValuePair) []string {
-		var out []string
-		for _, p := range kv {
-			out = append(out, aws.ToString(p.Name)+"="+aws.ToString(p.Value))
-		}
-		slices.Sort(out)
-		return out
+	envPair := func(p ecstypes.KeyValuePair) (*string, *string) { return p.Name, p.Value }
+	secretPair := func(s ecstypes.Secret) (*string, *string) { return s.Name, s.ValueFrom }
+	return slices.Equal(sortedPairs(h.Environment, envPair), sortedPairs(w.Environment, envPair)) &&
+		slices.Equal(sortedPairs(h.Secrets, secretPair), sortedPairs(w.Secrets, secretPair))
+}
+
+// sortedPairs spells each item as name=value, sorted: ECS may answer in another order.
+func sortedPairs[T any](items []T, pair func(T) (*string, *string)) []string {
+	var out []string
+	for _, item := range items {
+		name, value := pair(item)
+		out = append(out, aws.ToString(name)+"="+aws.ToString(value))
 	}
-	secrets := func(ss []ecstypes.Secret) []string {
-		var out []string
-		for _, s := range ss {
-			out = append(out, aws.ToString(s.Name)+"="+aws.ToString(s.ValueFrom))
-		}
-		slices.Sort(out)
-		return out
-	}
-	return slices.Equal(pairs(h.Environment), pairs(w.Environment)) && slices.Equal(secrets(h.Secrets), secrets(w.Secrets))
+	slices.Sort(out)
+	return out
+}
+
+// needsNewRevision says whether up registers a revision: the family has no active one of the
+// environment's, or the current one differs from the spec in a field tapctl sets.
+func needsNewRevision(have *ecstypes.TaskDefinition, want *ecs.RegisterTaskDefinitionInput) bool {
+	return have == nil || !sameTaskDefinition(have, want)
 }
 
 // current is the revision the last deploy or rollback chose, while it is active, else the
@@ -209,7 +213,7 @@ func (s taskDefinitionStep) Up(ctx context.Context, e *Env) error {
 	if err != nil {
 		return err
 	}
-	if have != nil && sameTaskDefinition(have, want) {
+	if !needsNewRevision(have, want) {
 		arn := aws.ToString(have.TaskDefinitionArn)
 		e.Unchanged("task definition "+arn, arn)
 		return e.Record(s.key(), state.Resource{ID: arn, ARN: arn})
