@@ -103,15 +103,7 @@ Examples:
 			if ask && !interactive(opts) {
 				return usagef("gc deletes environments and there is no terminal to confirm on; pass --yes (or --dry-run to see what it would delete)")
 			}
-			cfg, err := loadConfig(c, opts)
-			if err != nil {
-				return err
-			}
-			clients := cloud.NewClients(cfg)
-			if _, err := cloud.Preflight(c.Context, cfg, clients.STS); err != nil {
-				return err
-			}
-			envs, err := inventory.Find(c.Context, clients, cfg.Region)
+			region, envs, err := findEnvironments(c, opts)
 			if err != nil {
 				return err
 			}
@@ -120,15 +112,15 @@ Examples:
 				for _, cand := range candidates {
 					rows = append(rows, gcRow{Env: cand.env.Name, Action: gcWouldDelete, Reason: cand.reason})
 				}
-				return printGCReport(opts, in.json, cfg.Region, rows)
+				return printGCReport(opts, in.json, region, rows)
 			}
 			if ask {
-				if err := confirmGC(c.Context, opts, cfg.Region, candidates); err != nil {
+				if err := confirmGC(c.Context, opts, region, candidates); err != nil {
 					return err
 				}
 			}
 			rows = append(rows, runGC(c, opts, in, candidates)...)
-			if err := printGCReport(opts, in.json, cfg.Region, rows); err != nil {
+			if err := printGCReport(opts, in.json, region, rows); err != nil {
 				return err
 			}
 			var failed []string

@@ -5,7 +5,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/aws/smithy-go/middleware"
 	"github.com/urfave/cli/v2"
 
 	"github.com/tapctl/tapctl/cloud"
@@ -39,19 +38,7 @@ Examples:
 			if err := cloud.ValidateEndpoint(c.String("endpoint")); err != nil {
 				return usageError{err}
 			}
-			cfg, err := cloud.Load(c.Context, cloud.Options{
-				Region: c.String("region"), Endpoint: c.String("endpoint"),
-				APIOptions:     append([]func(*middleware.Stack) error(nil), opts.APIOptions...),
-				AttemptTimeout: opts.AttemptTimeout,
-			})
-			if err != nil {
-				return err
-			}
-			clients := cloud.NewClients(cfg)
-			if _, err := cloud.Preflight(c.Context, cfg, clients.STS); err != nil {
-				return err
-			}
-			envs, err := inventory.Find(c.Context, clients, cfg.Region)
+			region, envs, err := findEnvironments(c, opts)
 			if err != nil {
 				return err
 			}
@@ -59,7 +46,7 @@ Examples:
 				return printJSON(opts.Stdout, envs)
 			}
 			if len(envs) == 0 {
-				fmt.Fprintf(opts.Stderr, "no tapctl environment in %s\n", cfg.Region)
+				fmt.Fprintf(opts.Stderr, "no tapctl environment in %s\n", region)
 				return nil
 			}
 			tw := tabwriter.NewWriter(opts.Stdout, 0, 0, 2, ' ', 0)
@@ -104,4 +91,19 @@ func formatExpiry(e inventory.Environment, now time.Time) string {
 		s += " (passed)"
 	}
 	return s
+}
+
+// findEnvironments lists the environments of the account and region as list and gc see them:
+// the preflight, then one inventory.Find.
+func findEnvironments(c *cli.Context, opts Options) (region string, envs []inventory.Environment, err error) {
+	cfg, err := loadConfig(c, opts)
+	if err != nil {
+		return "", nil, err
+	}
+	clients := cloud.NewClients(cfg)
+	if _, err := cloud.Preflight(c.Context, cfg, clients.STS); err != nil {
+		return "", nil, err
+	}
+	envs, err = inventory.Find(c.Context, clients, cfg.Region)
+	return cfg.Region, envs, err
 }

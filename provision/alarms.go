@@ -165,7 +165,7 @@ func alarms(ctx context.Context, e *Env) (map[string]tagged[cwtypes.MetricAlarm]
 				if err != nil {
 					return nil, fmt.Errorf("reading the tags of alarm %s: %w", aws.ToString(a.AlarmName), err)
 				}
-				return tagMap(out.Tags, func(t cwtypes.Tag) (*string, *string) { return t.Key, t.Value }), nil
+				return TagMap(out.Tags, func(t cwtypes.Tag) (*string, *string) { return t.Key, t.Value }), nil
 			})
 	})
 }

@@ -75,7 +75,7 @@ func elbTags(ctx context.Context, e *Env, arns ...string) (map[string]map[string
 			return nil, fmt.Errorf("reading the tags of %v: %w", batch, err)
 		}
 		for _, d := range got.TagDescriptions {
-			out[aws.ToString(d.ResourceArn)] = tagMap(d.Tags, func(t elbtypes.Tag) (*string, *string) { return t.Key, t.Value })
+			out[aws.ToString(d.ResourceArn)] = TagMap(d.Tags, func(t elbtypes.Tag) (*string, *string) { return t.Key, t.Value })
 		}
 	}
 	return out, nil

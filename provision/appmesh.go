@@ -74,7 +74,7 @@ func findMesh(ctx context.Context, e *Env) (*meshtypes.MeshData, error) {
 				if err != nil {
 					return nil, fmt.Errorf("reading the tags of mesh %s: %w", e.Names.Mesh(), err)
 				}
-				return tagMap(out.Tags, func(t meshtypes.TagRef) (*string, *string) { return t.Key, t.Value }), nil
+				return TagMap(out.Tags, func(t meshtypes.TagRef) (*string, *string) { return t.Key, t.Value }), nil
 			},
 			ID: func(m *meshtypes.MeshData) string { return aws.ToString(m.MeshName) },
 		})

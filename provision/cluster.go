@@ -66,7 +66,7 @@ func findCluster(ctx context.Context, e *Env) (*ecstypes.Cluster, error) {
 }
 
 func ecsTagMap(tags []ecstypes.Tag) map[string]string {
-	return tagMap(tags, func(t ecstypes.Tag) (*string, *string) { return t.Key, t.Value })
+	return TagMap(tags, func(t ecstypes.Tag) (*string, *string) { return t.Key, t.Value })
 }
 
 func (clusterStep) Claim(ctx context.Context, e *Env) error {

@@ -83,7 +83,7 @@ func repositories(ctx context.Context, e *Env) (map[string]tagged[ecrtypes.Repos
 				if err != nil {
 					return nil, fmt.Errorf("reading the tags of ECR repository %s: %w", aws.ToString(r.RepositoryName), err)
 				}
-				return tagMap(out.Tags, func(t ecrtypes.Tag) (*string, *string) { return t.Key, t.Value }), nil
+				return TagMap(out.Tags, func(t ecrtypes.Tag) (*string, *string) { return t.Key, t.Value }), nil
 			})
 	})
 }

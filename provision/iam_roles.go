@@ -155,7 +155,7 @@ func (s roleStep) find(ctx context.Context, e *Env) (*iamtypes.RoleDetail, error
 			return nil, nil
 		},
 		Tags: func(r *iamtypes.RoleDetail) (map[string]string, error) {
-			return tagMap(r.Tags, func(t iamtypes.Tag) (*string, *string) { return t.Key, t.Value }), nil
+			return TagMap(r.Tags, func(t iamtypes.Tag) (*string, *string) { return t.Key, t.Value }), nil
 		},
 		ID: func(r *iamtypes.RoleDetail) string { return aws.ToString(r.Arn) },
 	})

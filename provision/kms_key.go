@@ -122,7 +122,7 @@ func keyTags(ctx context.Context, e *Env, key *kmstypes.KeyMetadata) (map[string
 		if err != nil {
 			return nil, fmt.Errorf("reading the tags of key %s: %w", id, err)
 		}
-		return tagMap(out.Tags, func(t kmstypes.Tag) (*string, *string) { return t.TagKey, t.TagValue }), nil
+		return TagMap(out.Tags, func(t kmstypes.Tag) (*string, *string) { return t.TagKey, t.TagValue }), nil
 	})
 }
 
@@ -140,7 +140,7 @@ func logKeysByTags(ctx context.Context, e *Env) ([]*kmstypes.KeyMetadata, error)
 			if err != nil {
 				continue // AWS managed keys and keys of other principals may refuse; not ours
 			}
-			have := tagMap(tags.Tags, func(t kmstypes.Tag) (*string, *string) { return t.TagKey, t.TagValue })
+			have := TagMap(tags.Tags, func(t kmstypes.Tag) (*string, *string) { return t.TagKey, t.TagValue })
 			if !e.Owns(have) || have[TagName] != e.Names.KeyAlias() {
 				continue
 			}

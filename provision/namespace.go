@@ -85,7 +85,7 @@ func cloudMapTags(ctx context.Context, e *Env, arn string) (map[string]string, e
 		if err != nil {
 			return nil, fmt.Errorf("reading the tags of %s: %w", arn, err)
 		}
-		return tagMap(out.Tags, func(t sdtypes.Tag) (*string, *string) { return t.Key, t.Value }), nil
+		return TagMap(out.Tags, func(t sdtypes.Tag) (*string, *string) { return t.Key, t.Value }), nil
 	})
 }
 

@@ -42,7 +42,7 @@ func findSecret(ctx context.Context, e *Env) (*sm.DescribeSecretOutput, error) {
 			ByID:   describe,
 			ByName: func() (*sm.DescribeSecretOutput, error) { return describe(e.Names.Secret()) },
 			Tags: func(s *sm.DescribeSecretOutput) (map[string]string, error) {
-				return tagMap(s.Tags, func(t smtypes.Tag) (*string, *string) { return t.Key, t.Value }), nil
+				return TagMap(s.Tags, func(t smtypes.Tag) (*string, *string) { return t.Key, t.Value }), nil
 			},
 			ID: func(s *sm.DescribeSecretOutput) string { return aws.ToString(s.ARN) },
 		})

@@ -68,8 +68,8 @@ func tagList[T any](e *Env, name, service string, tag func(k, v string) T) []T {
 	return out
 }
 
-// tagMap turns one service's tag list into a map, for proving ownership.
-func tagMap[T any](tags []T, kv func(T) (*string, *string)) map[string]string {
+// TagMap turns one service's tag list into a map, for proving ownership.
+func TagMap[T any](tags []T, kv func(T) (*string, *string)) map[string]string {
 	out := make(map[string]string, len(tags))
 	for _, t := range tags {
 		k, v := kv(t)
@@ -79,7 +79,7 @@ func tagMap[T any](tags []T, kv func(T) (*string, *string)) map[string]string {
 }
 
 func ec2TagMap(tags []ec2types.Tag) map[string]string {
-	return tagMap(tags, func(t ec2types.Tag) (*string, *string) { return t.Key, t.Value })
+	return TagMap(tags, func(t ec2types.Tag) (*string, *string) { return t.Key, t.Value })
 }
 
 // arn builds an ARN in the caller's partition, region and account.

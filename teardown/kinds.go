@@ -127,15 +127,6 @@ func gone(err error) (*found, error) {
 	return nil, err
 }
 
-func tagMap[T any](tags []T, kv func(T) (*string, *string)) map[string]string {
-	out := make(map[string]string, len(tags))
-	for _, t := range tags {
-		k, v := kv(t)
-		out[aws.ToString(k)] = aws.ToString(v)
-	}
-	return out
-}
-
 func lookTaskDefinition(ctx context.Context, e *provision.Env, r resource) (*found, error) {
 	c := e.AWS
 	out, err := c.ECS.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String(r.ARN), Include: []ecstypes.TaskDefinitionField{ecstypes.TaskDefinitionFieldTags}})
@@ -149,7 +140,7 @@ func lookTaskDefinition(ctx context.Context, e *provision.Env, r resource) (*fou
 	if out.TaskDefinition == nil || out.TaskDefinition.Status != ecstypes.TaskDefinitionStatusActive {
 		return nil, nil
 	}
-	return &found{name: r.ID, tags: tagMap(out.Tags, func(t ecstypes.Tag) (*string, *string) { return t.Key, t.Value }),
+	return &found{name: r.ID, tags: provision.TagMap(out.Tags, func(t ecstypes.Tag) (*string, *string) { return t.Key, t.Value }),
 		remove: func(ctx context.Context) error {
 			if _, err := c.ECS.DeregisterTaskDefinition(ctx, &ecs.DeregisterTaskDefinitionInput{TaskDefinition: aws.String(r.ARN)}); err != nil {
 				return fmt.Errorf("deregistering task definition %s: %w", r.ID, err)
@@ -207,7 +198,7 @@ func lookAlarm(ctx context.Context, e *provision.Env, r resource) (*found, error
 	if err != nil {
 		return gone(fmt.Errorf("reading the tags of alarm %s: %w", r.ID, err))
 	}
-	return &found{name: r.ID, tags: tagMap(tags.Tags, func(t cwtypes.Tag) (*string, *string) { return t.Key, t.Value }),
+	return &found{name: r.ID, tags: provision.TagMap(tags.Tags, func(t cwtypes.Tag) (*string, *string) { return t.Key, t.Value }),
 		remove: func(ctx context.Context) error {
 			if _, err := c.CloudWatch.DeleteAlarms(ctx, &cloudwatch.DeleteAlarmsInput{AlarmNames: []string{r.ID}}); err != nil {
 				return fmt.Errorf("deleting alarm %s: %w", r.ID, err)
@@ -255,7 +246,7 @@ func lookSecret(ctx context.Context, e *provision.Env, r resource) (*found, erro
 		return nil, nil // scheduled for deletion: on its way out
 	}
 	name := aws.ToString(out.Name)
-	return &found{name: name, tags: tagMap(out.Tags, func(t smtypes.Tag) (*string, *string) { return t.Key, t.Value }),
+	return &found{name: name, tags: provision.TagMap(out.Tags, func(t smtypes.Tag) (*string, *string) { return t.Key, t.Value }),
 		remove: func(ctx context.Context) error {
 			// As the platform's own secret: no recovery window, nothing of the environment lives on.
 			_, err := c.Secrets.DeleteSecret(ctx, &secretsmanager.DeleteSecretInput{SecretId: aws.String(r.ARN), ForceDeleteWithoutRecovery: aws.Bool(true)})
@@ -275,7 +266,7 @@ func lookRepository(ctx context.Context, e *provision.Env, r resource) (*found, 
 	if err != nil {
 		return gone(fmt.Errorf("reading the tags of ECR repository %s: %w", r.ID, err))
 	}
-	return &found{name: r.ID, tags: tagMap(tags.Tags, func(t ecrtypes.Tag) (*string, *string) { return t.Key, t.Value }),
+	return &found{name: r.ID, tags: provision.TagMap(tags.Tags, func(t ecrtypes.Tag) (*string, *string) { return t.Key, t.Value }),
 		remove: func(ctx context.Context) error {
 			// With its images, as the platform's own repositories.
 			if _, err := c.ECR.DeleteRepository(ctx, &ecr.DeleteRepositoryInput{RepositoryName: aws.String(r.ID), Force: true}); err != nil {
@@ -293,7 +284,7 @@ func elbTags(ctx context.Context, c *cloud.Clients, what string, arn string) (ma
 	}
 	for _, d := range out.TagDescriptions {
 		if aws.ToString(d.ResourceArn) == arn {
-			return tagMap(d.Tags, func(t elbtypes.Tag) (*string, *string) { return t.Key, t.Value }), nil
+			return provision.TagMap(d.Tags, func(t elbtypes.Tag) (*string, *string) { return t.Key, t.Value }), nil
 		}
 	}
 	return map[string]string{}, nil
@@ -336,7 +327,7 @@ func lookKey(ctx context.Context, e *provision.Env, r resource) (*found, error) 
 	if err != nil {
 		return gone(fmt.Errorf("reading the tags of KMS key %s: %w", r.ID, err))
 	}
-	return &found{name: r.ID + " (deletion in 7 days)", tags: tagMap(tags.Tags, func(t kmstypes.Tag) (*string, *string) { return t.TagKey, t.TagValue }),
+	return &found{name: r.ID + " (deletion in 7 days)", tags: provision.TagMap(tags.Tags, func(t kmstypes.Tag) (*string, *string) { return t.TagKey, t.TagValue }),
 		remove: func(ctx context.Context) error {
 			// A key can only be scheduled for deletion; 7 days is the shortest window.
 			_, err := c.KMS.ScheduleKeyDeletion(ctx, &kms.ScheduleKeyDeletionInput{KeyId: aws.String(r.ID), PendingWindowInDays: aws.Int32(7)})
@@ -348,7 +339,7 @@ func lookKey(ctx context.Context, e *provision.Env, r resource) (*found, error) 
 }
 
 func ec2TagMap(tags []ec2types.Tag) map[string]string {
-	return tagMap(tags, func(t ec2types.Tag) (*string, *string) { return t.Key, t.Value })
+	return provision.TagMap(tags, func(t ec2types.Tag) (*string, *string) { return t.Key, t.Value })
 }
 
 func lookSecurityGroup(ctx context.Context, e *provision.Env, r resource) (*found, error) {
