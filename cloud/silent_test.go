@@ -2,84 +2,21 @@ package cloud
 
 import (
 	"context"
-	"net"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/tapctl/tapctl/localstack/awstest"
 )
-
-// silentEndpoint accepts TCP connections and never writes a byte, as a hung load balancer or a
-// half-dead proxy does. It counts the connections it accepted.
-type silentEndpoint struct {
-	URL      string
-	mu       sync.Mutex
-	accepted int
-	conns    []net.Conn
-}
-
-func newSilentEndpoint(t *testing.T) *silentEndpoint {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &silentEndpoint{URL: "http://" + l.Addr().String()}
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			s.mu.Lock()
-			s.accepted++
-			s.conns = append(s.conns, c)
-			s.mu.Unlock()
-		}
-	}()
-	t.Cleanup(func() {
-		l.Close()
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		for _, c := range s.conns {
-			c.Close()
-		}
-	})
-	return s
-}
-
-func (s *silentEndpoint) Accepted() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.accepted
-}
-
-// fakeCredentials keeps the developer's AWS setup out of the test.
-func fakeCredentials(t *testing.T) {
-	empty := filepath.Join(t.TempDir(), "empty")
-	if err := os.WriteFile(empty, nil, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	for k, v := range map[string]string{
-		"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "",
-		"AWS_PROFILE": "", "AWS_CONFIG_FILE": empty, "AWS_SHARED_CREDENTIALS_FILE": empty,
-		"AWS_EC2_METADATA_DISABLED": "true", "AWS_ENDPOINT_URL": "", "AWS_DEFAULTS_MODE": "",
-	} {
-		t.Setenv(k, v)
-	}
-}
 
 // An endpoint that accepts and never answers is reported by the preflight as unreachable after
 // one attempt, in one line, instead of holding tapctl forever.
 func TestPreflightReportsASilentEndpointAsUnreachable(t *testing.T) {
-	fakeCredentials(t)
-	silent := newSilentEndpoint(t)
+	awstest.IsolateAWS(t)
+	silent := awstest.NewSilentEndpoint(t)
 	cfg, err := Load(context.Background(), Options{Region: "us-east-1", Endpoint: silent.URL, AttemptTimeout: 200 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
@@ -100,8 +37,8 @@ func TestPreflightReportsASilentEndpointAsUnreachable(t *testing.T) {
 // The transport's own response-header timeout (a client built elsewhere, or a tighter bound
 // than the attempt's) counts as unreachable too.
 func TestPreflightCountsAResponseHeaderTimeoutAsUnreachable(t *testing.T) {
-	fakeCredentials(t)
-	silent := newSilentEndpoint(t)
+	awstest.IsolateAWS(t)
+	silent := awstest.NewSilentEndpoint(t)
 	cfg, err := Load(context.Background(), Options{Region: "us-east-1", Endpoint: silent.URL})
 	if err != nil {
 		t.Fatal(err)
@@ -119,8 +56,8 @@ func TestPreflightCountsAResponseHeaderTimeoutAsUnreachable(t *testing.T) {
 // to MaxAttempts: the worst case of one call is MaxAttempts attempt timeouts plus the backoff
 // between them (README, "When AWS has a bad day"). Checked on the error of one real attempt.
 func TestTimedOutAttemptIsRetriedAsAConnectionError(t *testing.T) {
-	fakeCredentials(t)
-	silent := newSilentEndpoint(t)
+	awstest.IsolateAWS(t)
+	silent := awstest.NewSilentEndpoint(t)
 	cfg, err := Load(context.Background(), Options{Region: "us-east-1", Endpoint: silent.URL, AttemptTimeout: 200 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)

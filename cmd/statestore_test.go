@@ -5,13 +5,15 @@ import (
 	"context"
 	"strings"
 	"testing"
+
+	"github.com/tapctl/tapctl/localstack/awstest"
 )
 
 // A bad --state or --lock-lease is bad input: one line, exit 2, before any AWS call (the
 // endpoint is a silent one that counts connections), for every command that reads state.
 func TestBadStateFlagsAreRefusedBeforeAnyCall(t *testing.T) {
 	isolateAWS(t)
-	silent := newSilentEndpoint(t)
+	silent := awstest.NewSilentEndpoint(t)
 	for _, c := range []struct {
 		args []string
 		says string
@@ -29,14 +31,14 @@ func TestBadStateFlagsAreRefusedBeforeAnyCall(t *testing.T) {
 		{[]string{"state", "frob"}, "unknown state subcommand"},
 	} {
 		var stdout, stderr bytes.Buffer
-		args := append([]string{"tapctl", "--endpoint", silent.url, "--state-dir", t.TempDir()}, c.args...)
+		args := append([]string{"tapctl", "--endpoint", silent.URL, "--state-dir", t.TempDir()}, c.args...)
 		code := Run(context.Background(), args, Options{Stdout: &stdout, Stderr: &stderr})
 		msg := strings.TrimSpace(stderr.String())
 		if code != ExitUsage || strings.Contains(msg, "\n") || !strings.Contains(msg, c.says) || stdout.Len() != 0 {
 			t.Errorf("%v: exit %d, stderr %q, stdout %q; want exit 2 and one line saying %q", c.args, code, msg, stdout.String(), c.says)
 		}
 	}
-	if n := silent.connections(); n != 0 {
+	if n := silent.Accepted(); n != 0 {
 		t.Errorf("bad input made %d connections", n)
 	}
 }
