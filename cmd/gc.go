@@ -10,7 +10,6 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"text/tabwriter"
 	"time"
 
 	"github.com/mattn/go-isatty"
@@ -384,22 +383,9 @@ func gcDown(c *cli.Context, opts Options, setup sessionSetup, cand gcCandidate) 
 // printGCReport ends gc: one row per environment, in name order.
 func printGCReport(opts Options, asJSON bool, region string, rows []gcRow) error {
 	sort.Slice(rows, func(i, j int) bool { return rows[i].Env < rows[j].Env })
-	if asJSON {
-		if rows == nil {
-			rows = []gcRow{}
-		}
-		return printJSON(opts.Stdout, rows)
-	}
-	if len(rows) == 0 {
-		fmt.Fprintf(opts.Stderr, "no tapctl environment in %s\n", region)
-		return nil
-	}
-	tw := tabwriter.NewWriter(opts.Stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "ENV\tACTION\tREASON")
-	for _, r := range rows {
-		fmt.Fprintf(tw, "%s\t%s\t%s\n", r.Env, r.Action, r.Reason)
-	}
-	return tw.Flush()
+	return printPerEnvironment(opts, asJSON, region, rows, "ENV\tACTION\tREASON", func(r gcRow) string {
+		return fmt.Sprintf("%s\t%s\t%s", r.Env, r.Action, r.Reason)
+	})
 }
 
 // lockedWriter lets several sessions share one writer, one Write at a time.

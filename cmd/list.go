@@ -42,29 +42,20 @@ Examples:
 			if err != nil {
 				return err
 			}
-			if asJSON {
-				return printJSON(opts.Stdout, envs)
-			}
-			if len(envs) == 0 {
-				fmt.Fprintf(opts.Stderr, "no tapctl environment in %s\n", region)
-				return nil
-			}
-			tw := tabwriter.NewWriter(opts.Stdout, 0, 0, 2, ' ', 0)
-			fmt.Fprintln(tw, "ENVIRONMENT\tCREATED\tAGE\tMESH\tRESOURCES\tEXPIRES")
 			now := time.Now()
-			for _, e := range envs {
-				created, age := "-", "-"
-				if e.Created != nil {
-					created = e.Created.Format("2006-01-02 15:04 UTC")
-					age = formatAge(time.Since(*e.Created))
-				}
-				mesh := e.Mesh
-				if mesh == "" {
-					mesh = "-"
-				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\n", e.Name, created, age, mesh, e.Resources, formatExpiry(e, now))
-			}
-			return tw.Flush()
+			return printPerEnvironment(opts, asJSON, region, envs, "ENVIRONMENT\tCREATED\tAGE\tMESH\tRESOURCES\tEXPIRES",
+				func(e inventory.Environment) string {
+					created, age := "-", "-"
+					if e.Created != nil {
+						created = e.Created.Format("2006-01-02 15:04 UTC")
+						age = formatAge(time.Since(*e.Created))
+					}
+					mesh := e.Mesh
+					if mesh == "" {
+						mesh = "-"
+					}
+					return fmt.Sprintf("%s\t%s\t%s\t%s\t%d\t%s", e.Name, created, age, mesh, e.Resources, formatExpiry(e, now))
+				})
 		},
 	}
 }
@@ -106,4 +97,25 @@ func findEnvironments(c *cli.Context, opts Options) (region string, envs []inven
 	}
 	envs, err = inventory.Find(c.Context, clients, cfg.Region)
 	return cfg.Region, envs, err
+}
+
+// printPerEnvironment ends list and gc: the rows as JSON (an empty list, never null), or a table
+// under header, one line a row; when there is none, stderr says so and names the region.
+func printPerEnvironment[R any](opts Options, asJSON bool, region string, rows []R, header string, line func(R) string) error {
+	if asJSON {
+		if rows == nil {
+			rows = []R{}
+		}
+		return printJSON(opts.Stdout, rows)
+	}
+	if len(rows) == 0 {
+		fmt.Fprintf(opts.Stderr, "no tapctl environment in %s\n", region)
+		return nil
+	}
+	tw := tabwriter.NewWriter(opts.Stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, header)
+	for _, r := range rows {
+		fmt.Fprintln(tw, line(r))
+	}
+	return tw.Flush()
 }
