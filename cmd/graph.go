@@ -201,45 +201,49 @@ func (n graphNode) label() string {
 	return n.Name
 }
 
-// groups lists the groups in first-seen order with their nodes.
-func groups(nodes []graphNode) (names []string, members map[string][]graphNode) {
-	members = map[string][]graphNode{}
+// writeGroups writes the nodes a group at a time, groups in first-seen order: a service's nodes
+// inside the box that open starts and closing ends, the platform's at the top level.
+func writeGroups(b *strings.Builder, nodes []graphNode, open func(service string), node func(indent string, n graphNode), closing string) {
+	var names []string
+	members := map[string][]graphNode{}
 	for _, n := range nodes {
-		g := n.Service
-		if _, seen := members[g]; !seen {
-			names = append(names, g)
+		if _, seen := members[n.Service]; !seen {
+			names = append(names, n.Service)
 		}
-		members[g] = append(members[g], n)
+		members[n.Service] = append(members[n.Service], n)
 	}
-	return names, members
+	for _, g := range names {
+		indent := "  "
+		if g != "" {
+			open(g)
+			indent = "    "
+		}
+		for _, n := range members[g] {
+			node(indent, n)
+		}
+		if g != "" {
+			b.WriteString(closing)
+		}
+	}
 }
 
 func writeDot(w io.Writer, nodes []graphNode) error {
 	var b strings.Builder
 	b.WriteString("digraph tapctl {\n  rankdir=LR;\n  node [shape=box, style=\"rounded,filled\", fontname=\"Helvetica\", fontsize=10];\n  edge [color=\"#607d8b\"];\n")
-	names, members := groups(nodes)
-	for _, g := range names {
-		indent := "  "
-		if g != "" {
-			fmt.Fprintf(&b, "  subgraph %q {\n    label=%q; style=\"rounded\"; color=\"#b0bec5\"; fontname=\"Helvetica\";\n", "cluster_"+g, "service "+g)
-			indent = "    "
+	writeGroups(&b, nodes, func(g string) {
+		fmt.Fprintf(&b, "  subgraph %q {\n    label=%q; style=\"rounded\"; color=\"#b0bec5\"; fontname=\"Helvetica\";\n", "cluster_"+g, "service "+g)
+	}, func(indent string, n graphNode) {
+		st := graphStyles[n.State]
+		label := n.label()
+		if n.State != graphNoAWS {
+			label += "\n" + n.State
 		}
-		for _, n := range members[g] {
-			st := graphStyles[n.State]
-			label := n.label()
-			if n.State != graphNoAWS {
-				label += "\n" + n.State
-			}
-			style := "rounded,filled"
-			if st.dash != "" {
-				style += "," + st.dash
-			}
-			fmt.Fprintf(&b, "%s%q [label=%q, fillcolor=%q, color=%q, style=%q];\n", indent, n.Name, label, st.fill, st.stroke, style)
+		style := "rounded,filled"
+		if st.dash != "" {
+			style += "," + st.dash
 		}
-		if g != "" {
-			b.WriteString("  }\n")
-		}
-	}
+		fmt.Fprintf(&b, "%s%q [label=%q, fillcolor=%q, color=%q, style=%q];\n", indent, n.Name, label, st.fill, st.stroke, style)
+	}, "  }\n")
 	for _, n := range nodes {
 		for _, d := range n.DependsOn {
 			fmt.Fprintf(&b, "  %q -> %q;\n", d, n.Name)
@@ -257,24 +261,15 @@ func writeMermaid(w io.Writer, nodes []graphNode) error {
 	}
 	var b strings.Builder
 	b.WriteString("flowchart LR\n")
-	names, members := groups(nodes)
-	for _, g := range names {
-		indent := "  "
-		if g != "" {
-			fmt.Fprintf(&b, "  subgraph svc_%s [\"service %s\"]\n", mermaidID(g), g)
-			indent = "    "
+	writeGroups(&b, nodes, func(g string) {
+		fmt.Fprintf(&b, "  subgraph svc_%s [\"service %s\"]\n", mermaidID(g), g)
+	}, func(indent string, n graphNode) {
+		label := n.label()
+		if n.State != graphNoAWS {
+			label += "<br/>" + n.State
 		}
-		for _, n := range members[g] {
-			label := n.label()
-			if n.State != graphNoAWS {
-				label += "<br/>" + n.State
-			}
-			fmt.Fprintf(&b, "%s%s[\"%s\"]\n", indent, ids[n.Name], label)
-		}
-		if g != "" {
-			b.WriteString("  end\n")
-		}
-	}
+		fmt.Fprintf(&b, "%s%s[\"%s\"]\n", indent, ids[n.Name], label)
+	}, "  end\n")
 	for _, n := range nodes {
 		for _, d := range n.DependsOn {
 			fmt.Fprintf(&b, "  %s --> %s\n", ids[d], ids[n.Name])
