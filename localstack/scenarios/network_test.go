@@ -194,19 +194,6 @@ func assertTagged(t *testing.T, env, what string, tags []ec2types.Tag) {
 	}
 }
 
-func TestUpCreatesTheNetwork(t *testing.T) {
-	env, dir := newEnvName(t), t.TempDir()
-	downAtCleanup(t, dir, env)
-	tapctl(t, dir, "up", "--env", env).mustSucceed(t)
-	assertNetwork(t, env)
-
-	info, err := os.Stat(filepath.Join(dir, env+".json"))
-	must(t, err)
-	if info.Mode().Perm() != 0o600 {
-		t.Errorf("state file mode = %v, want 0600", info.Mode().Perm())
-	}
-}
-
 func TestSecondUpMakesNoMutatingCalls(t *testing.T) {
 	env, dir := newEnvName(t), t.TempDir()
 	downAtCleanup(t, dir, env)

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
+	"os"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -357,6 +359,11 @@ func TestPlatformInventory(t *testing.T) {
 	assertNetwork(t, env)
 	assertPlatform(t, dir, env)
 	assertReachable(t, env, catalog.Default())
+	info, err := os.Stat(filepath.Join(dir, env+".json"))
+	must(t, err)
+	if info.Mode().Perm() != 0o600 {
+		t.Errorf("state file mode = %v, want 0600", info.Mode().Perm())
+	}
 }
 
 // The blue/green infrastructure role: trusted by ECS itself, only the AWS managed policy.
