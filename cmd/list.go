@@ -43,7 +43,7 @@ Examples:
 				return err
 			}
 			now := time.Now()
-			return printPerEnvironment(opts, asJSON, region, envs, "ENVIRONMENT\tCREATED\tAGE\tMESH\tRESOURCES\tEXPIRES",
+			return printPerEnvironment(opts, asJSON, region, envs, "ENVIRONMENT\tCREATED\tAGE\tMESH\tRESOURCES\tEXPIRES\tBASE",
 				func(e inventory.Environment) string {
 					created, age := "-", "-"
 					if e.Created != nil {
@@ -54,7 +54,11 @@ Examples:
 					if mesh == "" {
 						mesh = "-"
 					}
-					return fmt.Sprintf("%s\t%s\t%s\t%s\t%d\t%s", e.Name, created, age, mesh, e.Resources, formatExpiry(e, now))
+					name, base := e.Name, "-"
+					if e.Base != "" {
+						name, base = "  "+e.Name, e.Base // under its base
+					}
+					return fmt.Sprintf("%s\t%s\t%s\t%s\t%d\t%s\t%s", name, created, age, mesh, e.Resources, formatExpiry(e, now), base)
 				})
 		},
 	}

@@ -185,6 +185,9 @@ func openEnvSession(ctx context.Context, c *cli.Context, opts Options, setup ses
 	e.Partition = id.Partition()
 	e.Progress = s.progress.observer()
 	s.env = e
+	if base := st.Setting(provision.SettingBase); base != "" {
+		e.UseBase(base)
+	}
 	if exclusive {
 		track(ctx, e.Summary())
 	}

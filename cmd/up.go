@@ -7,6 +7,7 @@ import (
 
 	"github.com/tapctl/tapctl/catalog"
 	"github.com/tapctl/tapctl/engine"
+	"github.com/tapctl/tapctl/naming"
 	"github.com/tapctl/tapctl/provision"
 	"github.com/tapctl/tapctl/state"
 )
@@ -31,6 +32,7 @@ func upCommand(opts Options, envFlag cli.Flag) *cli.Command {
 			&cli.StringFlag{Name: "deploy-strategy", Usage: "blue-green or rolling (default: the environment's earlier choice, else blue-green)"},
 			&cli.DurationFlag{Name: "bake-time", Usage: "blue/green bake time, whole minutes (default: the environment's earlier choice, else 5m)"},
 			ttlFlag(),
+			&cli.StringFlag{Name: "base", Usage: "make an overlay environment on the environment `NAME`'s network, cluster and load balancer (README, \"Overlay environments\"); remembered"},
 		},
 		Action: func(c *cli.Context) error {
 			if err := checkChoiceFlags(c); err != nil {
@@ -46,11 +48,17 @@ func upCommand(opts Options, envFlag cli.Flag) *cli.Command {
 			if err != nil {
 				return err
 			}
+			if err := checkBaseFlag(c); err != nil {
+				return err
+			}
 			s, err := openSession(c, opts, true)
 			if err != nil {
 				return err
 			}
 			defer s.close()
+			if err := useBase(s, c); err != nil {
+				return err
+			}
 			// --timeout bounds every wait on the ECS services: running their count, and draining
 			// one that is being replaced.
 			s.env.Timeouts.ServicesStable = c.Duration("timeout")
@@ -58,6 +66,15 @@ func upCommand(opts Options, envFlag cli.Flag) *cli.Command {
 			s.env.Wait = !c.Bool("no-wait")
 			choices := resolveChoices(s, c)
 			mesh := choices.Mesh
+			if choices.Base != "" {
+				if mesh == provision.MeshAppMesh {
+					return usagef("an overlay environment uses Service Connect or no mesh: --mesh appmesh needs an isolated environment")
+				}
+				// The base is found by its tags, complete, before anything is created.
+				if err := provision.CheckBase(c.Context, s.env); err != nil {
+					return err
+				}
+			}
 			if mesh == provision.MeshAppMesh {
 				// Decided by the API's answer before anything is created.
 				if err := provision.CheckAppMesh(c.Context, s.env); err != nil {
@@ -122,6 +139,7 @@ func checkChoiceFlags(c *cli.Context) error {
 // the default. Flags were checked before the session opened.
 func resolveChoices(s *session, c *cli.Context) provision.Choices {
 	ch := rememberedChoices(s)
+	ch.Base = s.env.BaseName() // --base, applied by useBase, or the remembered one
 	if c != nil && c.IsSet("mesh") {
 		ch.Mesh, _ = provision.ParseMeshMode(c.String("mesh"))
 	}
@@ -149,13 +167,18 @@ func storedChoices(st *state.Store) provision.Choices {
 	if b, err := time.ParseDuration(st.Setting(provision.SettingBakeTime)); err == nil {
 		ch.BakeTime = b
 	}
+	ch.Base = st.Setting(provision.SettingBase)
 	return ch
 }
 
 func rememberChoices(s *session, ch provision.Choices) error {
-	for name, value := range map[string]string{
+	settings := map[string]string{
 		provision.SettingMesh: string(ch.Mesh), provision.SettingDeployStrategy: string(ch.Strategy), provision.SettingBakeTime: ch.BakeTime.String(),
-	} {
+	}
+	if ch.Base != "" {
+		settings[provision.SettingBase] = ch.Base
+	}
+	for name, value := range settings {
 		if err := s.env.State.SetSetting(name, value); err != nil {
 			return err
 		}
@@ -201,5 +224,39 @@ func checkParallelism(c *cli.Context) error {
 	if n := c.Int("parallelism"); n < 1 || n > 100 {
 		return usagef("invalid --parallelism %d: use 1 to 100", n)
 	}
+	return nil
+}
+
+// checkBaseFlag checks --base before any AWS call: an environment name, not the environment's own.
+func checkBaseFlag(c *cli.Context) error {
+	if !c.IsSet("base") {
+		return nil
+	}
+	base := c.String("base")
+	if err := naming.ValidateEnv(base, nil); err != nil {
+		return usagef("invalid --base: %v", err)
+	}
+	if base == c.String("env") {
+		return usagef("invalid --base %s: an environment cannot be its own base", base)
+	}
+	return nil
+}
+
+// useBase makes the session's environment an overlay of --base. An environment keeps what it
+// is: an overlay never moves to another base, an isolated environment never becomes an overlay.
+func useBase(s *session, c *cli.Context) error {
+	if !c.IsSet("base") {
+		return nil
+	}
+	base, recorded := c.String("base"), s.env.BaseName()
+	switch {
+	case recorded == base:
+		return nil
+	case recorded != "":
+		return usagef("environment %s is an overlay of %s; it cannot move to --base %s (take it down first)", s.env.Name, recorded, base)
+	case len(s.env.State.Keys()) > 0:
+		return usagef("environment %s is an isolated environment with resources of its own; --base %s applies to a new environment only", s.env.Name, base)
+	}
+	s.env.UseBase(base)
 	return nil
 }

@@ -38,6 +38,8 @@ type Environment struct {
 	// Expires is when tapctl gc may delete the environment: its database secret's
 	// provision.TagExpires tag (up --ttl); nil when it has none, or one that is not a date.
 	Expires *time.Time `json:"expires"`
+	// Base is an overlay environment's base (its provision.TagBase tag); "" for an isolated one.
+	Base string `json:"base,omitempty"`
 }
 
 // Expired reports whether the environment's expiry has passed at now.
@@ -77,6 +79,9 @@ func Find(ctx context.Context, clients *cloud.Clients, region string) ([]Environ
 			if env == nil {
 				env = &Environment{Name: name, Region: region}
 				byEnv[name] = env
+			}
+			if b := tags[provision.TagBase]; b != "" {
+				env.Base = b
 			}
 			switch kind {
 			case "secretsmanager:secret":
@@ -122,7 +127,23 @@ func Find(ctx context.Context, clients *cloud.Clients, region string) ([]Environ
 	for _, env := range byEnv {
 		out = append(out, *env)
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	// Overlays right under their base, each group in name order.
+	group := func(e Environment) string {
+		if e.Base != "" {
+			return e.Base
+		}
+		return e.Name
+	}
+	sort.Slice(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if group(a) != group(b) {
+			return group(a) < group(b)
+		}
+		if (a.Base == "") != (b.Base == "") {
+			return a.Base == ""
+		}
+		return a.Name < b.Name
+	})
 	return out, nil
 }
 

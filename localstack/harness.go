@@ -77,7 +77,11 @@ func RepoRoot() (string, error) {
 // Start installs moto if needed and runs it on a free 127.0.0.1 port until Stop. ctx bounds the
 // installation and the start-up, not the emulator's life.
 func Start(ctx context.Context) (*Emulator, error) {
-	server, err := install(ctx)
+	motoServer, err := install(ctx)
+	if err != nil {
+		return nil, err
+	}
+	server, err := correctedServer(motoServer)
 	if err != nil {
 		return nil, err
 	}

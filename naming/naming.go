@@ -48,26 +48,35 @@ func withoutHyphens(svc string) string {
 	return `a name such as "apiv2"`
 }
 
-// Names derives resource names for one environment.
-type Names struct{ Env string }
+// Names derives resource names for one environment. An overlay environment (Base set) shares
+// its base's network, cluster and load balancer: those names are the base's.
+type Names struct{ Env, Base string }
 
-func (n Names) VPC() string { return "microservices-vpc-" + n.Env }
-func (n Names) Subnet(kind string, az int) string {
-	return fmt.Sprintf("microservices-%s-%d-%s", kind, az+1, n.Env)
+// shared is the environment whose network, cluster and load balancer these are.
+func (n Names) shared() string {
+	if n.Base != "" {
+		return n.Base
+	}
+	return n.Env
 }
-func (n Names) InternetGateway() string { return "microservices-igw-" + n.Env }
-func (n Names) NATGateway() string      { return "microservices-nat-" + n.Env }
-func (n Names) ElasticIP() string       { return "microservices-nat-eip-" + n.Env }
+
+func (n Names) VPC() string { return "microservices-vpc-" + n.shared() }
+func (n Names) Subnet(kind string, az int) string {
+	return fmt.Sprintf("microservices-%s-%d-%s", kind, az+1, n.shared())
+}
+func (n Names) InternetGateway() string { return "microservices-igw-" + n.shared() }
+func (n Names) NATGateway() string      { return "microservices-nat-" + n.shared() }
+func (n Names) ElasticIP() string       { return "microservices-nat-eip-" + n.shared() }
 func (n Names) RouteTable(kind string) string {
-	return fmt.Sprintf("microservices-%s-rt-%s", kind, n.Env)
+	return fmt.Sprintf("microservices-%s-rt-%s", kind, n.shared())
 }
 func (n Names) Secret() string           { return "db-credentials-" + n.Env }
 func (n Names) KeyAlias() string         { return "alias/microservices-logs-" + n.Env }
-func (n Names) Cluster() string          { return "microservices-cluster-" + n.Env }
+func (n Names) Cluster() string          { return "microservices-cluster-" + n.shared() }
 func (n Names) Namespace() string        { return n.Env + ".local" }
 func (n Names) Mesh() string             { return "microservices-mesh-" + n.Env }
-func (n Names) ALB() string              { return "microservices-alb-" + n.Env }
-func (n Names) ALBSecurityGroup() string { return "microservices-alb-sg-" + n.Env }
+func (n Names) ALB() string              { return "microservices-alb-" + n.shared() }
+func (n Names) ALBSecurityGroup() string { return "microservices-alb-sg-" + n.shared() }
 func (n Names) TaskSecurityGroup() string {
 	return "microservices-task-sg-" + n.Env
 }

@@ -29,6 +29,9 @@ func (e *Env) elbTags(name, service string) []elbtypes.Tag {
 // run; it must run before any create, since a repeated CreateLoadBalancer makes a second one
 // on some emulators.
 func findALB(ctx context.Context, e *Env) (*elbtypes.LoadBalancer, error) {
+	if e.base != nil { // an overlay's is its base's
+		return findALB(ctx, e.base)
+	}
 	return engine.Discover(e.Run, "alb", func() (*elbtypes.LoadBalancer, error) {
 		describe := func(in *elbv2.DescribeLoadBalancersInput, what string) (*elbtypes.LoadBalancer, error) {
 			out, err := e.AWS.ELB.DescribeLoadBalancers(ctx, in)

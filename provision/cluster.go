@@ -41,6 +41,9 @@ func (c clusterStep) serviceConnectDefaults(e *Env) (*ecstypes.ClusterServiceCon
 // findCluster must run before any create: a repeated CreateCluster resets the cluster on some
 // emulators, and an INACTIVE cluster (deleted) counts as absent. Once per run.
 func findCluster(ctx context.Context, e *Env) (*ecstypes.Cluster, error) {
+	if e.base != nil { // an overlay's is its base's
+		return findCluster(ctx, e.base)
+	}
 	return engine.Discover(e.Run, "cluster", func() (*ecstypes.Cluster, error) {
 		return engine.FindOwned(e.Run, engine.Lookup[ecstypes.Cluster]{
 			Kind: "ECS cluster", Name: e.Names.Cluster(),

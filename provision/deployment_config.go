@@ -38,6 +38,9 @@ type Choices struct {
 	Mesh     MeshMode
 	Strategy DeployStrategy
 	BakeTime time.Duration
+	// Base, for an overlay environment, is the environment whose network, cluster and load
+	// balancer it runs on (overlay.go); "" for an isolated one.
+	Base string
 }
 
 // DefaultChoices are what a new environment gets.

@@ -28,6 +28,8 @@ type Env struct {
 	AWS       *cloud.Clients
 	Catalog   []catalog.Service
 	Timeouts  Timeouts
+	// base, in an overlay environment, is its base environment, read-only (overlay.go).
+	base *Env
 }
 
 // EngineRun is the run the engine keeps for e.

@@ -46,6 +46,9 @@ func listenerDrifts(l *elbtypes.Listener) bool {
 // findListener reads the listeners of the environment's load balancer and picks the HTTP :80
 // one (by the state file's ARN, else by its port), once per run.
 func findListener(ctx context.Context, e *Env) (*elbtypes.Listener, error) {
+	if e.base != nil { // an overlay's listener is its own port's (overlay_listener.go)
+		return findOverlayListener(ctx, e)
+	}
 	albARN := e.StateID(keyALB)
 	lb, err := findALB(ctx, e)
 	if err != nil {

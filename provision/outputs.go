@@ -14,7 +14,8 @@ type Output struct {
 }
 
 // Outputs reads the SPEC's outputs from the state file: VpcId, ClusterName, MeshName (App Mesh
-// mode only), LoadBalancerDns and one EcrRepo<Service> per service. Missing values are left out.
+// mode only), LoadBalancerDns, OverlayUrl (overlays only: http://DNS:PORT) and one
+// EcrRepo<Service> per service. Missing values are left out.
 func Outputs(st *state.Store, services []catalog.Service) []Output {
 	var out []Output
 	add := func(name, key string, value func(state.Resource) string) {
@@ -27,6 +28,9 @@ func Outputs(st *state.Store, services []catalog.Service) []Output {
 	add("ClusterName", keyCluster, id)
 	add("MeshName", keyMesh, id)
 	add("LoadBalancerDns", keyALB, func(r state.Resource) string { return r.Attrs[attrDNS] })
+	if url := OverlayURL(st); url != "" {
+		out = append(out, Output{Name: "OverlayUrl", Value: url}) // an overlay's own listener
+	}
 	for _, svc := range services {
 		add("EcrRepo"+titleCase(svc.Name), serviceKey(svc.Name, kindECRRepository), func(r state.Resource) string { return r.Attrs[attrURI] })
 	}

@@ -25,6 +25,14 @@ func Platform(services []catalog.Service, choices Choices) []Step {
 		albStep{},
 		listenerStep{},
 	}
+	if choices.Base != "" {
+		// An overlay borrows its base's network, cluster and load balancer (overlay.go).
+		steps = nil
+		for _, b := range borrowedKinds() {
+			steps = append(steps, borrowedStep{b})
+		}
+		steps = append(steps, secretStep{}, logKeyStep{}, namespaceStep{}, securityGroupStep{kind: "task"}, overlayListenerStep{})
+	}
 	for _, svc := range services {
 		steps = append(steps,
 			ecrRepositoryStep{svc},

@@ -52,7 +52,13 @@ type sgRule struct {
 	from, to  int32
 	cidr      string
 	peerGroup string
+	// overlay: an overlay environment's rule on its base's load balancer group, which the base
+	// keeps (it is the overlay's to revoke). AWS holds it in the rule's description.
+	overlay string
 }
+
+// overlayRuleNote is how an overlay's rule on its base's group is described.
+const overlayRuleNote = "tapctl overlay "
 
 func (r sgRule) String() string {
 	dir := "ingress"
@@ -73,6 +79,9 @@ func (r sgRule) permission() ec2types.IpPermission {
 	}
 	if r.cidr != "" {
 		p.IpRanges = []ec2types.IpRange{{CidrIp: aws.String(r.cidr)}}
+		if r.overlay != "" {
+			p.IpRanges[0].Description = aws.String(overlayRuleNote + r.overlay)
+		}
 	} else {
 		p.UserIdGroupPairs = []ec2types.UserIdGroupPair{{GroupId: aws.String(r.peerGroup)}}
 	}
@@ -124,6 +133,9 @@ func flattenRules(g *ec2types.SecurityGroup) []sgRule {
 			for _, r := range p.IpRanges {
 				rule := base
 				rule.cidr = aws.ToString(r.CidrIp)
+				if env, ok := strings.CutPrefix(aws.ToString(r.Description), overlayRuleNote); ok {
+					rule.overlay = env
+				}
 				out = append(out, rule)
 			}
 			for _, pair := range p.UserIdGroupPairs {
@@ -153,14 +165,19 @@ func securityGroups(ctx context.Context, e *Env) (map[string]*ec2types.SecurityG
 	}
 	vpcID := aws.ToString(vpc.VpcId)
 	return engine.Discover(e.Run, "security-groups/"+vpcID, func() (map[string]*ec2types.SecurityGroup, error) {
+		// An overlay's load balancer group is its base's, found as the base's (overlay.go).
+		names := []string{e.Names.ALBSecurityGroup(), e.Names.TaskSecurityGroup()}
+		if e.base != nil {
+			names = names[1:]
+		}
 		out, err := e.AWS.EC2.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{Filters: append(inVPC(vpcID),
-			ec2types.Filter{Name: aws.String("group-name"), Values: []string{e.Names.ALBSecurityGroup(), e.Names.TaskSecurityGroup()}},
+			ec2types.Filter{Name: aws.String("group-name"), Values: names},
 		)})
 		if err != nil {
 			return nil, fmt.Errorf("looking up the security groups of %s: %w", vpcID, err)
 		}
 		// A group's name is its key: the steps find theirs by it.
-		return findEachAmong(e, out.SecurityGroups, []string{e.Names.ALBSecurityGroup(), e.Names.TaskSecurityGroup()}, func(name string) ec2Among[ec2types.SecurityGroup] {
+		return findEachAmong(e, out.SecurityGroups, names, func(name string) ec2Among[ec2types.SecurityGroup] {
 			return ec2Among[ec2types.SecurityGroup]{
 				kind: "security group", label: name,
 				named: []func(*ec2types.SecurityGroup) bool{func(g *ec2types.SecurityGroup) bool { return aws.ToString(g.GroupName) == name }},
@@ -219,7 +236,7 @@ func (s securityGroupStep) Up(ctx context.Context, e *Env) error {
 	if err != nil {
 		return err
 	}
-	changed, err := s.reconcileRules(ctx, e, id, flattenRules(g), want, fresh)
+	changed, err := s.reconcileRules(ctx, e, id, withoutOverlayRules(flattenRules(g)), want, fresh)
 	if err != nil {
 		return err
 	}
@@ -227,6 +244,18 @@ func (s securityGroupStep) Up(ctx context.Context, e *Env) error {
 		e.Unchanged("security group "+name, id)
 	}
 	return nil
+}
+
+// withoutOverlayRules drops the rules overlay environments hold on their base's load balancer
+// group: they are the overlays' (overlay_listener.go), and the base leaves them alone.
+func withoutOverlayRules(rules []sgRule) []sgRule {
+	var kept []sgRule
+	for _, r := range rules {
+		if r.overlay == "" {
+			kept = append(kept, r)
+		}
+	}
+	return kept
 }
 
 // ruleChanges compares the rules the group holds with the wanted ones: the missing ones to

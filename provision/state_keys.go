@@ -86,4 +86,6 @@ const (
 	SettingMesh           = "mesh"
 	SettingDeployStrategy = "deployStrategy"
 	SettingBakeTime       = "bakeTime"
+	// SettingBase is an overlay's base environment (up --base), kept for every later run.
+	SettingBase = "base"
 )

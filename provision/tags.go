@@ -26,6 +26,9 @@ func (e *Env) Tags(name, service string) map[string]string {
 	if service != "" {
 		t[TagService] = service
 	}
+	if e.base != nil {
+		t[TagBase] = e.BaseName()
+	}
 	return t
 }
 

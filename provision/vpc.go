@@ -25,6 +25,9 @@ func (vpcStep) DependsOn() []string { return nil }
 // findVPC looks the VPC up by the state file's ID, then by its tags, once per run. nil means
 // none exists.
 func findVPC(ctx context.Context, e *Env) (*ec2types.Vpc, error) {
+	if e.base != nil { // an overlay's is its base's
+		return findVPC(ctx, e.base)
+	}
 	return findEC2(e, ec2Find[ec2types.Vpc]{
 		kind: "VPC", name: e.Names.VPC(), stateKey: keyVPC,
 		describe: func(ids []string, filters []ec2types.Filter) ([]ec2types.Vpc, error) {

@@ -7,3 +7,9 @@ func (s *Store) Scratch() *Store {
 	defer s.mu.Unlock()
 	return &Store{backend: s.backend, env: s.env, where: s.where, version: s.version, data: s.copyData(), scratch: true}
 }
+
+// Empty is a state of env that holds nothing and is never written: what an overlay knows of
+// its base, whose resources it finds by their tags, never by the base's state file.
+func Empty(env string) *Store {
+	return &Store{env: env, data: emptyFile(env), scratch: true}
+}

@@ -6,6 +6,7 @@ package teardown
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/tapctl/tapctl/engine"
 	"github.com/tapctl/tapctl/provision"
@@ -27,10 +28,29 @@ type Down struct {
 	opts  Options
 }
 
+// BaseInUseError refuses the down of a base environment while overlays run on it.
+type BaseInUseError struct {
+	Base     string
+	Overlays []string
+}
+
+func (b *BaseInUseError) Error() string {
+	return fmt.Sprintf("environment %s is the base of %d overlay environment(s): %s; take them down first (tapctl down --env NAME), or pass --cascade",
+		b.Base, len(b.Overlays), strings.Join(b.Overlays, ", "))
+}
+
 // Prepare works out what down deletes, with read calls only. Found by name, what is not the
 // environment's is left alone (and said so) rather than refused: down must get past it.
 func Prepare(ctx context.Context, e *provision.Env, opts Options) (*Down, error) {
 	e = engine.ForTeardown(e)
+	// A base goes only after its overlays: their listeners, services and tasks live in it.
+	overlays, err := provision.OverlaysOf(ctx, e)
+	if err != nil {
+		return nil, fmt.Errorf("looking for overlays of %s: %w", e.Name, err)
+	}
+	if len(overlays) > 0 {
+		return nil, &BaseInUseError{Base: e.Name, Overlays: overlays}
+	}
 	// Services that left the catalog but whose resources up has not deleted yet go too.
 	removed, err := provision.RemovedServices(ctx, e, e.Catalog)
 	if err != nil {

@@ -1,0 +1,205 @@
+package provision
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+
+	"github.com/tapctl/tapctl/engine"
+	"github.com/tapctl/tapctl/naming"
+	"github.com/tapctl/tapctl/state"
+)
+
+// An overlay environment (up --base NAME) runs on a base environment's VPC, subnets, NAT route,
+// ECS cluster and load balancer, and owns everything else: its secret, roles, logs, task
+// definitions, target groups, namespace, task security group, services, scaling, alarms,
+// dashboard, and a listener of its own on the base load balancer (overlay_listener.go). It
+// finds the base by the base's tags, never by the base's state file, so it works from any
+// machine; it changes nothing of the base but its own listener and the security-group rule
+// that admits the listener's port.
+
+// TagBase marks an overlay's resources with the base they run on: list shows overlays under
+// their base, and down of a base finds the overlays that still use it.
+const TagBase = "tapctl:base"
+
+// UseBase makes e an overlay of base. Call it once the run knows its region, account and
+// clients: the base's resources are found and proven as base's with them, read-only.
+func (e *Env) UseBase(base string) {
+	r := engine.NewRun(base)
+	r.Region, r.Account, r.Log = e.Region, e.Account, e.Log
+	r.State = state.Empty(base)
+	e.base = &Env{Run: r, Names: naming.Names{Env: base}, Partition: e.Partition, AWS: e.AWS, Timeouts: e.Timeouts}
+	e.Names.Base = base
+}
+
+// BaseName is the base of an overlay environment, "" for an isolated one.
+func (e *Env) BaseName() string { return e.Names.Base }
+
+// borrowed is one kind of the base's resources an overlay uses: found as the base's, recorded
+// in the overlay's state under the keys an isolated environment's own step records, so the
+// steps that need them read them the same way.
+type borrowed struct {
+	key   string // the step an isolated environment runs instead, which dependents name
+	label string // "VPC", for messages
+	find  func(ctx context.Context, base *Env) (map[string]state.Resource, error)
+}
+
+// borrowedKinds are what an overlay uses of its base, in run order.
+func borrowedKinds() []borrowed {
+	return []borrowed{
+		{keyVPC, "VPC", func(ctx context.Context, b *Env) (map[string]state.Resource, error) {
+			vpc, err := findVPC(ctx, b)
+			if err != nil || vpc == nil {
+				return nil, err
+			}
+			return map[string]state.Resource{keyVPC: {ID: aws.ToString(vpc.VpcId)}}, nil
+		}},
+		{"subnets", "private subnets", func(ctx context.Context, b *Env) (map[string]state.Resource, error) {
+			vpc, err := findVPC(ctx, b)
+			if err != nil || vpc == nil {
+				return nil, err
+			}
+			found, err := findSubnets(ctx, b, aws.ToString(vpc.VpcId))
+			if err != nil {
+				return nil, err
+			}
+			out := map[string]state.Resource{}
+			for az := 0; az < AZCount; az++ {
+				spec := subnetSpec{Private, az}
+				sn := found[spec]
+				if sn == nil {
+					return nil, nil // all three or none: the base is incomplete
+				}
+				out[spec.key()] = subnetRecord(sn)
+			}
+			return out, nil
+		}},
+		{"route-tables", "private route table", func(ctx context.Context, b *Env) (map[string]state.Resource, error) {
+			vpc, err := findVPC(ctx, b)
+			if err != nil || vpc == nil {
+				return nil, err
+			}
+			found, err := findRouteTables(ctx, b, aws.ToString(vpc.VpcId))
+			if err != nil || found[Private] == nil {
+				return nil, err
+			}
+			return map[string]state.Resource{routeTableKey(Private): {ID: aws.ToString(found[Private].RouteTableId)}}, nil
+		}},
+		{keyCluster, "ECS cluster", func(ctx context.Context, b *Env) (map[string]state.Resource, error) {
+			c, err := findCluster(ctx, b)
+			if err != nil || c == nil {
+				return nil, err
+			}
+			return map[string]state.Resource{keyCluster: {ID: aws.ToString(c.ClusterName), ARN: aws.ToString(c.ClusterArn)}}, nil
+		}},
+		{keyALBSecurityGroup, "load balancer security group", func(ctx context.Context, b *Env) (map[string]state.Resource, error) {
+			g, err := securityGroupStep{kind: "alb"}.find(ctx, b)
+			if err != nil || g == nil {
+				return nil, err
+			}
+			return map[string]state.Resource{keyALBSecurityGroup: {ID: aws.ToString(g.GroupId)}}, nil
+		}},
+		{keyALB, "load balancer", func(ctx context.Context, b *Env) (map[string]state.Resource, error) {
+			lb, err := findALB(ctx, b)
+			if err != nil || lb == nil {
+				return nil, err
+			}
+			return map[string]state.Resource{keyALB: albRecord(lb)}, nil
+		}},
+	}
+}
+
+// CheckBase proves, with read calls only, that the overlay's base exists and is complete, so an
+// overlay up is refused before it changes anything rather than halfway.
+func CheckBase(ctx context.Context, e *Env) error {
+	for _, k := range borrowedKinds() {
+		found, err := k.find(ctx, e.base)
+		if err != nil {
+			return fmt.Errorf("reading the %s of base environment %s: %w", k.label, e.BaseName(), err)
+		}
+		if found == nil {
+			return fmt.Errorf("base environment %s has no %s tagged %s=%s, %s=%s in %s: create it first with tapctl up --env %s",
+				e.BaseName(), k.label, engine.TagEnvironment, e.BaseName(), engine.TagManagedBy, engine.ManagedByValue, e.Region, e.BaseName())
+		}
+	}
+	return nil
+}
+
+// borrowedStep records one borrowed kind in the overlay's state; down only forgets it.
+type borrowedStep struct{ borrowed }
+
+func (s borrowedStep) Name() string      { return s.key }
+func (borrowedStep) DependsOn() []string { return nil }
+
+// Claim proves what it finds the base's (the base's lookups do); CheckBase refuses a missing one.
+func (s borrowedStep) Claim(ctx context.Context, e *Env) error {
+	_, err := s.find(ctx, e.base)
+	return err
+}
+
+func (s borrowedStep) Up(ctx context.Context, e *Env) error {
+	found, err := s.find(ctx, e.base)
+	if err != nil {
+		return err
+	}
+	if found == nil {
+		return fmt.Errorf("base environment %s has no %s: create it first with tapctl up --env %s", e.BaseName(), s.label, e.BaseName())
+	}
+	for _, key := range slices.Sorted(maps.Keys(found)) {
+		if err := e.Record(key, found[key]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Down forgets the base's resources: they are the base's to delete.
+func (s borrowedStep) Down(_ context.Context, e *Env) error {
+	for _, key := range e.State.Keys() {
+		if key == s.key || s.key == "subnets" && isSubnetKey(key) || s.key == "route-tables" && key == routeTableKey(Private) {
+			if err := e.Forget(key); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (s borrowedStep) Inspect(ctx context.Context, e *Env) []Status {
+	found, err := s.find(ctx, e.base)
+	return []Status{{Resource: s.label + " of base " + e.BaseName(), StateID: e.StateID(s.key),
+		AWS: engine.Observe(err, found != nil, func() string { return "borrowed" })}}
+}
+
+func isSubnetKey(key string) bool {
+	for _, spec := range allSubnets() {
+		if spec.key() == key {
+			return true
+		}
+	}
+	return false
+}
+
+// OverlaysOf lists the overlay environments that use e as their base now: the environments of
+// the listeners on e's load balancer tagged as an overlay's of e (read calls only).
+func OverlaysOf(ctx context.Context, e *Env) ([]string, error) {
+	if e.base != nil {
+		return nil, nil // an overlay is nobody's base
+	}
+	listeners, tags, err := baseListeners(ctx, e)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, l := range listeners {
+		t := tags[aws.ToString(l.ListenerArn)]
+		if t[engine.TagManagedBy] == engine.ManagedByValue && t[TagBase] == e.Name && t[engine.TagEnvironment] != "" {
+			out = append(out, t[engine.TagEnvironment])
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out), nil
+}
