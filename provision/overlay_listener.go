@@ -10,6 +10,7 @@ import (
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 
+	"github.com/tapctl/tapctl/cloud"
 	"github.com/tapctl/tapctl/engine"
 	"github.com/tapctl/tapctl/state"
 )
@@ -106,9 +107,41 @@ func findOverlayListener(ctx context.Context, e *Env) (*elbtypes.Listener, error
 	})
 }
 
-// freeOverlayPort is the lowest port of OverlayPorts no listener of the load balancer uses.
-func freeOverlayPort(listeners []elbtypes.Listener) (int32, error) {
-	var used []int32
+// createOverlayListener creates the overlay's listener on the lowest free port. Two overlays
+// made at once may pick the same port: AWS refuses the second (DuplicateListener), which then
+// takes the next free one.
+func createOverlayListener(ctx context.Context, e *Env, alb string) (*elbtypes.Listener, error) {
+	listeners, _, err := baseListeners(ctx, e)
+	if err != nil {
+		return nil, err
+	}
+	var taken []int32
+	for {
+		port, err := freeOverlayPort(listeners, taken)
+		if err != nil {
+			return nil, err
+		}
+		tags := append(e.elbTags("overlay-"+e.Name, ""), elbtypes.Tag{Key: aws.String(TagPort), Value: aws.String(strconv.Itoa(int(port)))})
+		out, err := e.AWS.ELB.CreateListener(ctx, &elbv2.CreateListenerInput{
+			LoadBalancerArn: aws.String(alb), Port: aws.Int32(port), Protocol: elbtypes.ProtocolEnumHttp,
+			DefaultActions: notFoundAction(), Tags: tags,
+		})
+		if cloud.HasCode(err, "DuplicateListener") {
+			e.Log.Info().Int32("port", port).Msg("another listener took the port meanwhile; trying the next one")
+			taken = append(taken, port)
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("creating listener :%d on %s: %w", port, alb, err)
+		}
+		return &out.Listeners[0], nil
+	}
+}
+
+// freeOverlayPort is the lowest port of OverlayPorts that no listener of the load balancer
+// uses and that is not taken.
+func freeOverlayPort(listeners []elbtypes.Listener, taken []int32) (int32, error) {
+	used := slices.Clone(taken)
 	for _, l := range listeners {
 		used = append(used, aws.ToInt32(l.Port))
 	}
@@ -142,24 +175,10 @@ func (overlayListenerStep) Up(ctx context.Context, e *Env) error {
 		return err
 	}
 	if l == nil {
-		listeners, _, err := baseListeners(ctx, e)
-		if err != nil {
+		if l, err = createOverlayListener(ctx, e, alb); err != nil {
 			return err
 		}
-		port, err := freeOverlayPort(listeners)
-		if err != nil {
-			return err
-		}
-		tags := append(e.elbTags("overlay-"+e.Name, ""), elbtypes.Tag{Key: aws.String(TagPort), Value: aws.String(strconv.Itoa(int(port)))})
-		out, err := e.AWS.ELB.CreateListener(ctx, &elbv2.CreateListenerInput{
-			LoadBalancerArn: aws.String(alb), Port: aws.Int32(port), Protocol: elbtypes.ProtocolEnumHttp,
-			DefaultActions: notFoundAction(), Tags: tags,
-		})
-		if err != nil {
-			return fmt.Errorf("creating listener :%d on %s: %w", port, alb, err)
-		}
-		l = &out.Listeners[0]
-		if err := e.recordCreated(keyListener, overlayListenerLabel(port), overlayListenerRecord(l)); err != nil {
+		if err := e.recordCreated(keyListener, overlayListenerLabel(aws.ToInt32(l.Port)), overlayListenerRecord(l)); err != nil {
 			return err
 		}
 	} else {

@@ -1,0 +1,65 @@
+package provision
+
+import (
+	"slices"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
+)
+
+func TestFreeOverlayPort(t *testing.T) {
+	listeners := func(ports ...int32) []elbtypes.Listener {
+		var out []elbtypes.Listener
+		for _, p := range ports {
+			out = append(out, elbtypes.Listener{Port: aws.Int32(p)})
+		}
+		return out
+	}
+	var all []int32
+	for p := OverlayPorts.First; p <= OverlayPorts.Last; p++ {
+		all = append(all, p)
+	}
+	for _, c := range []struct {
+		name      string
+		listeners []elbtypes.Listener
+		taken     []int32
+		want      int32 // 0: refused
+	}{
+		{"only the base's :80", listeners(80), nil, OverlayPorts.First},
+		{"the lowest gap", listeners(80, OverlayPorts.First, OverlayPorts.First+2), nil, OverlayPorts.First + 1},
+		{"a port another overlay took meanwhile", listeners(80), []int32{OverlayPorts.First}, OverlayPorts.First + 1},
+		{"every port used", listeners(append([]int32{80}, all...)...), nil, 0},
+	} {
+		got, err := freeOverlayPort(c.listeners, c.taken)
+		if c.want == 0 {
+			if err == nil {
+				t.Errorf("%s: port %d, want a refusal", c.name, got)
+			}
+			continue
+		}
+		if err != nil || got != c.want {
+			t.Errorf("%s: port %d (%v), want %d", c.name, got, err, c.want)
+		}
+	}
+}
+
+// The base keeps the overlays' rules on its load balancer group, and only those: a rule whose
+// description is not an overlay's is the base's to correct.
+func TestBaseGroupLeavesOverlayRulesAlone(t *testing.T) {
+	g := &ec2types.SecurityGroup{IpPermissions: []ec2types.IpPermission{
+		{IpProtocol: aws.String("tcp"), FromPort: aws.Int32(80), ToPort: aws.Int32(80), IpRanges: []ec2types.IpRange{{CidrIp: aws.String("0.0.0.0/0")}}},
+		{IpProtocol: aws.String("tcp"), FromPort: aws.Int32(8001), ToPort: aws.Int32(8001), IpRanges: []ec2types.IpRange{{CidrIp: aws.String("0.0.0.0/0"), Description: aws.String(overlayRuleNote + "pr1")}}},
+		{IpProtocol: aws.String("tcp"), FromPort: aws.Int32(22), ToPort: aws.Int32(22), IpRanges: []ec2types.IpRange{{CidrIp: aws.String("0.0.0.0/0"), Description: aws.String("ssh, by hand")}}},
+	}}
+	held := flattenRules(g)
+	if !slices.Contains(held, overlayPortRule(NewEnv("pr1"), 8001)) {
+		t.Errorf("the overlay's rule was not read as pr1's: %v", held)
+	}
+	want := []sgRule{{protocol: "tcp", from: 80, to: 80, cidr: "0.0.0.0/0"}}
+	_, revoke := ruleChanges(withoutOverlayRules(held), want)
+	if len(revoke) != 1 || revoke[0].from != 22 {
+		t.Errorf("the base would revoke %v, want only the hand-made :22", revoke)
+	}
+}
