@@ -210,9 +210,15 @@ func (p *Proxy) timed(w http.ResponseWriter, r *http.Request) {
 	if !replayed {
 		rec = &recorder{header: http.Header{}, status: http.StatusOK}
 		clientGone := r.Context().Done()
-		untag = askECSTags(r, c) // ecs_tags.go
-		r = p.carryOut(r)        // killpoint.go
+		untag = askECSTags(r, c)           // ecs_tags.go
+		done, refused := guardListeners(c) // serialized.go
+		if refused != nil {
+			writeAWSError(w, c.protocol, *refused)
+			return
+		}
+		r = p.carryOut(r) // killpoint.go
 		p.rp.ServeHTTP(rec, r)
+		done(rec.status, rec.body.Bytes())
 		p.after(c, rec.status, rec.body.Bytes())
 		p.keepAnswer(c, rec)
 		p.countMutating(op, rec.status, rec.body.Bytes(), clientGone) // kill points (killpoint.go)

@@ -31,7 +31,10 @@ const crashSweepVariable = "TAPCTL_CRASH_SWEEP"
 const crashSampleEvery = 6
 
 // crashPoints returns the k to try out of total mutating calls.
-func crashPoints(total int) []int {
+func crashPoints(total int) []int { return crashPointsEvery(total, crashSampleEvery) }
+
+// crashPointsEvery is crashPoints with the sample's spacing.
+func crashPointsEvery(total, every int) []int {
 	var ks []int
 	if os.Getenv(crashSweepVariable) == "full" {
 		for k := 1; k <= total; k++ {
@@ -40,7 +43,7 @@ func crashPoints(total int) []int {
 		return ks
 	}
 	ks = append(ks, 1)
-	for k := 1 + time.Now().YearDay()%crashSampleEvery; k < total; k += crashSampleEvery {
+	for k := 1 + time.Now().YearDay()%every; k < total; k += every {
 		if k > 1 {
 			ks = append(ks, k)
 		}
@@ -129,7 +132,11 @@ func countMutating(t *testing.T) (up, down int) {
 
 // sweep runs one subtest per kill point, two at a time (go test's -parallel bounds them).
 func sweep(t *testing.T, total int, run func(t *testing.T, k int)) {
-	ks := crashPoints(total)
+	sweepPoints(t, crashPoints(total), total, run)
+}
+
+// sweepPoints is sweep over the kill points ks.
+func sweepPoints(t *testing.T, ks []int, total int, run func(t *testing.T, k int)) {
 	t.Logf("%d kill points of %d mutating calls (%s=%q)", len(ks), total, crashSweepVariable, os.Getenv(crashSweepVariable))
 	for _, k := range ks {
 		t.Run("k="+strconv.Itoa(k), func(t *testing.T) {

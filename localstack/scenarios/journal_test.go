@@ -69,6 +69,26 @@ func created(journal []localstack.Carried) map[string][]string {
 // created, exactly one converged environment's worth still lives, all of it tagged with env.
 func assertCreatedAreTheInventory(t *testing.T, journal []localstack.Carried, env string) {
 	t.Helper()
+	assertCreatedAreTheInventoryOf(t, journal, env, func(k createdKind) int { return k.want })
+}
+
+// overlayWants is how many of each created kind a converged overlay environment holds: its
+// task security group, its log key and its Cloud Map services; the network and the load
+// balancer are its base's.
+func overlayWants(k createdKind) int {
+	switch k.name {
+	case "security group", "KMS key":
+		return 1
+	case "Cloud Map service":
+		return k.want
+	}
+	return 0
+}
+
+// assertCreatedAreTheInventoryOf is assertCreatedAreTheInventory with want saying how many of
+// each kind the environment holds.
+func assertCreatedAreTheInventoryOf(t *testing.T, journal []localstack.Carried, env string, want func(createdKind) int) {
+	t.Helper()
 	c, ids := clients(t), created(journal)
 	for _, k := range createdKinds {
 		var live []string
@@ -82,8 +102,8 @@ func assertCreatedAreTheInventory(t *testing.T, journal []localstack.Carried, en
 				t.Errorf("%s %s that tapctl created is not tagged with the environment: %v", k.name, id, tags)
 			}
 		}
-		if len(live) != k.want {
-			t.Errorf("%d %ss created and alive %v (of %d created), want %d", len(live), k.name, live, len(ids[k.name]), k.want)
+		if len(live) != want(k) {
+			t.Errorf("%d %ss created and alive %v (of %d created), want %d", len(live), k.name, live, len(ids[k.name]), want(k))
 		}
 	}
 }
