@@ -7,7 +7,9 @@ import (
 	"slices"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 
+	"github.com/tapctl/tapctl/cloud"
 	"github.com/tapctl/tapctl/engine"
 	"github.com/tapctl/tapctl/naming"
 	"github.com/tapctl/tapctl/state"
@@ -125,7 +127,86 @@ func CheckBase(ctx context.Context, e *Env) error {
 				e.BaseName(), k.label, engine.TagEnvironment, e.BaseName(), engine.TagManagedBy, engine.ManagedByValue, e.Region, e.BaseName())
 		}
 	}
+	return checkBaseRoom(ctx, e)
+}
+
+// AWS's default quotas per Application Load Balancer (Elastic Load Balancing User Guide,
+// "Quotas for your Application Load Balancers").
+const (
+	maxListenersPerALB    = 50
+	maxTargetGroupsPerALB = 100
+)
+
+// checkBaseRoom refuses an overlay the base load balancer has no room for: a listener more (and
+// a free port), and the target groups the overlay's services attach (two each).
+func checkBaseRoom(ctx context.Context, e *Env) error {
+	mine, err := findOverlayListener(ctx, e)
+	if err != nil {
+		return err
+	}
+	listeners, _, err := baseListeners(ctx, e)
+	if err != nil {
+		return err
+	}
+	lb, err := findALB(ctx, e)
+	if err != nil {
+		return err
+	}
+	attached, err := attachedTargetGroups(ctx, e, aws.ToString(lb.LoadBalancerArn))
+	if err != nil {
+		return err
+	}
+	var want []string
+	for _, svc := range e.Catalog {
+		want = append(want, e.Names.TargetGroup(svc.Name), e.Names.AltTargetGroup(svc.Name))
+	}
+	need := 0
+	for _, name := range want {
+		if !slices.Contains(attached, name) {
+			need++
+		}
+	}
+	if err := baseRoom(e.Names.ALB(), e.Name, len(listeners), mine != nil, len(attached), need); err != nil {
+		return err
+	}
+	if mine == nil {
+		_, err = freeOverlayPort(listeners, nil)
+	}
+	return err
+}
+
+// baseRoom is checkBaseRoom's decision: listeners and target groups the base load balancer
+// holds, whether the overlay has its listener already, and how many target groups it adds.
+func baseRoom(alb, overlay string, listeners int, hasListener bool, targetGroups, need int) error {
+	if !hasListener && listeners >= maxListenersPerALB {
+		return fmt.Errorf("base load balancer %s holds %d listeners, the most AWS allows (%d); overlay %s needs one more: take an overlay down first",
+			alb, listeners, maxListenersPerALB, overlay)
+	}
+	if targetGroups+need > maxTargetGroupsPerALB {
+		return fmt.Errorf("base load balancer %s holds %d target groups of the %d AWS allows; overlay %s needs %d more (two per service): take an overlay down first",
+			alb, targetGroups, maxTargetGroupsPerALB, overlay, need)
+	}
 	return nil
+}
+
+// attachedTargetGroups are the names of the target groups the load balancer's rules and
+// listeners forward to.
+func attachedTargetGroups(ctx context.Context, e *Env, albARN string) ([]string, error) {
+	var names []string
+	p := elbv2.NewDescribeTargetGroupsPaginator(e.AWS.ELB, &elbv2.DescribeTargetGroupsInput{LoadBalancerArn: aws.String(albARN)})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if cloud.IsNotFound(err) {
+			return names, nil // none
+		}
+		if err != nil {
+			return nil, fmt.Errorf("listing the target groups of %s: %w", albARN, err)
+		}
+		for _, tg := range page.TargetGroups {
+			names = append(names, aws.ToString(tg.TargetGroupName))
+		}
+	}
+	return names, nil
 }
 
 // borrowedStep records one borrowed kind in the overlay's state; down only forgets it.

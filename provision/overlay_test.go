@@ -2,6 +2,7 @@ package provision
 
 import (
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -61,5 +62,30 @@ func TestBaseGroupLeavesOverlayRulesAlone(t *testing.T) {
 	_, revoke := ruleChanges(withoutOverlayRules(held), want)
 	if len(revoke) != 1 || revoke[0].from != 22 {
 		t.Errorf("the base would revoke %v, want only the hand-made :22", revoke)
+	}
+}
+
+func TestBaseRoom(t *testing.T) {
+	for _, c := range []struct {
+		name               string
+		listeners          int
+		hasListener        bool
+		targetGroups, need int
+		refused            string
+	}{
+		{"room for both", 3, false, 12, 6, ""},
+		{"exactly full after", 3, false, 94, 6, ""},
+		{"one target group too many", 3, false, 95, 6, "holds 95 target groups of the 100 AWS allows; overlay pr1 needs 6 more"},
+		{"its own groups are counted once", 3, true, 100, 0, ""},
+		{"no listener left", 50, false, 10, 6, "holds 50 listeners, the most AWS allows (50)"},
+		{"its listener exists already", 50, true, 10, 0, ""},
+	} {
+		err := baseRoom("microservices-alb-preview", "pr1", c.listeners, c.hasListener, c.targetGroups, c.need)
+		switch {
+		case c.refused == "" && err != nil:
+			t.Errorf("%s: refused: %v", c.name, err)
+		case c.refused != "" && (err == nil || !strings.Contains(err.Error(), c.refused)):
+			t.Errorf("%s: %v, want a refusal containing %q", c.name, err, c.refused)
+		}
 	}
 }

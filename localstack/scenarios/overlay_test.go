@@ -248,3 +248,69 @@ func permissionString(p ec2types.IpPermission) string {
 	sort.Strings(peers)
 	return fmt.Sprintf("%s %d-%d %v", aws.ToString(p.IpProtocol), aws.ToInt32(p.FromPort), aws.ToInt32(p.ToPort), peers)
 }
+
+// An overlay the base load balancer has no room for is refused before any change, with the
+// numbers: the base's own six target groups plus 89 more that the rules of another listener
+// forward to make 95, and the overlay's three services need six.
+func TestOverlayIsRefusedAtTheTargetGroupLimit(t *testing.T) {
+	base, lb := withBase(t)
+	fillTargetGroups(t, lb, 89)
+	env, dir := newEnvName(t), t.TempDir()
+	r := tapctl(t, dir, "up", "--env", env, "--base", base)
+	oneLineError(t, r.Code, lastLine(r.Stderr), "holds 95 target groups of the 100 AWS allows; overlay "+env+" needs 6 more")
+	if m := r.Calls.Mutating(); len(m) != 0 {
+		t.Errorf("the refused up made mutating calls: %v", m)
+	}
+}
+
+// lastLine is the last line of a run's stderr: the error, after the JSON log lines.
+func lastLine(stderr string) string {
+	lines := strings.Split(strings.TrimSpace(stderr), "\n")
+	return lines[len(lines)-1]
+}
+
+// fillTargetGroups makes n target groups in the base's VPC that the rules of a listener of the
+// test's own on the base load balancer forward to, five per rule; all go at the test's end.
+func fillTargetGroups(t *testing.T, lb elbtypes.LoadBalancer, n int) {
+	t.Helper()
+	ctx, c := context.Background(), clients(t)
+	suffix := newEnvName(t)
+	var arns []string
+	t.Cleanup(func() {
+		for _, arn := range arns {
+			if _, err := c.ELB.DeleteTargetGroup(ctx, &elbv2.DeleteTargetGroupInput{TargetGroupArn: aws.String(arn)}); err != nil {
+				t.Errorf("deleting the filler target group %s: %v", arn, err)
+			}
+		}
+	})
+	for i := range n {
+		out, err := c.ELB.CreateTargetGroup(ctx, &elbv2.CreateTargetGroupInput{
+			Name: aws.String(fmt.Sprintf("fill%d-%s", i, suffix)), Protocol: elbtypes.ProtocolEnumHttp, Port: aws.Int32(80),
+			VpcId: lb.VpcId, TargetType: elbtypes.TargetTypeEnumIp,
+		})
+		must(t, err)
+		arns = append(arns, aws.ToString(out.TargetGroups[0].TargetGroupArn))
+	}
+	l, err := c.ELB.CreateListener(ctx, &elbv2.CreateListenerInput{
+		LoadBalancerArn: lb.LoadBalancerArn, Port: aws.Int32(9000), Protocol: elbtypes.ProtocolEnumHttp,
+		DefaultActions: []elbtypes.Action{{Type: elbtypes.ActionTypeEnumFixedResponse, FixedResponseConfig: &elbtypes.FixedResponseActionConfig{StatusCode: aws.String("404")}}},
+	})
+	must(t, err)
+	t.Cleanup(func() { // runs before the target groups' cleanup: they are attached until then
+		if _, err := c.ELB.DeleteListener(ctx, &elbv2.DeleteListenerInput{ListenerArn: l.Listeners[0].ListenerArn}); err != nil {
+			t.Errorf("deleting the filler listener: %v", err)
+		}
+	})
+	for i := 0; i < len(arns); i += 5 {
+		var tuples []elbtypes.TargetGroupTuple
+		for _, arn := range arns[i:min(i+5, len(arns))] {
+			tuples = append(tuples, elbtypes.TargetGroupTuple{TargetGroupArn: aws.String(arn), Weight: aws.Int32(1)})
+		}
+		_, err := c.ELB.CreateRule(ctx, &elbv2.CreateRuleInput{
+			ListenerArn: l.Listeners[0].ListenerArn, Priority: aws.Int32(int32(100 + i)),
+			Conditions: []elbtypes.RuleCondition{{Field: aws.String("path-pattern"), PathPatternConfig: &elbtypes.PathPatternConditionConfig{Values: []string{fmt.Sprintf("/fill%d/*", i)}}}},
+			Actions:    []elbtypes.Action{{Type: elbtypes.ActionTypeEnumForward, ForwardConfig: &elbtypes.ForwardActionConfig{TargetGroups: tuples}}},
+		})
+		must(t, err)
+	}
+}
