@@ -1,8 +1,12 @@
 package cmd
 
 import (
+	"fmt"
+	"strings"
+
 	"github.com/urfave/cli/v2"
 
+	"github.com/tapctl/tapctl/engine"
 	"github.com/tapctl/tapctl/teardown"
 )
 
@@ -29,6 +33,7 @@ Examples:
    tapctl --region eu-west-1 down --env pr6906`,
 		Flags: []cli.Flag{envFlag, parallelismFlag(), configFlag(),
 			&cli.BoolFlag{Name: "yes", Aliases: []string{"y"}, Usage: "delete without asking"},
+			&cli.BoolFlag{Name: "cascade", Usage: "a base environment: take down the overlay environments that use it first (each entirely)"},
 		},
 		Action: func(c *cli.Context) error {
 			if err := checkParallelism(c); err != nil {
@@ -43,7 +48,8 @@ Examples:
 				return err
 			}
 			defer s.close()
-			down, err := teardown.Prepare(c.Context, s.env, teardown.Options{Choices: rememberedChoices(s), Parallelism: c.Int("parallelism")})
+			downOpts := teardown.Options{Choices: rememberedChoices(s), Parallelism: c.Int("parallelism"), Cascade: c.Bool("cascade")}
+			down, err := teardown.Prepare(c.Context, s.env, downOpts)
 			if err != nil {
 				return err
 			}
@@ -52,7 +58,22 @@ Examples:
 				if err != nil {
 					return err
 				}
+				if len(down.Overlays) > 0 {
+					fmt.Fprintf(opts.Stdout, "tapctl down --cascade will first take down, entirely, the overlay environments on %s: %s\n", s.env.Name, strings.Join(down.Overlays, ", "))
+				}
 				if err := confirmDown(c.Context, opts.Stdout, opts.Stdin, s.env.Name, statuses); err != nil {
+					return err
+				}
+			}
+			if len(down.Overlays) > 0 {
+				for _, overlay := range down.Overlays {
+					if err := downOverlay(c, opts, overlay, s.env.Name); err != nil {
+						s.finish("down (failed)")
+						return fmt.Errorf("taking overlay %s of %s down first: %w", overlay, s.env.Name, err)
+					}
+				}
+				// What the base's load balancer holds changed: read it afresh.
+				if down, err = teardown.Prepare(c.Context, engine.Rediscover(s.env), downOpts); err != nil {
 					return err
 				}
 			}
@@ -65,4 +86,28 @@ Examples:
 			return nil
 		},
 	}
+}
+
+// downOverlay takes one overlay of base down, in a session of its own (its lock and state), for
+// down --cascade of the base.
+func downOverlay(c *cli.Context, opts Options, overlay, base string) error {
+	s, err := openEnvSession(c.Context, c, opts, sessionSetup{env: overlay}, true)
+	if err != nil {
+		return err
+	}
+	defer s.close()
+	if s.env.BaseName() == "" {
+		s.env.UseBase(base) // found by its listener on the base, whatever its state file holds
+	}
+	s.log.Info().Str("base", base).Msg("tearing overlay environment down first (down --cascade of its base)")
+	down, err := teardown.Prepare(s.ctx, s.env, teardown.Options{Choices: rememberedChoices(s), Parallelism: c.Int("parallelism")})
+	if err != nil {
+		return err
+	}
+	if err := down.Run(s.ctx); err != nil {
+		s.finish("down (failed)")
+		return err
+	}
+	s.finish("down")
+	return nil
 }

@@ -185,7 +185,11 @@ func openEnvSession(ctx context.Context, c *cli.Context, opts Options, setup ses
 	e.Partition = id.Partition()
 	e.Progress = s.progress.observer()
 	s.env = e
-	if base := st.Setting(provision.SettingBase); base != "" {
+	base := st.Setting(provision.SettingBase)
+	if base == "" && len(st.Keys()) == 0 {
+		base = provision.DiscoverBase(ctx, e) // an overlay whose state file is elsewhere, or lost
+	}
+	if base != "" {
 		e.UseBase(base)
 	}
 	if exclusive {

@@ -153,7 +153,11 @@ func resolveChoices(s *session, c *cli.Context) provision.Choices {
 }
 
 // rememberedChoices are the choices the state file holds, defaults where it holds none.
-func rememberedChoices(s *session) provision.Choices { return storedChoices(s.env.State) }
+func rememberedChoices(s *session) provision.Choices {
+	ch := storedChoices(s.env.State)
+	ch.Base = s.env.BaseName() // remembered, or found by its tags (openEnvSession)
+	return ch
+}
 
 // storedChoices are the choices a state file holds, defaults where it holds none.
 func storedChoices(st *state.Store) provision.Choices {

@@ -284,3 +284,15 @@ func OverlaysOf(ctx context.Context, e *Env) ([]string, error) {
 	slices.Sort(out)
 	return slices.Compact(out), nil
 }
+
+// DiscoverBase is the base of an overlay environment whose state file holds nothing (made on
+// another machine, or lost): the TagBase tag of any of its resources in the tagging index;
+// "" for an isolated environment or one with nothing left.
+func DiscoverBase(ctx context.Context, e *Env) string {
+	for _, tags := range taggedIndex(ctx, e) {
+		if b := tags[TagBase]; b != "" && e.Owns(tags) {
+			return b
+		}
+	}
+	return ""
+}

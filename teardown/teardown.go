@@ -18,6 +18,9 @@ type Options struct {
 	// steps the platform has (App Mesh's, or the retired mesh's clean-up).
 	Choices     provision.Choices
 	Parallelism int
+	// Cascade: a base with overlays is prepared anyway (Down.Overlays names them); the caller
+	// takes them down first and prepares the base again.
+	Cascade bool
 }
 
 // Down is one teardown, prepared: the platform's steps for the catalog and for the services the
@@ -26,6 +29,9 @@ type Down struct {
 	env   *provision.Env
 	steps []provision.Step
 	opts  Options
+	// Overlays, with Options.Cascade, are the overlay environments that use this one as their
+	// base: they go first.
+	Overlays []string
 }
 
 // BaseInUseError refuses the down of a base environment while overlays run on it.
@@ -48,7 +54,7 @@ func Prepare(ctx context.Context, e *provision.Env, opts Options) (*Down, error)
 	if err != nil {
 		return nil, fmt.Errorf("looking for overlays of %s: %w", e.Name, err)
 	}
-	if len(overlays) > 0 {
+	if len(overlays) > 0 && !opts.Cascade {
 		return nil, &BaseInUseError{Base: e.Name, Overlays: overlays}
 	}
 	// Services that left the catalog but whose resources up has not deleted yet go too.
@@ -57,7 +63,7 @@ func Prepare(ctx context.Context, e *provision.Env, opts Options) (*Down, error)
 		return nil, err
 	}
 	e.Catalog = provision.WithRemoved(e.Catalog, removed)
-	return &Down{env: e, steps: provision.Platform(e.Catalog, opts.Choices), opts: opts}, nil
+	return &Down{env: e, steps: provision.Platform(e.Catalog, opts.Choices), opts: opts, Overlays: overlays}, nil
 }
 
 // Resources is every resource of the platform's steps as the state file and AWS see it now, for

@@ -71,6 +71,14 @@ func TestOverlaysShareABaseAndStayApart(t *testing.T) {
 		t.Errorf("down of overlay %s changed the base or the other overlay:\nbefore %v\nafter  %v", a, before, after)
 	}
 	assertBaseGroupAdmits(t, base, lb, []int32{ports[b]})
+
+	// --cascade takes the remaining overlay down first, then the base.
+	tapctl(t, dir, "down", "--yes", "--cascade", "--env", base).mustSucceed(t)
+	for _, env := range []string{b, base} {
+		if left := leftovers(t, env); len(left) != 0 {
+			t.Errorf("after down --cascade of the base, %s left: %v", env, left)
+		}
+	}
 }
 
 // baseLoadBalancer is the base's load balancer.
