@@ -1,6 +1,8 @@
 // Command bench measures tapctl through the timing model (localstack.Timing): fresh up,
 // no-change up and down, at parallelism 1 and at the default, with wall time, calls, peak
-// memory and the critical-path bound computed from the step graph. It writes BENCHMARKS.md.
+// memory and the critical-path bound computed from the step graph; then the same three of an
+// overlay environment (up --base, issue 16) at the default parallelism, on a base made for it
+// and not timed. It writes BENCHMARKS.md.
 //
 //	go run ./localstack/bench            # what `make bench` runs
 package main
@@ -34,12 +36,16 @@ type run struct {
 	reads       int
 	peakMB      float64
 	stepCalls   map[string]int
+	created     int    // resources the run created (the binary's summary)
+	updated     int    // resources the run changed
+	base        string // the base of an overlay run, "" for an isolated environment
 }
 
 func main() {
 	latency := flag.Duration("latency", 50*time.Millisecond, "latency added to every call")
 	factors := flag.String("factors", "0.1,0.01", "scales of AWS's slow transitions, one table each (1 = NAT 90 s, ALB 150 s, Cloud Map 45 s, ECS 120 s)")
 	out := flag.String("out", "BENCHMARKS.md", "where to write the table")
+	overlay := flag.Bool("overlay", true, "also measure an overlay environment (up --base) on a base made for it")
 	flag.Parse()
 	var report strings.Builder
 	fmt.Fprintf(&report, "# Benchmarks\n\nMeasured with `make bench` (`go run ./localstack/bench -latency %s -factors %s`) on %s, %d cores,\n%s, %s: the real binary against moto behind the timing model of `localstack/timing.go`.\nEach table is one run; compare ratios within a table, the machine is noisy.\n",
@@ -50,7 +56,7 @@ func main() {
 			fmt.Fprintln(os.Stderr, "bench: bad factor", f)
 			os.Exit(2)
 		}
-		section, err := bench(*latency, factor, i)
+		section, err := bench(*latency, factor, i, *overlay)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "bench:", err)
 			os.Exit(1)
@@ -63,7 +69,7 @@ func main() {
 	}
 }
 
-func bench(latency time.Duration, factor float64, round int) (string, error) {
+func bench(latency time.Duration, factor float64, round int, overlay bool) (string, error) {
 	root, err := localstack.RepoRoot()
 	if err != nil {
 		return "", err
@@ -95,7 +101,7 @@ func bench(latency time.Duration, factor float64, round int) (string, error) {
 	for _, p := range []int{1, 10} {
 		env := fmt.Sprintf("bench%d-p%d", round, p)
 		for _, step := range []struct{ name, cmd string }{{"fresh up", "up"}, {"no-change up", "up"}, {"down", "down"}} {
-			r, err := tapctl(bin, proxy.URL, stateDir, step.cmd, env, p)
+			r, err := tapctl(bin, proxy.URL, stateDir, step.cmd, env, "", p)
 			if err != nil {
 				return "", fmt.Errorf("%s at parallelism %d: %w", step.name, p, err)
 			}
@@ -104,14 +110,50 @@ func bench(latency time.Duration, factor float64, round int) (string, error) {
 			fmt.Fprintf(os.Stderr, "%-13s p=%-2d %8s  %3d mutating %3d reads  %.1f MB\n", r.name, p, r.wall.Round(time.Millisecond), r.mutating, r.reads, r.peakMB)
 		}
 	}
-	return report(runs, latency, factor), nil
+	section := report(runs, latency, factor)
+	if !overlay {
+		return section, nil
+	}
+	overlays, err := benchOverlay(bin, proxy.URL, stateDir, round)
+	if err != nil {
+		return "", err
+	}
+	return section + overlayReport(overlays, runs, latency, factor), nil
 }
 
-// tapctl runs the real binary and reads its JSON log for the call counts.
-func tapctl(bin, endpoint, stateDir, command, env string, parallelism int) (run, error) {
+// benchOverlay makes a base (not timed), then times an overlay's fresh up, no-change up and down
+// on it at the default parallelism, and takes the base down (not timed).
+func benchOverlay(bin, endpoint, stateDir string, round int) ([]run, error) {
+	const p = 10
+	base, overlay := fmt.Sprintf("bench%d-b", round), fmt.Sprintf("bench%d-o", round)
+	if _, err := tapctl(bin, endpoint, stateDir, "up", base, "", p); err != nil {
+		return nil, fmt.Errorf("up of the base %s: %w", base, err)
+	}
+	var runs []run
+	for _, step := range []struct{ name, cmd string }{{"fresh up", "up"}, {"no-change up", "up"}, {"down", "down"}} {
+		r, err := tapctl(bin, endpoint, stateDir, step.cmd, overlay, base, p)
+		if err != nil {
+			return nil, fmt.Errorf("overlay %s at parallelism %d: %w", step.name, p, err)
+		}
+		r.name = step.name
+		runs = append(runs, r)
+		fmt.Fprintf(os.Stderr, "overlay %-13s p=%-2d %8s  %3d mutating %3d reads  %.1f MB\n", r.name, p, r.wall.Round(time.Millisecond), r.mutating, r.reads, r.peakMB)
+	}
+	if _, err := tapctl(bin, endpoint, stateDir, "down", base, "", p); err != nil {
+		return nil, fmt.Errorf("down of the base %s: %w", base, err)
+	}
+	return runs, nil
+}
+
+// tapctl runs the real binary and reads its JSON log for the call counts. base makes the up an
+// overlay's (--base); an overlay's down finds its base in its state file.
+func tapctl(bin, endpoint, stateDir, command, env, base string, parallelism int) (run, error) {
 	args := []string{"--endpoint", endpoint, "--state-dir", stateDir, "--log-format", "json", "-v", command, "--env", env, "--parallelism", fmt.Sprint(parallelism)}
 	if command == "down" {
 		args = append(args, "--yes")
+	}
+	if command == "up" && base != "" {
+		args = append(args, "--base", base)
 	}
 	cmd := exec.Command(bin, args...)
 	cmd.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID=bench", "AWS_SECRET_ACCESS_KEY=bench", "AWS_REGION=us-east-1", "AWS_EC2_METADATA_DISABLED=true")
@@ -119,7 +161,7 @@ func tapctl(bin, endpoint, stateDir, command, env string, parallelism int) (run,
 	cmd.Stderr = &stderr
 	start := time.Now()
 	err := cmd.Run()
-	r := run{parallelism: parallelism, wall: time.Since(start), stepCalls: map[string]int{}}
+	r := run{parallelism: parallelism, wall: time.Since(start), stepCalls: map[string]int{}, base: base}
 	if err != nil {
 		return r, fmt.Errorf("%v\n%s", err, lastLines(stderr.String(), 5))
 	}
@@ -135,6 +177,8 @@ func tapctl(bin, endpoint, stateDir, command, env string, parallelism int) (run,
 			Calls    int    `json:"calls"`
 			Mutating int    `json:"mutatingCalls"`
 			Reads    int    `json:"readCalls"`
+			Created  int    `json:"created"`
+			Updated  int    `json:"updated"`
 		}
 		if json.Unmarshal(sc.Bytes(), &line) != nil {
 			continue
@@ -143,7 +187,7 @@ func tapctl(bin, endpoint, stateDir, command, env string, parallelism int) (run,
 		case line.Message == "step calls":
 			r.stepCalls[line.Step] = line.Calls
 		case strings.HasSuffix(line.Message, "finished"):
-			r.mutating, r.reads = line.Mutating, line.Reads
+			r.mutating, r.reads, r.created, r.updated = line.Mutating, line.Reads, line.Created, line.Updated
 		}
 	}
 	return r, nil
@@ -151,12 +195,20 @@ func tapctl(bin, endpoint, stateDir, command, env string, parallelism int) (run,
 
 // criticalPath is the longest chain of sequential calls and modeled waits through the step
 // graph: each step costs its calls times the latency plus the wait AWS makes it sit through.
+// An overlay's graph is its own (provision.Platform with the base): it borrows the VPC, subnets,
+// route table, cluster and load balancer, so neither the NAT gateway's nor the load balancer's
+// wait is on it, only the namespace operation and the services reaching their count.
 func criticalPath(r run, latency time.Duration, factor float64, down bool) time.Duration {
-	steps := provision.Platform(catalog.Default(), provision.DefaultChoices())
+	choices := provision.DefaultChoices()
+	choices.Base = r.base
+	steps := provision.Platform(catalog.Default(), choices)
 	ordered, _ := engine.Order(steps)
 	waits := map[string]float64{}
 	if !down && r.name == "fresh up" {
 		waits = map[string]float64{"nat-gateway": 90, "alb": 150, "namespace": 45, "services-stable": 120}
+		if r.base != "" {
+			waits = map[string]float64{"namespace": 45, "services-stable": 120}
+		}
 	}
 	cost := func(name string) time.Duration {
 		return time.Duration(r.stepCalls[name])*latency + time.Duration(waits[name]*factor*float64(time.Second))
@@ -233,6 +285,45 @@ func report(runs []run, latency time.Duration, factor float64) string {
 	b.WriteString("\nThe critical-path bound is the longest dependency chain through the step graph, each step costing\n" +
 		"its own calls (counted per step by the binary at -v) times the latency, plus the modeled wait of the\n" +
 		"NAT gateway, load balancer, namespace and services-stable steps.\n")
+	return b.String()
+}
+
+// overlayReport is the overlay's table in the isolated table's format, then the overlay's fresh
+// up against the isolated one's at the default parallelism: measured here, and modeled at
+// factor 1 (AWS's figures) from the calls counted here.
+func overlayReport(overlays, isolated []run, latency time.Duration, factor float64) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "\n### Overlay environment (issue 16), factor %g: `up --base` on a base made before it (not timed)\n\n", factor)
+	b.WriteString("| run | parallelism | wall time | mutating calls | read calls | peak memory | critical-path bound | wall / bound |\n|---|---|---|---|---|---|---|---|\n")
+	var fresh run
+	for _, r := range overlays {
+		bound := criticalPath(r, latency, factor, r.name == "down")
+		if r.name == "fresh up" {
+			fresh = r
+		}
+		fmt.Fprintf(&b, "| overlay %s | %d | %s | %d | %d | %.1f MB | %s | %.2f |\n", r.name, r.parallelism, r.wall.Round(10*time.Millisecond),
+			r.mutating, r.reads, r.peakMB, bound.Round(10*time.Millisecond), float64(r.wall)/float64(bound))
+	}
+	var iso run
+	for _, r := range isolated {
+		if r.name == "fresh up" && r.parallelism == fresh.parallelism {
+			iso = r
+		}
+	}
+	if fresh.wall == 0 || iso.wall == 0 {
+		return b.String()
+	}
+	isoBound, ovBound := criticalPath(iso, latency, factor, false), criticalPath(fresh, latency, factor, false)
+	fmt.Fprintf(&b, "\n- overlay fresh up is %.2f× faster than isolated fresh up (bound %s vs %s; wall %s vs %s).\n", float64(iso.wall)/float64(fresh.wall),
+		ovBound.Round(10*time.Millisecond), isoBound.Round(10*time.Millisecond), fresh.wall.Round(10*time.Millisecond), iso.wall.Round(10*time.Millisecond))
+	if factor != 1 {
+		iso1, ov1 := criticalPath(iso, latency, 1, false), criticalPath(fresh, latency, 1, false)
+		fmt.Fprintf(&b, "- modeled at factor 1 (AWS's waits; the calls as counted in this run, so the polls a longer wait adds are left out): overlay bound %s vs isolated %s, %.2f× faster.\n",
+			ov1.Round(100*time.Millisecond), iso1.Round(100*time.Millisecond), float64(iso1)/float64(ov1))
+	}
+	fmt.Fprintf(&b, "- resources created by the fresh up: overlay %d (and %d changed of the base's: the ingress rule for its port), isolated %d.\n", fresh.created, fresh.updated, iso.created)
+	b.WriteString("\nAn overlay's critical path has no NAT gateway and no load balancer on it (both are the base's):\n" +
+		"what remains is the Cloud Map namespace operation and the services reaching their count.\n")
 	return b.String()
 }
 
