@@ -109,9 +109,13 @@ func Find(ctx context.Context, clients *cloud.Clients, region string) ([]Environ
 	}
 	for name, env := range byEnv {
 		env.Resources += liveNATs[name]
-		if active[clusters[name]] {
+		switch {
+		case env.Base != "" && active[clusters[env.Base]]:
+			env.Resources += len(services[name]) // an overlay's services run in its base's cluster
+			env.Mesh = byEnvMesh(byEnv, env.Base)
+		case active[clusters[name]]:
 			env.Resources += 1 + len(services[name])
-		} else {
+		default:
 			env.Mesh = ""
 		}
 		if env.Resources == 0 {
@@ -276,4 +280,12 @@ func tagMap(tags []taggingtypes.Tag) map[string]string {
 		m[aws.ToString(t.Key)] = aws.ToString(t.Value)
 	}
 	return m
+}
+
+// byEnvMesh is the mesh choice of the environment named, "" when it is not listed.
+func byEnvMesh(byEnv map[string]*Environment, name string) string {
+	if e := byEnv[name]; e != nil {
+		return e.Mesh
+	}
+	return ""
 }
