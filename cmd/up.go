@@ -86,7 +86,7 @@ func upCommand(opts Options, envFlag cli.Flag) *cli.Command {
 			}
 			// A new VPC or Elastic IP must fit in the region's quota (provision/quotas.go); an
 			// existing environment's up makes no call here.
-			if err := provision.CheckHeadroom(c.Context, s.env); err != nil {
+			if err := provision.CheckHeadroom(c.Context, s.env, steps); err != nil {
 				s.finish("up (refused)")
 				return err
 			}

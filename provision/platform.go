@@ -63,7 +63,7 @@ func Plan(ctx context.Context, e *Env, steps []Step, removed []catalog.Service, 
 		// reads, with the command's log (the quota's source is a debug line).
 		r := *scratch.Run
 		r.Log = e.Log
-		if err := CheckHeadroom(ctx, scratch.WithRun(&r)); err != nil {
+		if err := CheckHeadroom(ctx, scratch.WithRun(&r), steps); err != nil {
 			return nil, err
 		}
 		return engine.PlanDeletes(ctx, scratch.ForServices(removed), ServiceSteps(removed, choices))

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"sync"
 
@@ -76,14 +77,15 @@ func HeadroomError(region string, needed []Headroom) error {
 }
 
 // CheckHeadroom refuses, before the first change, an environment whose new VPC or new Elastic
-// IP would exceed its region's quota. It reads only when something would be created: whether
-// the VPC, the Elastic IP and the NAT gateway exist comes from the claims' reads of this run
-// (engine.Discover), so a converged environment costs no call here. For each kind to be
+// IP would exceed its region's quota; steps are the run's platform, already claimed. It reads
+// only when something would be created: whether the VPC, the Elastic IP and the NAT gateway
+// exist comes from the claims' reads of this run (engine.Discover), so a converged environment
+// costs no call here. For each kind to be
 // created it counts the region's resources and asks Service Quotas for the quota, falling back
 // to AWS's default when Service Quotas does not answer (no permission, not in the partition or
 // the endpoint, an emulator without it).
-func CheckHeadroom(ctx context.Context, e *Env) error {
-	needed, err := quotasNeeded(ctx, e)
+func CheckHeadroom(ctx context.Context, e *Env, steps []Step) error {
+	needed, err := quotasNeeded(ctx, e, steps)
 	if err != nil || len(needed) == 0 {
 		return err
 	}
@@ -111,21 +113,32 @@ func CheckHeadroom(ctx context.Context, e *Env) error {
 }
 
 // quotasNeeded lists the quota-bound kinds this run would create (toCreate), from the reads
-// the claims made.
-func quotasNeeded(ctx context.Context, e *Env) ([]regionQuota, error) {
-	vpc, err := findVPC(ctx, e)
-	if err != nil {
-		return nil, err
+// the claims made. Only the platform's own network steps make them: a run whose steps hold no
+// VPC step, or no NAT gateway step (an environment on another's network), needs none of that kind.
+func quotasNeeded(ctx context.Context, e *Env, steps []Step) ([]regionQuota, error) {
+	has := func(name string) bool {
+		return slices.ContainsFunc(steps, func(s Step) bool { return s.Name() == name })
 	}
-	addr, err := findElasticIP(ctx, e)
-	if err != nil {
-		return nil, err
+	vpcFound, addressFound, natFound := true, true, true
+	if has(keyVPC) {
+		vpc, err := findVPC(ctx, e)
+		if err != nil {
+			return nil, err
+		}
+		vpcFound = vpc != nil
 	}
-	nat, err := findNATGateway(ctx, e)
-	if err != nil {
-		return nil, err
+	if has(keyNATGateway) {
+		addr, err := findElasticIP(ctx, e)
+		if err != nil {
+			return nil, err
+		}
+		nat, err := findNATGateway(ctx, e)
+		if err != nil {
+			return nil, err
+		}
+		addressFound, natFound = addr != nil, nat != nil
 	}
-	return toCreate(vpc != nil, addr != nil, nat != nil), nil
+	return toCreate(vpcFound, addressFound, natFound), nil
 }
 
 // toCreate is what up creates of the quota-bound kinds, from what the run found: a VPC when

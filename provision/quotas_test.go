@@ -1,7 +1,9 @@
 package provision
 
 import (
+	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -125,5 +127,16 @@ func TestQuotaOrDefault(t *testing.T) {
 				t.Errorf("fallback = %q, want %q", fallback, c.fallback)
 			}
 		})
+	}
+}
+
+// A platform without the VPC and NAT gateway steps (an environment on another's network) makes
+// neither, so it needs no headroom and reads nothing (this Env has no clients at all).
+func TestNoNetworkStepsNeedNoHeadroom(t *testing.T) {
+	e := NewEnv("pr1")
+	steps := Platform(nil, DefaultChoices())
+	steps = slices.DeleteFunc(steps, func(s Step) bool { return s.Name() == keyVPC || s.Name() == keyNATGateway })
+	if err := CheckHeadroom(context.Background(), e, steps); err != nil {
+		t.Errorf("CheckHeadroom = %v, want nil without reading", err)
 	}
 }
