@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/servicediscovery"
+	"github.com/aws/aws-sdk-go-v2/service/servicequotas"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go/transport/http/protocol/awsquery"
 )
@@ -38,6 +39,8 @@ type Clients struct {
 	STS         *sts.Client
 	// Tagging finds every tapctl resource of a region in one paginated call (tapctl list).
 	Tagging *resourcegroupstaggingapi.Client
+	// Quotas reads the region's VPC and Elastic IP quotas before up creates either.
+	Quotas *servicequotas.Client
 }
 
 // NewClients builds every client from one configuration.
@@ -61,6 +64,11 @@ func NewClients(cfg aws.Config) *Clients {
 		AppMesh:     appmesh.NewFromConfig(cfg),
 		STS:         sts.NewFromConfig(cfg),
 		Tagging:     resourcegroupstaggingapi.NewFromConfig(cfg),
+		Quotas: servicequotas.NewFromConfig(cfg, func(o *servicequotas.Options) {
+			// A quota that cannot be read falls back to AWS's default (provision/quotas.go): an
+			// endpoint that does not answer is not worth the retries of a call that must succeed.
+			o.Retryer = &quickWhenUnreachable{Retryer: o.Retryer}
+		}),
 	}
 }
 

@@ -101,6 +101,12 @@ func upCommand(opts Options, envFlag cli.Flag) *cli.Command {
 				s.finish("up (refused)")
 				return err
 			}
+			// A new VPC or Elastic IP must fit in the region's quota (provision/quotas.go); an
+			// existing environment's up makes no call here.
+			if err := provision.CheckHeadroom(c.Context, s.env, steps); err != nil {
+				s.finish("up (refused)")
+				return err
+			}
 			if err := removeServices(c, s, choices); err != nil {
 				s.finish("up (failed)")
 				return err

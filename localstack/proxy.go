@@ -24,6 +24,8 @@ import (
 //   - moto has no App Mesh virtual services: the proxy answers those operations itself; nor
 //     tags for Application Auto Scaling (autoscaling_tags.go).
 //   - moto forgives what AWS refuses: the strict layer (strict.go) answers as AWS does.
+//   - moto's VPC and Elastic IP quotas are AWS's defaults, too few for the tests side by side:
+//     the proxy answers raised ones (quotas.go).
 //   - moto runs no tasks: ReportDeployment (deployments.go) says how a deployment ends.
 //   - AppMeshDiscontinued makes every App Mesh call answer as a discontinued API would.
 //   - Timing (timing.go) adds latency and AWS's slow transitions.
@@ -39,6 +41,9 @@ type Proxy struct {
 	// Strict makes the emulator answer as AWS does where moto forgives (strict.go); on unless a
 	// test switches it off.
 	Strict atomic.Bool
+	// RaisedQuotas answers the VPC and Elastic IP quotas as a raised account does (quotas.go);
+	// on unless a test switches it off.
+	RaisedQuotas atomic.Bool
 
 	upstream *url.URL
 	server   *http.Server
@@ -78,6 +83,7 @@ func StartProxy(upstream string) (*Proxy, error) {
 		created: map[string]time.Time{}, faults: newFaultState(), strict: newStrictState(), autoScalingTags: map[string]map[string]string{},
 		kill: newKillPoint()}
 	p.Strict.Store(true)
+	p.RaisedQuotas.Store(true)
 	p.rp = httputil.NewSingleHostReverseProxy(u)
 	p.rp.ModifyResponse = p.fixAppMeshTimestamps
 	p.server = &http.Server{Handler: p, ReadHeaderTimeout: 10 * time.Second}

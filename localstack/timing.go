@@ -205,6 +205,9 @@ func (p *Proxy) timed(w http.ResponseWriter, r *http.Request) {
 	if p.timing.Latency > 0 {
 		time.Sleep(p.timing.Latency)
 	}
+	if p.serveRaisedQuota(w, r, c) { // quotas.go
+		return
+	}
 	rec, replayed := p.replay(c)
 	untag := false
 	if !replayed {

@@ -62,9 +62,18 @@ func Platform(services []catalog.Service, choices Choices) []Step {
 }
 
 // Plan works out what up would do (engine.Plan), with read calls only. The resources of
-// removed services are deletes, listed first, as up deletes them first.
+// removed services are deletes, listed first, as up deletes them first. A VPC or Elastic IP
+// beyond the region's quota is up's refusal (CheckHeadroom), returned as the plan's error.
 func Plan(ctx context.Context, e *Env, steps []Step, removed []catalog.Service, choices Choices, parallelism int) ([]engine.Change, error) {
 	return engine.Plan(ctx, e, steps, func(ctx context.Context, scratch *Env) ([]engine.Change, error) {
+		// As up, after the claims and before anything else: a VPC or an Elastic IP that would
+		// not fit in the region's quota stops the plan with up's refusal. The scratch run's
+		// reads, with the command's log (the quota's source is a debug line).
+		r := *scratch.Run
+		r.Log = e.Log
+		if err := CheckHeadroom(ctx, scratch.WithRun(&r), steps); err != nil {
+			return nil, err
+		}
 		return engine.PlanDeletes(ctx, scratch.ForServices(removed), ServiceSteps(removed, choices))
 	}, parallelism)
 }
