@@ -314,22 +314,28 @@ func runGC(c *cli.Context, opts Options, in gcInputs, candidates []gcCandidate) 
 	}
 	rows := make([]gcRow, len(candidates))
 	slots := make(chan struct{}, in.parallelism)
-	var wg sync.WaitGroup
-	for i, cand := range candidates {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			select {
-			case slots <- struct{}{}:
-			case <-c.Context.Done():
-				rows[i] = gcRow{Env: cand.env.Name, Action: gcSkipped, Reason: "not started: " + cloud.Brief(context.Cause(c.Context))}
-				return
+	// Overlays first, then the rest: a base is taken down only once its overlays are gone.
+	for _, overlays := range []bool{true, false} {
+		var wg sync.WaitGroup
+		for i, cand := range candidates {
+			if (cand.env.Base != "") != overlays {
+				continue
 			}
-			defer func() { <-slots }()
-			rows[i] = gcDown(c, opts, setup, cand)
-		}()
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				select {
+				case slots <- struct{}{}:
+				case <-c.Context.Done():
+					rows[i] = gcRow{Env: cand.env.Name, Action: gcSkipped, Reason: "not started: " + cloud.Brief(context.Cause(c.Context))}
+					return
+				}
+				defer func() { <-slots }()
+				rows[i] = gcDown(c, opts, setup, cand)
+			}()
+		}
+		wg.Wait()
 	}
-	wg.Wait()
 	return rows
 }
 
