@@ -3,6 +3,8 @@ package scenarios
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strconv"
@@ -21,6 +23,7 @@ import (
 	"github.com/tapctl/tapctl/catalog"
 	"github.com/tapctl/tapctl/naming"
 	"github.com/tapctl/tapctl/provision"
+	"github.com/tapctl/tapctl/state"
 )
 
 // A base and two overlays side by side (issue 16): each overlay has its own listener on the
@@ -57,6 +60,17 @@ func TestOverlaysShareABaseAndStayApart(t *testing.T) {
 		}
 	}
 
+	// plan and status see an overlay as it is: nothing to change, every resource present.
+	if _, p := plan(t, dir, a); len(p.Changes) != 0 {
+		t.Errorf("plan of converged overlay %s lists changes: %+v", a, p.Changes)
+	}
+	status := tapctl(t, dir, "status", "--env", a).mustSucceed(t)
+	for _, want := range []string{"load balancer of base " + base, "listener of overlay " + a} {
+		if !strings.Contains(status.Stdout, want) {
+			t.Errorf("status of overlay %s lacks %q:\n%s", a, want, status.Stdout)
+		}
+	}
+
 	refused := tapctl(t, dir, "down", "--yes", "--env", base)
 	if refused.Code == 0 || !strings.Contains(refused.Stderr, a) || !strings.Contains(refused.Stderr, b) || !strings.Contains(refused.Stderr, "--cascade") {
 		t.Errorf("down of the base: exit %d, want a refusal naming %s and %s:\n%s", refused.Code, a, b, refused.Stderr)
@@ -71,6 +85,20 @@ func TestOverlaysShareABaseAndStayApart(t *testing.T) {
 		t.Errorf("down of overlay %s changed the base or the other overlay:\nbefore %v\nafter  %v", a, before, after)
 	}
 	assertBaseGroupAdmits(t, base, lb, []int32{ports[b]})
+
+	// A lost state file: the overlay finds its base by its tags and adopts all it had, creating
+	// nothing. moto reports no Service Connect configuration on a service (AWS does, on its primary
+	// deployment), so without the state file's record of it up applies it again: one
+	// UpdateService per service, and nothing else.
+	must(t, os.Remove(filepath.Join(dir, b+".json")))
+	for _, call := range tapctl(t, dir, "up", "--env", b).mustSucceed(t).Calls.Mutating() {
+		if !strings.HasPrefix(call, "ECS.UpdateService") {
+			t.Errorf("up of overlay %s after its state file was lost made a mutating call other than UpdateService: %s", b, call)
+		}
+	}
+	if st, err := state.Open(dir, b); err != nil || st.Setting(provision.SettingBase) != base {
+		t.Errorf("the state file of %s rebuilt by up does not name base %s (%v)", b, base, err)
+	}
 
 	// --cascade takes the remaining overlay down first, then the base.
 	tapctl(t, dir, "down", "--yes", "--cascade", "--env", base).mustSucceed(t)
