@@ -170,18 +170,26 @@ func TestKilledDownIsFinishedByTheNextDown(t *testing.T) {
 		p, again, env, dir := startProxy(t), startProxy(t), newEnvName(t), t.TempDir()
 		downAtCleanup(t, dir, env)
 		tapctlAt(t, p.URL, dir, nil, "up", "--env", env, "--no-wait").mustSucceed(t)
-		killed := runKilledAfter(t, p, k, dir, "down", "--yes", "--env", env)
-		assertStateReadable(t, dir, env)
-		defer logJournalOnFailure(t, killed, p, again)
-		tapctlAt(t, again.URL, dir, nil, "down", "--yes", "--env", env).mustSucceed(t)
-		if left := leftovers(t, env); len(left) != 0 {
-			t.Errorf("after the second down, left: %v", left)
-		}
-		assertCreatedAreGone(t, append(p.Journal(), again.Journal()...))
-		if _, err := os.Stat(fmt.Sprintf("%s/%s.json", dir, env)); !os.IsNotExist(err) {
-			t.Errorf("state file remains after down: %v", err)
-		}
+		killDownAndFinish(t, p, again, k, dir, env)
 	})
+}
+
+// killDownAndFinish kills a down of env through p after its k-th mutating call, runs it again
+// through again, and checks that nothing of env is left: no resource, nothing either down
+// created, no state file.
+func killDownAndFinish(t *testing.T, p, again *localstack.Proxy, k int, dir, env string) {
+	t.Helper()
+	killed := runKilledAfter(t, p, k, dir, "down", "--yes", "--env", env)
+	assertStateReadable(t, dir, env)
+	defer logJournalOnFailure(t, killed, p, again)
+	tapctlAt(t, again.URL, dir, nil, "down", "--yes", "--env", env).mustSucceed(t)
+	if left := leftovers(t, env); len(left) != 0 {
+		t.Errorf("after the second down, left: %v", left)
+	}
+	assertCreatedAreGone(t, append(p.Journal(), again.Journal()...))
+	if _, err := os.Stat(fmt.Sprintf("%s/%s.json", dir, env)); !os.IsNotExist(err) {
+		t.Errorf("state file remains after down: %v", err)
+	}
 }
 
 // The CI sample holds the first and the last kill point and no gap wider than the spacing.

@@ -2,8 +2,6 @@ package scenarios
 
 import (
 	"context"
-	"fmt"
-	"os"
 	"strings"
 	"testing"
 
@@ -69,18 +67,8 @@ func TestKilledOverlayDownIsFinishedByTheNextDown(t *testing.T) {
 		p, again, env, dir := startProxy(t), startProxy(t), newEnvName(t), t.TempDir()
 		downAtCleanup(t, dir, env)
 		tapctlAt(t, p.URL, dir, nil, "up", "--env", env, "--base", base, "--no-wait").mustSucceed(t)
-		killed := runKilledAfter(t, p, k, dir, "down", "--yes", "--env", env)
-		assertStateReadable(t, dir, env)
-		defer logJournalOnFailure(t, killed, p, again)
-		tapctlAt(t, again.URL, dir, nil, "down", "--yes", "--env", env).mustSucceed(t)
-		if left := leftovers(t, env); len(left) != 0 {
-			t.Errorf("after the second down, left: %v", left)
-		}
-		assertCreatedAreGone(t, append(p.Journal(), again.Journal()...))
+		killDownAndFinish(t, p, again, k, dir, env)
 		assertNoTraceOnBase(t, env, lb)
-		if _, err := os.Stat(fmt.Sprintf("%s/%s.json", dir, env)); !os.IsNotExist(err) {
-			t.Errorf("state file remains after down: %v", err)
-		}
 	})
 }
 
