@@ -71,6 +71,22 @@ func TestOverlaysShareABaseAndStayApart(t *testing.T) {
 		}
 	}
 
+	// deploy and rollback move an overlay's service only, in the base's cluster; graph draws it.
+	tapctl(t, dir, "deploy", "--env", a, "--service", "payment", "--image", "nginx:1.27").mustSucceed(t)
+	if img := overlayImage(t, base, a, "payment"); img != "nginx:1.27" {
+		t.Errorf("after deploy, overlay %s's payment runs %s, want nginx:1.27", a, img)
+	}
+	if img := overlayImage(t, base, b, "payment"); img == "nginx:1.27" {
+		t.Errorf("deploy of overlay %s changed overlay %s's payment", a, b)
+	}
+	tapctl(t, dir, "rollback", "--env", a, "--service", "payment").mustSucceed(t)
+	if img := overlayImage(t, base, a, "payment"); img == "nginx:1.27" {
+		t.Errorf("after rollback, overlay %s's payment still runs nginx:1.27", a)
+	}
+	if g := tapctl(t, dir, "graph", "--env", a).mustSucceed(t).Stdout; !strings.Contains(g, "listener") {
+		t.Errorf("graph of overlay %s draws no listener:\n%s", a, g)
+	}
+
 	refused := tapctl(t, dir, "down", "--yes", "--env", base)
 	if refused.Code == 0 || !strings.Contains(refused.Stderr, a) || !strings.Contains(refused.Stderr, b) || !strings.Contains(refused.Stderr, "--cascade") {
 		t.Errorf("down of the base: exit %d, want a refusal naming %s and %s:\n%s", refused.Code, a, b, refused.Stderr)
@@ -349,4 +365,18 @@ func fillTargetGroups(t *testing.T, lb elbtypes.LoadBalancer, n int) {
 		})
 		must(t, err)
 	}
+}
+
+// overlayImage is the image an overlay's service runs, in its base's cluster.
+func overlayImage(t *testing.T, base, env, svc string) string {
+	t.Helper()
+	ctx, c := context.Background(), clients(t)
+	out, err := c.ECS.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String(naming.Names{Env: base}.Cluster()), Services: []string{naming.Names{Env: env}.Service(svc)}})
+	must(t, err)
+	if len(out.Services) != 1 {
+		t.Fatalf("no service %s of %s in the base cluster", svc, env)
+	}
+	td, err := c.ECS.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: out.Services[0].TaskDefinition})
+	must(t, err)
+	return aws.ToString(td.TaskDefinition.ContainerDefinitions[0].Image)
 }
