@@ -2,6 +2,7 @@ package provision
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -271,6 +272,10 @@ func OverlaysOf(ctx context.Context, e *Env) ([]string, error) {
 		return nil, nil // an overlay is nobody's base
 	}
 	listeners, tags, err := baseListeners(ctx, e)
+	var foreign *engine.ForeignError
+	if errors.As(err, &foreign) {
+		return nil, nil // not the environment's load balancer: no overlay of it; the claims say why
+	}
 	if err != nil {
 		return nil, err
 	}
