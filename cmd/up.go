@@ -67,9 +67,6 @@ func upCommand(opts Options, envFlag cli.Flag) *cli.Command {
 			choices := resolveChoices(s, c)
 			mesh := choices.Mesh
 			if choices.Base != "" {
-				if mesh == provision.MeshAppMesh {
-					return usagef("an overlay environment uses Service Connect or no mesh: --mesh appmesh needs an isolated environment")
-				}
 				// The base is found by its tags, complete, before anything is created.
 				if err := provision.CheckBase(c.Context, s.env); err != nil {
 					return err
@@ -248,6 +245,9 @@ func checkBaseFlag(c *cli.Context) error {
 	}
 	if base == c.String("env") {
 		return usagef("invalid --base %s: an environment cannot be its own base", base)
+	}
+	if mesh, _ := provision.ParseMeshMode(c.String("mesh")); c.IsSet("mesh") && mesh == provision.MeshAppMesh {
+		return usagef("an overlay environment uses Service Connect or no mesh: --mesh appmesh needs an isolated environment")
 	}
 	return nil
 }

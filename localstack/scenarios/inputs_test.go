@@ -171,6 +171,9 @@ func TestBadInputExitsTwoWithOneLineBeforeAnyCall(t *testing.T) {
 		{[]string{"up", "--env", "pr1", "--bake-time", "-1m"}, "invalid --bake-time -1m0s: whole minutes from 0m to 1440m"},
 		{[]string{"plan", "--env", "pr1", "--bake-time", "90s"}, "invalid --bake-time 1m30s"},
 		{[]string{"up", "--env", "pr1", "--parallelism", "0"}, "invalid --parallelism 0"},
+		{[]string{"up", "--env", "pr1", "--base", "Preview!"}, "invalid --base: "},
+		{[]string{"up", "--env", "pr1", "--base", "pr1"}, "invalid --base pr1: an environment cannot be its own base"},
+		{[]string{"up", "--env", "pr1", "--base", "preview", "--mesh", "appmesh"}, "--mesh appmesh needs an isolated environment"},
 	} {
 		assertBadInput(t, tapctl(t, dir, tc.args...), tc.want)
 	}
