@@ -214,7 +214,7 @@ func (p *Proxy) timed(w http.ResponseWriter, r *http.Request) {
 		rec = &recorder{header: http.Header{}, status: http.StatusOK}
 		clientGone := r.Context().Done()
 		untag = askECSTags(r, c)           // ecs_tags.go
-		done, refused := guardListeners(c) // serialized.go
+		done, refused := guardListeners(c) // listener_ports.go
 		if refused != nil {
 			writeAWSError(w, c.protocol, *refused)
 			return
