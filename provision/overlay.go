@@ -268,10 +268,7 @@ func isSubnetKey(key string) bool {
 // OverlaysOf lists the overlay environments that use e as their base now: the environments of
 // the listeners on e's load balancer tagged as an overlay's of e (read calls only).
 func OverlaysOf(ctx context.Context, e *Env) ([]string, error) {
-	if e.base != nil {
-		return nil, nil // an overlay is nobody's base
-	}
-	listeners, tags, err := baseListeners(ctx, e)
+	ports, err := overlayPorts(ctx, e)
 	var foreign *engine.ForeignError
 	if errors.As(err, &foreign) {
 		return nil, nil // not the environment's load balancer: no overlay of it; the claims say why
@@ -279,15 +276,26 @@ func OverlaysOf(ctx context.Context, e *Env) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	var out []string
+	return slices.Sorted(maps.Keys(ports)), nil
+}
+
+// overlayPorts are the overlays of e that hold a listener on e's load balancer, with its port.
+func overlayPorts(ctx context.Context, e *Env) (map[string]int32, error) {
+	if e.base != nil {
+		return nil, nil // an overlay is nobody's base
+	}
+	listeners, tags, err := baseListeners(ctx, e)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]int32{}
 	for _, l := range listeners {
 		t := tags[aws.ToString(l.ListenerArn)]
 		if t[engine.TagManagedBy] == engine.ManagedByValue && t[TagBase] == e.Name && t[engine.TagEnvironment] != "" {
-			out = append(out, t[engine.TagEnvironment])
+			out[t[engine.TagEnvironment]] = aws.ToInt32(l.Port)
 		}
 	}
-	slices.Sort(out)
-	return slices.Compact(out), nil
+	return out, nil
 }
 
 // DiscoverBase is the base of an overlay environment whose state file holds nothing (made on

@@ -46,8 +46,8 @@ func TestFreeOverlayPort(t *testing.T) {
 	}
 }
 
-// The base keeps the overlays' rules on its load balancer group, and only those: a rule whose
-// description is not an overlay's is the base's to correct.
+// The base keeps an overlay's rule on its load balancer group while the overlay holds its
+// listener on that port, and only then: any other rule is the base's to correct.
 func TestBaseGroupLeavesOverlayRulesAlone(t *testing.T) {
 	g := &ec2types.SecurityGroup{IpPermissions: []ec2types.IpPermission{
 		{IpProtocol: aws.String("tcp"), FromPort: aws.Int32(80), ToPort: aws.Int32(80), IpRanges: []ec2types.IpRange{{CidrIp: aws.String("0.0.0.0/0")}}},
@@ -59,9 +59,16 @@ func TestBaseGroupLeavesOverlayRulesAlone(t *testing.T) {
 		t.Errorf("the overlay's rule was not read as pr1's: %v", held)
 	}
 	want := []sgRule{{protocol: "tcp", from: 80, to: 80, cidr: "0.0.0.0/0"}}
-	_, revoke := ruleChanges(withoutOverlayRules(held), want)
+	_, revoke := ruleChanges(withoutOverlayRules(held, map[string]int32{"pr1": 8001}), want)
 	if len(revoke) != 1 || revoke[0].from != 22 {
-		t.Errorf("the base would revoke %v, want only the hand-made :22", revoke)
+		t.Errorf("while pr1 holds :8001, the base would revoke %v, want only the hand-made :22", revoke)
+	}
+	// Once pr1's listener is gone (or on another port), its rule is stale and goes too.
+	for _, inUse := range []map[string]int32{nil, {"pr1": 8002}, {"pr2": 8001}} {
+		_, revoke = ruleChanges(withoutOverlayRules(held, inUse), want)
+		if len(revoke) != 2 {
+			t.Errorf("with overlays %v holding listeners, the base would revoke %v, want :22 and pr1's stale :8001", inUse, revoke)
+		}
 	}
 }
 

@@ -236,7 +236,17 @@ func (s securityGroupStep) Up(ctx context.Context, e *Env) error {
 	if err != nil {
 		return err
 	}
-	changed, err := s.reconcileRules(ctx, e, id, withoutOverlayRules(flattenRules(g)), want, fresh)
+	have := flattenRules(g)
+	if s.kind == "alb" {
+		// The rules of overlays that hold their listener on this load balancer are theirs; a
+		// rule of an overlay whose listener is gone is revoked like any other rule not wanted.
+		inUse, err := overlayPorts(ctx, e)
+		if err != nil {
+			return err
+		}
+		have = withoutOverlayRules(have, inUse)
+	}
+	changed, err := s.reconcileRules(ctx, e, id, have, want, fresh)
 	if err != nil {
 		return err
 	}
@@ -246,12 +256,13 @@ func (s securityGroupStep) Up(ctx context.Context, e *Env) error {
 	return nil
 }
 
-// withoutOverlayRules drops the rules overlay environments hold on their base's load balancer
-// group: they are the overlays' (overlay_listener.go), and the base leaves them alone.
-func withoutOverlayRules(rules []sgRule) []sgRule {
+// withoutOverlayRules drops the rules that overlay environments hold on their base's load
+// balancer group while they use it (inUse: overlay -> its listener's port, overlayPorts): they
+// are the overlays' to revoke (overlay_listener.go). Any other rule stays, to be corrected.
+func withoutOverlayRules(rules []sgRule, inUse map[string]int32) []sgRule {
 	var kept []sgRule
 	for _, r := range rules {
-		if r.overlay == "" {
+		if port, ok := inUse[r.overlay]; !ok || r.overlay == "" || port != r.from || r.to != r.from {
 			kept = append(kept, r)
 		}
 	}

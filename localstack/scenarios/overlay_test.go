@@ -102,6 +102,16 @@ func TestOverlaysShareABaseAndStayApart(t *testing.T) {
 	}
 	assertBaseGroupAdmits(t, base, lb, []int32{ports[b]})
 
+	// A rule described as an overlay's whose overlay holds no listener here is stale: the base's
+	// up revokes it, and keeps the rule of the overlay that does.
+	_, err := clients(t).EC2.AuthorizeSecurityGroupIngress(context.Background(), &ec2.AuthorizeSecurityGroupIngressInput{
+		GroupId: aws.String(lb.SecurityGroups[0]), IpPermissions: []ec2types.IpPermission{{IpProtocol: aws.String("tcp"), FromPort: aws.Int32(8040), ToPort: aws.Int32(8040),
+			IpRanges: []ec2types.IpRange{{CidrIp: aws.String("0.0.0.0/0"), Description: aws.String("tapctl overlay gone")}}}},
+	})
+	must(t, err)
+	tapctl(t, dir, "up", "--env", base).mustSucceed(t)
+	assertBaseGroupAdmits(t, base, lb, []int32{ports[b]})
+
 	// A lost state file: the overlay finds its base by its tags and adopts all it had, creating
 	// nothing. moto reports no Service Connect configuration on a service (AWS does, on its primary
 	// deployment), so without the state file's record of it up applies it again: one
