@@ -8,6 +8,7 @@ import (
 
 	"github.com/tapctl/tapctl/cloud"
 	"github.com/tapctl/tapctl/engine"
+	"github.com/tapctl/tapctl/provision"
 	"github.com/tapctl/tapctl/teardown"
 )
 
@@ -32,6 +33,15 @@ func failureLines(err error, changing bool) []string {
 		lines := []string{left.Summary()}
 		for _, r := range left.Resources {
 			lines = append(lines, shorten("  "+r.ARN+": "+r.Why))
+		}
+		return lines
+	}
+	var notServing *provision.NotServingError
+	if errors.As(err, &notServing) {
+		// One line per service (and the load balancer) up still waited for at --timeout.
+		lines := []string{notServing.Summary()}
+		for _, w := range notServing.Waiting {
+			lines = append(lines, shorten("  "+w))
 		}
 		return lines
 	}

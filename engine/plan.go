@@ -167,7 +167,7 @@ func planStep[E Env[E]](ctx context.Context, e E, s Step[E], p *planned) ([]Chan
 		// Up would point this resource at what its dependency gets anew.
 		statuses, err := inspect(ctx, se, s)
 		if err != nil || len(statuses) == 0 {
-			return nil, err // a step that owns no resource (the services-stable wait) changes nothing
+			return nil, err // a step that owns no resource (the serving wait) changes nothing
 		}
 		return []Change{{Step: s.Name(), Resource: resources(s, statuses), Action: Update,
 			Fields: map[string]any{"reason": replacedDep + " changes first (a new ID or revision); up points this resource at it"}}}, nil

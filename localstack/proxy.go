@@ -58,7 +58,8 @@ type Proxy struct {
 	autoScalingTags map[string]map[string]string // autoscaling_tags.go
 	deployments     map[string]DeploymentReport  // deployments.go: by ECS service name
 
-	kill *killPoint // killpoint.go: the mutating calls carried out, and the armed kill point
+	health *healthModel // timing_health.go: target health, and the holds a test sets
+	kill   *killPoint   // killpoint.go: the mutating calls carried out, and the armed kill point
 }
 
 type virtualService struct {
@@ -81,7 +82,7 @@ func StartProxy(upstream string) (*Proxy, error) {
 	}
 	p := &Proxy{URL: "http://" + l.Addr().String(), upstream: u, virtualServices: map[string]map[string]*virtualService{},
 		created: map[string]time.Time{}, faults: newFaultState(), strict: newStrictState(), autoScalingTags: map[string]map[string]string{},
-		kill: newKillPoint()}
+		kill: newKillPoint(), health: newHealthModel()}
 	p.Strict.Store(true)
 	p.RaisedQuotas.Store(true)
 	p.rp = httputil.NewSingleHostReverseProxy(u)

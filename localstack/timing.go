@@ -230,7 +230,9 @@ func (p *Proxy) timed(w http.ResponseWriter, r *http.Request) {
 		dropConnection(w)
 		return
 	}
+	p.learnHealth(c, rec.body.Bytes()) // timing_health.go
 	out := p.reportDeployments(op, p.rewriteSlow(op, p.strictRewrite(c, rec.body.Bytes())))
+	out = p.rewriteHealth(c, rec.status, out)
 	if untag {
 		out = dropECSTags(op, out)
 	}

@@ -13,7 +13,9 @@ import (
 	"github.com/tapctl/tapctl/state"
 )
 
-// albStep owns the internet-facing application load balancer (SPEC row 13).
+// albStep owns the internet-facing application load balancer (SPEC row 13). It does not wait for
+// the load balancer to become active: AWS takes its listener, rules and the services' target
+// groups while it provisions, and only serving needs it active (serving.go waits for that).
 type albStep struct{}
 
 func (albStep) Name() string { return keyALB }
@@ -126,15 +128,6 @@ func (albStep) Up(ctx context.Context, e *Env) error {
 		}
 		if err := correctALB(ctx, e, lb, subnets, sg.ID); err != nil {
 			return err
-		}
-	}
-	if !albActive(lb) {
-		e.Log.Info().Str("id", aws.ToString(lb.LoadBalancerArn)).Msg("waiting for load balancer to become active")
-		w := elbv2.NewLoadBalancerAvailableWaiter(e.AWS.ELB, func(o *elbv2.LoadBalancerAvailableWaiterOptions) {
-			o.MinDelay, o.MaxDelay = pollMinDelay, pollMaxDelay
-		})
-		if err := w.Wait(ctx, &elbv2.DescribeLoadBalancersInput{LoadBalancerArns: []string{aws.ToString(lb.LoadBalancerArn)}}, e.Timeouts.LoadBalancer); err != nil {
-			return fmt.Errorf("waiting for load balancer %s to become active: %w", name, err)
 		}
 	}
 	return nil

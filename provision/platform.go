@@ -58,7 +58,7 @@ func Platform(services []catalog.Service, choices Choices) []Step {
 	} else {
 		steps = append(steps, retiredMeshStep{services: services})
 	}
-	return append(steps, dashboardStep{}, servicesStableStep{services: services})
+	return append(steps, dashboardStep{}, servingStep{services: services})
 }
 
 // Plan works out what up would do (engine.Plan), with read calls only. The resources of

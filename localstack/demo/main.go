@@ -27,7 +27,15 @@ func main() {
 		os.Exit(1)
 	}
 	defer emu.Stop()
-	fmt.Printf("demo: emulator (moto %s) on %s\n", localstack.MotoVersion, emu.URL)
+	// The harness's proxy in front of moto: it answers target health, which moto does not
+	// model (its tasks never register with a target group), so up can see the platform serve.
+	proxy, err := localstack.StartProxy(emu.URL)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "demo: cannot start the proxy:", err)
+		os.Exit(1)
+	}
+	defer proxy.Close()
+	fmt.Printf("demo: emulator (moto %s) on %s, through the harness's proxy on %s\n", localstack.MotoVersion, emu.URL, proxy.URL)
 
 	stateDir, err := os.MkdirTemp("", "tapctl-demo-")
 	if err != nil {
@@ -37,7 +45,7 @@ func main() {
 	defer os.RemoveAll(stateDir)
 
 	run := func(args ...string) {
-		full := append([]string{"--endpoint", emu.URL, "--state-dir", stateDir, "--log-format", "console"}, args...)
+		full := append([]string{"--endpoint", proxy.URL, "--state-dir", stateDir, "--log-format", "console"}, args...)
 		fmt.Printf("\n$ tapctl %s\n", joinArgs(args))
 		cmd := exec.CommandContext(ctx, *bin, full...)
 		cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
@@ -52,7 +60,7 @@ func main() {
 	run("up", "--env", *env)
 	run("status", "--env", *env)
 	if *keep {
-		fmt.Printf("\ndemo: environment %s is up on %s; Ctrl-C to stop\n", *env, emu.URL)
+		fmt.Printf("\ndemo: environment %s is up on %s; Ctrl-C to stop\n", *env, proxy.URL)
 		<-ctx.Done()
 		return
 	}

@@ -33,7 +33,7 @@ func upCounts(t *testing.T, r result) [3]int {
 func planCounts(t *testing.T, p planJSON) [3]int {
 	t.Helper()
 	for _, ch := range p.Changes {
-		if ch.Step == "services-stable" || ch.Step == "retire/appmesh" && ch.Action == "update" {
+		if ch.Step == "serving" || ch.Step == "retire/appmesh" && ch.Action == "update" {
 			t.Errorf("plan lists the internal step %s as %s", ch.Step, ch.Action)
 		}
 	}
