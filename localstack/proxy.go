@@ -58,8 +58,9 @@ type Proxy struct {
 	autoScalingTags map[string]map[string]string // autoscaling_tags.go
 	deployments     map[string]DeploymentReport  // deployments.go: by ECS service name
 
-	health *healthModel // timing_health.go: target health, and the holds a test sets
-	kill   *killPoint   // killpoint.go: the mutating calls carried out, and the armed kill point
+	health  *healthModel  // timing_health.go: target health, and the holds a test sets
+	network *networkUsers // timing_down.go: what deleted owners' interfaces still hold
+	kill    *killPoint    // killpoint.go: the mutating calls carried out, and the armed kill point
 }
 
 type virtualService struct {
@@ -82,7 +83,7 @@ func StartProxy(upstream string) (*Proxy, error) {
 	}
 	p := &Proxy{URL: "http://" + l.Addr().String(), upstream: u, virtualServices: map[string]map[string]*virtualService{},
 		created: map[string]time.Time{}, faults: newFaultState(), strict: newStrictState(), autoScalingTags: map[string]map[string]string{},
-		kill: newKillPoint(), health: newHealthModel()}
+		kill: newKillPoint(), health: newHealthModel(), network: newNetworkUsers()}
 	p.Strict.Store(true)
 	p.RaisedQuotas.Store(true)
 	p.rp = httputil.NewSingleHostReverseProxy(u)

@@ -84,11 +84,12 @@ var (
 )
 
 // rewriteSlow turns the emulator's instant answers into AWS's slow ones.
-func (p *Proxy) rewriteSlow(op string, body []byte) []byte {
+func (p *Proxy) rewriteSlow(c call, body []byte) []byte {
 	if p.timing.Factor <= 0 {
 		return body
 	}
-	switch op {
+	body = p.rewriteDown(c, body) // timing_down.go
+	switch op := c.op; op {
 	case "CreateNatGateway", "DescribeNatGateways":
 		if op == "CreateNatGateway" {
 			for _, m := range natIDPattern.FindAllSubmatch(body, -1) {
@@ -202,6 +203,10 @@ func (p *Proxy) timed(w http.ResponseWriter, r *http.Request) {
 		writeAWSError(w, c.protocol, e)
 		return
 	}
+	if e, ok := p.stillInUse(c); ok { // timing_down.go
+		writeAWSError(w, c.protocol, e)
+		return
+	}
 	if p.timing.Latency > 0 {
 		time.Sleep(p.timing.Latency)
 	}
@@ -231,7 +236,7 @@ func (p *Proxy) timed(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p.learnHealth(c, rec.body.Bytes()) // timing_health.go
-	out := p.reportDeployments(op, p.rewriteSlow(op, p.strictRewrite(c, rec.body.Bytes())))
+	out := p.reportDeployments(op, p.rewriteSlow(c, p.strictRewrite(c, rec.body.Bytes())))
 	out = p.rewriteHealth(c, rec.status, out)
 	if untag {
 		out = dropECSTags(op, out)

@@ -6,13 +6,16 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
+	"github.com/tapctl/tapctl/cloud"
 	"github.com/tapctl/tapctl/localstack"
 )
 
-// The timing model makes a new NAT gateway pending, as AWS does; up's waiters sit it out and
-// the platform still comes up. (No timing is asserted: only what the model answers.)
+// The timing model makes a new NAT gateway pending and a deleted one deleting, and keeps a
+// deleted load balancer's subnets in use, as AWS does; up's and down's waits sit it out, the
+// platform comes up and goes away. (No timing is asserted: only what the model answers.)
 func TestTimingModelMakesNewResourcesSlowAndUpWaitsForThem(t *testing.T) {
 	// Read at once, on a model so slow (a NAT gateway pending for 2.5 hours) that no stall of the
 	// test between the create and the describe can see it available.
@@ -44,7 +47,30 @@ func TestTimingModelMakesNewResourcesSlowAndUpWaitsForThem(t *testing.T) {
 		t.Errorf("described NAT gateway is %s, want pending", desc.NatGateways[0].State)
 	}
 
-	// Waited out by up, on a model fast enough for a test.
+	// Down's side: a deleted NAT gateway is "deleting" a while, and a deleted load balancer's
+	// network interfaces still hold its subnets.
+	_, err = c.DeleteNatGateway(ctx, &ec2.DeleteNatGatewayInput{NatGatewayId: nat.NatGateway.NatGatewayId})
+	must(t, err)
+	desc, err = c.DescribeNatGateways(ctx, &ec2.DescribeNatGatewaysInput{NatGatewayIds: []string{aws.ToString(nat.NatGateway.NatGatewayId)}})
+	must(t, err)
+	if desc.NatGateways[0].State != ec2types.NatGatewayStateDeleting {
+		t.Errorf("NAT gateway just deleted is %s, want deleting", desc.NatGateways[0].State)
+	}
+	a, err := c.CreateSubnet(ctx, &ec2.CreateSubnetInput{VpcId: vpc.Vpc.VpcId, CidrBlock: aws.String("10.9.1.0/24"), AvailabilityZone: aws.String("us-east-1a")})
+	must(t, err)
+	b, err := c.CreateSubnet(ctx, &ec2.CreateSubnetInput{VpcId: vpc.Vpc.VpcId, CidrBlock: aws.String("10.9.2.0/24"), AvailabilityZone: aws.String("us-east-1b")})
+	must(t, err)
+	elb := clientsAt(t, model.URL).ELB
+	lb, err := elb.CreateLoadBalancer(ctx, &elbv2.CreateLoadBalancerInput{Name: aws.String("timing-" + newEnvName(t)), Subnets: []string{aws.ToString(a.Subnet.SubnetId), aws.ToString(b.Subnet.SubnetId)}})
+	must(t, err)
+	_, err = elb.DeleteLoadBalancer(ctx, &elbv2.DeleteLoadBalancerInput{LoadBalancerArn: lb.LoadBalancers[0].LoadBalancerArn})
+	must(t, err)
+	_, err = c.DeleteSubnet(ctx, &ec2.DeleteSubnetInput{SubnetId: b.Subnet.SubnetId})
+	if !cloud.HasCode(err, "DependencyViolation") {
+		t.Errorf("deleting a subnet right after its load balancer: %v, want DependencyViolation (its interfaces linger)", err)
+	}
+
+	// Waited out by up and by down, on a model fast enough for a test.
 	p, err := localstack.NewTimingProxy(localstack.BareEndpoint(t), localstack.Timing{Factor: 0.02})
 	must(t, err)
 	defer p.Close()
@@ -57,4 +83,7 @@ func TestTimingModelMakesNewResourcesSlowAndUpWaitsForThem(t *testing.T) {
 			t.Errorf("%s runs %d tasks after up", aws.ToString(svc.ServiceName), svc.RunningCount)
 		}
 	}
+	// Services draining, NAT gateways deleting and interfaces lingering: down waits them out.
+	tapctlAt(t, p.URL, dir, nil, "down", "--yes", "--env", env).mustSucceed(t)
+	assertCreatedAreGone(t, p.Journal())
 }
