@@ -73,11 +73,15 @@ type virtualService struct {
 
 // StartProxy listens on a free 127.0.0.1 port and forwards to upstream.
 func StartProxy(upstream string) (*Proxy, error) {
+	return startProxyOn("127.0.0.1:0", upstream)
+}
+
+func startProxyOn(addr, upstream string) (*Proxy, error) {
 	u, err := url.Parse(upstream)
 	if err != nil {
 		return nil, err
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	l, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, err
 	}

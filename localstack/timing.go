@@ -43,6 +43,16 @@ func NewTimingProxy(upstream string, t Timing) (*Proxy, error) {
 	return p, nil
 }
 
+// ServeTimingProxy is NewTimingProxy on a chosen address (the timingproxy command).
+func ServeTimingProxy(addr, upstream string, t Timing) (*Proxy, error) {
+	p, err := startProxyOn(addr, upstream)
+	if err != nil {
+		return nil, err
+	}
+	p.timing = t
+	return p, nil
+}
+
 // operation names the call: X-Amz-Target for JSON protocols, Action= for the query protocols.
 func operation(r *http.Request, body []byte) string {
 	if t := r.Header.Get("X-Amz-Target"); t != "" {
