@@ -74,7 +74,10 @@ func TestTimingProxyServesTheModelToAnyClient(t *testing.T) {
 			_, err := direct.ReleaseAddress(ctx, &ec2.ReleaseAddressInput{AllocationId: eip.AllocationId})
 			return err
 		},
-		func() error { _, err := direct.DeleteSubnet(ctx, &ec2.DeleteSubnetInput{SubnetId: sn.Subnet.SubnetId}); return err },
+		func() error {
+			_, err := direct.DeleteSubnet(ctx, &ec2.DeleteSubnetInput{SubnetId: sn.Subnet.SubnetId})
+			return err
+		},
 		func() error { _, err := direct.DeleteVpc(ctx, &ec2.DeleteVpcInput{VpcId: vpc.Vpc.VpcId}); return err },
 	} {
 		must(t, del())
