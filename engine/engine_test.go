@@ -250,3 +250,38 @@ func TestDestroyRespectsReverseOrder(t *testing.T) {
 		}
 	}
 }
+
+// downOrderedStep has a teardown order of its own (DownDependsOn).
+type downOrderedStep struct {
+	fakeStep
+	downDeps []string
+}
+
+func (d downOrderedStep) DownDependsOn() []string { return d.downDeps }
+
+func TestDownDependsOnReplacesDependsOnInTeardownOnly(t *testing.T) {
+	var log []string
+	steps := []Step[*testEnv]{
+		fakeStep{name: "role", log: &log},
+		fakeStep{name: "logs", log: &log},
+		// The definition needs the role to be made; its deletion need not come first.
+		downOrderedStep{fakeStep{name: "definition", deps: []string{"role"}, log: &log}, nil},
+		// The service's tasks use the role and the logs until it is gone.
+		downOrderedStep{fakeStep{name: "service", deps: []string{"definition"}, log: &log}, []string{"definition", "role", "logs"}},
+	}
+	prereq := prerequisitesDown(steps)
+	for step, want := range map[string][]string{"definition": {"service"}, "role": {"service"}, "logs": {"service"}, "service": nil} {
+		if got := prereq[step]; strings.Join(got, ",") != strings.Join(want, ",") {
+			t.Errorf("in teardown %s waits for %v, want %v", step, got, want)
+		}
+	}
+	if up := prerequisitesUp(steps); strings.Join(up["definition"], ",") != "role" {
+		t.Errorf("up's order changed: definition waits for %v", up["definition"])
+	}
+	if err := Destroy(context.Background(), newTestEnv("t"), steps, 1); err != nil {
+		t.Fatal(err)
+	}
+	if log[0] != "down service" {
+		t.Errorf("teardown began with %q, want the service first: %v", log[0], log)
+	}
+}

@@ -82,13 +82,30 @@ func prerequisitesUp[E any](steps []Step[E]) map[string][]string {
 	return m
 }
 
-// prerequisitesDown: a step is deleted only after every step that depends on it.
+// prerequisitesDown: a step is deleted only after every step that depends on it (in teardown's
+// sense: DownDependsOn).
 func prerequisitesDown[E any](steps []Step[E]) map[string][]string {
 	m := map[string][]string{}
 	for _, s := range steps {
-		for _, d := range s.DependsOn() {
+		for _, d := range DownDependsOn(s) {
 			m[d] = append(m[d], s.Name())
 		}
 	}
 	return m
+}
+
+// downOrdered is a step whose teardown order is not the reverse of its DependsOn: what it needed
+// to be made need not outlive it, or more than that must.
+type downOrdered interface {
+	// DownDependsOn names the steps that are deleted only after this one.
+	DownDependsOn() []string
+}
+
+// DownDependsOn names the steps deleted only after s: its DownDependsOn when it has one, else
+// its DependsOn.
+func DownDependsOn[E any](s Step[E]) []string {
+	if d, ok := any(s).(downOrdered); ok {
+		return d.DownDependsOn()
+	}
+	return s.DependsOn()
 }

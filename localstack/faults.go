@@ -454,7 +454,7 @@ func (p *Proxy) Unplug() { p.unplugged.Store(true) }
 // dropConnection closes the client's connection with a reset instead of answering: the SDK sees
 // a transport error and cannot know whether AWS carried the call out.
 func dropConnection(w http.ResponseWriter) {
-	conn, _, err := w.(http.Hijacker).Hijack()
+	conn, _, err := http.NewResponseController(w).Hijack()
 	if err != nil {
 		return
 	}

@@ -1,7 +1,9 @@
-# moto_server with the corrections tapctl's tests need where moto refuses what AWS accepts.
-# Each correction names its source; the proxy (strict.go) covers the other direction.
+# moto_server with the corrections tapctl's tests need where moto refuses what AWS accepts, or
+# keeps what AWS deletes. Each correction names its source; the proxy (strict.go) covers the
+# other direction.
 import sys
 
+from moto.applicationautoscaling.models import ApplicationAutoscalingBackend
 from moto.servicediscovery.models import ServiceDiscoveryBackend
 
 # Cloud Map: private DNS namespaces of different names may share a VPC (each is a Route 53
@@ -23,6 +25,22 @@ def create_private_dns_namespace(self, name, creator_request_id, description, vp
 
 
 ServiceDiscoveryBackend.create_private_dns_namespace = create_private_dns_namespace
+
+# Application Auto Scaling: "Deregistering a scalable target deletes the scaling policies and
+# the scheduled actions that are associated with it" (Application Auto Scaling API Reference,
+# DeregisterScalableTarget). moto keeps the policies; tapctl's down deregisters the target only.
+_deregister_scalable_target = ApplicationAutoscalingBackend.deregister_scalable_target
+
+
+def deregister_scalable_target(self, namespace, r_id, dimension):
+    _deregister_scalable_target(self, namespace, r_id, dimension)
+    for key, policy in list(self.policies.items()):
+        if (policy.service_namespace, policy.resource_id, policy.scalable_dimension) == (namespace, r_id, dimension):
+            policy.delete_alarms(self.account_id, self.region_name)
+            del self.policies[key]
+
+
+ApplicationAutoscalingBackend.deregister_scalable_target = deregister_scalable_target
 
 if __name__ == "__main__":
     from moto.server import main

@@ -45,6 +45,10 @@ type Proxy struct {
 	// on unless a test switches it off.
 	RaisedQuotas atomic.Bool
 
+	// Trace, when set before the first call, gets one line per call answered: when it arrived,
+	// its operation, status and how long the proxy took (the timingproxy command's -trace).
+	Trace io.Writer
+
 	upstream *url.URL
 	server   *http.Server
 	rp       *httputil.ReverseProxy

@@ -3,6 +3,7 @@ package localstack
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -32,6 +33,13 @@ const (
 	namespaceOpSeconds     = 45
 	ecsServiceRunSeconds   = 120
 )
+
+// Figures are the model's waits at factor 1, in seconds, for the bench's critical-path bound.
+var Figures = struct {
+	NATPending, ALBProvisioning, NamespaceOperation, ECSServiceRun, HealthChecks float64
+	ServiceDrain, NATDeleting, ALBInterfaces, TaskInterfaces                     float64
+}{natPendingSeconds, albProvisioningSeconds, namespaceOpSeconds, ecsServiceRunSeconds, tapctlHealthCheckSeconds,
+	serviceDrainSeconds, natDeletingSeconds, albENILingerSeconds, taskENILingerSeconds}
 
 // NewTimingProxy is a Proxy in front of upstream that applies t.
 func NewTimingProxy(upstream string, t Timing) (*Proxy, error) {
@@ -208,6 +216,14 @@ func (p *Proxy) timed(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	c := newCall(r, body)
+	if p.Trace != nil {
+		start := time.Now()
+		status := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+		w = status
+		defer func() {
+			fmt.Fprintf(p.Trace, "%s %-34s %d %s\n", start.Format("15:04:05.000"), c.service+"."+c.op, status.status, time.Since(start).Round(time.Millisecond))
+		}()
+	}
 	op := c.op
 	if e, ok := p.before(c); ok {
 		writeAWSError(w, c.protocol, e)
@@ -257,6 +273,17 @@ func (p *Proxy) timed(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Length", strconv.Itoa(len(out)))
 	w.WriteHeader(rec.status)
 	w.Write(out)
+}
+
+// statusWriter remembers the status written, for Trace.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (s *statusWriter) WriteHeader(status int) {
+	s.status = status
+	s.ResponseWriter.WriteHeader(status)
 }
 
 // recorder buffers one upstream answer so it can be rewritten.

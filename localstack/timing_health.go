@@ -27,6 +27,10 @@ import (
 //     HealthCheckIntervalSeconds (ELB user guide, "Health checks for Application Load Balancer
 //     target groups"); tapctl's groups check every 30 s and want 2, so 60 s; AWS's defaults are
 //     5 and 30.
+//
+// tapctlHealthCheckSeconds is the time to healthy of tapctl's target groups: 2 checks, 30 s apart.
+const tapctlHealthCheckSeconds = 2 * 30
+
 type healthModel struct {
 	mu         sync.Mutex
 	groups     map[string]servedGroup // target group ARN -> the ECS service using it

@@ -234,23 +234,8 @@ func (s autoScalingStep) Down(ctx context.Context, e *Env) error {
 	if target == nil {
 		return e.Forget(s.key())
 	}
-	// Looked up first: a down killed between the two deletes leaves the target without its
-	// policy, and not every endpoint answers a missing policy with a not-found code (moto says
-	// ValidationException).
-	policy, err := s.findPolicy(ctx, e)
-	if err != nil {
-		return err
-	}
-	if policy != nil {
-		_, err = e.AWS.AutoScaling.DeleteScalingPolicy(ctx, &aas.DeleteScalingPolicyInput{
-			PolicyName: aws.String(e.Names.ScalingPolicy(s.svc.Name)), ServiceNamespace: aastypes.ServiceNamespaceEcs,
-			ResourceId: aws.String(resourceID), ScalableDimension: aastypes.ScalableDimensionECSServiceDesiredCount,
-		})
-		if err != nil && !cloud.IsNotFound(err) {
-			return fmt.Errorf("deleting scaling policy %s: %w", e.Names.ScalingPolicy(s.svc.Name), err)
-		}
-		e.Deleted("scaling policy "+e.Names.ScalingPolicy(s.svc.Name), resourceID)
-	}
+	// One call: "deregistering a scalable target deletes the scaling policies and the scheduled
+	// actions that are associated with it" (Application Auto Scaling API Reference).
 	_, err = e.AWS.AutoScaling.DeregisterScalableTarget(ctx, &aas.DeregisterScalableTargetInput{
 		ServiceNamespace: aastypes.ServiceNamespaceEcs, ResourceId: aws.String(resourceID),
 		ScalableDimension: aastypes.ScalableDimensionECSServiceDesiredCount,
@@ -259,7 +244,7 @@ func (s autoScalingStep) Down(ctx context.Context, e *Env) error {
 		return fmt.Errorf("deregistering scalable target %s: %w", resourceID, err)
 	}
 	if err == nil {
-		e.Deleted("scalable target "+resourceID, resourceID)
+		e.Deleted("scalable target "+resourceID+" and its scaling policy "+e.Names.ScalingPolicy(s.svc.Name), resourceID)
 	}
 	return e.Forget(s.key())
 }

@@ -2,7 +2,9 @@ package provision
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/tapctl/tapctl/cloud"
 )
@@ -45,4 +47,16 @@ func removeFound[T any](e *Env, key, label string, found *T, findErr error, idOf
 		e.Deleted(label, id)
 	}
 	return e.Forget(key)
+}
+
+// eachAtOnce runs do(0) … do(n-1) side by side, for the calls of one step that do not depend on
+// each other, and returns their errors joined.
+func eachAtOnce(n int, do func(i int) error) error {
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() { errs[i] = do(i) })
+	}
+	wg.Wait()
+	return errors.Join(errs...)
 }

@@ -38,6 +38,13 @@ func (s ecsServiceStep) DependsOn() []string {
 }
 func (s ecsServiceStep) key() string { return s.Name() }
 
+// DownDependsOn: the service's tasks use its roles and write to its log group until they stop,
+// so those go only after the service, not after its task definition (taskDefinitionStep).
+func (s ecsServiceStep) DownDependsOn() []string {
+	n := s.svc.Name
+	return append(s.DependsOn(), serviceKey(n, kindExecutionRole), serviceKey(n, kindTaskRole), serviceKey(n, kindLogGroup))
+}
+
 // ecsServiceSpec is what the service should be, gathered from the steps it depends on.
 type ecsServiceSpec struct {
 	cluster, name, taskDefinition, targetGroup, registry string
@@ -288,12 +295,8 @@ func (s ecsServiceStep) Down(ctx context.Context, e *Env) error {
 	if svc != nil {
 		arn, name := aws.ToString(svc.ServiceArn), aws.ToString(svc.ServiceName)
 		if aws.ToString(svc.Status) == "ACTIVE" {
-			if svc.DesiredCount != 0 {
-				if _, err := e.AWS.ECS.UpdateService(ctx, &ecs.UpdateServiceInput{Cluster: aws.String(e.Names.Cluster()), Service: aws.String(name), DesiredCount: aws.Int32(0)}); err != nil && !cloud.IsNotFound(err) {
-					return fmt.Errorf("scaling ECS service %s to 0: %w", name, err)
-				}
-			}
-			if _, err := e.AWS.ECS.DeleteService(ctx, &ecs.DeleteServiceInput{Cluster: aws.String(e.Names.Cluster()), Service: aws.String(name)}); err != nil && !cloud.IsNotFound(err) {
+			// Force: one call instead of scaling to 0 first; ECS stops the tasks either way.
+			if _, err := e.AWS.ECS.DeleteService(ctx, &ecs.DeleteServiceInput{Cluster: aws.String(e.Names.Cluster()), Service: aws.String(name), Force: aws.Bool(true)}); err != nil && !cloud.IsNotFound(err) {
 				return fmt.Errorf("deleting ECS service %s: %w", name, err)
 			}
 		}

@@ -305,27 +305,46 @@ func (s roleStep) Down(ctx context.Context, e *Env) error {
 	if role != nil {
 		// IAM refuses to delete a role that still has policies (DeleteConflict). Listed afresh,
 		// not from the run's first read: a policy attached a moment ago may not show there yet.
-		attached, err := e.AWS.IAM.ListAttachedRolePolicies(ctx, &iam.ListAttachedRolePoliciesInput{RoleName: aws.String(name)})
-		if err != nil && !cloud.IsNotFound(err) {
-			return fmt.Errorf("listing policies attached to role %s: %w", name, err)
-		}
-		if attached != nil {
-			for _, p := range attached.AttachedPolicies {
-				if _, err := e.AWS.IAM.DetachRolePolicy(ctx, &iam.DetachRolePolicyInput{RoleName: aws.String(name), PolicyArn: p.PolicyArn}); err != nil && !cloud.IsNotFound(err) {
-					return fmt.Errorf("detaching %s from role %s: %w", aws.ToString(p.PolicyArn), name, err)
+		// Both lists, then every detach and delete, go side by side.
+		var attached *iam.ListAttachedRolePoliciesOutput
+		var inline *iam.ListRolePoliciesOutput
+		if err := eachAtOnce(2, func(i int) (err error) {
+			if i == 0 {
+				if attached, err = e.AWS.IAM.ListAttachedRolePolicies(ctx, &iam.ListAttachedRolePoliciesInput{RoleName: aws.String(name)}); err != nil && !cloud.IsNotFound(err) {
+					return fmt.Errorf("listing policies attached to role %s: %w", name, err)
 				}
+				return nil
 			}
+			if inline, err = e.AWS.IAM.ListRolePolicies(ctx, &iam.ListRolePoliciesInput{RoleName: aws.String(name)}); err != nil && !cloud.IsNotFound(err) {
+				return fmt.Errorf("listing inline policies of role %s: %w", name, err)
+			}
+			return nil
+		}); err != nil {
+			return err
 		}
-		inline, err := e.AWS.IAM.ListRolePolicies(ctx, &iam.ListRolePoliciesInput{RoleName: aws.String(name)})
-		if err != nil && !cloud.IsNotFound(err) {
-			return fmt.Errorf("listing inline policies of role %s: %w", name, err)
+		var detach []iamtypes.AttachedPolicy
+		var remove []string
+		if attached != nil {
+			detach = attached.AttachedPolicies
 		}
 		if inline != nil {
-			for _, p := range inline.PolicyNames {
-				if _, err := e.AWS.IAM.DeleteRolePolicy(ctx, &iam.DeleteRolePolicyInput{RoleName: aws.String(name), PolicyName: aws.String(p)}); err != nil && !cloud.IsNotFound(err) {
-					return fmt.Errorf("deleting policy %s of role %s: %w", p, name, err)
+			remove = inline.PolicyNames
+		}
+		if err := eachAtOnce(len(detach)+len(remove), func(i int) error {
+			if i < len(detach) {
+				arn := detach[i].PolicyArn
+				if _, err := e.AWS.IAM.DetachRolePolicy(ctx, &iam.DetachRolePolicyInput{RoleName: aws.String(name), PolicyArn: arn}); err != nil && !cloud.IsNotFound(err) {
+					return fmt.Errorf("detaching %s from role %s: %w", aws.ToString(arn), name, err)
 				}
+				return nil
 			}
+			p := remove[i-len(detach)]
+			if _, err := e.AWS.IAM.DeleteRolePolicy(ctx, &iam.DeleteRolePolicyInput{RoleName: aws.String(name), PolicyName: aws.String(p)}); err != nil && !cloud.IsNotFound(err) {
+				return fmt.Errorf("deleting policy %s of role %s: %w", p, name, err)
+			}
+			return nil
+		}); err != nil {
+			return err
 		}
 		if _, err := e.AWS.IAM.DeleteRole(ctx, &iam.DeleteRoleInput{RoleName: aws.String(name)}); err != nil && !cloud.IsNotFound(err) {
 			return fmt.Errorf("deleting IAM role %s: %w", name, err)

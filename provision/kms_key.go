@@ -285,19 +285,26 @@ func (logKeyStep) Down(ctx context.Context, e *Env) error {
 	if err != nil {
 		return err
 	}
-	if aliasOK {
-		if _, err := e.AWS.KMS.DeleteAlias(ctx, &kms.DeleteAliasInput{AliasName: aws.String(e.Names.KeyAlias())}); err != nil && !cloud.IsNotFound(err) {
-			return fmt.Errorf("deleting alias %s: %w", e.Names.KeyAlias(), err)
+	// The alias and the key go side by side: each is found again by the next down if the other
+	// one's call was the last this one made.
+	if err := eachAtOnce(2, func(i int) error {
+		if i == 0 && aliasOK {
+			if _, err := e.AWS.KMS.DeleteAlias(ctx, &kms.DeleteAliasInput{AliasName: aws.String(e.Names.KeyAlias())}); err != nil && !cloud.IsNotFound(err) {
+				return fmt.Errorf("deleting alias %s: %w", e.Names.KeyAlias(), err)
+			}
 		}
-	}
-	if key != nil && key.KeyState != kmstypes.KeyStatePendingDeletion {
-		id := aws.ToString(key.KeyId)
-		// KMS keys cannot be deleted at once; 7 days is the shortest window. The next up of this
-		// environment cancels the deletion and reuses the key.
-		if _, err := e.AWS.KMS.ScheduleKeyDeletion(ctx, &kms.ScheduleKeyDeletionInput{KeyId: aws.String(id), PendingWindowInDays: aws.Int32(7)}); err != nil && !cloud.IsNotFound(err) {
-			return fmt.Errorf("scheduling deletion of key %s: %w", id, err)
+		if i == 1 && key != nil && key.KeyState != kmstypes.KeyStatePendingDeletion {
+			id := aws.ToString(key.KeyId)
+			// KMS keys cannot be deleted at once; 7 days is the shortest window. The next up of
+			// this environment cancels the deletion and reuses the key.
+			if _, err := e.AWS.KMS.ScheduleKeyDeletion(ctx, &kms.ScheduleKeyDeletionInput{KeyId: aws.String(id), PendingWindowInDays: aws.Int32(7)}); err != nil && !cloud.IsNotFound(err) {
+				return fmt.Errorf("scheduling deletion of key %s: %w", id, err)
+			}
+			e.Deleted("KMS key "+e.Names.KeyAlias()+" (deletion in 7 days)", id)
 		}
-		e.Deleted("KMS key "+e.Names.KeyAlias()+" (deletion in 7 days)", id)
+		return nil
+	}); err != nil {
+		return err
 	}
 	return e.Forget(keyLogKey)
 }

@@ -251,17 +251,19 @@ func routeTableGroup(ctx context.Context, e *Env) vpcGroup[string, ec2types.Rout
 	}
 }
 
-// Down lets go of the subnets first: a table with explicit associations cannot be deleted.
+// Down lets go of the subnets first, all at once: a table with explicit associations cannot be
+// deleted.
 func (routeTablesStep) Down(ctx context.Context, e *Env) error {
 	return routeTableGroup(ctx, e).removeEach(ctx, e, []string{Private, Public}, func(rt *ec2types.RouteTable, id string) error {
-		for _, a := range rt.Associations {
+		if err := eachAtOnce(len(rt.Associations), func(i int) error {
+			a := rt.Associations[i]
 			if aws.ToBool(a.Main) {
-				continue
+				return nil
 			}
 			_, err := e.AWS.EC2.DisassociateRouteTable(ctx, &ec2.DisassociateRouteTableInput{AssociationId: a.RouteTableAssociationId})
-			if err := goneIsDone("disassociating "+aws.ToString(a.SubnetId)+" from route table "+id, err); err != nil {
-				return err
-			}
+			return goneIsDone("disassociating "+aws.ToString(a.SubnetId)+" from route table "+id, err)
+		}); err != nil {
+			return err
 		}
 		_, err := e.AWS.EC2.DeleteRouteTable(ctx, &ec2.DeleteRouteTableInput{RouteTableId: aws.String(id)})
 		return goneIsDone("deleting route table "+id, err)

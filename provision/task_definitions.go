@@ -28,6 +28,11 @@ func (s taskDefinitionStep) DependsOn() []string {
 }
 func (s taskDefinitionStep) key() string { return s.Name() }
 
+// DownDependsOn: nothing needs to outlive a task definition, which only names its roles, log
+// group and secret; once the service is gone (ecsServiceStep keeps those until then) they go
+// beside it, a shorter teardown.
+func (s taskDefinitionStep) DownDependsOn() []string { return nil }
+
 // image is the catalog's image until tapctl deploy ships another: from then on the deployed
 // image is the one up keeps, so an up after a deploy does not undo it.
 func (s taskDefinitionStep) image(e *Env) string {
@@ -254,54 +259,68 @@ func (s taskDefinitionStep) revisions(ctx context.Context, e *Env, status ecstyp
 }
 
 // owned keeps the revisions that are the environment's: a family is only a name, and another
-// team's revisions in it are left alone (said once).
+// team's revisions in it are left alone (said once). The revisions are described side by side.
 func (s taskDefinitionStep) owned(ctx context.Context, e *Env, arns []string) ([]string, error) {
-	var out []string
-	for _, arn := range arns {
+	mine := make([]bool, len(arns))
+	err := eachAtOnce(len(arns), func(i int) error {
+		arn := arns[i]
 		o, err := e.AWS.ECS.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String(arn), Include: []ecstypes.TaskDefinitionField{ecstypes.TaskDefinitionFieldTags}})
 		if cloud.IsNotFound(err) || cloud.HasCode(err, "ClientException") {
-			continue
+			return nil
 		}
 		if err != nil {
-			return nil, fmt.Errorf("describing task definition %s: %w", arn, err)
+			return fmt.Errorf("describing task definition %s: %w", arn, err)
 		}
 		if err := e.Prove("task definition", arn, ecsTagMap(o.Tags), false); err != nil {
-			if err := e.ForeignByName(err); err != nil {
-				return nil, err
-			}
-			continue
+			return e.ForeignByName(err)
 		}
-		out = append(out, arn)
+		mine[i] = true
+		return nil
+	})
+	var out []string
+	for i, arn := range arns {
+		if mine[i] {
+			out = append(out, arn)
+		}
 	}
-	return out, nil
+	return out, err
 }
 
+// Down deregisters the environment's active revisions and deletes them with the ones
+// deregistered before (they stay listed, and tagged, until deleted): both listings, the
+// describes and the deregistrations each go side by side, the deletes 10 per call. A down killed
+// after a deregistration finds that revision among the inactive ones next time.
 func (s taskDefinitionStep) Down(ctx context.Context, e *Env) error {
-	listed, err := s.revisions(ctx, e, ecstypes.TaskDefinitionStatusActive)
+	var listed [2][]string
+	statuses := [2]ecstypes.TaskDefinitionStatus{ecstypes.TaskDefinitionStatusActive, ecstypes.TaskDefinitionStatusInactive}
+	if err := eachAtOnce(2, func(i int) (err error) {
+		listed[i], err = s.revisions(ctx, e, statuses[i])
+		return err
+	}); err != nil {
+		return err
+	}
+	owned, err := s.owned(ctx, e, append(listed[0], listed[1]...))
 	if err != nil {
 		return err
 	}
-	active, err := s.owned(ctx, e, listed)
-	if err != nil {
-		return err
+	active := owned[:0:0]
+	for _, arn := range owned {
+		if slices.Contains(listed[0], arn) {
+			active = append(active, arn)
+		}
 	}
-	for _, arn := range active {
+	if err := eachAtOnce(len(active), func(i int) error {
+		arn := active[i]
 		if _, err := e.AWS.ECS.DeregisterTaskDefinition(ctx, &ecs.DeregisterTaskDefinitionInput{TaskDefinition: aws.String(arn)}); err != nil && !cloud.IsNotFound(err) {
 			return fmt.Errorf("deregistering task definition %s: %w", arn, err)
 		}
 		e.Deleted("task definition "+arn, arn)
-	}
-	listed, err = s.revisions(ctx, e, ecstypes.TaskDefinitionStatusInactive)
-	if err != nil {
+		return nil
+	}); err != nil {
 		return err
 	}
-	inactive, err := s.owned(ctx, e, listed)
-	if err != nil {
-		return err
-	}
-	// Deregistered revisions stay listed (and tagged) until deleted, at most 10 per call.
-	for i := 0; i < len(inactive); i += 10 {
-		batch := inactive[i:min(i+10, len(inactive))]
+	for i := 0; i < len(owned); i += 10 {
+		batch := owned[i:min(i+10, len(owned))]
 		if _, err := e.AWS.ECS.DeleteTaskDefinitions(ctx, &ecs.DeleteTaskDefinitionsInput{TaskDefinitions: batch}); err != nil && !cloud.IsNotFound(err) {
 			return fmt.Errorf("deleting task definitions %v: %w", batch, err)
 		}

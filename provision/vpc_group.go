@@ -18,8 +18,9 @@ type vpcGroup[K comparable, T any] struct {
 	id       func(*T) string
 }
 
-// removeEach is the group's Down: in order, each one found is removed and said deleted; every
-// key leaves the state file, found or not (nothing is left to find once the VPC is gone).
+// removeEach is the group's Down: each one found is removed and said deleted, side by side (the
+// members hold nothing of each other, and AWS takes the deletes at once); every key leaves the
+// state file, found or not (nothing is left to find once the VPC is gone).
 func (g vpcGroup[K, T]) removeEach(ctx context.Context, e *Env, order []K, remove func(r *T, id string) error) error {
 	vpc, err := findVPC(ctx, e)
 	if err != nil {
@@ -31,13 +32,10 @@ func (g vpcGroup[K, T]) removeEach(ctx context.Context, e *Env, order []K, remov
 			return err
 		}
 	}
-	for _, k := range order {
-		r := found[k]
-		if err := removeFound(e, g.stateKey(k), g.label(k), r, nil, g.id, func(id string) error { return remove(r, id) }); err != nil {
-			return err
-		}
-	}
-	return nil
+	return eachAtOnce(len(order), func(i int) error {
+		r := found[order[i]]
+		return removeFound(e, g.stateKey(order[i]), g.label(order[i]), r, nil, g.id, func(id string) error { return remove(r, id) })
+	})
 }
 
 // inspectEach is the group's Inspect, in the VPC the state file names; held says what AWS holds

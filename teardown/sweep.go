@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsarn "github.com/aws/aws-sdk-go-v2/aws/arn"
@@ -84,8 +85,12 @@ func sweep(ctx context.Context, e *provision.Env) error {
 	if err != nil {
 		return err
 	}
+	looks := lookAll(ctx, e, listed)
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
 	var left []Leftover
-	for _, r := range listed {
+	for i, r := range listed {
 		if passedOver(r.Kind) {
 			continue
 		}
@@ -94,10 +99,7 @@ func sweep(ctx context.Context, e *provision.Env) error {
 			left = append(left, Leftover{r.ARN, "tapctl does not know this kind of resource, so down does not delete it"})
 			continue
 		}
-		f, err := k.look(ctx, e, r)
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
+		f, err := looks[i].found, looks[i].err
 		switch {
 		case err != nil:
 			left = append(left, Leftover{r.ARN, "reading it failed: " + cloud.Brief(err)})
@@ -123,6 +125,35 @@ func sweep(ctx context.Context, e *provision.Env) error {
 		return &LeftoverError{Env: e.Name, Resources: left}
 	}
 	return nil
+}
+
+// lookAll reads each listed resource of a known kind again from its own service, side by side
+// (reads only, at most sweepReads at once): the sweep acts on them afterwards, in order.
+func lookAll(ctx context.Context, e *provision.Env, listed []resource) []looked {
+	looks := make([]looked, len(listed))
+	slots := make(chan struct{}, sweepReads)
+	var wg sync.WaitGroup
+	for i, r := range listed {
+		k, known := kindOf(r.Kind)
+		if passedOver(r.Kind) || !known {
+			continue
+		}
+		wg.Go(func() {
+			slots <- struct{}{}
+			defer func() { <-slots }()
+			looks[i].found, looks[i].err = k.look(ctx, e, r)
+		})
+	}
+	wg.Wait()
+	return looks
+}
+
+// sweepReads bounds the sweep's reads at once, as the default parallelism bounds the steps.
+const sweepReads = 10
+
+type looked struct {
+	found *found
+	err   error
 }
 
 // listTagged lists every resource tagged ManagedBy=tapctl and Environment=E (one paginated

@@ -22,10 +22,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/tapctl/tapctl/catalog"
-	"github.com/tapctl/tapctl/engine"
 	"github.com/tapctl/tapctl/localstack"
-	"github.com/tapctl/tapctl/provision"
 )
 
 type run struct {
@@ -46,6 +43,7 @@ func main() {
 	factors := flag.String("factors", "0.1,0.01", "scales of AWS's slow transitions, one table each (1 = NAT 90 s, ALB 150 s, Cloud Map 45 s, ECS 120 s)")
 	out := flag.String("out", "BENCHMARKS.md", "where to write the table")
 	overlay := flag.Bool("overlay", true, "also measure an overlay environment (up --base) on a base made for it")
+	baseline := flag.String("baseline", "", "a git revision whose down is measured beside this one's at each factor (built from git archive)")
 	flag.Parse()
 	var report strings.Builder
 	fmt.Fprintf(&report, "# Benchmarks\n\nMeasured with `make bench` (`go run ./localstack/bench -latency %s -factors %s`) on %s, %d cores,\n%s, %s: the real binary against moto behind the timing model of `localstack/timing.go`.\nEach table is one run; compare ratios within a table, the machine is noisy.\n",
@@ -56,7 +54,7 @@ func main() {
 			fmt.Fprintln(os.Stderr, "bench: bad factor", f)
 			os.Exit(2)
 		}
-		section, err := bench(*latency, factor, i, *overlay)
+		section, err := bench(*latency, factor, i, *overlay, *baseline)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "bench:", err)
 			os.Exit(1)
@@ -69,7 +67,7 @@ func main() {
 	}
 }
 
-func bench(latency time.Duration, factor float64, round int, overlay bool) (string, error) {
+func bench(latency time.Duration, factor float64, round int, overlay bool, baseline string) (string, error) {
 	root, err := localstack.RepoRoot()
 	if err != nil {
 		return "", err
@@ -110,7 +108,15 @@ func bench(latency time.Duration, factor float64, round int, overlay bool) (stri
 			fmt.Fprintf(os.Stderr, "%-13s p=%-2d %8s  %3d mutating %3d reads  %.1f MB\n", r.name, p, r.wall.Round(time.Millisecond), r.mutating, r.reads, r.peakMB)
 		}
 	}
-	section := report(runs, latency, factor)
+	var base *run
+	if baseline != "" {
+		r, err := benchBaseline(root, baseline, proxy.URL, stateDir, round)
+		if err != nil {
+			return "", err
+		}
+		base = &r
+	}
+	section := report(runs, latency, factor, base, baseline)
 	if !overlay {
 		return section, nil
 	}
@@ -119,6 +125,32 @@ func bench(latency time.Duration, factor float64, round int, overlay bool) (stri
 		return "", err
 	}
 	return section + overlayReport(overlays, runs, latency, factor), nil
+}
+
+// benchBaseline builds the given revision, makes an environment with it (not timed) and times
+// its down at the default parallelism, through the same proxy as this revision's runs.
+func benchBaseline(root, rev, endpoint, stateDir string, round int) (run, error) {
+	src, err := os.MkdirTemp("", "tapctl-baseline-")
+	if err != nil {
+		return run{}, err
+	}
+	defer os.RemoveAll(src)
+	archive := exec.Command("sh", "-c", `git -C "$1" archive "$2" | tar -x -C "$3"`, "sh", root, rev, src)
+	if out, err := archive.CombinedOutput(); err != nil {
+		return run{}, fmt.Errorf("git archive %s: %v\n%s", rev, err, out)
+	}
+	bin := filepath.Join(os.TempDir(), "tapctl-bench-baseline")
+	if out, err := exec.Command("go", "build", "-C", src, "-o", bin, ".").CombinedOutput(); err != nil {
+		return run{}, fmt.Errorf("go build of %s: %v\n%s", rev, err, out)
+	}
+	env := fmt.Sprintf("bench%d-base", round)
+	if _, err := tapctl(bin, endpoint, stateDir, "up", env, "", 10); err != nil {
+		return run{}, fmt.Errorf("up of %s: %w", rev, err)
+	}
+	r, err := tapctl(bin, endpoint, stateDir, "down", env, "", 10)
+	r.name = "down of " + rev
+	fmt.Fprintf(os.Stderr, "%-13s p=%-2d %8s  %3d mutating %3d reads\n", r.name, 10, r.wall.Round(time.Millisecond), r.mutating, r.reads)
+	return r, err
 }
 
 // benchOverlay makes a base (not timed), then times an overlay's fresh up, no-change up and down
@@ -191,101 +223,6 @@ func tapctl(bin, endpoint, stateDir, command, env, base string, parallelism int)
 		}
 	}
 	return r, nil
-}
-
-// criticalPath is the longest chain of sequential calls and modeled waits through the step
-// graph: each step costs its calls times the latency plus the wait AWS makes it sit through.
-// An overlay's graph is its own (provision.Platform with the base): it borrows the VPC, subnets,
-// route table, cluster and load balancer, so neither the NAT gateway's nor the load balancer's
-// wait is on it, only the namespace operation and the services reaching their count.
-func criticalPath(r run, latency time.Duration, factor float64, down bool) time.Duration {
-	choices := provision.DefaultChoices()
-	choices.Base = r.base
-	steps := provision.Platform(catalog.Default(), choices)
-	ordered, _ := engine.Order(steps)
-	waits := map[string]float64{}
-	if !down && r.name == "fresh up" {
-		waits = map[string]float64{"nat-gateway": 90, "alb": 150, "namespace": 45, "services-stable": 120}
-		if r.base != "" {
-			waits = map[string]float64{"namespace": 45, "services-stable": 120}
-		}
-	}
-	cost := func(name string) time.Duration {
-		return time.Duration(r.stepCalls[name])*latency + time.Duration(waits[name]*factor*float64(time.Second))
-	}
-	longest := map[string]time.Duration{}
-	if down {
-		dependents := map[string][]string{}
-		for _, s := range ordered {
-			for _, d := range s.DependsOn() {
-				dependents[d] = append(dependents[d], s.Name())
-			}
-		}
-		for _, s := range engine.Reverse(ordered) {
-			var before time.Duration
-			for _, d := range dependents[s.Name()] {
-				before = max(before, longest[d])
-			}
-			longest[s.Name()] = before + cost(s.Name())
-		}
-	} else {
-		for _, s := range ordered {
-			var before time.Duration
-			for _, d := range s.DependsOn() {
-				before = max(before, longest[d])
-			}
-			longest[s.Name()] = before + cost(s.Name())
-		}
-	}
-	var bound time.Duration
-	for _, d := range longest {
-		bound = max(bound, d)
-	}
-	return bound + latency // the credentials check before the first step
-}
-
-func report(runs []run, latency time.Duration, factor float64) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "\n## Factor %g: %s per call; NAT gateway pending %.1f s, load balancer provisioning %.1f s, Cloud Map operation %.2f s, ECS tasks running after %.1f s\n\n",
-		factor, latency, 90*factor, 150*factor, 45*factor, 120*factor)
-	b.WriteString("| run | parallelism | wall time | mutating calls | read calls | peak memory | critical-path bound | wall / bound |\n|---|---|---|---|---|---|---|---|\n")
-	byKey := map[string]run{}
-	for _, r := range runs {
-		bound := criticalPath(r, latency, factor, r.name == "down")
-		byKey[fmt.Sprintf("%s/%d", r.name, r.parallelism)] = r
-		fmt.Fprintf(&b, "| %s | %d | %s | %d | %d | %.1f MB | %s | %.2f |\n", r.name, r.parallelism, r.wall.Round(10*time.Millisecond),
-			r.mutating, r.reads, r.peakMB, bound.Round(10*time.Millisecond), float64(r.wall)/float64(bound))
-	}
-	b.WriteString("\n")
-	for _, name := range []string{"fresh up", "no-change up", "down"} {
-		seq, par := byKey[name+"/1"], byKey[name+"/10"]
-		if par.wall > 0 {
-			fmt.Fprintf(&b, "- %s: parallelism 10 is %.2f× faster than parallelism 1.\n", name, float64(seq.wall)/float64(par.wall))
-		}
-	}
-	fresh, fresh1, noChange, down, down1 := byKey["fresh up/10"], byKey["fresh up/1"], byKey["no-change up/10"], byKey["down/10"], byKey["down/1"]
-	peak := 0.0
-	for _, r := range runs {
-		peak = max(peak, r.peakMB)
-	}
-	verdict := func(ok bool) string {
-		if ok {
-			return "met"
-		}
-		return "NOT met"
-	}
-	freshBound := criticalPath(fresh, latency, factor, false)
-	b.WriteString("\nTargets (issue 6):\n\n| target | measured | |\n|---|---|---|\n")
-	fmt.Fprintf(&b, "| fresh up, default parallelism, ≤ 1.25 × critical-path bound | %.2f × | %s |\n", float64(fresh.wall)/float64(freshBound), verdict(float64(fresh.wall) <= 1.25*float64(freshBound)))
-	fmt.Fprintf(&b, "| fresh up ≥ 3 × faster than parallelism 1 | %.2f × | %s |\n", float64(fresh1.wall)/float64(fresh.wall), verdict(fresh1.wall >= 3*fresh.wall))
-	fmt.Fprintf(&b, "| no-change up: 0 mutating, ≤ 60 reads, < 1.5 s | %d, %d, %s | %s |\n", noChange.mutating, noChange.reads, noChange.wall.Round(10*time.Millisecond),
-		verdict(noChange.mutating == 0 && noChange.reads <= 60 && noChange.wall < 1500*time.Millisecond))
-	fmt.Fprintf(&b, "| down ≥ 3 × faster than parallelism 1 | %.2f × | %s |\n", float64(down1.wall)/float64(down.wall), verdict(down1.wall >= 3*down.wall))
-	fmt.Fprintf(&b, "| peak memory < 60 MB | %.1f MB | %s |\n", peak, verdict(peak < 60))
-	b.WriteString("\nThe critical-path bound is the longest dependency chain through the step graph, each step costing\n" +
-		"its own calls (counted per step by the binary at -v) times the latency, plus the modeled wait of the\n" +
-		"NAT gateway, load balancer, namespace and services-stable steps.\n")
-	return b.String()
 }
 
 // overlayReport is the overlay's table in the isolated table's format, then the overlay's fresh

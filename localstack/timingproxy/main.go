@@ -30,6 +30,7 @@ func main() {
 	factor := flag.Float64("factor", 1, "scale of AWS's slow transitions: 1 is AWS's figures, 0 turns them off")
 	latency := flag.Duration("latency", 50*time.Millisecond, "latency added to every call")
 	listen := flag.String("listen", "127.0.0.1:0", "the address to serve on")
+	trace := flag.Bool("trace", false, "print a line per call: when it arrived, its service and operation, status, time taken")
 	flag.Parse()
 	if *upstream == "" || flag.NArg() > 0 || *factor < 0 || *latency < 0 {
 		fmt.Fprintln(os.Stderr, "timingproxy: -upstream URL is required; -factor and -latency must not be negative")
@@ -42,6 +43,9 @@ func main() {
 		os.Exit(1)
 	}
 	p.Strict.Store(false) // the emulator's own answers, only later
+	if *trace {
+		p.Trace = os.Stdout
+	}
 	fmt.Printf("timingproxy: %s -> %s, factor %g, latency %s\n", p.URL, *upstream, *factor, *latency)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
