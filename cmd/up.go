@@ -24,7 +24,7 @@ func upCommand(opts Options, envFlag cli.Flag) *cli.Command {
    tapctl up --env pr6906 --ttl 72h     # tapctl gc may delete it 72 hours after this run`,
 		Flags: []cli.Flag{
 			envFlag,
-			&cli.DurationFlag{Name: "timeout", Value: 20 * time.Minute, Usage: "how long to wait for the ECS services to run their desired count"},
+			&cli.DurationFlag{Name: "timeout", Value: 20 * time.Minute, Usage: "how long to wait for the environment to serve: services at their count, load balancer active, targets healthy"},
 			&cli.BoolFlag{Name: "no-wait", Usage: "return without waiting for the ECS services"},
 			parallelismFlag(),
 			configFlag(),

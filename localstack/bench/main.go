@@ -43,6 +43,7 @@ func main() {
 	factors := flag.String("factors", "0.1,0.01", "scales of AWS's slow transitions, one table each (1 = NAT 90 s, ALB 150 s, Cloud Map 45 s, ECS 120 s)")
 	out := flag.String("out", "BENCHMARKS.md", "where to write the table")
 	overlay := flag.Bool("overlay", true, "also measure an overlay environment (up --base) on a base made for it")
+	sequential := flag.Bool("sequential", true, "also measure at parallelism 1 (at factor 1 that adds about 7 minutes)")
 	baseline := flag.String("baseline", "", "a git revision whose down is measured beside this one's at each factor (built from git archive)")
 	flag.Parse()
 	var report strings.Builder
@@ -54,7 +55,7 @@ func main() {
 			fmt.Fprintln(os.Stderr, "bench: bad factor", f)
 			os.Exit(2)
 		}
-		section, err := bench(*latency, factor, i, *overlay, *baseline)
+		section, err := bench(*latency, factor, i, *overlay, *sequential, *baseline)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "bench:", err)
 			os.Exit(1)
@@ -67,7 +68,7 @@ func main() {
 	}
 }
 
-func bench(latency time.Duration, factor float64, round int, overlay bool, baseline string) (string, error) {
+func bench(latency time.Duration, factor float64, round int, overlay, sequential bool, baseline string) (string, error) {
 	root, err := localstack.RepoRoot()
 	if err != nil {
 		return "", err
@@ -96,7 +97,11 @@ func bench(latency time.Duration, factor float64, round int, overlay bool, basel
 	defer os.RemoveAll(stateDir)
 
 	var runs []run
-	for _, p := range []int{1, 10} {
+	parallelisms := []int{1, 10}
+	if !sequential {
+		parallelisms = []int{10}
+	}
+	for _, p := range parallelisms {
 		env := fmt.Sprintf("bench%d-p%d", round, p)
 		for _, step := range []struct{ name, cmd string }{{"fresh up", "up"}, {"no-change up", "up"}, {"down", "down"}} {
 			r, err := tapctl(bin, proxy.URL, stateDir, step.cmd, env, "", p)

@@ -178,7 +178,7 @@ func describeChain(chain []link) string {
 		}
 		at += l.d
 		i++
-		fmt.Fprintf(&b, "%d. %s: %s (at %s)\n", i, l.what, l.d.Round(10*time.Millisecond), at.Round(100*time.Millisecond))
+		fmt.Fprintf(&b, "%d. %s: %s (at %s)\n", i, l.what, l.d.Round(10*time.Millisecond), at.Round(10*time.Millisecond))
 	}
 	return b.String()
 }
