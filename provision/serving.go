@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -96,54 +97,79 @@ func (e *NotServingError) Summary() string {
 	return fmt.Sprintf("the environment does not serve after %s (raise --timeout, or use --no-wait)", e.Timeout)
 }
 
-// wait sits out, in turn, the services reaching their count, the load balancer becoming active
-// and each service's targets turning healthy; each condition holds once met, so the order costs
-// nothing. The waits' own bound is the context's. An unchanged environment that served costs one
-// DescribeTargetHealth per service.
+// wait sits out, side by side, the services reaching their count, the load balancer becoming
+// active and each service's targets turning healthy: each waiter polls on its own, so the wait
+// ends within one poll of the last condition met. Its bound is the context's. An unchanged
+// environment that served costs one DescribeTargetHealth per service.
 func (s servingStep) wait(ctx context.Context, e *Env, lbARN string, lbActive bool, names []string) error {
 	const unbounded = 24 * time.Hour // the context's deadline bounds every wait
-	stable := ecs.NewServicesStableWaiter(e.AWS.ECS, func(o *ecs.ServicesStableWaiterOptions) {
-		o.MinDelay, o.MaxDelay = pollMinDelay, pollMaxDelay
-	})
-	services, ok := s.stableAsFound(ctx, e)
-	for _, batch := range chunks(names, 10) { // DescribeServices takes at most 10 services per call
-		if ok {
-			break // every service ran its count when this run found it: no call
+	services, stableNow := s.stableAsFound(ctx, e)
+	var waits []func(context.Context) error
+	if !stableNow {
+		// One look at the services for their target groups and counts, then their waiter.
+		services = nil
+		for _, batch := range chunks(names, 10) { // DescribeServices takes at most 10 services per call
+			in := &ecs.DescribeServicesInput{Cluster: aws.String(e.Names.Cluster()), Services: batch}
+			out, err := e.AWS.ECS.DescribeServices(ctx, in)
+			if err != nil {
+				return fmt.Errorf("describing ECS services %v: %w", batch, err)
+			}
+			services = append(services, out.Services...)
+			waits = append(waits, func(ctx context.Context) error {
+				stable := ecs.NewServicesStableWaiter(e.AWS.ECS, func(o *ecs.ServicesStableWaiterOptions) {
+					o.MinDelay, o.MaxDelay = pollMinDelay, pollMaxDelay
+				})
+				if err := stable.Wait(ctx, in, unbounded); err != nil {
+					return fmt.Errorf("waiting for ECS services %v to run their desired count: %w", batch, err)
+				}
+				return nil
+			})
 		}
-		out, err := stable.WaitForOutput(ctx, &ecs.DescribeServicesInput{Cluster: aws.String(e.Names.Cluster()), Services: batch}, unbounded)
-		if err != nil {
-			return fmt.Errorf("waiting for ECS services %v to run their desired count: %w", batch, err)
-		}
-		services = append(services, out.Services...)
 	}
 	if !lbActive {
-		arn := lbARN
-		active := elbv2.NewLoadBalancerAvailableWaiter(e.AWS.ELB, func(o *elbv2.LoadBalancerAvailableWaiterOptions) {
-			o.MinDelay, o.MaxDelay = pollMinDelay, pollMaxDelay
+		waits = append(waits, func(ctx context.Context) error {
+			active := elbv2.NewLoadBalancerAvailableWaiter(e.AWS.ELB, func(o *elbv2.LoadBalancerAvailableWaiterOptions) {
+				o.MinDelay, o.MaxDelay = pollMinDelay, pollMaxDelay
+			})
+			if err := active.Wait(ctx, &elbv2.DescribeLoadBalancersInput{LoadBalancerArns: []string{lbARN}}, unbounded); err != nil {
+				return fmt.Errorf("waiting for load balancer %s to become active: %w", e.Names.ALB(), err)
+			}
+			return nil
 		})
-		if err := active.Wait(ctx, &elbv2.DescribeLoadBalancersInput{LoadBalancerArns: []string{arn}}, unbounded); err != nil {
-			return fmt.Errorf("waiting for load balancer %s to become active: %w", e.Names.ALB(), err)
-		}
 	}
 	for _, svc := range services {
 		tg, desired := servingTargetGroup(svc), svc.DesiredCount
 		if tg == "" || desired == 0 {
 			continue
 		}
-		healthy := elbv2.NewTargetInServiceWaiter(e.AWS.ELB, func(o *elbv2.TargetInServiceWaiterOptions) {
-			o.MinDelay, o.MaxDelay = pollMinDelay, pollMaxDelay
-			o.Retryable = func(_ context.Context, _ *elbv2.DescribeTargetHealthInput, out *elbv2.DescribeTargetHealthOutput, err error) (bool, error) {
-				if err != nil {
-					return false, err
+		waits = append(waits, func(ctx context.Context) error {
+			healthy := elbv2.NewTargetInServiceWaiter(e.AWS.ELB, func(o *elbv2.TargetInServiceWaiterOptions) {
+				o.MinDelay, o.MaxDelay = pollMinDelay, pollMaxDelay
+				o.Retryable = func(_ context.Context, _ *elbv2.DescribeTargetHealthInput, out *elbv2.DescribeTargetHealthOutput, err error) (bool, error) {
+					if err != nil {
+						return false, err
+					}
+					return int32(countHealthy(out.TargetHealthDescriptions)) < desired, nil
 				}
-				return int32(countHealthy(out.TargetHealthDescriptions)) < desired, nil
+			})
+			if err := healthy.Wait(ctx, &elbv2.DescribeTargetHealthInput{TargetGroupArn: aws.String(tg)}, unbounded); err != nil {
+				return fmt.Errorf("waiting for %d healthy targets of ECS service %s in target group %s: %w", desired, aws.ToString(svc.ServiceName), tg, err)
 			}
+			return nil
 		})
-		if err := healthy.Wait(ctx, &elbv2.DescribeTargetHealthInput{TargetGroupArn: aws.String(tg)}, unbounded); err != nil {
-			return fmt.Errorf("waiting for %d healthy targets of ECS service %s in target group %s: %w", desired, aws.ToString(svc.ServiceName), tg, err)
-		}
 	}
-	return nil
+	// The first failure ends the other waits; it is the one returned.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var first error
+	var once sync.Once
+	eachAtOnce(len(waits), func(i int) error {
+		if err := waits[i](ctx); err != nil {
+			once.Do(func() { first = err; cancel() })
+		}
+		return nil
+	})
+	return first
 }
 
 // servingTargetGroup is the target group the service's tasks register with: the first of its
