@@ -235,7 +235,12 @@ func (s autoScalingStep) Down(ctx context.Context, e *Env) error {
 		return e.Forget(s.key())
 	}
 	// One call: "deregistering a scalable target deletes the scaling policies and the scheduled
-	// actions that are associated with it" (Application Auto Scaling API Reference).
+	// actions that are associated with it" (Application Auto Scaling API Reference). The policy
+	// is said deleted too, as plan lists it; this run's reads found it (no new call).
+	policy, err := s.findPolicy(ctx, e)
+	if err != nil {
+		return err
+	}
 	_, err = e.AWS.AutoScaling.DeregisterScalableTarget(ctx, &aas.DeregisterScalableTargetInput{
 		ServiceNamespace: aastypes.ServiceNamespaceEcs, ResourceId: aws.String(resourceID),
 		ScalableDimension: aastypes.ScalableDimensionECSServiceDesiredCount,
@@ -244,7 +249,10 @@ func (s autoScalingStep) Down(ctx context.Context, e *Env) error {
 		return fmt.Errorf("deregistering scalable target %s: %w", resourceID, err)
 	}
 	if err == nil {
-		e.Deleted("scalable target "+resourceID+" and its scaling policy "+e.Names.ScalingPolicy(s.svc.Name), resourceID)
+		if policy != nil {
+			e.Deleted("scaling policy "+e.Names.ScalingPolicy(s.svc.Name), resourceID)
+		}
+		e.Deleted("scalable target "+resourceID, resourceID)
 	}
 	return e.Forget(s.key())
 }
