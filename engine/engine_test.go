@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -283,5 +284,36 @@ func TestDownDependsOnReplacesDependsOnInTeardownOnly(t *testing.T) {
 	}
 	if log[0] != "down service" {
 		t.Errorf("teardown began with %q, want the service first: %v", log[0], log)
+	}
+}
+
+func TestScheduleStartsTheLongestChainFirstWhenRoomIsShort(t *testing.T) {
+	// x, y and z are independent and come first in the order; a starts a chain a -> b -> c.
+	// The first two steps to start both wait until both have started: they are the first batch.
+	var log []string
+	var mu sync.Mutex
+	firstBatch := make(chan struct{})
+	steps := []Step[*testEnv]{
+		fakeStep{name: "x"}, fakeStep{name: "y"}, fakeStep{name: "z"},
+		fakeStep{name: "a"}, fakeStep{name: "b", deps: []string{"a"}}, fakeStep{name: "c", deps: []string{"b"}},
+	}
+	err := schedule(context.Background(), steps, prerequisitesUp(steps), 2, func(_ context.Context, s Step[*testEnv]) error {
+		mu.Lock()
+		log = append(log, s.Name())
+		n := len(log)
+		if n == 2 {
+			close(firstBatch)
+		}
+		mu.Unlock()
+		if n <= 2 {
+			<-firstBatch
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(log[:2], "a") {
+		t.Errorf("a, which two more steps wait on, is not in the first batch: %v", log)
 	}
 }

@@ -52,6 +52,14 @@ type Progress interface {
 type Summary struct {
 	mu                                   sync.Mutex
 	Created, Updated, Deleted, Unchanged []string
+	deletedIDs                           map[string]bool
+}
+
+// DeletedID reports whether this run deleted the resource of that ID (or ARN).
+func (s *Summary) DeletedID(id string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.deletedIDs[id]
 }
 
 func (s *Summary) add(list *[]string, item string) {
@@ -102,6 +110,12 @@ func (r *Run) Updated(resource, id, what string) {
 func (r *Run) Deleted(resource, id string) {
 	r.Log.Info().Str("id", id).Msgf("deleted %s", resource)
 	r.summary.add(&r.summary.Deleted, resource)
+	r.summary.mu.Lock()
+	defer r.summary.mu.Unlock()
+	if r.summary.deletedIDs == nil {
+		r.summary.deletedIDs = map[string]bool{}
+	}
+	r.summary.deletedIDs[id] = true
 }
 
 func (r *Run) Unchanged(resource, id string) {

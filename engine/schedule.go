@@ -3,13 +3,16 @@ package engine
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 )
 
 // schedule runs fn for every step once all of its prerequisites are done, at most parallelism
 // at a time. order is a valid run order and the tie-break: with parallelism 1 the steps run
-// exactly in that order. After the first failure no new step starts; those running finish, and
-// every failure is returned, as *StepsFailed.
+// exactly in that order. With more, when more steps are ready than there is room for, the one
+// with the longest chain of steps still waiting on it starts first (list scheduling by critical
+// path): a step off the critical path never holds up one on it. After the first failure no new
+// step starts; those running finish, and every failure is returned, as *StepsFailed.
 func schedule[E any](ctx context.Context, order []Step[E], prerequisites map[string][]string, parallelism int, fn func(context.Context, Step[E]) error) error {
 	if parallelism < 1 {
 		parallelism = 1
@@ -25,6 +28,9 @@ func schedule[E any](ctx context.Context, order []Step[E], prerequisites map[str
 	type result struct {
 		step string
 		err  error
+	}
+	if parallelism > 1 {
+		order = longestChainFirst(order, dependents)
 	}
 	results := make(chan result)
 	started, running := map[string]bool{}, 0
@@ -71,6 +77,27 @@ func schedule[E any](ctx context.Context, order []Step[E], prerequisites map[str
 		return &StepsFailed{Failures: errs}
 	}
 	return nil
+}
+
+// longestChainFirst orders steps by the length of the longest chain of steps that wait on each
+// (itself included), longest first; order breaks ties.
+func longestChainFirst[E any](order []Step[E], dependents map[string][]string) []Step[E] {
+	chain := map[string]int{}
+	var length func(string) int
+	length = func(name string) int {
+		if n, ok := chain[name]; ok {
+			return n
+		}
+		n := 1
+		for _, d := range dependents[name] {
+			n = max(n, 1+length(d))
+		}
+		chain[name] = n
+		return n
+	}
+	out := slices.Clone(order)
+	slices.SortStableFunc(out, func(a, b Step[E]) int { return length(b.Name()) - length(a.Name()) })
+	return out
 }
 
 // prerequisitesUp: a step waits for the steps it depends on.

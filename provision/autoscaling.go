@@ -24,7 +24,11 @@ func (s autoScalingStep) Name() string { return serviceKey(s.svc.Name, kindScali
 func (s autoScalingStep) DependsOn() []string {
 	return []string{serviceKey(s.svc.Name, kindECSService)}
 }
-func (s autoScalingStep) key() string { return s.Name() }
+
+// DownDependsOn: the service need not wait for its scalable target to go; the target and its
+// policy are deregistered beside the service's deletion.
+func (s autoScalingStep) DownDependsOn() []string { return nil }
+func (s autoScalingStep) key() string             { return s.Name() }
 
 func (s autoScalingStep) resourceID(e *Env) string {
 	return "service/" + e.Names.Cluster() + "/" + e.Names.Service(s.svc.Name)

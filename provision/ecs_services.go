@@ -3,6 +3,7 @@ package provision
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -39,10 +40,13 @@ func (s ecsServiceStep) DependsOn() []string {
 func (s ecsServiceStep) key() string { return s.Name() }
 
 // DownDependsOn: the service's tasks use its roles and write to its log group until they stop,
-// so those go only after the service, not after its task definition (taskDefinitionStep).
+// so those go only after the service, not after its task definition (taskDefinitionStep); and
+// their interfaces hold the private subnets. The route tables (and the NAT gateway behind
+// them), which tasks only need to pull images, go beside the service.
 func (s ecsServiceStep) DownDependsOn() []string {
 	n := s.svc.Name
-	return append(s.DependsOn(), serviceKey(n, kindExecutionRole), serviceKey(n, kindTaskRole), serviceKey(n, kindLogGroup))
+	deps := slices.DeleteFunc(s.DependsOn(), func(d string) bool { return d == "route-tables" })
+	return append(deps, "subnets", serviceKey(n, kindExecutionRole), serviceKey(n, kindTaskRole), serviceKey(n, kindLogGroup))
 }
 
 // ecsServiceSpec is what the service should be, gathered from the steps it depends on.

@@ -40,13 +40,17 @@ func findByName[T any](e *Env, kind, name string, read map[string]tagged[T], id 
 // withTags pairs each resource a per-run read found with its tags, by name. The tags come from
 // the run's tagging index where it has them (tagsByARN), else from listTags.
 func withTags[T any](ctx context.Context, e *Env, items []T, name, arn func(T) string, listTags func(T) (map[string]string, error)) (map[string]tagged[T], error) {
+	// The tags of each, read side by side where the tagging index does not hold them.
+	tags := make([]map[string]string, len(items))
+	if err := eachAtOnce(len(items), func(i int) (err error) {
+		tags[i], err = tagsByARN(ctx, e, arn(items[i]), func() (map[string]string, error) { return listTags(items[i]) })
+		return err
+	}); err != nil {
+		return nil, err
+	}
 	found := make(map[string]tagged[T], len(items))
-	for _, item := range items {
-		tags, err := tagsByARN(ctx, e, arn(item), func() (map[string]string, error) { return listTags(item) })
-		if err != nil {
-			return nil, err
-		}
-		found[name(item)] = tagged[T]{item, tags}
+	for i, item := range items {
+		found[name(item)] = tagged[T]{item, tags[i]}
 	}
 	return found, nil
 }

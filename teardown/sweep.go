@@ -99,6 +99,9 @@ func sweep(ctx context.Context, e *provision.Env) error {
 			left = append(left, Leftover{r.ARN, "tapctl does not know this kind of resource, so down does not delete it"})
 			continue
 		}
+		if deletedThisRun(e, r) {
+			continue
+		}
 		f, err := looks[i].found, looks[i].err
 		switch {
 		case err != nil:
@@ -135,7 +138,7 @@ func lookAll(ctx context.Context, e *provision.Env, listed []resource) []looked 
 	var wg sync.WaitGroup
 	for i, r := range listed {
 		k, known := kindOf(r.Kind)
-		if passedOver(r.Kind) || !known {
+		if passedOver(r.Kind) || !known || deletedThisRun(e, r) {
 			continue
 		}
 		wg.Go(func() {
@@ -146,6 +149,12 @@ func lookAll(ctx context.Context, e *provision.Env, listed []resource) []looked 
 	}
 	wg.Wait()
 	return looks
+}
+
+// deletedThisRun: the steps of this run deleted it (or set it on its way out, as a KMS key
+// pending deletion): the index has not caught up yet, and reading it again would say so.
+func deletedThisRun(e *provision.Env, r resource) bool {
+	return e.Summary().DeletedID(r.ARN) || e.Summary().DeletedID(r.ID)
 }
 
 // sweepReads bounds the sweep's reads at once, as the default parallelism bounds the steps.
