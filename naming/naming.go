@@ -67,6 +67,7 @@ func (n Names) Subnet(kind string, az int) string {
 func (n Names) InternetGateway() string { return "microservices-igw-" + n.shared() }
 func (n Names) NATGateway() string      { return "microservices-nat-" + n.shared() }
 func (n Names) ElasticIP() string       { return "microservices-nat-eip-" + n.shared() }
+
 // NATGatewayIn and ElasticIPIn name the NAT gateway of an AZ (0-2) and its address: the first
 // AZ's are NATGateway and ElasticIP, the names of the one gateway an environment had before
 // network.natGateways (environment names start with a letter, so "-2-" cannot meet them).
