@@ -32,15 +32,38 @@ func (s natGatewayStep) natName(e *Env) string  { return e.Names.NATGatewayIn(s.
 func (s natGatewayStep) addrName(e *Env) string { return e.Names.ElasticIPIn(s.az) }
 
 func (s natGatewayStep) findElasticIP(ctx context.Context, e *Env) (*ec2types.Address, error) {
-	return findEC2(e, ec2Find[ec2types.Address]{
-		kind: "Elastic IP", name: s.addrName(e), stateKey: elasticIPKey(s.az),
-		describe: func(ids []string, filters []ec2types.Filter) ([]ec2types.Address, error) {
-			out, err := e.AWS.EC2.DescribeAddresses(ctx, &ec2.DescribeAddressesInput{AllocationIds: ids, Filters: filters})
-			return listed(out, err, func(o *ec2.DescribeAddressesOutput) []ec2types.Address { return o.Addresses })
-		},
-		tags: func(a *ec2types.Address) []ec2types.Tag { return a.Tags },
-		id:   allocationID,
+	all, err := elasticIPs(ctx, e)
+	return all[s.az], err
+}
+
+// elasticIPs reads the region's Elastic IPs in one call, once per run, and picks the
+// environment's NAT gateway addresses out of it, by AZ: by the state file's ID, then by Name
+// tag; each must be the environment's. All of them, not only the tagged ones, so that a
+// recorded address whose tags were removed is refused rather than missed.
+func elasticIPs(ctx context.Context, e *Env) (map[int]*ec2types.Address, error) {
+	return engine.Discover(e.Run, "elastic-ips", func() (map[int]*ec2types.Address, error) {
+		out, err := e.AWS.EC2.DescribeAddresses(ctx, &ec2.DescribeAddressesInput{
+			Filters: []ec2types.Filter{{Name: aws.String("domain"), Values: []string{string(ec2types.DomainTypeVpc)}}},
+		})
+		if err != nil {
+			return nil, fmt.Errorf("describing the Elastic IPs of region %s: %w", e.Region, err)
+		}
+		tags := func(a *ec2types.Address) []ec2types.Tag { return a.Tags }
+		return findEachAmong(e, out.Addresses, azs(), func(az int) ec2Among[ec2types.Address] {
+			name := e.Names.ElasticIPIn(az)
+			return ec2Among[ec2types.Address]{kind: "Elastic IP", label: name, stateKey: elasticIPKey(az),
+				named: []func(*ec2types.Address) bool{nameTagIs(name, tags)}, tags: tags, id: allocationID}
+		})
 	})
+}
+
+// azs are the AZ indexes, 0 to AZCount-1.
+func azs() []int {
+	out := make([]int, AZCount)
+	for i := range out {
+		out[i] = i
+	}
+	return out
 }
 
 func allocationID(a *ec2types.Address) string { return aws.ToString(a.AllocationId) }
@@ -53,16 +76,46 @@ func liveNAT(n ec2types.NatGateway) bool {
 // findNATGateway finds the environment's live gateway of the AZ: a failed or deleted one is
 // history (formerNATGateways).
 func (s natGatewayStep) findNATGateway(ctx context.Context, e *Env) (*ec2types.NatGateway, error) {
-	return findEC2(e, ec2Find[ec2types.NatGateway]{
-		kind: "NAT gateway", name: s.natName(e), stateKey: natKey(s.az),
-		describe: func(ids []string, filters []ec2types.Filter) ([]ec2types.NatGateway, error) {
-			out, err := e.AWS.EC2.DescribeNatGateways(ctx, &ec2.DescribeNatGatewaysInput{NatGatewayIds: ids, Filter: filters})
-			return listed(out, err, func(o *ec2.DescribeNatGatewaysOutput) []ec2types.NatGateway { return o.NatGateways })
-		},
-		filters: []ec2types.Filter{{Name: aws.String("state"), Values: []string{"pending", "available"}}},
-		live:    func(n *ec2types.NatGateway) bool { return liveNAT(*n) },
-		tags:    func(n *ec2types.NatGateway) []ec2types.Tag { return n.Tags },
-		id:      func(n *ec2types.NatGateway) string { return aws.ToString(n.NatGatewayId) },
+	all, err := natGateways(ctx, e)
+	return all[s.az], err
+}
+
+// natGateways reads the live NAT gateways of the environment's VPC in one call, once per run,
+// and picks the environment's out of them, by AZ: by the state file's ID, then by Name tag;
+// each must be the environment's. No VPC, no gateway.
+func natGateways(ctx context.Context, e *Env) (map[int]*ec2types.NatGateway, error) {
+	vpc, err := findVPC(ctx, e)
+	if err != nil || vpc == nil {
+		return nil, err
+	}
+	vpcID := aws.ToString(vpc.VpcId)
+	return ownedInVPC(e, "nat-gateways", "NAT gateways", vpcID, func() ([]ec2types.NatGateway, error) {
+		var live []ec2types.NatGateway
+		p := ec2.NewDescribeNatGatewaysPaginator(e.AWS.EC2, &ec2.DescribeNatGatewaysInput{Filter: []ec2types.Filter{
+			{Name: aws.String("vpc-id"), Values: []string{vpcID}},
+			{Name: aws.String("state"), Values: []string{"pending", "available"}},
+		}})
+		for p.HasMorePages() {
+			page, err := p.NextPage(ctx)
+			if err != nil {
+				return nil, err
+			}
+			// Checked here too: some implementations (moto) ignore filters.
+			for _, n := range page.NatGateways {
+				if liveNAT(n) && aws.ToString(n.VpcId) == vpcID {
+					live = append(live, n)
+				}
+			}
+		}
+		return live, nil
+	}, func(e *Env, items []ec2types.NatGateway) (map[int]*ec2types.NatGateway, error) {
+		tags := func(n *ec2types.NatGateway) []ec2types.Tag { return n.Tags }
+		return findEachAmong(e, items, azs(), func(az int) ec2Among[ec2types.NatGateway] {
+			name := e.Names.NATGatewayIn(az)
+			return ec2Among[ec2types.NatGateway]{kind: "NAT gateway", label: name, stateKey: natKey(az),
+				named: []func(*ec2types.NatGateway) bool{nameTagIs(name, tags)}, tags: tags,
+				id: func(n *ec2types.NatGateway) string { return aws.ToString(n.NatGatewayId) }}
+		})
 	})
 }
 

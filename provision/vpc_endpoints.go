@@ -59,15 +59,42 @@ func liveEndpoint(v *ec2types.VpcEndpoint) bool {
 }
 
 func (s vpcEndpointStep) find(ctx context.Context, e *Env) (*ec2types.VpcEndpoint, error) {
-	return findEC2(e, ec2Find[ec2types.VpcEndpoint]{
-		kind: "VPC endpoint", name: e.Names.VPCEndpoint(s.kind), stateKey: s.Name(),
-		describe: func(ids []string, filters []ec2types.Filter) ([]ec2types.VpcEndpoint, error) {
-			out, err := e.AWS.EC2.DescribeVpcEndpoints(ctx, &ec2.DescribeVpcEndpointsInput{VpcEndpointIds: ids, Filters: filters})
-			return listed(out, err, func(o *ec2.DescribeVpcEndpointsOutput) []ec2types.VpcEndpoint { return o.VpcEndpoints })
-		},
-		live: liveEndpoint,
-		tags: func(v *ec2types.VpcEndpoint) []ec2types.Tag { return v.Tags },
-		id:   func(v *ec2types.VpcEndpoint) string { return aws.ToString(v.VpcEndpointId) },
+	all, err := vpcEndpoints(ctx, e)
+	return all[s.kind], err
+}
+
+// vpcEndpoints reads the live endpoints of the environment's VPC in one call, once per run, and
+// picks the environment's out of them, by kind: by the state file's ID, then by Name tag; each
+// must be the environment's. No VPC, no endpoint.
+func vpcEndpoints(ctx context.Context, e *Env) (map[string]*ec2types.VpcEndpoint, error) {
+	vpc, err := findVPC(ctx, e)
+	if err != nil || vpc == nil {
+		return nil, err
+	}
+	vpcID := aws.ToString(vpc.VpcId)
+	return ownedInVPC(e, "vpc-endpoints", "VPC endpoints", vpcID, func() ([]ec2types.VpcEndpoint, error) {
+		var live []ec2types.VpcEndpoint
+		p := ec2.NewDescribeVpcEndpointsPaginator(e.AWS.EC2, &ec2.DescribeVpcEndpointsInput{Filters: inVPC(vpcID)})
+		for p.HasMorePages() {
+			page, err := p.NextPage(ctx)
+			if err != nil {
+				return nil, err
+			}
+			for _, v := range page.VpcEndpoints {
+				if liveEndpoint(&v) && aws.ToString(v.VpcId) == vpcID {
+					live = append(live, v)
+				}
+			}
+		}
+		return live, nil
+	}, func(e *Env, items []ec2types.VpcEndpoint) (map[string]*ec2types.VpcEndpoint, error) {
+		tags := func(v *ec2types.VpcEndpoint) []ec2types.Tag { return v.Tags }
+		return findEachAmong(e, items, slices.Concat(catalog.GatewayKinds, catalog.InterfaceKinds), func(kind string) ec2Among[ec2types.VpcEndpoint] {
+			name := e.Names.VPCEndpoint(kind)
+			return ec2Among[ec2types.VpcEndpoint]{kind: "VPC endpoint", label: name, stateKey: vpcEndpointKey(kind),
+				named: []func(*ec2types.VpcEndpoint) bool{nameTagIs(name, tags)}, tags: tags,
+				id: func(v *ec2types.VpcEndpoint) string { return aws.ToString(v.VpcEndpointId) }}
+		})
 	})
 }
 

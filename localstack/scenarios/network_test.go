@@ -67,7 +67,109 @@ func readNetwork(t *testing.T, env string) network {
 // assertNetwork checks SPEC rows 1-5 as EC2 holds them, for the default network (one NAT gateway).
 func assertNetwork(t *testing.T, env string) network {
 	t.Helper()
-	return assertNetworkOf(t, env, 1)
+	n := assertNetworkOf(t, env, 1)
+	assertEndpoints(t, env, n, true, nil)
+	return n
+}
+
+// assertEndpoints checks the environment's VPC endpoints: with gateway, the S3 and DynamoDB
+// gateway endpoints on exactly the three private route tables; each interface endpoint of
+// interfaces in the three private subnets, private DNS on, with the endpoints' security group,
+// which admits 443 from each private subnet; nothing else.
+func assertEndpoints(t *testing.T, env string, n network, gateway bool, interfaces []string) {
+	t.Helper()
+	ctx, c := context.Background(), clients(t).EC2
+	region := os.Getenv("AWS_REGION")
+	if region == "" {
+		region = "us-east-1"
+	}
+	private, privateTables := map[string]bool{}, map[string]bool{}
+	for _, sn := range n.Subnets {
+		if !aws.ToBool(sn.MapPublicIpOnLaunch) {
+			private[aws.ToString(sn.SubnetId)] = true
+		}
+	}
+	for _, rt := range n.RouteTables {
+		for _, a := range rt.Associations {
+			if private[aws.ToString(a.SubnetId)] {
+				privateTables[aws.ToString(rt.RouteTableId)] = true
+			}
+		}
+	}
+	want := map[string]ec2types.VpcEndpointType{}
+	if gateway {
+		want["s3"], want["dynamodb"] = ec2types.VpcEndpointTypeGateway, ec2types.VpcEndpointTypeGateway
+	}
+	for _, k := range interfaces {
+		want[k] = ec2types.VpcEndpointTypeInterface
+	}
+	if len(n.Endpoints) != len(want) {
+		t.Errorf("%d VPC endpoints, want %d (%v)", len(n.Endpoints), len(want), want)
+	}
+	for _, ep := range n.Endpoints {
+		assertTagged(t, env, "VPC endpoint", ep.Tags)
+		kind := strings.TrimPrefix(aws.ToString(ep.ServiceName), "com.amazonaws."+region+".")
+		wantType, ok := want[kind]
+		if !ok || ep.VpcEndpointType != wantType {
+			t.Errorf("VPC endpoint %s (%s, %s) not wanted", aws.ToString(ep.VpcEndpointId), aws.ToString(ep.ServiceName), ep.VpcEndpointType)
+			continue
+		}
+		if aws.ToString(ep.VpcId) != aws.ToString(n.VPCs[0].VpcId) {
+			t.Errorf("VPC endpoint %s not in the VPC", kind)
+		}
+		if wantType == ec2types.VpcEndpointTypeGateway {
+			got := map[string]bool{}
+			for _, id := range ep.RouteTableIds {
+				got[id] = true
+			}
+			if len(got) != 3 || !mapsEqual(got, privateTables) {
+				t.Errorf("gateway endpoint %s on route tables %v, want the private ones %v", kind, ep.RouteTableIds, privateTables)
+			}
+			continue
+		}
+		got := map[string]bool{}
+		for _, id := range ep.SubnetIds {
+			got[id] = true
+		}
+		if len(got) != 3 || !mapsEqual(got, private) {
+			t.Errorf("interface endpoint %s in subnets %v, want the private ones", kind, ep.SubnetIds)
+		}
+		if !aws.ToBool(ep.PrivateDnsEnabled) {
+			t.Errorf("interface endpoint %s: private DNS off", kind)
+		}
+		if len(ep.Groups) != 1 {
+			t.Errorf("interface endpoint %s security groups %+v, want the endpoints' one", kind, ep.Groups)
+			continue
+		}
+		out, err := c.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{GroupIds: []string{aws.ToString(ep.Groups[0].GroupId)}})
+		must(t, err)
+		g := out.SecurityGroups[0]
+		assertTagged(t, env, "endpoint security group", g.Tags)
+		cidrs := map[string]bool{}
+		for _, p := range g.IpPermissions {
+			if aws.ToString(p.IpProtocol) != "tcp" || aws.ToInt32(p.FromPort) != 443 || aws.ToInt32(p.ToPort) != 443 {
+				t.Errorf("endpoint security group admits %+v, want only 443", p)
+			}
+			for _, r := range p.IpRanges {
+				cidrs[aws.ToString(r.CidrIp)] = true
+			}
+		}
+		if !mapsEqual(cidrs, map[string]bool{"10.0.3.0/24": true, "10.0.4.0/24": true, "10.0.5.0/24": true}) {
+			t.Errorf("endpoint security group admits 443 from %v, want the private subnets", cidrs)
+		}
+	}
+}
+
+func mapsEqual(a, b map[string]bool) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k := range a {
+		if !b[k] {
+			return false
+		}
+	}
+	return true
 }
 
 // assertNetworkOf checks SPEC rows 1-5 with natGateways NAT gateways (1 or 3): each in its
@@ -288,7 +390,7 @@ func TestUpRecreatesWhatWasDeletedBehindItsBack(t *testing.T) {
 
 	fix := tapctl(t, dir, "up", "--env", env).mustSucceed(t)
 	got := fix.Calls.Mutating()
-	want := []string{"EC2.CreateRoute", "EC2.ModifySubnetAttribute"}
+	want := []string{"EC2.CreateRoute", "EC2.CreateRoute", "EC2.CreateRoute", "EC2.ModifySubnetAttribute"} // one route per private table
 	if !equal(got, want) {
 		t.Errorf("repair calls = %v, want %v", got, want)
 	}

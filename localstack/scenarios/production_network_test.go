@@ -1,0 +1,277 @@
+package scenarios
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/aws/smithy-go/middleware"
+
+	"github.com/tapctl/tapctl/catalog"
+	"github.com/tapctl/tapctl/localstack"
+)
+
+// writeNetwork writes the default services with a network section as the catalog file.
+func writeNetwork(t *testing.T, dir string, n catalog.Network) string {
+	t.Helper()
+	path := filepath.Join(dir, "tapctl.yaml")
+	must(t, os.WriteFile(path, catalog.TemplateFile(catalog.File{Services: catalog.Default(), Network: n}), 0o644))
+	return path
+}
+
+var (
+	oneNAT    = catalog.Network{NATGateways: 1, GatewayEndpoints: true}
+	threeNATs = catalog.Network{NATGateways: 3, GatewayEndpoints: true}
+	// production is everything issue 18 offers.
+	production = catalog.Network{NATGateways: 3, GatewayEndpoints: true, InterfaceEndpoints: catalog.InterfaceKinds}
+)
+
+// The production network read back: three NAT gateways in three AZs, each private subnet's
+// route table sending 0.0.0.0/0 to its own AZ's; the S3 and DynamoDB gateway endpoints on the
+// private route tables; the ECR API, ECR Docker and Logs interface endpoints in the private
+// subnets with private DNS and their security group (443 from the private subnets). A second up
+// changes nothing, status lists every resource present, and down leaves nothing.
+func TestProductionNetworkReadBack(t *testing.T) {
+	env, dir := newEnvName(t), t.TempDir()
+	downAtCleanup(t, dir, env)
+	path := writeNetwork(t, dir, production)
+	tapctl(t, dir, "up", "--env", env, "--no-wait", "--config", path).mustSucceed(t)
+	n := assertNetworkOf(t, env, 3)
+	assertEndpoints(t, env, n, true, catalog.InterfaceKinds)
+
+	again := tapctl(t, dir, "up", "--env", env, "--no-wait", "--config", path).mustSucceed(t)
+	if m := again.Calls.Mutating(); len(m) != 0 {
+		t.Errorf("second up made mutating calls %v", m)
+	}
+	status := tapctl(t, dir, "status", "--env", env).mustSucceed(t)
+	for _, want := range []string{"microservices-nat-3-" + env, "microservices-nat-eip-2-" + env, "microservices-vpce-ecr.dkr-" + env,
+		"microservices-vpce-s3-" + env, "microservices-vpce-sg-" + env, "microservices-private-3-rt-" + env} {
+		if !strings.Contains(status.Stdout, want) {
+			t.Errorf("status does not list %s:\n%s", want, status.Stdout)
+		}
+	}
+	down := tapctl(t, dir, "down", "--yes", "--env", env).mustSucceed(t)
+	if left := readNetwork(t, env); left.count() != 0 {
+		t.Errorf("down left %d network resources: %+v", left.count(), left)
+	}
+	if left := leftovers(t, env); len(left) != 0 {
+		t.Errorf("down left %v", left)
+	}
+	// Down deletes the endpoints, and waits until they and their interfaces are gone, before
+	// the subnets and the security groups.
+	calls := down.Calls.Snapshot()
+	if calls["EC2.DeleteVpcEndpoints"] != 5 {
+		t.Errorf("down made %d DeleteVpcEndpoints, want 5", calls["EC2.DeleteVpcEndpoints"])
+	}
+}
+
+// routeProbe checks, after every mutating EC2 call of a run, that each private subnet of the
+// environment is associated with a route table whose 0.0.0.0/0 goes to an available NAT
+// gateway: what "nothing unreachable in between" means for a change of the NAT gateways.
+type routeProbe struct {
+	t        *testing.T
+	env      string
+	mu       sync.Mutex
+	checks   int
+	failures []string
+}
+
+func (p *routeProbe) middleware(stack *middleware.Stack) error {
+	return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("testRouteProbe",
+		func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+			out, md, err := next.HandleInitialize(ctx, in)
+			op := middleware.GetOperationName(ctx)
+			if awsmiddleware.GetServiceID(ctx) == "EC2" && !strings.HasPrefix(op, "Describe") {
+				p.check(op)
+			}
+			return out, md, err
+		}), middleware.After)
+}
+
+func (p *routeProbe) check(after string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.checks++
+	if bad := unroutedPrivateSubnets(p.t, p.env); len(bad) > 0 {
+		p.failures = append(p.failures, fmt.Sprintf("after %s: %v", after, bad))
+	}
+}
+
+// unroutedPrivateSubnets are the private subnets whose route does not reach an available NAT
+// gateway (nil while the environment has no private subnet or NAT gateway yet).
+func unroutedPrivateSubnets(t *testing.T, env string) []string {
+	n := readNetwork(t, env)
+	available := map[string]bool{}
+	for _, nat := range n.NATs {
+		available[aws.ToString(nat.NatGatewayId)] = nat.State == ec2types.NatGatewayStateAvailable
+	}
+	if len(available) == 0 {
+		return nil
+	}
+	target := map[string]string{} // subnet -> its table's NAT
+	for _, rt := range n.RouteTables {
+		nat := ""
+		for _, r := range rt.Routes {
+			if aws.ToString(r.DestinationCidrBlock) == "0.0.0.0/0" {
+				nat = aws.ToString(r.NatGatewayId)
+			}
+		}
+		for _, a := range rt.Associations {
+			if a.SubnetId != nil {
+				target[aws.ToString(a.SubnetId)] = nat
+			}
+		}
+	}
+	var bad []string
+	for _, sn := range n.Subnets {
+		if aws.ToBool(sn.MapPublicIpOnLaunch) {
+			continue
+		}
+		id := aws.ToString(sn.SubnetId)
+		if nat, ok := target[id]; ok && !available[nat] {
+			bad = append(bad, id+" -> "+nat)
+		}
+	}
+	return bad
+}
+
+// natSummary is each AZ's NAT gateway as the state file names it, for the messages.
+func natIDs(t *testing.T, n network) []string {
+	var ids []string
+	for _, nat := range n.NATs {
+		ids = append(ids, aws.ToString(nat.NatGatewayId))
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+// A live environment goes from one NAT gateway to three and back: plan shows each change; the
+// 1 -> 3 up allocates the new addresses and creates the new gateways (each waited available)
+// before it re-points the routes; the 3 -> 1 up re-points the routes first, then deletes the
+// extra gateways, waits until they are deleted, and only then releases their addresses. After
+// every mutating call of both runs, each private subnet's route reaches an available NAT gateway
+// (routeProbe), and after each step each reaches its own AZ's (3) or the first AZ's (1).
+func TestNATGatewaysOneToThreeToOne(t *testing.T) {
+	env, dir := newEnvName(t), t.TempDir()
+	downAtCleanup(t, dir, env)
+	path := writeNetwork(t, dir, oneNAT)
+	tapctl(t, dir, "up", "--env", env, "--no-wait", "--config", path).mustSucceed(t)
+	one := assertNetworkOf(t, env, 1)
+
+	writeNetwork(t, dir, threeNATs)
+	_, p := plan(t, dir, env, "--config", path)
+	planned := map[string]string{}
+	for _, c := range p.Changes {
+		planned[c.Resource] = c.Action
+	}
+	for _, want := range []string{"NAT gateway microservices-nat-2-" + env, "NAT gateway microservices-nat-3-" + env,
+		"Elastic IP microservices-nat-eip-2-" + env, "Elastic IP microservices-nat-eip-3-" + env} {
+		if planned[want] != "create" {
+			t.Errorf("plan 1 -> 3: %s is %q, want create (plan: %v)", want, planned[want], planned)
+		}
+	}
+
+	probe := &routeProbe{t: t, env: env}
+	order := &callOrder{}
+	px := startProxy(t)
+	up3 := tapctlAt(t, px.URL, dir, []func(*middleware.Stack) error{probe.middleware, order.middleware}, "up", "--env", env, "--no-wait", "--config", path).mustSucceed(t)
+	three := assertNetworkOf(t, env, 3)
+	assertEndpoints(t, env, three, true, nil)
+	calls := up3.Calls.Snapshot()
+	m, r := up3.Calls.Totals()
+	t.Logf("1 -> 3: %d mutating + %d read calls: %v", m, r, up3.Calls.Mutating())
+	if calls["EC2.AllocateAddress"] != 2 || calls["EC2.ReplaceRoute"] != 2 || calls["EC2.DeleteNatGateway"] != 2 {
+		// Each new address's first gateway fails (the strict layer's RuleNATFailsOnce) and is
+		// deleted and replaced: two creates and a delete per new AZ.
+		t.Errorf("1 -> 3 calls: %v", up3.Calls.Mutating())
+	}
+	assertBefore(t, order.list(), "EC2.CreateNatGateway", "EC2.ReplaceRoute")
+	if !slices.Contains(natIDs(t, three), natIDs(t, one)[0]) {
+		t.Errorf("the first AZ's NAT gateway %v was replaced: %v", natIDs(t, one), natIDs(t, three))
+	}
+
+	writeNetwork(t, dir, oneNAT)
+	_, p = plan(t, dir, env, "--config", path)
+	planned = map[string]string{}
+	for _, c := range p.Changes {
+		planned[c.Resource] = c.Action
+	}
+	for _, want := range []string{"NAT gateway microservices-nat-2-" + env, "Elastic IP microservices-nat-eip-3-" + env} {
+		if planned[want] != "delete" {
+			t.Errorf("plan 3 -> 1: %s is %q, want delete (plan: %v)", want, planned[want], planned)
+		}
+	}
+	order = &callOrder{}
+	up1 := tapctlAt(t, px.URL, dir, []func(*middleware.Stack) error{probe.middleware, order.middleware}, "up", "--env", env, "--no-wait", "--config", path).mustSucceed(t)
+	assertNetworkOf(t, env, 1)
+	t.Logf("3 -> 1: %v", up1.Calls.Mutating())
+	seq := order.list()
+	assertBefore(t, seq, "EC2.ReplaceRoute", "EC2.DeleteNatGateway")
+	assertPaired(t, seq, "EC2.DeleteNatGateway", "EC2.ReleaseAddress")
+	if n := up1.Calls.Snapshot()["EC2.ReleaseAddress"]; n != 2 {
+		t.Errorf("3 -> 1 released %d addresses, want 2", n)
+	}
+	if probe.checks == 0 || len(probe.failures) > 0 {
+		t.Errorf("after %d mutating EC2 calls, a private subnet was routed to no available NAT gateway: %v", probe.checks, probe.failures)
+	}
+	if n := px.StrictFired()[localstack.RuleAddressReleasedWhileHeld]; n != 0 {
+		t.Errorf("an address was released %d times while its NAT gateway still held it", n)
+	}
+	assertInventory(t, dir, env)
+}
+
+// assertBefore: every call first happens before the first call then.
+func assertBefore(t *testing.T, seq []string, first, then string) {
+	t.Helper()
+	last, firstThen := -1, -1
+	for i, c := range seq {
+		if c == first {
+			last = i
+		}
+		if c == then && firstThen < 0 {
+			firstThen = i
+		}
+	}
+	if last < 0 || firstThen < 0 || last > firstThen {
+		t.Errorf("want every %s before the first %s (at %d and %d)", first, then, last, firstThen)
+	}
+}
+
+// assertPaired: the k-th call then comes after the k-th call first (each address is released
+// after its own gateway's delete; which address is the strict layer's RuleAddressReleasedWhileHeld).
+func assertPaired(t *testing.T, seq []string, first, then string) {
+	t.Helper()
+	firsts := 0
+	for i, c := range seq {
+		switch c {
+		case first:
+			firsts++
+		case then:
+			if firsts == 0 {
+				t.Errorf("%s at %d before any %s", then, i, first)
+				return
+			}
+			firsts--
+		}
+	}
+}
+
+// A network section with a bad value is refused in one line, before any AWS call.
+func TestNetworkSectionRefusedBeforeAnyCall(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "tapctl.yaml")
+	must(t, os.WriteFile(path, []byte("network:\n  natGateways: 2\nservices:\n  - name: a\n    priority: 1\n"), 0o644))
+	r := tapctl(t, dir, "up", "--env", "pr1", "--config", path)
+	assertRefused(t, r, path+":2: network.natGateways: 2: use 1 (one NAT gateway) or 3 (one per AZ)")
+	if m, rd := r.Calls.Totals(); m+rd != 0 {
+		t.Errorf("a refused catalog made %d calls", m+rd)
+	}
+}
