@@ -275,3 +275,50 @@ func TestNetworkSectionRefusedBeforeAnyCall(t *testing.T) {
 		t.Errorf("a refused catalog made %d calls", m+rd)
 	}
 }
+
+// crashNATEvery spaces the sampled kill points of the 1 -> 3 change (about 10 mutating calls):
+// the first, the last and one or two between; `make crash-sweep` runs every one.
+const crashNATEvery = 4
+
+// oneToThreeWants is what the 1 -> 3 change creates and a converged environment keeps: the two
+// new Elastic IPs and NAT gateways.
+func oneToThreeWants(k createdKind) int {
+	switch k.name {
+	case "Elastic IP", "NAT gateway":
+		return 2
+	}
+	return 0
+}
+
+// A 1 -> 3 up killed right after any of its mutating calls is finished by the next up: three
+// NAT gateways, each private subnet routed to its own AZ's available one, and of what the two
+// runs created exactly the two new addresses and gateways live on, tagged (no untagged or
+// second copy).
+func TestKilledOneToThreeNATGatewaysIsFinishedByTheNextUp(t *testing.T) {
+	total := func() int {
+		p, env, dir := startProxy(t), newEnvName(t), t.TempDir()
+		downAtCleanup(t, dir, env)
+		path := writeNetwork(t, dir, oneNAT)
+		tapctl(t, dir, "up", "--env", env, "--no-wait", "--config", path).mustSucceed(t)
+		writeNetwork(t, dir, threeNATs)
+		tapctlAt(t, p.URL, dir, nil, "up", "--env", env, "--no-wait", "--config", path).mustSucceed(t)
+		return p.MutatingCarriedOut()
+	}()
+	sweepPoints(t, crashPointsEvery(total, crashNATEvery), total, func(t *testing.T, k int) {
+		p, again, env, dir := startProxy(t), startProxy(t), newEnvName(t), t.TempDir()
+		downAtCleanup(t, dir, env)
+		path := writeNetwork(t, dir, oneNAT)
+		tapctl(t, dir, "up", "--env", env, "--no-wait", "--config", path).mustSucceed(t)
+		writeNetwork(t, dir, threeNATs)
+		killed := runKilledAfter(t, p, k, dir, "up", "--env", env, "--no-wait", "--config", path)
+		assertStateReadable(t, dir, env)
+		defer logJournalOnFailure(t, killed, p, again)
+		if bad := unroutedPrivateSubnets(t, env); len(bad) > 0 {
+			t.Errorf("killed after %s: private subnets routed to no available NAT gateway: %v", killed.After, bad)
+		}
+		tapctlAt(t, again.URL, dir, nil, "up", "--env", env, "--no-wait", "--config", path).mustSucceed(t)
+		n := assertNetworkOf(t, env, 3)
+		assertEndpoints(t, env, n, true, nil)
+		assertCreatedAreTheInventoryOf(t, append(p.Journal(), again.Journal()...), env, oneToThreeWants)
+	})
+}
