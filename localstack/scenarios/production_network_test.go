@@ -12,11 +12,14 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/smithy-go/middleware"
 
 	"github.com/tapctl/tapctl/catalog"
+	"github.com/tapctl/tapctl/cloud"
 	"github.com/tapctl/tapctl/localstack"
+	"github.com/tapctl/tapctl/provision"
 )
 
 // writeNetwork writes the default services with a network section as the catalog file.
@@ -321,4 +324,60 @@ func TestKilledOneToThreeNATGatewaysIsFinishedByTheNextUp(t *testing.T) {
 		assertEndpoints(t, env, n, true, nil)
 		assertCreatedAreTheInventoryOf(t, append(p.Journal(), again.Journal()...), env, oneToThreeWants)
 	})
+}
+
+// natQuotaRegion is a region no other scenario makes resources in (quotaRegion is
+// TestUpRefusesAnEnvironmentBeyondTheRegionsQuota's).
+const natQuotaRegion = "ca-central-1"
+
+// The 1 -> 3 change needs two more Elastic IPs: with room for one, up refuses before any
+// change, in one line with the numbers; with room for two it goes ahead.
+func TestOneToThreeNATGatewaysRefusedBeyondTheElasticIPQuota(t *testing.T) {
+	ctx, p := context.Background(), startProxy(t)
+	p.RaisedQuotas.Store(false)
+	c := regionClients(t, p.URL, natQuotaRegion)
+	env, dir := newEnvName(t), t.TempDir()
+	run := func(args ...string) result {
+		return tapctlAt(t, p.URL, dir, nil, append([]string{"--region", natQuotaRegion}, args...)...)
+	}
+	t.Cleanup(func() {
+		if _, err := os.Stat(filepath.Join(dir, env+".json")); err != nil {
+			return
+		}
+		if r := run("down", "--yes", "--env", env); r.Code != 0 {
+			t.Errorf("taking %s down: exit %d\n%s", env, r.Code, tail(r.Stderr, 5))
+		}
+	})
+	path := writeNetwork(t, dir, oneNAT)
+	run("up", "--env", env, "--no-wait", "--config", path).mustSucceed(t)
+
+	// The region holds one Elastic IP fewer than the quota: room for one, not two.
+	var fillers []string
+	for i := countEIPs(t, c.EC2); i < defaultEIPs-1; i++ {
+		out, err := c.EC2.AllocateAddress(ctx, &ec2.AllocateAddressInput{Domain: ec2types.DomainTypeVpc})
+		must(t, err)
+		fillers = append(fillers, aws.ToString(out.AllocationId))
+	}
+	release := func(id string) {
+		if _, err := c.EC2.ReleaseAddress(ctx, &ec2.ReleaseAddressInput{AllocationId: aws.String(id)}); err != nil && !cloud.IsNotFound(err) {
+			t.Errorf("releasing the filler Elastic IP %s: %v", id, err)
+		}
+	}
+	t.Cleanup(func() {
+		for _, id := range fillers {
+			release(id)
+		}
+	})
+	if n := countEIPs(t, c.EC2); n != defaultEIPs-1 {
+		t.Fatalf("the region holds %d Elastic IPs before the test's fillers; it needs room", n)
+	}
+	writeNetwork(t, dir, threeNATs)
+	want := fmt.Sprintf("region %s holds %d of %d Elastic IPs (quota %s); this up needs 2 more Elastic IPs (one Elastic IP per new NAT gateway, network.natGateways): delete some, raise the quota, or keep natGateways: 1",
+		natQuotaRegion, defaultEIPs-1, defaultEIPs, provision.QuotaElasticIPs)
+	assertQuotaRefusal(t, run("up", "--env", env, "--no-wait", "--config", path), want)
+	assertQuotaRefusal(t, run("plan", "--env", env, "--config", path), want)
+
+	release(fillers[0])
+	fillers = fillers[1:]
+	run("up", "--env", env, "--no-wait", "--config", path).mustSucceed(t)
 }
