@@ -381,3 +381,87 @@ func TestOneToThreeNATGatewaysRefusedBeyondTheElasticIPQuota(t *testing.T) {
 	fillers = fillers[1:]
 	run("up", "--env", env, "--no-wait", "--config", path).mustSucceed(t)
 }
+
+// With the state file gone, up adopts the production network's NAT gateways, addresses, route
+// tables, endpoints and endpoint group instead of creating second copies, and down finds them
+// all by their tags.
+func TestLostStateProductionNetworkIsAdoptedAndTakenDown(t *testing.T) {
+	env, dir, p := newEnvName(t), t.TempDir(), startProxy(t)
+	downAtCleanup(t, dir, env)
+	path := writeNetwork(t, dir, production)
+	tapctlAt(t, p.URL, dir, nil, "up", "--env", env, "--no-wait", "--config", path).mustSucceed(t)
+	statePath := filepath.Join(dir, env+".json")
+
+	must(t, os.Remove(statePath))
+	adopt := tapctlAt(t, p.URL, dir, nil, "up", "--env", env, "--no-wait", "--config", path).mustSucceed(t)
+	for _, call := range adopt.Calls.Mutating() {
+		if strings.Contains(call, ".Create") || strings.Contains(call, ".Allocate") || strings.Contains(call, ".Register") {
+			t.Errorf("up without a state file created something: %s", call)
+		}
+	}
+	for _, key := range []string{"nat-gateway/1", "nat-gateway/2", "elastic-ip/2", "route-table/private-3", "vpc-endpoint/s3", "vpc-endpoint/logs", "endpoint-security-group"} {
+		stateResource(t, dir, env, key) // fails the test when not recorded
+	}
+	n := assertNetworkOf(t, env, 3)
+	assertEndpoints(t, env, n, true, catalog.InterfaceKinds)
+
+	must(t, os.Remove(statePath))
+	tapctlAt(t, p.URL, dir, nil, "down", "--yes", "--env", env).mustSucceed(t)
+	if left := readNetwork(t, env); left.count() != 0 {
+		t.Errorf("down without a state file left %d network resources", left.count())
+	}
+	if left := leftovers(t, env); len(left) != 0 {
+		t.Errorf("down without a state file left %v", left)
+	}
+	assertCreatedAreGone(t, p.Journal())
+}
+
+// Endpoints are added to and removed from a live environment: plan shows each change, up makes
+// it, and the endpoints' security group goes once no interface endpoint is wanted.
+func TestEndpointsAddedAndRemovedOnALiveEnvironment(t *testing.T) {
+	env, dir := newEnvName(t), t.TempDir()
+	downAtCleanup(t, dir, env)
+	path := writeNetwork(t, dir, oneNAT)
+	tapctl(t, dir, "up", "--env", env, "--no-wait", "--config", path).mustSucceed(t)
+
+	planned := func() map[string]string {
+		_, p := plan(t, dir, env, "--config", path)
+		out := map[string]string{}
+		for _, c := range p.Changes {
+			out[c.Resource] = c.Action
+		}
+		return out
+	}
+	ep := func(kind string) string { return "VPC endpoint microservices-vpce-" + kind + "-" + env }
+	group := "security group microservices-vpce-sg-" + env
+
+	writeNetwork(t, dir, catalog.Network{NATGateways: 1, GatewayEndpoints: true, InterfaceEndpoints: []string{"ecr.api", "logs"}})
+	got := planned()
+	for _, want := range []string{ep("ecr.api"), ep("logs"), group} {
+		if got[want] != "create" {
+			t.Errorf("plan: %s is %q, want create (%v)", want, got[want], got)
+		}
+	}
+	tapctl(t, dir, "up", "--env", env, "--no-wait", "--config", path).mustSucceed(t)
+	assertEndpoints(t, env, assertNetworkOf(t, env, 1), true, []string{"ecr.api", "logs"})
+
+	writeNetwork(t, dir, catalog.Network{NATGateways: 1})
+	got = planned()
+	for _, want := range []string{ep("ecr.api"), ep("logs"), ep("s3"), ep("dynamodb"), group} {
+		if got[want] != "delete" {
+			t.Errorf("plan: %s is %q, want delete (%v)", want, got[want], got)
+		}
+	}
+	tapctl(t, dir, "up", "--env", env, "--no-wait", "--config", path).mustSucceed(t)
+	assertEndpoints(t, env, assertNetworkOf(t, env, 1), false, nil)
+	groups, err := clients(t).EC2.DescribeSecurityGroups(context.Background(), &ec2.DescribeSecurityGroupsInput{
+		Filters: []ec2types.Filter{{Name: aws.String("group-name"), Values: []string{"microservices-vpce-sg-" + env}}}})
+	must(t, err)
+	if len(groups.SecurityGroups) != 0 {
+		t.Errorf("the endpoints' security group outlived the last interface endpoint")
+	}
+	again := tapctl(t, dir, "up", "--env", env, "--no-wait", "--config", path).mustSucceed(t)
+	if m := again.Calls.Mutating(); len(m) != 0 {
+		t.Errorf("an up after the removal made mutating calls %v", m)
+	}
+}
