@@ -6,9 +6,11 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
@@ -464,4 +466,30 @@ func TestEndpointsAddedAndRemovedOnALiveEnvironment(t *testing.T) {
 	if m := again.Calls.Mutating(); len(m) != 0 {
 		t.Errorf("an up after the removal made mutating calls %v", m)
 	}
+}
+
+// The figures of the 1 -> 3 change for the closing note and the README, through the
+// timing model (NAT gateways pending 90 s × factor, 50 ms a call) without the strict layer's
+// failing first gateway. No timing is asserted; TAPCTL_MEASURE is the model's factor (1: AWS's
+// figures; 0.1 is quicker), e.g.
+// TAPCTL_MEASURE=1 go test -count=1 -v -run TestMeasureOneToThreeNATGateways ./localstack/scenarios/
+func TestMeasureOneToThreeNATGateways(t *testing.T) {
+	factor, err := strconv.ParseFloat(os.Getenv("TAPCTL_MEASURE"), 64)
+	if err != nil || factor <= 0 {
+		t.Skip("set TAPCTL_MEASURE to the timing model's factor (1, or 0.1) to measure the 1 -> 3 change")
+	}
+	p, err := localstack.NewTimingProxy(localstack.BareEndpoint(t), localstack.Timing{Factor: factor, Latency: 50 * time.Millisecond})
+	must(t, err)
+	defer p.Close()
+	p.Strict.Store(false)
+	env, dir := newEnvName(t), t.TempDir()
+	downAtCleanup(t, dir, env)
+	path := writeNetwork(t, dir, oneNAT)
+	tapctl(t, dir, "up", "--env", env, "--no-wait", "--config", path).mustSucceed(t)
+	writeNetwork(t, dir, threeNATs)
+	r := tapctlAt(t, p.URL, dir, nil, "up", "--env", env, "--no-wait", "--config", path).mustSucceed(t)
+	m, rd := r.Calls.Totals()
+	t.Logf("1 -> 3 at timing factor %g: %d mutating %v + %d read calls, wall %s",
+		factor, m, r.Calls.Mutating(), rd, r.Elapsed.Round(10*time.Millisecond))
+	assertNetworkOf(t, env, 3)
 }
