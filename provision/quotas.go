@@ -68,7 +68,11 @@ func HeadroomError(region string, needed []Headroom) error {
 	for _, h := range needed {
 		if h.full() {
 			full = append(full, fmt.Sprintf("%d of %d %s (quota %s)", h.InUse, h.Quota, h.Kind, h.QuotaCode))
-			more = append(more, fmt.Sprintf("%d more %s", h.needed(), h.Kind))
+			if h.needed() == 1 {
+				more = append(more, "one more "+strings.TrimSuffix(h.Kind, "s"))
+			} else {
+				more = append(more, fmt.Sprintf("%d more %s", h.needed(), h.Kind))
+			}
 			several = several || h.needed() > 1
 		}
 	}

@@ -49,6 +49,8 @@ func TestHeadroomError(t *testing.T) {
 			"region us-east-1 holds 5 of 5 VPCs (quota L-F678F1CE) and 6 of 6 Elastic IPs (quota L-0263D0A3); an isolated environment needs one more of each: delete some, raise the quotas, or share a base environment's network with --base NAME"},
 		{"two more Elastic IPs for the NAT gateways of two more AZs", []Headroom{{Kind: "Elastic IPs", QuotaCode: QuotaElasticIPs, InUse: 4, Quota: 5, Needed: 2}},
 			"region us-east-1 holds 4 of 5 Elastic IPs (quota L-0263D0A3); this up needs 2 more Elastic IPs (one Elastic IP per new NAT gateway, network.natGateways): delete some, raise the quota, or keep natGateways: 1"},
+		{"a fresh environment with three NAT gateways", []Headroom{{Kind: "VPCs", QuotaCode: QuotaVPCs, InUse: 5, Quota: 5, Needed: 1}, {Kind: "Elastic IPs", QuotaCode: QuotaElasticIPs, InUse: 3, Quota: 5, Needed: 3}},
+			"region us-east-1 holds 5 of 5 VPCs (quota L-F678F1CE) and 3 of 5 Elastic IPs (quota L-0263D0A3); this up needs one more VPC and 3 more Elastic IPs (one Elastic IP per new NAT gateway, network.natGateways): delete some, raise the quota, or keep natGateways: 1"},
 		{"room for two more", []Headroom{{Kind: "Elastic IPs", QuotaCode: QuotaElasticIPs, InUse: 3, Quota: 5, Needed: 2}}, ""},
 		{"a quota of zero", []Headroom{vpcs(0, 0)},
 			"region us-east-1 holds 0 of 0 VPCs (quota L-F678F1CE); an isolated environment needs one more: delete one, raise the quota, or share a base environment's network with --base NAME"},
