@@ -493,3 +493,56 @@ func TestMeasureOneToThreeNATGateways(t *testing.T) {
 		factor, m, r.Calls.Mutating(), rd, r.Elapsed.Round(10*time.Millisecond))
 	assertNetworkOf(t, env, 3)
 }
+
+// A VPC endpoint in the environment's VPC with the environment's endpoint name but not tagged as
+// tapctl's (made by hand or by another tool) is never adopted: up with that endpoint wanted is
+// refused before any change, naming it, and the endpoint is left as it was.
+func TestForeignEndpointWithTheEnvironmentsNameIsNeverAdopted(t *testing.T) {
+	env, dir := newEnvName(t), t.TempDir()
+	downAtCleanup(t, dir, env)
+	path := writeNetwork(t, dir, oneNAT)
+	tapctl(t, dir, "up", "--env", env, "--no-wait", "--config", path).mustSucceed(t)
+	ctx, c := context.Background(), clients(t).EC2
+	n := readNetwork(t, env)
+	var private []string
+	for _, sn := range n.Subnets {
+		if !aws.ToBool(sn.MapPublicIpOnLaunch) {
+			private = append(private, aws.ToString(sn.SubnetId))
+		}
+	}
+	name := "microservices-vpce-logs-" + env
+	out, err := c.CreateVpcEndpoint(ctx, &ec2.CreateVpcEndpointInput{
+		VpcId: n.VPCs[0].VpcId, ServiceName: aws.String("com.amazonaws.us-east-1.logs"), VpcEndpointType: ec2types.VpcEndpointTypeInterface,
+		SubnetIds: private[:1],
+		TagSpecifications: []ec2types.TagSpecification{{ResourceType: ec2types.ResourceTypeVpcEndpoint, Tags: []ec2types.Tag{
+			{Key: aws.String("Name"), Value: aws.String(name)}, {Key: aws.String("Environment"), Value: aws.String(env)}}}},
+	})
+	must(t, err)
+	foreign := aws.ToString(out.VpcEndpoint.VpcEndpointId)
+	t.Cleanup(func() {
+		_, err := c.DeleteVpcEndpoints(ctx, &ec2.DeleteVpcEndpointsInput{VpcEndpointIds: []string{foreign}})
+		must(t, err)
+	})
+
+	writeNetwork(t, dir, catalog.Network{NATGateways: 1, GatewayEndpoints: true, InterfaceEndpoints: []string{"logs"}})
+	r := tapctl(t, dir, "up", "--env", env, "--no-wait", "--config", path)
+	if r.Code != 1 || !strings.Contains(r.Stderr, "VPC endpoint "+name) || !strings.Contains(r.Stderr, "not tapctl's") {
+		t.Errorf("up with a foreign endpoint of the environment's name: exit %d\n%s", r.Code, tail(r.Stderr, 5))
+	}
+	if m := r.Calls.Mutating(); len(m) != 0 {
+		t.Errorf("the refused up made mutating calls %v", m)
+	}
+	after, err := c.DescribeVpcEndpoints(ctx, &ec2.DescribeVpcEndpointsInput{VpcEndpointIds: []string{foreign}})
+	must(t, err)
+	if got := ec2Tags(after.VpcEndpoints[0].Tags); got["ManagedBy"] != "" || len(after.VpcEndpoints[0].Groups) != 0 || len(after.VpcEndpoints[0].SubnetIds) != 1 {
+		t.Errorf("the foreign endpoint was changed: tags %v, groups %v, subnets %v", got, after.VpcEndpoints[0].Groups, after.VpcEndpoints[0].SubnetIds)
+	}
+	// Its own down leaves the foreign endpoint too (the cleanup above deletes it).
+	writeNetwork(t, dir, oneNAT)
+	tapctl(t, dir, "down", "--yes", "--env", env)
+	after, err = c.DescribeVpcEndpoints(ctx, &ec2.DescribeVpcEndpointsInput{VpcEndpointIds: []string{foreign}})
+	must(t, err)
+	if strings.EqualFold(string(after.VpcEndpoints[0].State), "deleted") {
+		t.Errorf("down deleted the foreign endpoint")
+	}
+}
