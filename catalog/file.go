@@ -117,6 +117,12 @@ var yamlLine = regexp.MustCompile(`^yaml: (?:line (\d+): )?(.*)$`)
 // Parse reads a catalog from raw; file names the source in error messages. Fields a service
 // leaves out take their defaults; every problem found is reported, with its line and field.
 func Parse(file string, raw []byte) ([]Service, error) {
+	f, err := ParseFile(file, raw)
+	return f.Services, err
+}
+
+// ParseFile is Parse with the file's network section (DefaultNetwork when it has none).
+func ParseFile(file string, raw []byte) (File, error) {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(raw, &doc); err != nil {
 		p := Problem{File: file, Msg: err.Error()}
@@ -124,17 +130,17 @@ func Parse(file string, raw []byte) ([]Service, error) {
 			p.Line, _ = strconv.Atoi(m[1])
 			p.Msg = m[2]
 		}
-		return nil, &InvalidError{[]Problem{p}}
+		return File{}, &InvalidError{[]Problem{p}}
 	}
-	r := &reader{file: file}
+	r := &reader{file: file, net: DefaultNetwork()}
 	services := r.document(&doc)
 	if len(r.problems) == 0 {
 		r.crossCheck(services)
 	}
 	if len(r.problems) > 0 {
-		return nil, &InvalidError{r.problems}
+		return File{}, &InvalidError{r.problems}
 	}
-	return services, nil
+	return File{Services: services, Network: r.net}, nil
 }
 
 // reader walks the YAML tree, collecting problems instead of stopping at the first.
@@ -143,6 +149,8 @@ type reader struct {
 	problems []Problem
 	// lines remembers where each service's fields are, for the checks across services.
 	lines []map[string]int
+	// net is the network section read (network.go).
+	net Network
 }
 
 func (r *reader) add(n *yaml.Node, field, format string, a ...any) {
@@ -173,8 +181,10 @@ func (r *reader) document(doc *yaml.Node) []Service {
 			}
 		case "services":
 			services = r.serviceList(val)
+		case "network":
+			r.net = r.network(val)
 		default:
-			r.add(key, key.Value, "unknown field (the file holds version and services)")
+			r.add(key, key.Value, "unknown field (the file holds version, services and network)")
 		}
 	}
 	if _, seen := keys["services"]; !seen {

@@ -181,7 +181,8 @@ func TestAtMostFiftyServices(t *testing.T) {
 	}
 	services = append(services, WithDefaults("onetoomany", 99))
 	_, err := Parse("f.yaml", Template(services))
-	want := "f.yaml:12: services: 51 services; at most 50 fit one load balancer: each service takes two target groups and one listener rule, and AWS allows 100 target groups and 100 rules per Application Load Balancer"
+	line := strings.Count(strings.Split(string(Template(services)), "\nservices:")[0], "\n") + 3 // the list starts below "services:"
+	want := fmt.Sprintf("f.yaml:%d: services: 51 services;", line) + " at most 50 fit one load balancer: each service takes two target groups and one listener rule, and AWS allows 100 target groups and 100 rules per Application Load Balancer"
 	if err == nil || !strings.HasPrefix(err.Error(), want) || strings.Contains(err.Error(), "\n") {
 		t.Fatalf("51 services: %v", err)
 	}

@@ -39,14 +39,21 @@ const templateHeader = `# tapctl service catalog: the services every environment
 # Add a service and run "tapctl up": its resources are created. Remove one and run
 # "tapctl up": its resources are deleted. "tapctl plan" shows either first.
 version: 1
-services:
 `
 
 // Template renders services as a catalog file, with a comment beside each field of the first
-// service. Parse(Template(s)) gives s back.
+// service, and the default network section. Parse(Template(s)) gives s back.
 func Template(services []Service) []byte {
+	return TemplateFile(File{Services: services, Network: DefaultNetwork()})
+}
+
+// TemplateFile renders a whole catalog file: ParseFile(TemplateFile(f)) gives f back.
+func TemplateFile(f File) []byte {
+	services := f.Services
 	var b strings.Builder
 	b.WriteString(templateHeader)
+	// Before the services, so that a service appended to the file lands in their list.
+	b.WriteString(networkTemplate(f.Network) + "services:\n")
 	for i, svc := range services {
 		comment := func(field string) string {
 			if i > 0 {

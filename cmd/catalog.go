@@ -31,17 +31,24 @@ func configPath(c *cli.Context) (string, bool) {
 // loadServices reads the catalog: the --config file, else ./tapctl.yaml when it exists, else
 // the built-in one. A file with problems is refused before any AWS call, one line per problem.
 func loadServices(c *cli.Context, opts Options) ([]catalog.Service, error) {
+	f, err := loadCatalogFile(c, opts)
+	return f.Services, err
+}
+
+// loadCatalogFile is loadServices with the file's network section (catalog.DefaultNetwork
+// without a file, or in a file without one).
+func loadCatalogFile(c *cli.Context, opts Options) (catalog.File, error) {
 	path, given := configPath(c)
 	if !given {
 		if _, err := os.Stat(catalog.FileName); err != nil {
-			return catalog.Default(), nil
+			return catalog.File{Services: catalog.Default(), Network: catalog.DefaultNetwork()}, nil
 		}
 		path = catalog.FileName
 	}
 	if path == "" {
-		return nil, usagef("--config must not be empty")
+		return catalog.File{}, usagef("--config must not be empty")
 	}
-	services, err := catalog.Load(path)
+	f, err := catalog.LoadFile(path)
 	var invalid *catalog.InvalidError
 	if errors.As(err, &invalid) {
 		// Every problem on its own line; Run prints the last one with the exit code.
@@ -49,7 +56,7 @@ func loadServices(c *cli.Context, opts Options) ([]catalog.Service, error) {
 		for _, p := range invalid.Problems[:last] {
 			fmt.Fprintln(opts.Stderr, "tapctl: "+p.Error())
 		}
-		return nil, usageError{invalid.Problems[last]}
+		return catalog.File{}, usageError{invalid.Problems[last]}
 	}
-	return services, err
+	return f, err
 }

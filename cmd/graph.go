@@ -81,11 +81,13 @@ Examples:
 // offlineGraph is the platform's shape: the environment's choices when its state file is
 // here, else the defaults.
 func offlineGraph(c *cli.Context, opts Options) ([]graphNode, error) {
-	services, err := loadServices(c, opts)
+	f, err := loadCatalogFile(c, opts)
 	if err != nil {
 		return nil, err
 	}
+	services := f.Services
 	choices := provision.DefaultChoices()
+	choices.Network = f.Network // the catalog file's network, as up would build it
 	if env := c.String("env"); env != "" {
 		if err := naming.ValidateEnv(env, serviceNames(services)); err != nil {
 			return nil, usageError{err}

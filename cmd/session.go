@@ -29,6 +29,9 @@ type session struct {
 	progress *liveProgress // live lines on a terminal; the log's writer
 	started  time.Time
 	ctx      context.Context // the command's: finish tells an interrupted run from a failed one
+	// network is the catalog file's network section, which up and plan apply; nil when the
+	// session read no file (gc).
+	network *catalog.Network
 }
 
 func (s *session) close() {
@@ -113,9 +116,11 @@ func openEnvSession(ctx context.Context, c *cli.Context, opts Options, setup ses
 	}
 	services := setup.services
 	if services == nil {
-		if services, err = loadServices(c, opts); err != nil {
+		f, err := loadCatalogFile(c, opts)
+		if err != nil {
 			return nil, err
 		}
+		services, s.network = f.Services, &f.Network
 	}
 	envName := setup.env
 	if err := checkInputs(c, envName, services); err != nil {

@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"reflect"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -152,6 +153,13 @@ func resolveChoices(s *session, c *cli.Context) provision.Choices {
 	if c != nil && c.IsSet("bake-time") {
 		ch.BakeTime = c.Duration("bake-time")
 	}
+	if s.network != nil {
+		if ch.Base != "" && !reflect.DeepEqual(*s.network, catalog.DefaultNetwork()) {
+			// The base's network serves the overlay: the base's tapctl.yaml sets it.
+			s.log.Warn().Str("base", ch.Base).Msg("the network section of the catalog file is ignored: an overlay environment runs on its base's network")
+		}
+		ch.Network = *s.network
+	}
 	return ch
 }
 
@@ -175,6 +183,9 @@ func storedChoices(st *state.Store) provision.Choices {
 		ch.BakeTime = b
 	}
 	ch.Base = st.Setting(provision.SettingBase)
+	if n, err := provision.ParseNetworkSetting(st.Setting(provision.SettingNetwork)); err == nil {
+		ch.Network = n
+	}
 	return ch
 }
 
@@ -184,6 +195,8 @@ func rememberChoices(s *session, ch provision.Choices) error {
 	}
 	if ch.Base != "" {
 		settings[provision.SettingBase] = ch.Base
+	} else {
+		settings[provision.SettingNetwork] = provision.NetworkSetting(ch.Network)
 	}
 	for name, value := range settings {
 		if err := s.env.State.SetSetting(name, value); err != nil {

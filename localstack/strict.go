@@ -289,10 +289,26 @@ var strictRules = []strictRule{
 			return answer
 		},
 	},
+	{
+		// moto releases an address its NAT gateway still holds; AWS refuses until the gateway is
+		// deleted. Fired by a run that releases an address before it has seen its gateway deleted.
+		name: RuleAddressReleasedWhileHeld,
+		source: "EC2 API Reference, ReleaseAddress (\"you must disassociate the Elastic IP address before you can release it\"; " +
+			"a NAT gateway's address is disassociated when the gateway is deleted, DeleteNatGateway): InvalidIPAddress.InUse",
+		refuse: func(s *strictState, c call) (awsError, bool) {
+			alloc := formValue(c.body, "AllocationId")
+			if c.is("ec2:ReleaseAddress") && s.heldBy[alloc] != "" {
+				return awsError{http.StatusBadRequest, "InvalidIPAddress.InUse", "Address " + alloc + " is in use"}, true
+			}
+			return awsError{}, false
+		},
+	},
 }
 
 // The NAT gateway rules' names, as StrictFired counts them.
 const (
+	// RuleAddressReleasedWhileHeld: ReleaseAddress of an address a deleting NAT gateway holds.
+	RuleAddressReleasedWhileHeld = "an address released while its NAT gateway holds it"
 	// RuleNATFailsOnce: the first NAT gateway made with an address reads failed.
 	RuleNATFailsOnce = "a NAT gateway that fails once"
 	// RuleNATHoldsAddress: a deleted NAT gateway reads deleting once and holds its address

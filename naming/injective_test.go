@@ -32,7 +32,7 @@ type namespace struct {
 
 var namespaces = []namespace{
 	{"EC2 VPC Name tag", false}, {"EC2 subnet Name tag", false}, {"EC2 internet gateway Name tag", false},
-	{"EC2 NAT gateway Name tag", false}, {"EC2 Elastic IP Name tag", false}, {"EC2 route table Name tag", false},
+	{"EC2 NAT gateway Name tag", false}, {"EC2 VPC endpoint Name tag", false}, {"EC2 Elastic IP Name tag", false}, {"EC2 route table Name tag", false},
 	{"EC2 security group name", true}, {"Secrets Manager secret", false}, {"KMS alias", false},
 	{"ECS cluster", false}, {"Cloud Map namespace", false}, {"App Mesh mesh", false},
 	{"ELB load balancer", false}, {"CloudWatch dashboard", false}, {"ECR repository", false},
@@ -55,6 +55,7 @@ func patterns() []pattern {
 		{"NATGateway", "EC2 NAT gateway Name tag", true, env(Names.NATGateway)},
 		{"ElasticIP", "EC2 Elastic IP Name tag", true, env(Names.ElasticIP)},
 		{"ALBSecurityGroup", "EC2 security group name", true, env(Names.ALBSecurityGroup)},
+		{"EndpointSecurityGroup", "EC2 security group name", true, env(Names.EndpointSecurityGroup)},
 		{"TaskSecurityGroup", "EC2 security group name", true, env(Names.TaskSecurityGroup)},
 		{"Secret", "Secrets Manager secret", true, env(Names.Secret)},
 		{"KeyAlias", "KMS alias", true, env(Names.KeyAlias)},
@@ -83,8 +84,20 @@ func patterns() []pattern {
 		{"Alarm5xx", "CloudWatch alarm", false, Names.Alarm5xx},
 		{"AlarmUnhealthy", "CloudWatch alarm", false, Names.AlarmUnhealthy},
 	}
+	// The zones of the NAT gateways and the kinds of VPC endpoints (provision/nat_gateway.go,
+	// vpc_endpoints.go).
+	for az := 1; az < 3; az++ { // NATGatewayIn(0) is NATGateway
+		p = append(p, pattern{fmt.Sprintf("NATGatewayIn(%d)", az), "EC2 NAT gateway Name tag", true,
+			env(func(n Names) string { return n.NATGatewayIn(az) })})
+		p = append(p, pattern{fmt.Sprintf("ElasticIPIn(%d)", az), "EC2 Elastic IP Name tag", true,
+			env(func(n Names) string { return n.ElasticIPIn(az) })})
+	}
+	for _, kind := range []string{"s3", "dynamodb", "ecr.api", "ecr.dkr", "logs"} {
+		p = append(p, pattern{"VPCEndpoint(" + kind + ")", "EC2 VPC endpoint Name tag", true,
+			env(func(n Names) string { return n.VPCEndpoint(kind) })})
+	}
 	// The kinds and zones provision/subnets.go and route_tables.go use.
-	for _, kind := range []string{"public", "private"} {
+	for _, kind := range []string{"public", "private", "private-2", "private-3"} {
 		p = append(p, pattern{"RouteTable(" + kind + ")", "EC2 route table Name tag", true,
 			env(func(n Names) string { return n.RouteTable(kind) })})
 		for az := range 3 {

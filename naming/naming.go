@@ -67,6 +67,31 @@ func (n Names) Subnet(kind string, az int) string {
 func (n Names) InternetGateway() string { return "microservices-igw-" + n.shared() }
 func (n Names) NATGateway() string      { return "microservices-nat-" + n.shared() }
 func (n Names) ElasticIP() string       { return "microservices-nat-eip-" + n.shared() }
+
+// NATGatewayIn and ElasticIPIn name the NAT gateway of an AZ (0-2) and its address: the first
+// AZ's are NATGateway and ElasticIP, the names of the one gateway an environment had before
+// network.natGateways (environment names start with a letter, so "-2-" cannot meet them).
+func (n Names) NATGatewayIn(az int) string {
+	if az == 0 {
+		return n.NATGateway()
+	}
+	return fmt.Sprintf("microservices-nat-%d-%s", az+1, n.shared())
+}
+func (n Names) ElasticIPIn(az int) string {
+	if az == 0 {
+		return n.ElasticIP()
+	}
+	return fmt.Sprintf("microservices-nat-eip-%d-%s", az+1, n.shared())
+}
+
+// VPCEndpoint names the endpoint of one service (s3, dynamodb, ecr.api, ecr.dkr, logs).
+func (n Names) VPCEndpoint(kind string) string {
+	return "microservices-vpce-" + kind + "-" + n.shared()
+}
+
+// EndpointSecurityGroup admits HTTPS from the private subnets to the interface endpoints.
+func (n Names) EndpointSecurityGroup() string { return "microservices-vpce-sg-" + n.shared() }
+
 func (n Names) RouteTable(kind string) string {
 	return fmt.Sprintf("microservices-%s-rt-%s", kind, n.shared())
 }

@@ -2,6 +2,7 @@ package provision
 
 import (
 	"fmt"
+	"github.com/tapctl/tapctl/catalog"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -41,11 +42,14 @@ type Choices struct {
 	// Base, for an overlay environment, is the environment whose network, cluster and load
 	// balancer it runs on (overlay.go); "" for an isolated one.
 	Base string
+	// Network is tapctl.yaml's network: section (an isolated environment's; an overlay runs on
+	// its base's network and ignores it).
+	Network catalog.Network
 }
 
 // DefaultChoices are what a new environment gets.
 func DefaultChoices() Choices {
-	return Choices{Mesh: MeshServiceConnect, Strategy: BlueGreen, BakeTime: DefaultBakeTime}
+	return Choices{Mesh: MeshServiceConnect, Strategy: BlueGreen, BakeTime: DefaultBakeTime, Network: catalog.DefaultNetwork()}
 }
 
 // SPEC row 21: minimum healthy 0 %, maximum 200 %.

@@ -10,12 +10,20 @@ import (
 // Platform lists every step of the platform for a catalog and the environment's choices. Order
 // here is only the tie-break: the engine derives the run order from each step's dependencies.
 func Platform(services []catalog.Service, choices Choices) []Step {
+	n := choices.Network
 	steps := []Step{
 		vpcStep{},
 		subnetsStep{},
 		internetGatewayStep{},
-		natGatewayStep{},
-		routeTablesStep{},
+		routeTablesStep{natGateways: n.NATGateways},
+		securityGroupStep{kind: "endpoint", wanted: len(n.InterfaceEndpoints) > 0},
+		networkRetireStep{network: n},
+	}
+	for az := range AZCount {
+		steps = append(steps, natGatewayStep{az: az, wanted: natWanted(n, az)})
+	}
+	steps = append(steps, endpointSteps(n)...)
+	steps = append(steps,
 		secretStep{},
 		logKeyStep{},
 		clusterStep{mesh: choices.Mesh},
@@ -24,7 +32,7 @@ func Platform(services []catalog.Service, choices Choices) []Step {
 		securityGroupStep{kind: "task"},
 		albStep{},
 		listenerStep{},
-	}
+	)
 	if choices.Base != "" {
 		// An overlay borrows its base's network, cluster and load balancer (overlay.go).
 		steps = nil

@@ -37,6 +37,7 @@ type regionQuota struct {
 	serviceCode string // Service Quotas' service code
 	quotaCode   string
 	count       func(ctx context.Context, e *Env) (int, error)
+	needed      int // how many up adds: one VPC; one Elastic IP per new NAT gateway
 }
 
 var (
@@ -50,25 +51,39 @@ type Headroom struct {
 	QuotaCode string
 	InUse     int
 	Quota     int
+	Needed    int // how many up adds; 0 counts as 1
 }
 
-// full says whether one more would exceed the quota.
-func (h Headroom) full() bool { return h.InUse+1 > h.Quota }
+func (h Headroom) needed() int { return max(h.Needed, 1) }
+
+// full says whether the needed ones would exceed the quota.
+func (h Headroom) full() bool { return h.InUse+h.needed() > h.Quota }
 
 // HeadroomError is the refusal of an environment whose VPC or Elastic IP would exceed its
 // region's quota: one line with the numbers and the ways out, decided from the counts alone.
 // nil when every needed resource fits.
 func HeadroomError(region string, needed []Headroom) error {
-	var full []string
+	var full, more []string
+	several := false
 	for _, h := range needed {
 		if h.full() {
 			full = append(full, fmt.Sprintf("%d of %d %s (quota %s)", h.InUse, h.Quota, h.Kind, h.QuotaCode))
+			if h.needed() == 1 {
+				more = append(more, "one more "+strings.TrimSuffix(h.Kind, "s"))
+			} else {
+				more = append(more, fmt.Sprintf("%d more %s", h.needed(), h.Kind))
+			}
+			several = several || h.needed() > 1
 		}
 	}
-	switch len(full) {
-	case 0:
+	switch {
+	case len(full) == 0:
 		return nil
-	case 1:
+	case several:
+		// More than one Elastic IP: the NAT gateways of network.natGateways: 3.
+		return fmt.Errorf("region %s holds %s; this up needs %s (one Elastic IP per new NAT gateway, network.natGateways): delete some, raise the quota, or keep natGateways: 1",
+			region, strings.Join(full, " and "), strings.Join(more, " and "))
+	case len(full) == 1:
 		return fmt.Errorf("region %s holds %s; an isolated environment needs one more: delete one, raise the quota, or share a base environment's network with --base NAME",
 			region, full[0])
 	}
@@ -94,7 +109,7 @@ func CheckHeadroom(ctx context.Context, e *Env, steps []Step) error {
 	errs := make([]error, 2*len(needed))
 	var wg sync.WaitGroup
 	for i, q := range needed {
-		rooms[i] = Headroom{Kind: q.kind, QuotaCode: q.quotaCode}
+		rooms[i] = Headroom{Kind: q.kind, QuotaCode: q.quotaCode, Needed: q.needed}
 		wg.Add(2)
 		go func() {
 			defer wg.Done()
@@ -122,7 +137,7 @@ func quotasNeeded(ctx context.Context, e *Env, steps []Step) ([]regionQuota, err
 	has := func(name string) bool {
 		return slices.ContainsFunc(steps, func(s Step) bool { return s.Name() == name })
 	}
-	vpcFound, addressFound, natFound := true, true, true
+	vpcFound := true
 	if has(keyVPC) {
 		vpc, err := findVPC(ctx, e)
 		if err != nil {
@@ -130,30 +145,49 @@ func quotasNeeded(ctx context.Context, e *Env, steps []Step) ([]regionQuota, err
 		}
 		vpcFound = vpc != nil
 	}
-	if has(keyNATGateway) {
-		addr, err := findElasticIP(ctx, e)
+	// Each wanted NAT gateway step (one per AZ with natGateways: 3): the 1 -> 3 change adds two.
+	var azs []natFound
+	for _, s := range steps {
+		nat, ok := s.(natGatewayStep)
+		if !ok || !nat.wanted {
+			continue
+		}
+		addr, err := nat.findElasticIP(ctx, e)
 		if err != nil {
 			return nil, err
 		}
-		nat, err := findNATGateway(ctx, e)
+		gw, err := nat.findNATGateway(ctx, e)
 		if err != nil {
 			return nil, err
 		}
-		addressFound, natFound = addr != nil, nat != nil
+		azs = append(azs, natFound{address: addr != nil, gateway: gw != nil})
 	}
-	return toCreate(vpcFound, addressFound, natFound), nil
+	return toCreate(vpcFound, azs), nil
 }
 
+// natFound is what the run found of one wanted NAT gateway and its address.
+type natFound struct{ address, gateway bool }
+
 // toCreate is what up creates of the quota-bound kinds, from what the run found: a VPC when
-// none is found; an Elastic IP when neither one nor a live NAT gateway is found (up adopts a
-// live gateway's address and allocates none).
-func toCreate(vpcFound, addressFound, natFound bool) []regionQuota {
+// none is found; an Elastic IP for each wanted NAT gateway of which neither the address nor a
+// live gateway is found (up adopts a live gateway's address and allocates none).
+func toCreate(vpcFound bool, azs []natFound) []regionQuota {
 	var out []regionQuota
 	if !vpcFound {
-		out = append(out, vpcQuota)
+		q := vpcQuota
+		q.needed = 1
+		out = append(out, q)
 	}
-	if !addressFound && !natFound {
-		out = append(out, eipQuota)
+	addresses := 0
+	for _, az := range azs {
+		if !az.address && !az.gateway {
+			addresses++
+		}
+	}
+	if addresses > 0 {
+		q := eipQuota
+		q.needed = addresses
+		out = append(out, q)
 	}
 	return out
 }

@@ -3,6 +3,7 @@ package provision
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -46,6 +47,11 @@ func TestHeadroomError(t *testing.T) {
 		{"both full",
 			[]Headroom{vpcs(5, 5), eips(6, 6)},
 			"region us-east-1 holds 5 of 5 VPCs (quota L-F678F1CE) and 6 of 6 Elastic IPs (quota L-0263D0A3); an isolated environment needs one more of each: delete some, raise the quotas, or share a base environment's network with --base NAME"},
+		{"two more Elastic IPs for the NAT gateways of two more AZs", []Headroom{{Kind: "Elastic IPs", QuotaCode: QuotaElasticIPs, InUse: 4, Quota: 5, Needed: 2}},
+			"region us-east-1 holds 4 of 5 Elastic IPs (quota L-0263D0A3); this up needs 2 more Elastic IPs (one Elastic IP per new NAT gateway, network.natGateways): delete some, raise the quota, or keep natGateways: 1"},
+		{"a fresh environment with three NAT gateways", []Headroom{{Kind: "VPCs", QuotaCode: QuotaVPCs, InUse: 5, Quota: 5, Needed: 1}, {Kind: "Elastic IPs", QuotaCode: QuotaElasticIPs, InUse: 3, Quota: 5, Needed: 3}},
+			"region us-east-1 holds 5 of 5 VPCs (quota L-F678F1CE) and 3 of 5 Elastic IPs (quota L-0263D0A3); this up needs one more VPC and 3 more Elastic IPs (one Elastic IP per new NAT gateway, network.natGateways): delete some, raise the quota, or keep natGateways: 1"},
+		{"room for two more", []Headroom{{Kind: "Elastic IPs", QuotaCode: QuotaElasticIPs, InUse: 3, Quota: 5, Needed: 2}}, ""},
 		{"a quota of zero", []Headroom{vpcs(0, 0)},
 			"region us-east-1 holds 0 of 0 VPCs (quota L-F678F1CE); an isolated environment needs one more: delete one, raise the quota, or share a base environment's network with --base NAME"},
 	}
@@ -71,23 +77,28 @@ func TestHeadroomError(t *testing.T) {
 // neither it nor a live NAT gateway (whose address up adopts) is found. A converged
 // environment needs nothing, and so makes no call.
 func TestToCreate(t *testing.T) {
+	none, both := natFound{}, natFound{address: true, gateway: true}
 	cases := []struct {
-		name                     string
-		vpc, address, natGateway bool
-		want                     []string
+		name string
+		vpc  bool
+		azs  []natFound
+		want []string
 	}{
-		{"fresh environment", false, false, false, []string{QuotaVPCs, QuotaElasticIPs}},
-		{"converged", true, true, true, nil},
-		{"network up to the NAT gateway", true, false, false, []string{QuotaElasticIPs}},
-		{"address allocated, gateway not yet", true, true, false, nil},
-		{"gateway found, its address not by its tags", true, false, true, nil},
-		{"VPC deleted by hand", false, true, true, []string{QuotaVPCs}},
+		{"fresh environment", false, []natFound{none}, []string{QuotaVPCs + "x1", QuotaElasticIPs + "x1"}},
+		{"fresh environment, a NAT gateway per AZ", false, []natFound{none, none, none}, []string{QuotaVPCs + "x1", QuotaElasticIPs + "x3"}},
+		{"converged", true, []natFound{both}, nil},
+		{"converged, three NAT gateways", true, []natFound{both, both, both}, nil},
+		{"one NAT gateway to three", true, []natFound{both, none, none}, []string{QuotaElasticIPs + "x2"}},
+		{"network up to the NAT gateway", true, []natFound{none}, []string{QuotaElasticIPs + "x1"}},
+		{"address allocated, gateway not yet", true, []natFound{{address: true}}, nil},
+		{"gateway found, its address not by its tags", true, []natFound{{gateway: true}}, nil},
+		{"VPC deleted by hand", false, []natFound{both}, []string{QuotaVPCs + "x1"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			var got []string
-			for _, q := range toCreate(c.vpc, c.address, c.natGateway) {
-				got = append(got, q.quotaCode)
+			for _, q := range toCreate(c.vpc, c.azs) {
+				got = append(got, fmt.Sprintf("%sx%d", q.quotaCode, q.needed))
 			}
 			if strings.Join(got, ",") != strings.Join(c.want, ",") {
 				t.Errorf("toCreate = %v, want %v", got, c.want)

@@ -3,6 +3,7 @@ package provision
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
@@ -14,13 +15,52 @@ import (
 
 const defaultRoute = "0.0.0.0/0"
 
-// routeTablesStep owns the public and the private route table, their default routes and their
-// subnet associations: one small group that only makes sense together.
-type routeTablesStep struct{}
+// routeTablesStep owns the public route table and one private route table per AZ (as the
+// source design's CDK VPC makes them), their default routes and their subnet associations: one
+// small group that only makes sense together. Each private table sends 0.0.0.0/0 to its AZ's
+// NAT gateway when there is one per AZ (natGateways 3), else to the first AZ's (natForAZ). It
+// runs after every NAT gateway step, so a new gateway is available before a route points at
+// it; a gateway no longer wanted is deleted after it (networkRetireStep).
+type routeTablesStep struct{ natGateways int }
 
 func (routeTablesStep) Name() string { return "route-tables" }
 func (routeTablesStep) DependsOn() []string {
-	return []string{"subnets", keyInternetGateway, keyNATGateway}
+	deps := []string{"subnets", keyInternetGateway}
+	for az := range AZCount {
+		deps = append(deps, natKey(az))
+	}
+	return deps
+}
+
+// privateKind is the route table of an AZ's private subnet: the first AZ's keeps the name and
+// key of the one private table environments had before.
+func privateKind(az int) string {
+	if az == 0 {
+		return Private
+	}
+	return fmt.Sprintf("%s-%d", Private, az+1)
+}
+
+// routeTableKinds are the public table's and each AZ's private table's, in that order.
+func routeTableKinds() []string {
+	kinds := []string{Public}
+	for az := range AZCount {
+		kinds = append(kinds, privateKind(az))
+	}
+	return kinds
+}
+
+// PrivateRouteTableIDs are the recorded private route tables, in AZ order.
+func (e *Env) PrivateRouteTableIDs() ([]string, error) {
+	var ids []string
+	for az := range AZCount {
+		id, err := e.recordedID(routeTableKey(privateKind(az)), "the private route tables")
+		if err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, nil
 }
 
 // findRouteTables reads every route table of the VPC in one call (once per run) and picks ours
@@ -36,7 +76,7 @@ func findRouteTables(ctx context.Context, e *Env, vpcID string) (map[string]*ec2
 // Name tag; each must be the environment's.
 func matchRouteTables(e *Env, tables []ec2types.RouteTable) (map[string]*ec2types.RouteTable, error) {
 	tags := func(rt *ec2types.RouteTable) []ec2types.Tag { return rt.Tags }
-	return findEachAmong(e, tables, []string{Public, Private}, func(kind string) ec2Among[ec2types.RouteTable] {
+	return findEachAmong(e, tables, routeTableKinds(), func(kind string) ec2Among[ec2types.RouteTable] {
 		name := e.Names.RouteTable(kind)
 		return ec2Among[ec2types.RouteTable]{
 			kind: "route table", label: name, stateKey: routeTableKey(kind),
@@ -55,30 +95,38 @@ func (routeTablesStep) Claim(ctx context.Context, e *Env) error {
 	return err
 }
 
-func (routeTablesStep) Up(ctx context.Context, e *Env) error {
+func (s routeTablesStep) Up(ctx context.Context, e *Env) error {
 	vpcID, err := e.VPCID()
 	if err != nil {
 		return err
 	}
 	igwID := e.StateID(keyInternetGateway)
-	natID, err := e.NATGatewayID()
-	if err != nil {
-		return err
-	}
 	found, err := findRouteTables(ctx, e, vpcID)
 	if err != nil {
 		return err
 	}
-	for _, kind := range []string{Public, Private} {
-		subnets, err := e.SubnetIDs(kind)
+	public, err := e.SubnetIDs(Public)
+	if err != nil {
+		return err
+	}
+	if err := ensureRouteTable(ctx, e, Public, vpcID, found[Public], ec2types.Route{GatewayId: aws.String(igwID)}, public); err != nil {
+		return err
+	}
+	private, err := e.SubnetIDs(Private)
+	if err != nil {
+		return err
+	}
+	// The other AZs' tables first: an environment made with one private table for the three
+	// subnets moves each subnet's association to its own table (ReplaceRouteTableAssociation,
+	// which never leaves the subnet without a table).
+	for _, az := range []int{1, 2, 0} {
+		natID, err := e.NATGatewayID(natForAZ(s.natGateways, az))
 		if err != nil {
 			return err
 		}
-		target := ec2types.Route{GatewayId: aws.String(igwID)}
-		if kind == Private {
-			target = ec2types.Route{NatGatewayId: aws.String(natID)}
-		}
-		if err := ensureRouteTable(ctx, e, kind, vpcID, found[kind], target, subnets); err != nil {
+		kind := privateKind(az)
+		target := ec2types.Route{NatGatewayId: aws.String(natID)}
+		if err := ensureRouteTable(ctx, e, kind, vpcID, found[kind], target, private[az:az+1]); err != nil {
 			return err
 		}
 	}
@@ -134,6 +182,17 @@ const (
 // routeTarget names where a route sends traffic: its internet or NAT gateway.
 func routeTarget(r ec2types.Route) string {
 	return aws.ToString(r.GatewayId) + aws.ToString(r.NatGatewayId)
+}
+
+// defaultTarget is where the table's 0.0.0.0/0 route sends traffic, "none" without one.
+func defaultTarget(routes []ec2types.Route) string {
+	target := "none"
+	for _, r := range routes {
+		if aws.ToString(r.DestinationCidrBlock) == defaultRoute {
+			target = routeTarget(r)
+		}
+	}
+	return target
 }
 
 // defaultRouteChange compares the table's 0.0.0.0/0 route (the last one listed) with target.
@@ -240,10 +299,10 @@ func moveAssociation(ctx context.Context, e *Env, routeTableID, subnet string) e
 	return fmt.Errorf("subnet %s is associated elsewhere but the association was not found", subnet)
 }
 
-// routeTableGroup is the public and the private table, for Down and Inspect.
+// routeTableGroup is the public and the private tables, for Down and Inspect.
 func routeTableGroup(ctx context.Context, e *Env) vpcGroup[string, ec2types.RouteTable] {
 	return vpcGroup[string, ec2types.RouteTable]{
-		keys:     []string{Public, Private},
+		keys:     routeTableKinds(),
 		find:     func(vpcID string) (map[string]*ec2types.RouteTable, error) { return findRouteTables(ctx, e, vpcID) },
 		stateKey: routeTableKey,
 		label:    func(kind string) string { return "route table " + e.Names.RouteTable(kind) },
@@ -254,7 +313,9 @@ func routeTableGroup(ctx context.Context, e *Env) vpcGroup[string, ec2types.Rout
 // Down lets go of the subnets first, all at once: a table with explicit associations cannot be
 // deleted.
 func (routeTablesStep) Down(ctx context.Context, e *Env) error {
-	return routeTableGroup(ctx, e).removeEach(ctx, e, []string{Private, Public}, func(rt *ec2types.RouteTable, id string) error {
+	order := routeTableKinds()
+	slices.Reverse(order) // the private tables first in the log, as before; they go side by side
+	return routeTableGroup(ctx, e).removeEach(ctx, e, order, func(rt *ec2types.RouteTable, id string) error {
 		if err := eachAtOnce(len(rt.Associations), func(i int) error {
 			a := rt.Associations[i]
 			if aws.ToBool(a.Main) {
@@ -272,6 +333,6 @@ func (routeTablesStep) Down(ctx context.Context, e *Env) error {
 
 func (routeTablesStep) Inspect(ctx context.Context, e *Env) []Status {
 	return routeTableGroup(ctx, e).inspectEach(e, func(rt *ec2types.RouteTable) string {
-		return fmt.Sprintf("%d routes, %d associations", len(rt.Routes), len(rt.Associations))
+		return fmt.Sprintf("%d routes (%s -> %s), %d associations", len(rt.Routes), defaultRoute, defaultTarget(rt.Routes), len(rt.Associations))
 	})
 }

@@ -19,14 +19,22 @@ import (
 
 // securityGroupStep owns one security group and exactly its rules: the load balancer's (SPEC
 // row 12) or the tasks' (row 14, one rule from the load balancer per port of the environment's
-// catalog, e.Catalog). Rules added by hand are revoked; missing ones are authorized.
+// catalog, e.Catalog), or the interface endpoints' (HTTPS from the private subnets, where every
+// task runs: an overlay's tasks, with their own group, reach the base's endpoints too). Rules
+// added by hand are revoked; missing ones are authorized. The endpoints' group exists while
+// network.interfaceEndpoints lists any (wanted); an unwanted one is left to networkRetireStep,
+// which runs once the endpoints that use it are gone.
 type securityGroupStep struct {
-	kind string // "alb" or "task"
+	kind   string // "alb", "task" or "endpoint"
+	wanted bool   // "endpoint" only: some interface endpoint is wanted
 }
 
 func (s securityGroupStep) Name() string {
-	if s.kind == "alb" {
+	switch s.kind {
+	case "alb":
 		return keyALBSecurityGroup
+	case "endpoint":
+		return keyEndpointSecurityGroup
 	}
 	return keyTaskSecurityGroup
 }
@@ -39,8 +47,11 @@ func (s securityGroupStep) DependsOn() []string {
 func (s securityGroupStep) key() string { return s.Name() }
 
 func (s securityGroupStep) groupName(e *Env) string {
-	if s.kind == "task" {
+	switch s.kind {
+	case "task":
 		return e.Names.TaskSecurityGroup()
+	case "endpoint":
+		return e.Names.EndpointSecurityGroup()
 	}
 	return e.Names.ALBSecurityGroup()
 }
@@ -90,6 +101,14 @@ func (r sgRule) permission() ec2types.IpPermission {
 
 func (s securityGroupStep) desiredRules(e *Env, selfID string) ([]sgRule, error) {
 	allEgress := sgRule{egress: true, protocol: "-1", cidr: "0.0.0.0/0"}
+	if s.kind == "endpoint" {
+		// HTTPS, the only port an AWS service endpoint answers on, from each private subnet.
+		var rules []sgRule
+		for az := range AZCount {
+			rules = append(rules, sgRule{protocol: "tcp", from: 443, to: 443, cidr: subnetSpec{Private, az}.cidr()})
+		}
+		return append(rules, allEgress), nil
+	}
 	if s.kind == "alb" {
 		return []sgRule{
 			{protocol: "tcp", from: 80, to: 80, cidr: "0.0.0.0/0"},
@@ -166,9 +185,9 @@ func securityGroups(ctx context.Context, e *Env) (map[string]*ec2types.SecurityG
 	vpcID := aws.ToString(vpc.VpcId)
 	return engine.Discover(e.Run, "security-groups/"+vpcID, func() (map[string]*ec2types.SecurityGroup, error) {
 		// An overlay's load balancer group is its base's, found as the base's (overlay.go).
-		names := []string{e.Names.ALBSecurityGroup(), e.Names.TaskSecurityGroup()}
+		names := []string{e.Names.ALBSecurityGroup(), e.Names.TaskSecurityGroup(), e.Names.EndpointSecurityGroup()}
 		if e.base != nil {
-			names = names[1:]
+			names = names[1:2]
 		}
 		out, err := e.AWS.EC2.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{Filters: append(inVPC(vpcID),
 			ec2types.Filter{Name: aws.String("group-name"), Values: names},
@@ -202,6 +221,9 @@ func (s securityGroupStep) Claim(ctx context.Context, e *Env) error {
 }
 
 func (s securityGroupStep) Up(ctx context.Context, e *Env) error {
+	if s.kind == "endpoint" && !s.wanted {
+		return nil // networkRetireStep deletes it once no endpoint uses it
+	}
 	vpcID, err := e.VPCID()
 	if err != nil {
 		return err
@@ -348,6 +370,9 @@ func (s securityGroupStep) Down(ctx context.Context, e *Env) error {
 }
 
 func (s securityGroupStep) Inspect(ctx context.Context, e *Env) []Status {
+	if s.kind == "endpoint" && !s.wanted {
+		return nil // networkRetireStep shows it while it exists
+	}
 	g, err := s.find(ctx, e)
 	return []Status{{Resource: "security group " + s.groupName(e), StateID: e.StateID(s.key()),
 		AWS: engine.Observe(err, g != nil, func() string { return fmt.Sprintf("%d rules", len(flattenRules(g))) })}}

@@ -21,14 +21,35 @@ const (
 	keyNamespaceOperation = "namespace/operation"
 	keyALBSecurityGroup   = "alb-security-group"
 	keyTaskSecurityGroup  = "task-security-group"
-	keyALB                = "alb"
-	keyListener           = "listener"
-	keyDashboard          = "dashboard"
-	keyMesh               = "mesh"
+	// keyEndpointSecurityGroup: the group of the interface endpoints (network.interfaceEndpoints).
+	keyEndpointSecurityGroup = "endpoint-security-group"
+	keyALB                   = "alb"
+	keyListener              = "listener"
+	keyDashboard             = "dashboard"
+	keyMesh                  = "mesh"
 )
 
 // subnetKey records one of the six subnets: kind Public or Private, az 0 to AZCount-1.
 func subnetKey(kind string, az int) string { return fmt.Sprintf("subnet/%s/%d", kind, az) }
+
+// natKey and elasticIPKey record the NAT gateway of AZ az (0-2) and its address; the first
+// AZ's keep the keys of the one gateway environments had before network.natGateways.
+func natKey(az int) string {
+	if az == 0 {
+		return keyNATGateway
+	}
+	return fmt.Sprintf("%s/%d", keyNATGateway, az)
+}
+
+func elasticIPKey(az int) string {
+	if az == 0 {
+		return keyElasticIP
+	}
+	return fmt.Sprintf("%s/%d", keyElasticIP, az)
+}
+
+// vpcEndpointKey records the VPC endpoint of one service (s3, dynamodb, ecr.api, ...).
+func vpcEndpointKey(kind string) string { return "vpc-endpoint/" + kind }
 
 // routeTableKey records the public or the private route table.
 func routeTableKey(kind string) string { return "route-table/" + kind }
@@ -88,4 +109,7 @@ const (
 	SettingBakeTime       = "bakeTime"
 	// SettingBase is an overlay's base environment (up --base), kept for every later run.
 	SettingBase = "base"
+	// SettingNetwork is the network section up applied last (NetworkSetting), for the commands
+	// that read no catalog file's network (status, graph, down).
+	SettingNetwork = "network"
 )

@@ -67,6 +67,7 @@ var kinds = map[string]kind{
 	"ec2:elastic-ip":                          {"Elastic IP", lookElasticIP},
 	// Reported.
 	"ec2:natgateway":                     {"NAT gateway", lookNATGateway},
+	"ec2:vpc-endpoint":                   {"VPC endpoint", lookVPCEndpoint},
 	"elasticloadbalancing:loadbalancer":  {"load balancer", lookLoadBalancer},
 	"elasticloadbalancing:listener":      {"listener", lookListener},
 	"elasticloadbalancing:listener-rule": {"listener rule", lookListenerRule},
@@ -401,6 +402,23 @@ func lookNATGateway(ctx context.Context, e *provision.Env, r resource) (*found, 
 			return nil, nil // a deleted gateway stays visible, tagged, for about an hour
 		}
 		return &found{name: r.ID, hold: reportedBecause("NAT gateway", "its address is released only after it is deleted, in the network's order")}, nil
+	}
+	return nil, nil
+}
+
+func lookVPCEndpoint(ctx context.Context, e *provision.Env, r resource) (*found, error) {
+	out, err := e.AWS.EC2.DescribeVpcEndpoints(ctx, &ec2.DescribeVpcEndpointsInput{VpcEndpointIds: []string{r.ID}})
+	if err != nil {
+		return gone(fmt.Errorf("describing VPC endpoint %s: %w", r.ID, err))
+	}
+	for _, v := range out.VpcEndpoints {
+		if aws.ToString(v.VpcEndpointId) != r.ID {
+			continue
+		}
+		if strings.EqualFold(string(v.State), "deleted") || strings.EqualFold(string(v.State), "deleting") {
+			return nil, nil // a deleted endpoint stays listed for a while
+		}
+		return &found{name: r.ID, hold: reportedBecause("VPC endpoint", "its network interfaces hold the subnets and the security group, which go in the network's order")}, nil
 	}
 	return nil, nil
 }

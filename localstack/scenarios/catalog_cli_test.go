@@ -132,7 +132,7 @@ func TestBinaryReadmeWalkthroughWithAFourthService(t *testing.T) {
 	_, err = f.WriteString("  - name: search\n    priority: 13\n    healthCheckPath: /healthz\n    environment:\n      LOG_LEVEL: info\n")
 	must(t, err)
 	must(t, f.Close())
-	if out := run(2, "plan", "--env", name); !strings.Contains(out, "+ create  search/ecr-repository") || !strings.Contains(out, "Plan: 81 to add, 0 to change, 0 to destroy.") {
+	if out := run(2, "plan", "--env", name); !strings.Contains(out, "+ create  search/ecr-repository") || !strings.Contains(out, "Plan: 85 to add, 0 to change, 0 to destroy.") {
 		t.Errorf("plan of a fresh environment with four services:\n%s", out)
 	}
 	run(0, "up", "--env", name, "--no-wait")

@@ -55,7 +55,16 @@ func assertOneOfEach(t *testing.T, env, vpcID string) {
 	count("subnets in the VPC", len(subnets.Subnets), 6)
 	tables, err := c.EC2.DescribeRouteTables(ctx, &ec2.DescribeRouteTablesInput{Filters: inVPC})
 	must(t, err)
-	count("route tables in the VPC (with the main one)", len(tables.RouteTables), 3)
+	count("route tables in the VPC (with the main one)", len(tables.RouteTables), 5)
+	endpoints, err := c.EC2.DescribeVpcEndpoints(ctx, &ec2.DescribeVpcEndpointsInput{Filters: inVPC})
+	must(t, err)
+	liveEndpoints := 0
+	for _, ep := range endpoints.VpcEndpoints {
+		if !strings.EqualFold(string(ep.State), "deleted") {
+			liveEndpoints++
+		}
+	}
+	count("VPC endpoints in the VPC (S3 and DynamoDB)", liveEndpoints, 2)
 	groups, err := c.EC2.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{Filters: inVPC})
 	must(t, err)
 	count("security groups in the VPC (with the default one)", len(groups.SecurityGroups), 3)

@@ -42,7 +42,8 @@ var createdKinds = []createdKind{
 	{"internet gateway", "CreateInternetGateway", regexp.MustCompile(`<internetGatewayId>(igw-[0-9a-f]+)</internetGatewayId>`), liveIGW, 1},
 	{"Elastic IP", "AllocateAddress", regexp.MustCompile(`<allocationId>(eipalloc-[0-9a-f]+)</allocationId>`), liveEIP, 1},
 	{"NAT gateway", "CreateNatGateway", regexp.MustCompile(`<natGatewayId>(nat-[0-9a-f]+)</natGatewayId>`), liveNAT, 1},
-	{"route table", "CreateRouteTable", regexp.MustCompile(`<routeTableId>(rtb-[0-9a-f]+)</routeTableId>`), liveRouteTable, 2},
+	{"route table", "CreateRouteTable", regexp.MustCompile(`<routeTableId>(rtb-[0-9a-f]+)</routeTableId>`), liveRouteTable, 4},
+	{"VPC endpoint", "CreateVpcEndpoint", regexp.MustCompile(`<vpcEndpointId>(vpce-[0-9a-f]+)</vpcEndpointId>`), liveEndpoint, 2},
 	{"security group", "CreateSecurityGroup", regexp.MustCompile(`<groupId>(sg-[0-9a-f]+)</groupId>`), liveSG, 2},
 	{"KMS key", "CreateKey", regexp.MustCompile(`"KeyId":\s*"([0-9a-f-]+)"`), liveKey, 1},
 	{"load balancer", "CreateLoadBalancer", regexp.MustCompile(`<LoadBalancerArn>([^<]+)</LoadBalancerArn>`), liveLB, 1},
@@ -184,6 +185,18 @@ func liveNAT(t *testing.T, c *cloud.Clients, id string) (bool, map[string]string
 		return false, nil
 	}
 	return true, ec2Tags(nat.Tags)
+}
+
+func liveEndpoint(t *testing.T, c *cloud.Clients, id string) (bool, map[string]string) {
+	out, err := c.EC2.DescribeVpcEndpoints(ctxBG, &ec2.DescribeVpcEndpointsInput{VpcEndpointIds: []string{id}})
+	if gone(t, id, err) || len(out.VpcEndpoints) == 0 {
+		return false, nil
+	}
+	v := out.VpcEndpoints[0]
+	if st := strings.ToLower(string(v.State)); st == "deleted" || st == "deleting" {
+		return false, nil
+	}
+	return true, ec2Tags(v.Tags)
 }
 
 func liveRouteTable(t *testing.T, c *cloud.Clients, id string) (bool, map[string]string) {

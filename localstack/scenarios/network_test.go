@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -19,10 +20,11 @@ type network struct {
 	NATs        []ec2types.NatGateway
 	Addresses   []ec2types.Address
 	RouteTables []ec2types.RouteTable
+	Endpoints   []ec2types.VpcEndpoint // not deleted
 }
 
 func (n network) count() int {
-	return len(n.VPCs) + len(n.Subnets) + len(n.IGWs) + len(n.NATs) + len(n.Addresses) + len(n.RouteTables)
+	return len(n.VPCs) + len(n.Subnets) + len(n.IGWs) + len(n.NATs) + len(n.Addresses) + len(n.RouteTables) + len(n.Endpoints)
 }
 
 func readNetwork(t *testing.T, env string) network {
@@ -52,11 +54,128 @@ func readNetwork(t *testing.T, env string) network {
 	rts, err := c.DescribeRouteTables(ctx, &ec2.DescribeRouteTablesInput{Filters: byEnv})
 	must(t, err)
 	n.RouteTables = rts.RouteTables
+	eps, err := c.DescribeVpcEndpoints(ctx, &ec2.DescribeVpcEndpointsInput{Filters: byEnv})
+	must(t, err)
+	for _, ep := range eps.VpcEndpoints {
+		if ec2Tags(ep.Tags)["Environment"] == env && !strings.EqualFold(string(ep.State), "deleted") {
+			n.Endpoints = append(n.Endpoints, ep)
+		}
+	}
 	return n
 }
 
-// assertNetwork checks SPEC rows 1-5 as EC2 holds them.
+// assertNetwork checks SPEC rows 1-5 as EC2 holds them, for the default network (one NAT gateway).
 func assertNetwork(t *testing.T, env string) network {
+	t.Helper()
+	n := assertNetworkOf(t, env, 1)
+	assertEndpoints(t, env, n, true, nil)
+	return n
+}
+
+// assertEndpoints checks the environment's VPC endpoints: with gateway, the S3 and DynamoDB
+// gateway endpoints on exactly the three private route tables; each interface endpoint of
+// interfaces in the three private subnets, private DNS on, with the endpoints' security group,
+// which admits 443 from each private subnet; nothing else.
+func assertEndpoints(t *testing.T, env string, n network, gateway bool, interfaces []string) {
+	t.Helper()
+	ctx, c := context.Background(), clients(t).EC2
+	region := os.Getenv("AWS_REGION")
+	if region == "" {
+		region = "us-east-1"
+	}
+	private, privateTables := map[string]bool{}, map[string]bool{}
+	for _, sn := range n.Subnets {
+		if !aws.ToBool(sn.MapPublicIpOnLaunch) {
+			private[aws.ToString(sn.SubnetId)] = true
+		}
+	}
+	for _, rt := range n.RouteTables {
+		for _, a := range rt.Associations {
+			if private[aws.ToString(a.SubnetId)] {
+				privateTables[aws.ToString(rt.RouteTableId)] = true
+			}
+		}
+	}
+	want := map[string]ec2types.VpcEndpointType{}
+	if gateway {
+		want["s3"], want["dynamodb"] = ec2types.VpcEndpointTypeGateway, ec2types.VpcEndpointTypeGateway
+	}
+	for _, k := range interfaces {
+		want[k] = ec2types.VpcEndpointTypeInterface
+	}
+	if len(n.Endpoints) != len(want) {
+		t.Errorf("%d VPC endpoints, want %d (%v)", len(n.Endpoints), len(want), want)
+	}
+	for _, ep := range n.Endpoints {
+		assertTagged(t, env, "VPC endpoint", ep.Tags)
+		kind := strings.TrimPrefix(aws.ToString(ep.ServiceName), "com.amazonaws."+region+".")
+		wantType, ok := want[kind]
+		if !ok || ep.VpcEndpointType != wantType {
+			t.Errorf("VPC endpoint %s (%s, %s) not wanted", aws.ToString(ep.VpcEndpointId), aws.ToString(ep.ServiceName), ep.VpcEndpointType)
+			continue
+		}
+		if aws.ToString(ep.VpcId) != aws.ToString(n.VPCs[0].VpcId) {
+			t.Errorf("VPC endpoint %s not in the VPC", kind)
+		}
+		if wantType == ec2types.VpcEndpointTypeGateway {
+			got := map[string]bool{}
+			for _, id := range ep.RouteTableIds {
+				got[id] = true
+			}
+			if len(got) != 3 || !mapsEqual(got, privateTables) {
+				t.Errorf("gateway endpoint %s on route tables %v, want the private ones %v", kind, ep.RouteTableIds, privateTables)
+			}
+			continue
+		}
+		got := map[string]bool{}
+		for _, id := range ep.SubnetIds {
+			got[id] = true
+		}
+		if len(got) != 3 || !mapsEqual(got, private) {
+			t.Errorf("interface endpoint %s in subnets %v, want the private ones", kind, ep.SubnetIds)
+		}
+		if !aws.ToBool(ep.PrivateDnsEnabled) {
+			t.Errorf("interface endpoint %s: private DNS off", kind)
+		}
+		if len(ep.Groups) != 1 {
+			t.Errorf("interface endpoint %s security groups %+v, want the endpoints' one", kind, ep.Groups)
+			continue
+		}
+		out, err := c.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{GroupIds: []string{aws.ToString(ep.Groups[0].GroupId)}})
+		must(t, err)
+		g := out.SecurityGroups[0]
+		assertTagged(t, env, "endpoint security group", g.Tags)
+		cidrs := map[string]bool{}
+		for _, p := range g.IpPermissions {
+			if aws.ToString(p.IpProtocol) != "tcp" || aws.ToInt32(p.FromPort) != 443 || aws.ToInt32(p.ToPort) != 443 {
+				t.Errorf("endpoint security group admits %+v, want only 443", p)
+			}
+			for _, r := range p.IpRanges {
+				cidrs[aws.ToString(r.CidrIp)] = true
+			}
+		}
+		if !mapsEqual(cidrs, map[string]bool{"10.0.3.0/24": true, "10.0.4.0/24": true, "10.0.5.0/24": true}) {
+			t.Errorf("endpoint security group admits 443 from %v, want the private subnets", cidrs)
+		}
+	}
+}
+
+func mapsEqual(a, b map[string]bool) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k := range a {
+		if !b[k] {
+			return false
+		}
+	}
+	return true
+}
+
+// assertNetworkOf checks SPEC rows 1-5 with natGateways NAT gateways (1 or 3): each in its
+// AZ's public subnet, and each private subnet's route table sending 0.0.0.0/0 to the available
+// NAT gateway of its own AZ (3) or of the first AZ (1).
+func assertNetworkOf(t *testing.T, env string, natGateways int) network {
 	t.Helper()
 	ctx, c := context.Background(), clients(t).EC2
 	n := readNetwork(t, env)
@@ -89,6 +208,7 @@ func assertNetwork(t *testing.T, env string) network {
 	}
 	azs := map[bool]map[string]bool{true: {}, false: {}}
 	subnetPublic := map[string]bool{}
+	subnetAZ := map[string]string{}
 	var firstPublic string
 	for _, sn := range n.Subnets {
 		cidr := aws.ToString(sn.CidrBlock)
@@ -105,6 +225,7 @@ func assertNetwork(t *testing.T, env string) network {
 		}
 		azs[public][aws.ToString(sn.AvailabilityZone)] = true
 		subnetPublic[aws.ToString(sn.SubnetId)] = public
+		subnetAZ[aws.ToString(sn.SubnetId)] = aws.ToString(sn.AvailabilityZone)
 		if cidr == "10.0.0.0/24" {
 			firstPublic = aws.ToString(sn.SubnetId)
 		}
@@ -121,25 +242,43 @@ func assertNetwork(t *testing.T, env string) network {
 		t.Errorf("internet gateway attachments = %+v, want the VPC", igw.Attachments)
 	}
 
-	if len(n.NATs) != 1 {
-		t.Fatalf("want 1 NAT gateway, got %d", len(n.NATs))
+	if len(n.NATs) != natGateways {
+		t.Fatalf("want %d NAT gateways, got %d", natGateways, len(n.NATs))
 	}
-	nat := n.NATs[0]
-	if nat.State != ec2types.NatGatewayStateAvailable {
-		t.Errorf("NAT state = %s", nat.State)
+	natInAZ := map[string]string{} // AZ -> NAT gateway
+	var firstNAT string
+	addresses := map[string]bool{}
+	for _, a := range n.Addresses {
+		addresses[aws.ToString(a.AllocationId)] = true
 	}
-	if aws.ToString(nat.SubnetId) != firstPublic {
-		t.Errorf("NAT in subnet %s, want the first public subnet %s", aws.ToString(nat.SubnetId), firstPublic)
+	for _, nat := range n.NATs {
+		if nat.State != ec2types.NatGatewayStateAvailable {
+			t.Errorf("NAT %s state = %s", aws.ToString(nat.NatGatewayId), nat.State)
+		}
+		if !subnetPublic[aws.ToString(nat.SubnetId)] {
+			t.Errorf("NAT %s in subnet %s, want a public subnet", aws.ToString(nat.NatGatewayId), aws.ToString(nat.SubnetId))
+		}
+		natInAZ[subnetAZ[aws.ToString(nat.SubnetId)]] = aws.ToString(nat.NatGatewayId)
+		if aws.ToString(nat.SubnetId) == firstPublic {
+			firstNAT = aws.ToString(nat.NatGatewayId)
+		}
+		if len(nat.NatGatewayAddresses) != 1 || !addresses[aws.ToString(nat.NatGatewayAddresses[0].AllocationId)] {
+			t.Errorf("NAT addresses %+v do not use a tagged Elastic IP", nat.NatGatewayAddresses)
+		}
+		assertTagged(t, env, "NAT gateway", nat.Tags)
 	}
-	if len(n.Addresses) != 1 {
-		t.Fatalf("want 1 Elastic IP, got %d", len(n.Addresses))
+	if firstNAT == "" {
+		t.Errorf("no NAT gateway in the first public subnet %s", firstPublic)
 	}
-	if len(nat.NatGatewayAddresses) != 1 || aws.ToString(nat.NatGatewayAddresses[0].AllocationId) != aws.ToString(n.Addresses[0].AllocationId) {
-		t.Errorf("NAT addresses %+v do not use the tagged Elastic IP", nat.NatGatewayAddresses)
+	if len(natInAZ) != natGateways {
+		t.Errorf("NAT gateways in %d AZs, want %d", len(natInAZ), natGateways)
+	}
+	if len(n.Addresses) != natGateways {
+		t.Fatalf("want %d Elastic IPs, got %d", natGateways, len(n.Addresses))
 	}
 
-	if len(n.RouteTables) != 2 {
-		t.Fatalf("want 2 route tables, got %d", len(n.RouteTables))
+	if len(n.RouteTables) != 4 {
+		t.Fatalf("want 4 route tables (public, and one per private subnet), got %d", len(n.RouteTables))
 	}
 	associated := map[string]bool{}
 	for _, rt := range n.RouteTables {
@@ -150,10 +289,12 @@ func assertNetwork(t *testing.T, env string) network {
 			}
 		}
 		kinds := map[bool]int{}
+		var az string
 		for _, a := range rt.Associations {
 			if a.SubnetId != nil {
 				associated[aws.ToString(a.SubnetId)] = true
 				kinds[subnetPublic[aws.ToString(a.SubnetId)]]++
+				az = subnetAZ[aws.ToString(a.SubnetId)]
 			}
 		}
 		switch {
@@ -161,9 +302,13 @@ func assertNetwork(t *testing.T, env string) network {
 			if target != aws.ToString(igw.InternetGatewayId) {
 				t.Errorf("public default route -> %q, want the internet gateway", target)
 			}
-		case kinds[false] == 3 && kinds[true] == 0:
-			if target != aws.ToString(nat.NatGatewayId) {
-				t.Errorf("private default route -> %q, want the NAT gateway", target)
+		case kinds[false] == 1 && kinds[true] == 0:
+			want := firstNAT
+			if natGateways == 3 {
+				want = natInAZ[az]
+			}
+			if target != want {
+				t.Errorf("private default route of %s (%s) -> %q, want NAT gateway %s", aws.ToString(rt.RouteTableId), az, target, want)
 			}
 		default:
 			t.Errorf("route table %s associations: %d public, %d private", aws.ToString(rt.RouteTableId), kinds[true], kinds[false])
@@ -178,8 +323,9 @@ func assertNetwork(t *testing.T, env string) network {
 		assertTagged(t, env, "subnet", sn.Tags)
 	}
 	assertTagged(t, env, "internet gateway", igw.Tags)
-	assertTagged(t, env, "NAT gateway", nat.Tags)
-	assertTagged(t, env, "Elastic IP", n.Addresses[0].Tags)
+	for _, a := range n.Addresses {
+		assertTagged(t, env, "Elastic IP", a.Tags)
+	}
 	for _, rt := range n.RouteTables {
 		assertTagged(t, env, "route table", rt.Tags)
 	}
@@ -244,7 +390,7 @@ func TestUpRecreatesWhatWasDeletedBehindItsBack(t *testing.T) {
 
 	fix := tapctl(t, dir, "up", "--env", env).mustSucceed(t)
 	got := fix.Calls.Mutating()
-	want := []string{"EC2.CreateRoute", "EC2.ModifySubnetAttribute"}
+	want := []string{"EC2.CreateRoute", "EC2.CreateRoute", "EC2.CreateRoute", "EC2.ModifySubnetAttribute"} // one route per private table
 	if !equal(got, want) {
 		t.Errorf("repair calls = %v, want %v", got, want)
 	}
