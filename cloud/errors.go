@@ -80,7 +80,7 @@ func Retry(ctx context.Context, what string, budget time.Duration, retryable fun
 			return fmt.Errorf("%w (last error: %v)", ctx.Err(), err)
 		case <-time.After(sleep):
 		}
-		delay = min(delay*2, 15*time.Second)
+		delay = min(delay*2, 5*time.Second)
 	}
 }
 

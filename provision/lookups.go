@@ -31,6 +31,12 @@ func taggedIndex(ctx context.Context, e *Env) map[string]map[string]string {
 	return engine.TaggedIndex(ctx, e.Run, e.AWS.Tagging, taggedKinds)
 }
 
+// PrefetchTags starts reading the tagging index at once, beside the first describe calls that
+// will need it: a lookup that wants it later waits for this read instead of making its own.
+func PrefetchTags(ctx context.Context, e *Env) {
+	go taggedIndex(ctx, e)
+}
+
 // tagsByARN are a resource's tags, from the tagging index when it lists the resource, else
 // from direct, the resource's own tag read.
 func tagsByARN(ctx context.Context, e *Env, arn string, direct func() (map[string]string, error)) (map[string]string, error) {

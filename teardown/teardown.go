@@ -49,6 +49,7 @@ func (b *BaseInUseError) Error() string {
 // environment's is left alone (and said so) rather than refused: down must get past it.
 func Prepare(ctx context.Context, e *provision.Env, opts Options) (*Down, error) {
 	e = engine.ForTeardown(e)
+	provision.PrefetchTags(ctx, e)
 	// A base goes only after its overlays: their listeners, services and tasks live in it.
 	overlays, err := provision.OverlaysOf(ctx, e)
 	if err != nil {
