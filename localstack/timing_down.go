@@ -3,6 +3,7 @@ package localstack
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -39,12 +40,13 @@ const (
 type networkUsers struct {
 	mu       sync.Mutex
 	lbNets   map[string][]string  // load balancer ARN -> its subnets and security groups
+	lbGone   map[string]time.Time // "app/NAME/ID" of a deleted load balancer -> until its interfaces linger
 	lingers  map[string]time.Time // subnet or group ID -> until when a deleted owner's interface holds it
 	deleting map[string]time.Time // NAT gateway ID or ECS service ARN -> when it was deleted
 }
 
 func newNetworkUsers() *networkUsers {
-	return &networkUsers{lbNets: map[string][]string{}, lingers: map[string]time.Time{}, deleting: map[string]time.Time{}}
+	return &networkUsers{lbNets: map[string][]string{}, lbGone: map[string]time.Time{}, lingers: map[string]time.Time{}, deleting: map[string]time.Time{}}
 }
 
 var (
@@ -76,11 +78,25 @@ func (p *Proxy) rewriteDown(c call, body []byte) []byte {
 		n.mu.Unlock()
 	case "DeleteLoadBalancer":
 		q, _ := url.ParseQuery(string(c.body))
+		arn, until := q.Get("LoadBalancerArn"), now.Add(p.slowFor(albENILingerSeconds))
 		n.mu.Lock()
-		for _, id := range n.lbNets[q.Get("LoadBalancerArn")] {
-			n.holdUntil(id, now.Add(p.slowFor(albENILingerSeconds)))
+		for _, id := range n.lbNets[arn] {
+			n.holdUntil(id, until)
+		}
+		if _, id, ok := strings.Cut(arn, ":loadbalancer/"); ok {
+			n.lbGone[id] = until
 		}
 		n.mu.Unlock()
+	case "DescribeNetworkInterfaces":
+		// A deleted load balancer's interfaces, looked up by their description, while they linger.
+		q, _ := url.ParseQuery(string(c.body))
+		for k, v := range q {
+			if strings.HasSuffix(k, ".Name") && v[0] == "description" {
+				if desc := q.Get(strings.TrimSuffix(k, "Name") + "Value.1"); strings.HasPrefix(desc, "ELB ") {
+					return n.lingeringInterfaces(strings.TrimPrefix(desc, "ELB "), body)
+				}
+			}
+		}
 	case "DeleteService":
 		var doc struct{ Service ecsServiceNetwork }
 		if json.Unmarshal(body, &doc) == nil && doc.Service.ServiceArn != "" {
@@ -140,6 +156,31 @@ type ecsServiceNetwork struct {
 			SecurityGroups []string `json:"securityGroups"`
 		} `json:"awsvpcConfiguration"`
 	} `json:"networkConfiguration"`
+}
+
+// lingeringInterfaces answers DescribeNetworkInterfaces for a deleted load balancer's
+// interfaces: one per subnet it was in, until they are gone; else the emulator's answer.
+func (n *networkUsers) lingeringInterfaces(lb string, body []byte) []byte {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	until, ok := n.lbGone[lb]
+	if !ok || !time.Now().Before(until) {
+		return body
+	}
+	var b strings.Builder
+	b.WriteString(`<DescribeNetworkInterfacesResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"><requestId>tapctl-timing-model</requestId><networkInterfaceSet>`)
+	for arn, nets := range n.lbNets {
+		if !strings.HasSuffix(arn, "/"+lb) {
+			continue
+		}
+		for i, id := range nets {
+			if strings.HasPrefix(id, "subnet-") {
+				fmt.Fprintf(&b, `<item><networkInterfaceId>eni-%08x%d</networkInterfaceId><subnetId>%s</subnetId><description>ELB %s</description><status>in-use</status><interfaceType>interface</interfaceType></item>`, len(lb), i, id, lb)
+			}
+		}
+	}
+	b.WriteString(`</networkInterfaceSet></DescribeNetworkInterfacesResponse>`)
+	return []byte(b.String())
 }
 
 // holdUntil keeps the later of two linger ends. Called with n.mu held.

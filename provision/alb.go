@@ -3,8 +3,11 @@ package provision
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 
@@ -192,8 +195,29 @@ func (albStep) Down(ctx context.Context, e *Env) error {
 			o.MinDelay, o.MaxDelay = pollMinDelay, pollMaxDelay
 		})
 		err = w.Wait(ctx, &elbv2.DescribeLoadBalancersInput{LoadBalancerArns: []string{arn}}, e.Timeouts.LoadBalancer)
-		return goneIsDone("waiting for load balancer "+arn+" to be deleted", err)
+		if err := goneIsDone("waiting for load balancer "+arn+" to be deleted", err); err != nil {
+			return err
+		}
+		// Its network interfaces outlive it for a while and hold the public subnets and its
+		// security group (DependencyViolation): waited out here, by reads, rather than by
+		// deletes refused over and over (as terraform-provider-aws's aws_lb does).
+		return waitGone(ctx, e, "the network interfaces of load balancer "+e.Names.ALB(), func() (bool, error) {
+			out, err := e.AWS.EC2.DescribeNetworkInterfaces(ctx, &ec2.DescribeNetworkInterfacesInput{
+				Filters: []ec2types.Filter{{Name: aws.String("description"), Values: []string{albInterfaceDescription(arn)}}},
+			})
+			if err != nil {
+				return false, fmt.Errorf("describing the network interfaces of load balancer %s: %w", arn, err)
+			}
+			return len(out.NetworkInterfaces) == 0, nil
+		})
 	})
+}
+
+// albInterfaceDescription is the description AWS gives a load balancer's network interfaces:
+// "ELB app/NAME/ID" for arn:…:loadbalancer/app/NAME/ID.
+func albInterfaceDescription(arn string) string {
+	_, id, _ := strings.Cut(arn, ":loadbalancer/")
+	return "ELB " + id
 }
 
 func (albStep) Inspect(ctx context.Context, e *Env) []Status {

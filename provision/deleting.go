@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/tapctl/tapctl/cloud"
 )
@@ -59,4 +60,28 @@ func eachAtOnce(n int, do func(i int) error) error {
 	}
 	wg.Wait()
 	return errors.Join(errs...)
+}
+
+// waitGone polls gone (reads only), from pollMinDelay doubling to pollMaxDelay, until it says
+// what is gone, bounded by e.Timeouts.Dependencies. EC2 has no waiter for a deleted endpoint or
+// for a deleted owner's network interfaces.
+func waitGone(ctx context.Context, e *Env, what string, gone func() (bool, error)) error {
+	deadline := time.Now().Add(e.Timeouts.Dependencies)
+	delay := pollMinDelay
+	for {
+		done, err := gone()
+		if err != nil || done {
+			return err
+		}
+		if time.Now().Add(delay).After(deadline) {
+			return fmt.Errorf("waiting for %s to be deleted: still there after %s", what, e.Timeouts.Dependencies)
+		}
+		e.Log.Info().Msgf("waiting for %s to be deleted", what)
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("waiting for %s to be deleted: %w", what, ctx.Err())
+		case <-time.After(delay):
+		}
+		delay = min(2*delay, pollMaxDelay)
+	}
 }

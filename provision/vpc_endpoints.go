@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
@@ -243,24 +242,7 @@ func (s vpcEndpointStep) Down(ctx context.Context, e *Env) error {
 // deleted (or not at all) and its network interfaces are gone: until then they hold the
 // subnets and the security group (DependencyViolation).
 func waitEndpointGone(ctx context.Context, e *Env, id string, enis []string) error {
-	deadline := time.Now().Add(e.Timeouts.Dependencies)
-	delay := pollMinDelay
-	for {
-		gone, err := endpointGone(ctx, e, id, enis)
-		if err != nil || gone {
-			return err
-		}
-		if time.Now().Add(delay).After(deadline) {
-			return fmt.Errorf("waiting for VPC endpoint %s and its network interfaces to be deleted: still there after %s", id, e.Timeouts.Dependencies)
-		}
-		e.Log.Info().Str("id", id).Msg("waiting for VPC endpoint to be deleted")
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("waiting for VPC endpoint %s to be deleted: %w", id, ctx.Err())
-		case <-time.After(delay):
-		}
-		delay = min(2*delay, pollMaxDelay)
-	}
+	return waitGone(ctx, e, "VPC endpoint "+id+" and its network interfaces", func() (bool, error) { return endpointGone(ctx, e, id, enis) })
 }
 
 // endpointGone says whether the endpoint is deleted and none of its network interfaces remain.

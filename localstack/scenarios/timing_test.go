@@ -2,6 +2,7 @@ package scenarios
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -68,6 +69,13 @@ func TestTimingModelMakesNewResourcesSlowAndUpWaitsForThem(t *testing.T) {
 	_, err = c.DeleteSubnet(ctx, &ec2.DeleteSubnetInput{SubnetId: b.Subnet.SubnetId})
 	if !cloud.HasCode(err, "DependencyViolation") {
 		t.Errorf("deleting a subnet right after its load balancer: %v, want DependencyViolation (its interfaces linger)", err)
+	}
+	arn := aws.ToString(lb.LoadBalancers[0].LoadBalancerArn)
+	enis, err := c.DescribeNetworkInterfaces(ctx, &ec2.DescribeNetworkInterfacesInput{Filters: []ec2types.Filter{
+		{Name: aws.String("description"), Values: []string{"ELB " + arn[strings.Index(arn, ":loadbalancer/")+len(":loadbalancer/"):]}}}})
+	must(t, err)
+	if len(enis.NetworkInterfaces) != 2 {
+		t.Errorf("the deleted load balancer shows %d lingering network interfaces, want one per subnet (2)", len(enis.NetworkInterfaces))
 	}
 
 	// Waited out by up and by down, on a model fast enough for a test.
