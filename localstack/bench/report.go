@@ -58,7 +58,13 @@ func report(runs []run, latency time.Duration, factor float64, baseline *run, ba
 	fmt.Fprintf(&b, "| fresh up, wall / bound ≤ 1.05 | %.2f | %s |\n", float64(fresh.wall)/float64(freshBound), verdict(float64(fresh.wall) <= 1.05*float64(freshBound)))
 	if baseline != nil {
 		ratio := float64(down.wall) / float64(baseline.wall)
-		fmt.Fprintf(&b, "| down ≤ 0.65 × the down of %s, this run | %s vs %s: %.2f × | %s |\n", baselineRev, down.wall.Round(10*time.Millisecond), baseline.wall.Round(10*time.Millisecond), ratio, verdict(ratio <= 0.65))
+		if factor == 0 {
+			fmt.Fprintf(&b, "| down without waits ≤ 0.65 × the down of %s, this run | %s vs %s: %.2f × | %s |\n", baselineRev, down.wall.Round(10*time.Millisecond), baseline.wall.Round(10*time.Millisecond), ratio, verdict(ratio <= 0.65))
+		} else {
+			// With AWS's waits the down is their chain (draining, then interfaces lingering): the
+			// calls' share is what the target at factor 0 measures.
+			fmt.Fprintf(&b, "| down with AWS's waits, against the down of %s (no target: the waits dominate) | %s vs %s: %.2f × | |\n", baselineRev, down.wall.Round(10*time.Millisecond), baseline.wall.Round(10*time.Millisecond), ratio)
+		}
 	}
 	fmt.Fprintf(&b, "| no-change up: 0 mutating, ≤ 60 reads | %d, %d | %s |\n", noChange.mutating, noChange.reads, verdict(noChange.mutating == 0 && noChange.reads <= 60))
 
