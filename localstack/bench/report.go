@@ -55,7 +55,12 @@ func report(runs []run, latency time.Duration, factor float64, baseline *run, ba
 	b.WriteString("\nTargets (issue 17):\n\n| target | measured | |\n|---|---|---|\n")
 	fmt.Fprintf(&b, "| fresh up to serving, modeled at factor 1 (this run's calls), ≤ 4 min 45 s | %s (the order before issue 17, under the same model: %s) | %s |\n",
 		newBound.Round(time.Second), oldBound.Round(time.Second), verdict(newBound <= 4*time.Minute+45*time.Second))
-	fmt.Fprintf(&b, "| fresh up, wall / bound ≤ 1.05 | %.2f | %s |\n", float64(fresh.wall)/float64(freshBound), verdict(float64(fresh.wall) <= 1.05*float64(freshBound)))
+	if factor == 1 {
+		fmt.Fprintf(&b, "| fresh up at AWS's figures, wall / bound ≤ 1.05 | %.2f | %s |\n", float64(fresh.wall)/float64(freshBound), verdict(float64(fresh.wall) <= 1.05*float64(freshBound)))
+	} else {
+		// Without AWS's waits the emulator's own time per call dominates: no target.
+		fmt.Fprintf(&b, "| fresh up, wall / bound (the target is at factor 1) | %.2f | |\n", float64(fresh.wall)/float64(freshBound))
+	}
 	if baseline != nil {
 		ratio := float64(down.wall) / float64(baseline.wall)
 		if factor == 0 {
