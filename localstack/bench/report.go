@@ -41,7 +41,7 @@ func report(runs []run, latency time.Duration, factor float64, baseline *run, ba
 	b.WriteString("\n")
 	for _, name := range []string{"fresh up", "no-change up", "down"} {
 		seq, par := byKey[name+"/1"], byKey[name+"/10"]
-		if par.wall > 0 {
+		if par.wall > 0 && seq.wall > 0 {
 			fmt.Fprintf(&b, "- %s: parallelism 10 is %.2f× faster than parallelism 1.\n", name, float64(seq.wall)/float64(par.wall))
 		}
 	}
