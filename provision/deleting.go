@@ -50,17 +50,26 @@ func removeFound[T any](e *Env, key, label string, found *T, findErr error, idOf
 	return e.Forget(key)
 }
 
-// eachAtOnce runs do(0) … do(n-1) side by side, for the calls of one step that do not depend on
-// each other, and returns their errors joined.
+// eachAtOnce runs do(0) … do(n-1) side by side, at most atOnce at a time, for the calls of one
+// step that do not depend on each other, and returns their errors joined. The bound keeps a step
+// with many items (a family of 100 task definition revisions) inside AWS's request rates.
 func eachAtOnce(n int, do func(i int) error) error {
 	errs := make([]error, n)
+	slots := make(chan struct{}, atOnce)
 	var wg sync.WaitGroup
 	for i := range n {
-		wg.Go(func() { errs[i] = do(i) })
+		wg.Go(func() {
+			slots <- struct{}{}
+			defer func() { <-slots }()
+			errs[i] = do(i)
+		})
 	}
 	wg.Wait()
 	return errors.Join(errs...)
 }
+
+// atOnce bounds the calls one step makes side by side, as the default --parallelism bounds steps.
+const atOnce = 10
 
 // waitGone polls gone (reads only), from pollMinDelay doubling to pollMaxDelay, until it says
 // what is gone, bounded by e.Timeouts.Dependencies. EC2 has no waiter for a deleted endpoint or

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/aws/smithy-go"
 )
@@ -97,5 +99,31 @@ func TestRetryUntilFreeStopsOnOtherErrors(t *testing.T) {
 	})
 	if err != nil {
 		t.Errorf("already gone: err=%v", err)
+	}
+}
+
+func TestEachAtOnceRunsEveryItemAtMostTenAtATime(t *testing.T) {
+	var mu sync.Mutex
+	running, most, done := 0, 0, 0
+	err := eachAtOnce(35, func(i int) error {
+		mu.Lock()
+		running++
+		most = max(most, running)
+		mu.Unlock()
+		time.Sleep(time.Millisecond) // lets the others start; the bound is asserted, not a timing
+		mu.Lock()
+		running--
+		done++
+		mu.Unlock()
+		if i == 7 {
+			return errors.New("item 7 failed")
+		}
+		return nil
+	})
+	if done != 35 || most > atOnce {
+		t.Errorf("ran %d of 35, at most %d at once (bound %d)", done, most, atOnce)
+	}
+	if err == nil || err.Error() != "item 7 failed" {
+		t.Errorf("error %v, want item 7's", err)
 	}
 }
